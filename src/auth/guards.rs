@@ -1,0 +1,214 @@
+//! Request guards: `StaffAuth` for admin pages and `PortalAuth` (which builds `Acting`) for the portal.
+
+use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
+use crate::app::AppState;
+use crate::domain::acting::{Acting, Actor, ImpersonationInfo};
+use crate::domain::duration::HumanDuration;
+use crate::domain::impersonation::{check_live, should_touch, EndReason, LiveState, Mode};
+use crate::domain::permissions::Grants;
+use crate::error::AppError;
+use crate::store::activity::ActivityActor;
+use crate::store::people::Staff;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use std::net::SocketAddr;
+
+/// The caller's address and user agent, for records.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl ClientInfo {
+    /// Reads them from the request.
+    pub fn from_parts(parts: &Parts) -> Self {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(300)
+            .collect();
+        ClientInfo { ip, user_agent }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientInfo::from_parts(parts))
+    }
+}
+
+/// The raw value of a cookie, if the browser sent it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| read_cookie(h, name).map(str::to_string))
+        .filter(|v| !v.is_empty())
+}
+
+/// A signed-in, active staff member with their current permissions.
+#[derive(Debug, Clone)]
+pub struct StaffAuth {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub staff: Staff,
+    pub grants: Grants,
+    pub info: ClientInfo,
+}
+
+impl StaffAuth {
+    /// Refuses with 403 unless the permission is held.
+    pub fn require(&self, perm: &str) -> Result<(), AppError> {
+        if self.grants.has(perm) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!("You do not have the {perm} permission needed here.")))
+        }
+    }
+
+    /// Refuses with 403 unless the submitted token matches this session's.
+    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        check_csrf(&self.csrf_token, token)
+    }
+
+    /// The actor for records.
+    pub fn actor(&self) -> ActivityActor {
+        ActivityActor::Staff(self.staff.id)
+    }
+}
+
+/// Compares a submitted CSRF token with the session's.
+pub fn check_csrf(expected: &str, submitted: &str) -> Result<(), AppError> {
+    if !expected.is_empty() && super::constant_time_eq(expected, submitted) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("The form has expired or did not come from this site. Go back, reload the page and try again."))
+    }
+}
+
+impl FromRequestParts<AppState> for StaffAuth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = cookie(&parts.headers, STAFF_COOKIE).ok_or_else(|| AppError::redirect("/admin/login"))?;
+        let row = state
+            .store
+            .staff_session(&hash_token(&token), crate::domain::now())
+            .await?
+            .ok_or_else(|| AppError::Redirect { to: "/admin/login".into(), cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)] })?;
+        Ok(StaffAuth {
+            session_id: row.session_id,
+            csrf_token: row.csrf_token,
+            staff: row.staff,
+            grants: Grants::new(row.permissions),
+            info: ClientInfo::from_parts(parts),
+        })
+    }
+}
+
+/// A live portal session: the acting identity plus the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct PortalAuth {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub acting: Acting,
+    pub info: ClientInfo,
+}
+
+impl PortalAuth {
+    /// Refuses with 403 unless the submitted token matches this session's.
+    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        check_csrf(&self.csrf_token, token)
+    }
+}
+
+/// Where a staff member lands when their impersonation ends outside their control.
+pub fn ended_redirect(client_id: i64, reason: EndReason, secure: bool) -> AppError {
+    AppError::Redirect {
+        to: format!("/admin/clients/{client_id}?ended={}", reason.as_str()),
+        cookies: vec![clear_cookie(CLIENT_COOKIE, secure)],
+    }
+}
+
+impl FromRequestParts<AppState> for PortalAuth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let secure = state.config.secure_cookies;
+        let to_login = || AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] };
+        let token = cookie(&parts.headers, CLIENT_COOKIE).ok_or_else(|| AppError::redirect("/login"))?;
+        let now = crate::domain::now();
+        let Some(row) = state.store.portal_session(&hash_token(&token), now).await? else {
+            return Err(to_login());
+        };
+        let info = ClientInfo::from_parts(parts);
+        let impersonation = match row.impersonation_id {
+            None => {
+                if row.client_active != 1 {
+                    return Err(to_login());
+                }
+                None
+            }
+            Some(imp_id) => {
+                if let Some(ended) = row.end_reason.as_deref().and_then(EndReason::parse) {
+                    return Err(ended_redirect(row.client_id, ended, secure));
+                }
+                let idle = row
+                    .idle_timeout
+                    .as_deref()
+                    .and_then(|v| HumanDuration::parse(v).ok())
+                    .unwrap_or(HumanDuration(900))
+                    .seconds();
+                let live = LiveState {
+                    ends_by: row.ends_by.unwrap_or(0),
+                    last_seen_at: row.last_seen_at.unwrap_or(0),
+                    staff_active: row.staff_active == Some(1),
+                    staff_may_impersonate: row.staff_may_impersonate > 0,
+                };
+                if let Err(reason) = check_live(&live, idle, now) {
+                    state.store.end_impersonation(imp_id, reason, ActivityActor::System, &info.ip).await?;
+                    return Err(ended_redirect(row.client_id, reason, secure));
+                }
+                if should_touch(live.last_seen_at, idle, now) {
+                    state.store.touch_impersonation(imp_id, now).await?;
+                }
+                Some(ImpersonationInfo {
+                    id: imp_id,
+                    mode: row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
+                    ends_by: live.ends_by,
+                    reason: row.reason.clone().unwrap_or_default(),
+                    store_name: row.store_name.clone(),
+                    several_stores: row.store_count > 1,
+                })
+            }
+        };
+        let actor = match (&impersonation, row.staff_id, row.staff_name) {
+            (Some(_), Some(id), Some(name)) => Actor::Staff { id, name },
+            (Some(_), _, _) => return Err(AppError::Status(StatusCode::FORBIDDEN, "This session is no longer valid.".into())),
+            (None, _, _) => Actor::Client,
+        };
+        Ok(PortalAuth {
+            session_id: row.session_id,
+            csrf_token: row.csrf_token,
+            acting: Acting {
+                client_id: row.client_id,
+                client_name: row.client_name,
+                client_email: row.client_email,
+                actor,
+                impersonation,
+                ip: info.ip.clone(),
+            },
+            info,
+        })
+    }
+}

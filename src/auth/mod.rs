@@ -1,0 +1,98 @@
+//! Passwords, session tokens, cookies, CSRF and the request guards for staff and portal sessions.
+
+pub mod guards;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// Cookie holding the staff (admin) session token.
+pub const STAFF_COOKIE: &str = "behalf_staff";
+/// Cookie holding the portal session token (a client's own, or an impersonation).
+pub const CLIENT_COOKIE: &str = "behalf_client";
+/// Cookie holding the token that protects the sign-in forms before any session exists.
+pub const LOGIN_CSRF_COOKIE: &str = "behalf_csrf";
+
+/// A fresh random token (256 bits, hex).
+pub fn new_token() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// The stored form of a session token: only its SHA-256 is ever written to the database.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Compares secrets without leaking where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Hashes a password with Argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    Ok(tokio::task::spawn_blocking(move || password_auth::generate_hash(password)).await?)
+}
+
+/// Verifies a password on a blocking thread. With no stored hash (unknown account) it checks a
+/// dummy hash, so unknown e-mails and wrong passwords cost the same time.
+pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let found = hash.is_some();
+        let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+        password_auth::verify_password(password, &hash).is_ok() && found
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| password_auth::generate_hash(new_token()))
+}
+
+/// Reads one cookie from a `Cookie` header value.
+pub fn read_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value for a browser-session cookie (no Max-Age: it dies with the browser).
+pub fn set_cookie(name: &str, value: &str, secure: bool) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{}", if secure { "; Secure" } else { "" })
+}
+
+/// A `Set-Cookie` value that removes the cookie.
+pub fn clear_cookie(name: &str, secure: bool) -> String {
+    format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", if secure { "; Secure" } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, new_token());
+        assert_ne!(hash_token(&a), a);
+        assert_eq!(hash_token(&a), hash_token(&a));
+    }
+
+    #[test]
+    fn cookie_parsing() {
+        let h = "a=1; behalf_client=xyz; behalf_staff=abc";
+        assert_eq!(read_cookie(h, "behalf_client"), Some("xyz"));
+        assert_eq!(read_cookie(h, "behalf_staff"), Some("abc"));
+        assert_eq!(read_cookie(h, "nope"), None);
+        assert!(set_cookie("x", "y", true).contains("HttpOnly; SameSite=Lax; Secure"));
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}

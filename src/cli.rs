@@ -1,0 +1,289 @@
+//! The `behalf` command line: `serve` (the default) and the admin subcommands beside it.
+
+use crate::app::{prepare, Server};
+use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL};
+use crate::store::activity::{ActivityActor, ActivityFilter};
+use crate::store::{Store, StoreError};
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Parser, Subcommand};
+use std::io::{Read, Write};
+
+/// Behalf: a client portal with governed, recorded Login as Client.
+#[derive(Debug, Parser)]
+#[command(name = "behalf", version, about)]
+pub struct Cli {
+    /// sqlite://PATH (created if missing) or postgres://USER@HOST:PORT/DB
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "BEHALF_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+    /// Load the demo data into an empty database
+    #[arg(long)]
+    pub demo: bool,
+    /// Mark cookies Secure (use behind HTTPS)
+    #[arg(long, env = "BEHALF_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default)
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate,
+    /// Load the demo data into an empty database
+    Demo,
+    /// Read or change a setting
+    #[command(subcommand)]
+    Settings(SettingsCmd),
+    /// Manage staff accounts
+    #[command(subcommand)]
+    Staff(StaffCmd),
+    /// Check or export the activity log
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// `behalf settings …`
+#[derive(Debug, Subcommand)]
+pub enum SettingsCmd {
+    /// Print a setting's value
+    Get { key: String },
+    /// Change a setting
+    Set { key: String, value: String },
+}
+
+/// `behalf staff …`
+#[derive(Debug, Subcommand)]
+pub enum StaffCmd {
+    /// Add a staff member; the password is read from standard input
+    Add {
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable a staff member, ending their sessions
+    Disable { email: String },
+    /// Change a staff member's role
+    SetRole { email: String, role: String },
+}
+
+/// `behalf audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Verify the activity log's hash chain; exits non-zero if it is broken
+    Verify,
+    /// Write the activity log to standard output
+    Export {
+        #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
+        format: String,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url.clone();
+    let base = |demo: bool, args: &ServeArgs| Config {
+        bind: args.bind.clone(),
+        database_url: url.clone(),
+        secure_cookies: args.secure_cookies,
+        demo,
+        demo_generated_clients: 200,
+    };
+    match cli.command {
+        None => serve(base(cli.serve.demo, &cli.serve)).await,
+        Some(Command::Serve(args)) => serve(base(args.demo || cli.serve.demo, &args)).await,
+        Some(Command::Migrate) => {
+            prepare(&Config::for_url(&url)).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Demo) => {
+            let store = prepare(&Config::for_url(&url)).await?;
+            if crate::app::load_demo(&store, 200).await? {
+                println!("demo data loaded");
+                Ok(())
+            } else {
+                bail!("the database already has data; demo data loads only into an empty database")
+            }
+        }
+        Some(Command::Settings(cmd)) => settings(&prepare(&Config::for_url(&url)).await?, cmd).await,
+        Some(Command::Staff(cmd)) => staff(&prepare(&Config::for_url(&url)).await?, cmd).await,
+        Some(Command::Audit(cmd)) => audit(&prepare(&Config::for_url(&url)).await?, cmd).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = Server::build(config).await?;
+    tracing::info!(addr = %server.addr, "Behalf is listening");
+    println!("Behalf is listening on http://{}", server.addr);
+    server.run().await
+}
+
+async fn settings(store: &Store, cmd: SettingsCmd) -> anyhow::Result<()> {
+    match cmd {
+        SettingsCmd::Get { key } => {
+            crate::domain::settings::DEFS.iter().find(|d| d.key == key).ok_or_else(|| anyhow!("unknown setting '{key}'"))?;
+            let pairs = store.setting_pairs().await?;
+            let value = pairs
+                .into_iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v)
+                .or_else(|| crate::domain::settings::DEFS.iter().find(|d| d.key == key).map(|d| d.default.to_string()))
+                .unwrap_or_default();
+            println!("{value}");
+        }
+        SettingsCmd::Set { key, value } => {
+            let value = crate::domain::settings::validate(&key, &value).map_err(|e| anyhow!(e))?;
+            store.set_setting(&key, &value, ActivityActor::System, "cli").await?;
+            println!("{key} = {value}");
+        }
+    }
+    Ok(())
+}
+
+async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
+    let find = |email: String| async move {
+        store.staff_by_email(&email).await?.ok_or_else(|| anyhow!("no staff member with e-mail {email}"))
+    };
+    match cmd {
+        StaffCmd::Add { email, name, role } => {
+            let role_id = store.role_id(&role).await.map_err(|_| anyhow!("unknown role '{role}'"))?;
+            if !email.contains('@') || name.trim().is_empty() {
+                bail!("give a valid e-mail address and a name");
+            }
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            if password.chars().count() < 10 {
+                bail!("the password (read from standard input) must have at least 10 characters");
+            }
+            let hash = crate::auth::hash_password(password).await?;
+            let id = store.add_staff(&email, name.trim(), &hash, role_id, ActivityActor::System).await.map_err(|e| match e {
+                StoreError::Conflict(m) => anyhow!(m),
+                e => e.into(),
+            })?;
+            println!("staff member #{id} added");
+        }
+        StaffCmd::Disable { email } => {
+            let s = find(email).await?;
+            store.disable_staff(s.id, ActivityActor::System).await?;
+            println!("{} disabled", s.email);
+        }
+        StaffCmd::SetRole { email, role } => {
+            let s = find(email).await?;
+            let role_id = store.role_id(&role).await.map_err(|_| anyhow!("unknown role '{role}'"))?;
+            store.set_staff_role(s.id, role_id, ActivityActor::System).await?;
+            println!("{} is now {role}", s.email);
+        }
+    }
+    Ok(())
+}
+
+async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
+    match cmd {
+        AuditCmd::Verify => match store.verify_activity_chain().await? {
+            Ok(n) => {
+                println!("activity log verified: {n} entries, chain intact");
+                Ok(())
+            }
+            Err(problem) => bail!("activity log verification FAILED: {problem}"),
+        },
+        AuditCmd::Export { format } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            if format == "csv" {
+                writeln!(out, "id,at,subject_client_id,actor_kind,actor_staff_id,impersonation_id,group,action,target,detail,ip")?;
+            }
+            let mut page = 1;
+            loop {
+                let rows = store.list_activity(&ActivityFilter::default(), page, 1000).await?;
+                for r in &rows.items {
+                    if format == "csv" {
+                        let cells = [
+                            r.id.to_string(),
+                            r.at.to_string(),
+                            r.subject_client_id.map(|v| v.to_string()).unwrap_or_default(),
+                            r.actor_kind.clone(),
+                            r.actor_staff_id.map(|v| v.to_string()).unwrap_or_default(),
+                            r.impersonation_id.map(|v| v.to_string()).unwrap_or_default(),
+                            r.group.clone(),
+                            r.action.clone(),
+                            r.target.clone(),
+                            r.detail.clone(),
+                            r.ip.clone(),
+                        ];
+                        writeln!(out, "{}", cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
+                    } else {
+                        writeln!(
+                            out,
+                            "{{\"id\":{},\"at\":{},\"subject_client_id\":{},\"actor_kind\":{},\"actor_staff_id\":{},\"impersonation_id\":{},\"group\":{},\"action\":{},\"target\":{},\"detail\":{},\"ip\":{}}}",
+                            r.id,
+                            r.at,
+                            json_opt(r.subject_client_id),
+                            json_str(&r.actor_kind),
+                            json_opt(r.actor_staff_id),
+                            json_opt(r.impersonation_id),
+                            json_str(&r.group),
+                            json_str(&r.action),
+                            json_str(&r.target),
+                            json_str(&r.detail),
+                            json_str(&r.ip)
+                        )?;
+                    }
+                }
+                if page >= rows.pages() {
+                    break;
+                }
+                page += 1;
+            }
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// Quotes a CSV cell, and defuses spreadsheet formulas.
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_opt(v: Option<i64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "null".into())
+}

@@ -1,0 +1,142 @@
+//! Database connection for SQLite and PostgreSQL behind one pool type, and embedded migrations.
+
+use anyhow::{bail, Context};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+/// Which engine a database URL points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Connection pools. SQLite gets one writer connection (so writes never fight over the lock)
+/// and several readers; PostgreSQL shares one pool for both.
+#[derive(Clone)]
+pub struct Db {
+    pub read: AnyPool,
+    pub write: AnyPool,
+    pub backend: Backend,
+}
+
+struct Migration {
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Migrations in order; each name exists in both folders.
+const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_core",
+    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+    postgres: include_str!("../migrations/postgres/0001_core.sql"),
+}];
+
+impl Db {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        install_default_drivers();
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                bail!("the SQLite URL has no file path: use sqlite://behalf.db");
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let full = format!("sqlite://{path}{sep}mode=rwc");
+            let opts = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(1)
+                    .acquire_timeout(std::time::Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(sqlx::raw_sql(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
+                            ))
+                            .await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = opts(1)
+                .connect(&full)
+                .await
+                .with_context(|| format!("cannot open SQLite database {path}"))?;
+            let read = opts(8).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
+            Ok(Db { read, write, backend: Backend::Sqlite })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(std::time::Duration::from_secs(5))
+                .connect(url)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            Ok(Db { read: pool.clone(), write: pool, backend: Backend::Postgres })
+        } else {
+            bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")
+        }
+    }
+
+    /// Applies every migration not yet applied, each in its own transaction.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.write.acquire().await?;
+        if self.backend == Backend::Postgres {
+            // Several nodes may start at once; one migrates, the others wait.
+            conn.execute("SELECT pg_advisory_lock(724529001)").await?;
+        }
+        let result = async {
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS behalf_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+            for m in MIGRATIONS {
+                let done: Option<(String,)> = sqlx::query_as("SELECT name FROM behalf_migrations WHERE name = $1")
+                    .bind(m.name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let sql = match self.backend {
+                    Backend::Sqlite => m.sqlite,
+                    Backend::Postgres => m.postgres,
+                };
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                tx.execute(sqlx::raw_sql(sql)).await.with_context(|| format!("migration {} failed", m.name))?;
+                sqlx::query("INSERT INTO behalf_migrations (name, applied_at) VALUES ($1, $2)")
+                    .bind(m.name)
+                    .bind(crate::domain::now())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(724529001)").await?;
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_folders_match() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let sqlite = names("sqlite");
+        assert_eq!(sqlite, names("postgres"));
+        let embedded: Vec<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
+        assert_eq!(sqlite, embedded);
+    }
+}

@@ -1,0 +1,125 @@
+//! `Acting`: who is using the portal for which client, built once per portal request.
+
+use super::impersonation::Mode;
+
+/// The person behind a portal request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The client, signed in on their own.
+    Client,
+    /// A staff member using Login as Client.
+    Staff { id: i64, name: String },
+}
+
+/// A live impersonation behind a portal request.
+#[derive(Debug, Clone)]
+pub struct ImpersonationInfo {
+    pub id: i64,
+    pub mode: Mode,
+    pub ends_by: i64,
+    pub reason: String,
+    pub store_name: Option<String>,
+    pub several_stores: bool,
+}
+
+/// Every portal read is scoped by `client_id`; every portal write takes `&Acting` and records
+/// `actor` beside the client, so what staff did can never go unrecorded.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub client_id: i64,
+    pub client_name: String,
+    pub client_email: String,
+    pub actor: Actor,
+    pub impersonation: Option<ImpersonationInfo>,
+    pub ip: String,
+}
+
+/// How much a portal write touches the client's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// Replies, orders, profile edits: allowed in full mode.
+    Ordinary,
+    /// Password, e-mail, security, payment methods, consent, deletion: the client's own only.
+    Sensitive,
+}
+
+/// Why a portal write was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteRefusal {
+    ReadOnly,
+    Sensitive,
+}
+
+impl WriteRefusal {
+    /// What the person reads on the page.
+    pub fn message(self) -> &'static str {
+        match self {
+            WriteRefusal::ReadOnly => "This Login as Client session is read-only, so changes are not allowed.",
+            WriteRefusal::Sensitive => "This action is only available to the client themselves, never through Login as Client.",
+        }
+    }
+}
+
+impl Acting {
+    /// The staff member acting, if this is an impersonation.
+    pub fn staff_id(&self) -> Option<i64> {
+        match &self.actor {
+            Actor::Staff { id, .. } => Some(*id),
+            Actor::Client => None,
+        }
+    }
+
+    /// The impersonation id, if any.
+    pub fn impersonation_id(&self) -> Option<i64> {
+        self.impersonation.as_ref().map(|i| i.id)
+    }
+
+    /// Whether the write may go through in this session.
+    pub fn authorize(&self, kind: WriteKind) -> Result<(), WriteRefusal> {
+        match (&self.impersonation, kind) {
+            (None, _) => Ok(()),
+            (Some(_), WriteKind::Sensitive) => Err(WriteRefusal::Sensitive),
+            (Some(i), WriteKind::Ordinary) if i.mode == Mode::ReadOnly => Err(WriteRefusal::ReadOnly),
+            (Some(_), WriteKind::Ordinary) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acting(mode: Option<Mode>) -> Acting {
+        Acting {
+            client_id: 1,
+            client_name: "Jane".into(),
+            client_email: "jane@example.com".into(),
+            actor: if mode.is_some() { Actor::Staff { id: 2, name: "Alice".into() } } else { Actor::Client },
+            impersonation: mode.map(|mode| ImpersonationInfo { id: 9, mode, ends_by: 0, reason: String::new(), store_name: None, several_stores: false }),
+            ip: String::new(),
+        }
+    }
+
+    #[test]
+    fn client_may_do_everything() {
+        let a = acting(None);
+        assert_eq!(a.authorize(WriteKind::Ordinary), Ok(()));
+        assert_eq!(a.authorize(WriteKind::Sensitive), Ok(()));
+    }
+
+    #[test]
+    fn read_only_refuses_writes() {
+        let a = acting(Some(Mode::ReadOnly));
+        assert_eq!(a.authorize(WriteKind::Ordinary), Err(WriteRefusal::ReadOnly));
+        assert_eq!(a.authorize(WriteKind::Sensitive), Err(WriteRefusal::Sensitive));
+    }
+
+    #[test]
+    fn full_mode_never_allows_sensitive() {
+        let a = acting(Some(Mode::Full));
+        assert_eq!(a.authorize(WriteKind::Ordinary), Ok(()));
+        assert_eq!(a.authorize(WriteKind::Sensitive), Err(WriteRefusal::Sensitive));
+        assert_eq!(a.staff_id(), Some(2));
+        assert_eq!(a.impersonation_id(), Some(9));
+    }
+}

@@ -1,0 +1,409 @@
+//! Login as Client rules: who may start, in which mode, and when a live impersonation must end.
+
+use super::permissions::{Grants, CLIENTS_IMPERSONATE, CLIENTS_IMPERSONATE_WRITE};
+use super::settings::{ConsentPolicy, Settings};
+
+/// What staff may do while logged in as a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Look only: every portal write is refused.
+    ReadOnly,
+    /// Act as the client (reply, order, pay); needs `clients.impersonate.write`.
+    Full,
+}
+
+impl Mode {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::ReadOnly => "read_only",
+            Mode::Full => "full",
+        }
+    }
+
+    /// Parses the stored or submitted form.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "read_only" => Some(Mode::ReadOnly),
+            "full" => Some(Mode::Full),
+            _ => None,
+        }
+    }
+
+    /// Words for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Mode::ReadOnly => "read-only",
+            Mode::Full => "full access",
+        }
+    }
+}
+
+/// Why an impersonation ended (SPEC §2.17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Returned,
+    Closed,
+    Expired,
+    Idle,
+    StaffLogout,
+    Revoked,
+    EndedByStaff,
+    ClientEnded,
+    Replaced,
+}
+
+impl EndReason {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Returned => "returned",
+            EndReason::Closed => "closed",
+            EndReason::Expired => "expired",
+            EndReason::Idle => "idle",
+            EndReason::StaffLogout => "staff_logout",
+            EndReason::Revoked => "revoked",
+            EndReason::EndedByStaff => "ended_by_staff",
+            EndReason::ClientEnded => "client_ended",
+            EndReason::Replaced => "replaced",
+        }
+    }
+
+    /// A sentence for the staff member who lands back on the admin side.
+    pub fn message(self) -> &'static str {
+        match self {
+            EndReason::Returned => "You returned to the admin.",
+            EndReason::Closed => "The Login as Client session was closed.",
+            EndReason::Expired => "The Login as Client session reached its maximum duration.",
+            EndReason::Idle => "The Login as Client session ended after being idle.",
+            EndReason::StaffLogout => "You signed out of the admin, which ended the Login as Client session.",
+            EndReason::Revoked => "Your permission to log in as clients was withdrawn.",
+            EndReason::EndedByStaff => "Another staff member ended this Login as Client session.",
+            EndReason::ClientEnded => "The client ended support access to their account.",
+            EndReason::Replaced => "You started another Login as Client session, which ended this one.",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<EndReason> {
+        ALL_END_REASONS.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+const ALL_END_REASONS: &[EndReason] = &[
+    EndReason::Returned,
+    EndReason::Closed,
+    EndReason::Expired,
+    EndReason::Idle,
+    EndReason::StaffLogout,
+    EndReason::Revoked,
+    EndReason::EndedByStaff,
+    EndReason::ClientEnded,
+    EndReason::Replaced,
+];
+
+/// A client's answer to "Allow support staff to access my account".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    Unset,
+    Allowed { until: Option<i64> },
+    Refused,
+}
+
+impl Consent {
+    /// Builds it from the stored columns.
+    pub fn from_stored(value: &str, until: Option<i64>) -> Self {
+        match value {
+            "allowed" => Consent::Allowed { until },
+            "refused" => Consent::Refused,
+            _ => Consent::Unset,
+        }
+    }
+
+    /// Whether staff may log in under the given policy at `now`.
+    pub fn lets_staff_in(self, policy: ConsentPolicy, now: i64) -> bool {
+        match policy {
+            ConsentPolicy::NotRequired => true,
+            ConsentPolicy::OptIn => matches!(self, Consent::Allowed { until } if until.is_none_or(|u| u > now)),
+            ConsentPolicy::OptOut => !matches!(self, Consent::Refused),
+        }
+    }
+}
+
+/// Why a start was refused; each maps to a status code and a message (SPEC §2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NoPermission,
+    FeatureOff,
+    ClientDisabled,
+    NoConsent,
+    FullModeNotAllowed,
+    ReasonRequired,
+    StoreRequired,
+    UnknownMode,
+}
+
+impl Refusal {
+    /// HTTP status for the refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::ReasonRequired | Refusal::StoreRequired | Refusal::UnknownMode => 422,
+            _ => 403,
+        }
+    }
+
+    /// What the staff member reads.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Refusal::NoPermission => "You do not have permission to log in as clients.",
+            Refusal::FeatureOff => "Login as Client is switched off in the settings.",
+            Refusal::ClientDisabled => "This client account is disabled, so you cannot log in as it.",
+            Refusal::NoConsent => "This client has not allowed support staff to access their account.",
+            Refusal::FullModeNotAllowed => "Full access needs the clients.impersonate.write permission; use read-only mode.",
+            Refusal::ReasonRequired => "Give a reason or ticket reference of at least 10 characters.",
+            Refusal::StoreRequired => "Choose a store to log in to.",
+            Refusal::UnknownMode => "Mode must be read_only or full.",
+        }
+    }
+}
+
+/// What a start request asks for, already read from the form.
+pub struct StartAsk<'a> {
+    pub mode: Option<&'a str>,
+    pub reason: &'a str,
+    pub store: Option<i64>,
+}
+
+/// The target client's state relevant to a start.
+pub struct TargetClient<'a> {
+    pub active: bool,
+    pub consent: Consent,
+    pub stores: &'a [i64],
+}
+
+/// What an allowed start will create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartDecision {
+    pub mode: Mode,
+    pub store: Option<i64>,
+    pub reason: String,
+    pub ends_by: i64,
+}
+
+/// Shortest reason accepted when a reason is required.
+pub const MIN_REASON_CHARS: usize = 10;
+/// Longest reason stored.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// Decides whether a staff member may start Login as Client, and how.
+pub fn decide_start(
+    grants: &Grants,
+    settings: &Settings,
+    target: &TargetClient,
+    ask: &StartAsk,
+    now: i64,
+) -> Result<StartDecision, Refusal> {
+    if !grants.has(CLIENTS_IMPERSONATE) {
+        return Err(Refusal::NoPermission);
+    }
+    if !settings.enabled {
+        return Err(Refusal::FeatureOff);
+    }
+    if !target.active {
+        return Err(Refusal::ClientDisabled);
+    }
+    if !target.consent.lets_staff_in(settings.consent, now) {
+        return Err(Refusal::NoConsent);
+    }
+    let can_write = grants.has(CLIENTS_IMPERSONATE_WRITE);
+    let mode = match ask.mode.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => match Mode::parse(m) {
+            Some(Mode::Full) if !can_write => return Err(Refusal::FullModeNotAllowed),
+            Some(mode) => mode,
+            None => return Err(Refusal::UnknownMode),
+        },
+        // A default of full quietly becomes read-only for staff who may not write.
+        None if settings.default_mode == Mode::Full && can_write => Mode::Full,
+        None => Mode::ReadOnly,
+    };
+    let reason = ask.reason.trim();
+    if reason.chars().count() > MAX_REASON_CHARS
+        || (settings.require_reason && reason.chars().count() < MIN_REASON_CHARS)
+    {
+        return Err(Refusal::ReasonRequired);
+    }
+    let store = match ask.store {
+        Some(s) if target.stores.contains(&s) => Some(s),
+        Some(_) => return Err(Refusal::StoreRequired),
+        None if settings.manual_store && target.stores.len() > 1 => return Err(Refusal::StoreRequired),
+        None => target.stores.first().copied(),
+    };
+    Ok(StartDecision {
+        mode,
+        store,
+        reason: reason.to_string(),
+        ends_by: now + settings.max_duration.seconds(),
+    })
+}
+
+/// The state of a live impersonation as read on each portal request.
+pub struct LiveState {
+    pub ends_by: i64,
+    pub last_seen_at: i64,
+    pub staff_active: bool,
+    pub staff_may_impersonate: bool,
+}
+
+/// Whether a live impersonation may serve this request, or the reason it must end now.
+pub fn check_live(state: &LiveState, idle_timeout: i64, now: i64) -> Result<(), EndReason> {
+    if !state.staff_active || !state.staff_may_impersonate {
+        Err(EndReason::Revoked)
+    } else if now >= state.ends_by {
+        Err(EndReason::Expired)
+    } else if now - state.last_seen_at >= idle_timeout {
+        Err(EndReason::Idle)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether "last seen" is stale enough to be written again; keeps page views free of writes.
+pub fn should_touch(last_seen_at: i64, idle_timeout: i64, now: i64) -> bool {
+    now - last_seen_at >= (idle_timeout / 4).clamp(1, 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::permissions::builtin_roles;
+
+    fn grants(role: &str) -> Grants {
+        let (_, p) = builtin_roles().into_iter().find(|(r, _)| *r == role).unwrap();
+        Grants::new(p.into_iter().map(String::from).collect())
+    }
+
+    fn settings() -> Settings {
+        Settings::from_pairs(&[])
+    }
+
+    const STORES: &[i64] = &[1];
+
+    fn target() -> TargetClient<'static> {
+        TargetClient { active: true, consent: Consent::Unset, stores: STORES }
+    }
+
+    fn ask() -> StartAsk<'static> {
+        StartAsk { mode: None, reason: "", store: None }
+    }
+
+    #[test]
+    fn admin_starts_read_only_by_default() {
+        let d = decide_start(&grants("admin"), &settings(), &target(), &ask(), 100).unwrap();
+        assert_eq!(d.mode, Mode::ReadOnly);
+        assert_eq!(d.ends_by, 100 + 3600);
+        assert_eq!(d.store, Some(1));
+    }
+
+    #[test]
+    fn support_and_billing_are_refused() {
+        for role in ["support", "billing"] {
+            assert_eq!(decide_start(&grants(role), &settings(), &target(), &ask(), 0), Err(Refusal::NoPermission));
+        }
+    }
+
+    #[test]
+    fn manager_cannot_ask_for_full_mode() {
+        let a = StartAsk { mode: Some("full"), ..ask() };
+        let r = decide_start(&grants("manager"), &settings(), &target(), &a, 0);
+        assert_eq!(r, Err(Refusal::FullModeNotAllowed));
+        assert_eq!(Refusal::FullModeNotAllowed.status(), 403);
+        let d = decide_start(&grants("admin"), &settings(), &target(), &a, 0).unwrap();
+        assert_eq!(d.mode, Mode::Full);
+    }
+
+    #[test]
+    fn full_default_downgrades_for_managers() {
+        let mut s = settings();
+        s.default_mode = Mode::Full;
+        assert_eq!(decide_start(&grants("manager"), &s, &target(), &ask(), 0).unwrap().mode, Mode::ReadOnly);
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &ask(), 0).unwrap().mode, Mode::Full);
+    }
+
+    #[test]
+    fn feature_off_and_disabled_client_are_refused() {
+        let mut s = settings();
+        s.enabled = false;
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &ask(), 0), Err(Refusal::FeatureOff));
+        let t = TargetClient { active: false, ..target() };
+        assert_eq!(decide_start(&grants("admin"), &settings(), &t, &ask(), 0), Err(Refusal::ClientDisabled));
+    }
+
+    #[test]
+    fn unknown_mode_is_unprocessable() {
+        let a = StartAsk { mode: Some("god"), ..ask() };
+        let r = decide_start(&grants("admin"), &settings(), &target(), &a, 0);
+        assert_eq!(r, Err(Refusal::UnknownMode));
+        assert_eq!(Refusal::UnknownMode.status(), 422);
+    }
+
+    #[test]
+    fn consent_policies() {
+        let now = 1000;
+        let allowed_until_past = Consent::Allowed { until: Some(999) };
+        let allowed_until_future = Consent::Allowed { until: Some(1001) };
+        assert!(Consent::Unset.lets_staff_in(ConsentPolicy::NotRequired, now));
+        assert!(!Consent::Unset.lets_staff_in(ConsentPolicy::OptIn, now));
+        assert!(!allowed_until_past.lets_staff_in(ConsentPolicy::OptIn, now));
+        assert!(allowed_until_future.lets_staff_in(ConsentPolicy::OptIn, now));
+        assert!(Consent::Unset.lets_staff_in(ConsentPolicy::OptOut, now));
+        assert!(!Consent::Refused.lets_staff_in(ConsentPolicy::OptOut, now));
+    }
+
+    #[test]
+    fn reason_required_needs_ten_characters() {
+        let mut s = settings();
+        s.require_reason = true;
+        let short = StartAsk { reason: "  too short", ..ask() };
+        let short = StartAsk { reason: short.reason.trim_end_matches('t'), ..short };
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &short, 0), Err(Refusal::ReasonRequired));
+        let ok = StartAsk { reason: "Ticket #1234 invoice", ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &ok, 0).unwrap().reason, "Ticket #1234 invoice");
+    }
+
+    #[test]
+    fn manual_store_selection() {
+        let mut s = settings();
+        s.manual_store = true;
+        let stores = [1, 2];
+        let t = TargetClient { stores: &stores, ..target() };
+        assert_eq!(decide_start(&grants("admin"), &s, &t, &ask(), 0), Err(Refusal::StoreRequired));
+        let a = StartAsk { store: Some(2), ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &s, &t, &a, 0).unwrap().store, Some(2));
+        let a = StartAsk { store: Some(7), ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &s, &t, &a, 0), Err(Refusal::StoreRequired));
+    }
+
+    #[test]
+    fn live_checks_in_order() {
+        let live = LiveState { ends_by: 1000, last_seen_at: 500, staff_active: true, staff_may_impersonate: true };
+        assert_eq!(check_live(&live, 900, 600), Ok(()));
+        assert_eq!(check_live(&live, 900, 1000), Err(EndReason::Expired));
+        assert_eq!(check_live(&live, 60, 600), Err(EndReason::Idle));
+        let revoked = LiveState { staff_may_impersonate: false, ..live };
+        assert_eq!(check_live(&revoked, 900, 600), Err(EndReason::Revoked));
+    }
+
+    #[test]
+    fn touch_is_rate_limited() {
+        assert!(!should_touch(100, 900, 130));
+        assert!(should_touch(100, 900, 160));
+        assert!(should_touch(100, 8, 102));
+    }
+
+    #[test]
+    fn end_reasons_round_trip() {
+        for r in ALL_END_REASONS {
+            assert_eq!(EndReason::parse(r.as_str()), Some(*r));
+        }
+    }
+}

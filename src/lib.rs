@@ -1,0 +1,15 @@
+//! Behalf: a client portal with governed, recorded Login as Client. The library holds everything;
+//! `main.rs` only parses the command line.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod router;
+pub mod store;
+pub mod web;

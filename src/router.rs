@@ -1,0 +1,102 @@
+//! THE route table and the middleware stack: every URL of Behalf is listed here.
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::web::{admin, ops, portal};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Largest request body accepted (forms); larger ones answer 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Builds the router with its middleware.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        // Staff side
+        .route("/admin/login", get(admin::login_page).post(admin::login))
+        .route("/admin/logout", post(admin::logout))
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/clients", get(admin::clients))
+        .route("/admin/clients/{id}", get(admin::client))
+        .route("/admin/clients/{id}/impersonate", post(admin::impersonate))
+        .route("/admin/impersonations", get(admin::impersonations))
+        .route("/admin/impersonations/{id}/end", post(admin::end_impersonation))
+        .route("/admin/activity", get(admin::activity))
+        .route("/admin/roles", get(admin::roles))
+        .route("/admin/tickets/{id}", get(admin::ticket))
+        .route("/admin/orders/{id}", get(admin::order))
+        .route("/admin/invoices/{id}", get(admin::invoice))
+        // Client portal
+        .route("/", get(portal::home))
+        .route("/login", get(portal::login_page).post(portal::login))
+        .route("/logout", post(portal::logout))
+        .route("/dashboard", get(portal::dashboard))
+        .route("/services", get(portal::services))
+        .route("/invoices", get(portal::invoices))
+        .route("/invoices/{id}", get(portal::invoice))
+        .route("/tickets", get(portal::tickets).post(portal::create_ticket))
+        .route("/tickets/{id}", get(portal::ticket))
+        .route("/tickets/{id}/replies", post(portal::reply))
+        .route("/orders", get(portal::orders))
+        .route("/account", get(portal::account).post(portal::save_profile))
+        .route("/account/access", get(portal::access))
+        .route("/account/password", post(portal::change_password))
+        .route("/account/email", post(portal::change_email))
+        .route("/account/consent", post(portal::set_consent))
+        .route("/account/end-support-access", post(portal::end_support_access))
+        .route("/account/delete", post(portal::delete_account))
+        .route("/account/payment-methods", get(portal::payment_methods).post(portal::save_payment_method))
+        .route("/impersonation/return", post(portal::return_to_admin))
+        // Operations
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/static/app.css", get(ops::stylesheet))
+        .fallback(|| async { AppError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, crate::web::layout::message_page(StatusCode::METHOD_NOT_ALLOWED, "This address does not accept that method."))
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(same_origin_posts))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .with_state(state)
+}
+
+/// Refuses state-changing requests that a browser says came from another site (Origin or
+/// Sec-Fetch-Site), on top of the per-form CSRF token.
+async fn same_origin_posts(req: Request, next: Next) -> Response {
+    ops::REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let h = req.headers();
+        let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site" || v == "same-site");
+        let origin_mismatch = match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), h.get(header::HOST).and_then(|v| v.to_str().ok())) {
+            (Some("null"), _) => true,
+            (Some(origin), Some(host)) => url::Url::parse(origin)
+                .ok()
+                .map(|u| {
+                    let o = match u.port() {
+                        Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
+                        None => u.host_str().unwrap_or("").to_string(),
+                    };
+                    o != host
+                })
+                .unwrap_or(true),
+            _ => false,
+        };
+        if cross_site || origin_mismatch {
+            return AppError::forbidden("This request came from another site and was refused.").into_response();
+        }
+    }
+    next.run(req).await
+}

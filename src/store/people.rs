@@ -1,0 +1,319 @@
+//! Staff, roles, clients and the failed sign-in counter.
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::{Page, Store, StoreError, StoreResult};
+use sqlx::{FromRow, Row};
+
+/// A staff member with their role.
+#[derive(Debug, Clone, FromRow)]
+pub struct Staff {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role_id: i64,
+    pub role_name: String,
+    pub active: i64,
+}
+
+/// A client account.
+#[derive(Debug, Clone, FromRow)]
+pub struct Client {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub company: String,
+    pub phone: String,
+    pub password_hash: String,
+    pub active: i64,
+    pub consent: String,
+    pub consent_until: Option<i64>,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+/// A row of the admin client list.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClientListRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub company: String,
+    pub active: i64,
+}
+
+/// A role with its permissions.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    pub permissions: Vec<String>,
+}
+
+/// A store (brand) a client belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoreRow {
+    pub id: i64,
+    pub name: String,
+}
+
+const STAFF_COLUMNS: &str =
+    "SELECT s.id, s.email, s.name, s.password_hash, s.role_id, r.name AS role_name, s.active FROM staff s JOIN roles r ON r.id = s.role_id";
+const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_hash, active, consent, consent_until, created_at, last_login_at FROM clients";
+
+impl Store {
+    /// Finds a staff member by e-mail (case-insensitive).
+    pub async fn staff_by_email(&self, email: &str) -> StoreResult<Option<Staff>> {
+        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} WHERE s.email = $1"))
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.db.read)
+            .await?)
+    }
+
+    /// Finds a staff member by id.
+    pub async fn staff_by_id(&self, id: i64) -> StoreResult<Staff> {
+        sqlx::query_as(&format!("{STAFF_COLUMNS} WHERE s.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// All staff, for filters.
+    pub async fn list_staff(&self) -> StoreResult<Vec<Staff>> {
+        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} ORDER BY s.name")).fetch_all(&self.db.read).await?)
+    }
+
+    /// The permissions a role grants.
+    pub async fn role_permissions(&self, role_id: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT permission FROM role_permissions WHERE role_id = $1")
+            .bind(role_id)
+            .fetch_all(&self.db.read)
+            .await?;
+        rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+    }
+
+    /// Every role with its permissions.
+    pub async fn list_roles(&self) -> StoreResult<Vec<Role>> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.name, rp.permission FROM roles r LEFT JOIN role_permissions rp ON rp.role_id = r.id ORDER BY r.id",
+        )
+        .fetch_all(&self.db.read)
+        .await?;
+        let mut roles: Vec<Role> = Vec::new();
+        for r in rows {
+            let id: i64 = r.try_get(0)?;
+            let perm: Option<String> = r.try_get(2)?;
+            if roles.last().map(|x| x.id) != Some(id) {
+                roles.push(Role { id, name: r.try_get(1)?, permissions: Vec::new() });
+            }
+            if let (Some(p), Some(role)) = (perm, roles.last_mut()) {
+                role.permissions.push(p);
+            }
+        }
+        Ok(roles)
+    }
+
+    /// Creates a role with the given permissions (used by seeding).
+    pub async fn create_role(&self, name: &str, builtin: bool, perms: &[&str]) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(builtin as i64)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        for p in perms {
+            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*p)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Finds a role id by name.
+    pub async fn role_id(&self, name: &str) -> StoreResult<i64> {
+        sqlx::query("SELECT id FROM roles WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get(0)
+            .map_err(StoreError::from)
+    }
+
+    /// Adds a staff account; fails with `Conflict` if the e-mail is taken.
+    pub async fn add_staff(&self, email: &str, name: &str, password_hash: &str, role_id: i64, by: ActivityActor) -> StoreResult<i64> {
+        let email = email.trim().to_lowercase();
+        if self.staff_by_email(&email).await?.is_some() {
+            return Err(StoreError::Conflict(format!("a staff member with e-mail {email} already exists")));
+        }
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO staff (email, name, password_hash, role_id, active, created_at) VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+        )
+        .bind(&email)
+        .bind(name)
+        .bind(password_hash)
+        .bind(role_id)
+        .bind(crate::domain::now())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        append(&mut tx, staff_event(by, "Staff account added", &email, id)).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Disables a staff account and ends its sessions; its impersonations end on their next request.
+    pub async fn disable_staff(&self, staff_id: i64, by: ActivityActor) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND kind = 'staff'").bind(staff_id).execute(&mut *tx).await?;
+        super::sessions::end_impersonations_where(&mut tx, "staff_id", staff_id, crate::domain::impersonation::EndReason::Revoked, ActivityActor::System, "").await?;
+        append(&mut tx, staff_event(by, "Staff account disabled", "", staff_id)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes a staff member's role; live impersonations are re-checked on their next request.
+    pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: ActivityActor) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2").bind(role_id).bind(staff_id).execute(&mut *tx).await?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append(&mut tx, staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a staff sign-in time.
+    pub async fn touch_staff_login(&self, tx: &mut super::Tx, staff_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE staff SET last_login_at = $1 WHERE id = $2")
+            .bind(crate::domain::now())
+            .bind(staff_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Finds a client by e-mail (case-insensitive).
+    pub async fn client_by_email(&self, email: &str) -> StoreResult<Option<Client>> {
+        Ok(sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE email = $1"))
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.db.read)
+            .await?)
+    }
+
+    /// Finds a client by id.
+    pub async fn client(&self, id: i64) -> StoreResult<Client> {
+        sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The stores a client belongs to.
+    pub async fn client_stores(&self, client_id: i64) -> StoreResult<Vec<StoreRow>> {
+        Ok(sqlx::query_as(
+            "SELECT st.id, st.name FROM stores st JOIN client_stores cs ON cs.store_id = st.id WHERE cs.client_id = $1 ORDER BY st.id",
+        )
+        .bind(client_id)
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
+    /// Searches clients by name or e-mail, one page at a time.
+    pub async fn search_clients(&self, q: &str, page: i64, per_page: i64) -> StoreResult<Page<ClientListRow>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_', '\\'], ""));
+        let filter = "WHERE LOWER(name) LIKE $1 OR email LIKE $1";
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM clients {filter}"))
+            .bind(&pattern)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let items = sqlx::query_as(&format!(
+            "SELECT id, email, name, company, active FROM clients {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(&pattern)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// Counts for the admin dashboard: clients, live impersonations, open tickets, unpaid invoices.
+    pub async fn admin_counts(&self) -> StoreResult<(i64, i64, i64, i64)> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL),
+                    (SELECT COUNT(*) FROM tickets WHERE status <> 'closed'), (SELECT COUNT(*) FROM invoices WHERE status = 'unpaid')",
+        )
+        .fetch_one(&self.db.read)
+        .await?;
+        Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+    }
+
+    /// Number of failed sign-ins for this account from this address since `since`.
+    pub async fn recent_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND ip = $2 AND at > $3")
+            .bind(account)
+            .bind(ip)
+            .bind(since)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Records one failed sign-in, with an activity entry for the security log.
+    pub async fn record_login_failure(&self, account: &str, ip: &str, subject_client: Option<i64>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let now = crate::domain::now();
+        sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
+            .bind(account)
+            .bind(ip)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        // Old rows are useless to the 15-minute window; trimming here keeps the table small.
+        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: subject_client,
+                actor: ActivityActor::System,
+                impersonation_id: None,
+                group: "security",
+                action: "Failed sign-in",
+                target: account.to_string(),
+                detail: String::new(),
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn staff_event(by: ActivityActor, action: &'static str, detail: &str, staff_id: i64) -> NewActivity {
+    NewActivity {
+        subject_client_id: None,
+        actor: by,
+        impersonation_id: None,
+        group: "staff",
+        action,
+        target: format!("staff #{staff_id}"),
+        detail: detail.to_string(),
+        ip: String::new(),
+    }
+}

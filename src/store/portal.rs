@@ -1,0 +1,351 @@
+//! The client's own data: services, invoices, orders and tickets; every read is scoped by client.
+
+use super::activity::{append, NewActivity};
+use super::{Page, Store, StoreError, StoreResult};
+use crate::domain::acting::Acting;
+use sqlx::{FromRow, Row};
+
+/// A service (hosting plan, domain…).
+#[derive(Debug, Clone, FromRow)]
+pub struct Service {
+    pub id: i64,
+    pub client_id: i64,
+    pub name: String,
+    pub product: String,
+    pub status: String,
+    pub price_cents: i64,
+    pub billing_cycle: String,
+    pub next_due_at: Option<i64>,
+}
+
+/// An invoice header.
+#[derive(Debug, Clone, FromRow)]
+pub struct Invoice {
+    pub id: i64,
+    pub client_id: i64,
+    pub number: String,
+    pub status: String,
+    pub currency: String,
+    pub total_cents: i64,
+    pub issued_at: i64,
+    pub due_at: i64,
+}
+
+/// One invoice line.
+#[derive(Debug, Clone, FromRow)]
+pub struct InvoiceLine {
+    pub description: String,
+    pub quantity: i64,
+    pub unit_cents: i64,
+    pub amount_cents: i64,
+}
+
+/// An order.
+#[derive(Debug, Clone, FromRow)]
+pub struct Order {
+    pub id: i64,
+    pub client_id: i64,
+    pub number: String,
+    pub status: String,
+    pub total_cents: i64,
+    pub created_at: i64,
+}
+
+/// A ticket header.
+#[derive(Debug, Clone, FromRow)]
+pub struct Ticket {
+    pub id: i64,
+    pub client_id: i64,
+    pub subject: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A ticket reply with the names needed to say who wrote it and who acted.
+#[derive(Debug, Clone, FromRow)]
+pub struct Reply {
+    pub id: i64,
+    pub author_kind: String,
+    pub author_staff_name: Option<String>,
+    pub actor_staff_name: Option<String>,
+    pub impersonation_id: Option<i64>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// Figures for the client dashboard, read in one query.
+#[derive(Debug, Clone, FromRow)]
+pub struct DashboardSummary {
+    pub active_services: i64,
+    pub unpaid_invoices: i64,
+    pub amount_due_cents: i64,
+    pub open_tickets: i64,
+    pub orders: i64,
+}
+
+/// Longest ticket subject accepted.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest ticket message accepted.
+pub const MAX_BODY_CHARS: usize = 20_000;
+
+const SERVICE_COLS: &str = "SELECT id, client_id, name, product, status, price_cents, billing_cycle, next_due_at FROM services";
+const INVOICE_COLS: &str = "SELECT id, client_id, number, status, currency, total_cents, issued_at, due_at FROM invoices";
+const ORDER_COLS: &str = "SELECT id, client_id, number, status, total_cents, created_at FROM orders";
+const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
+
+impl Store {
+    /// Dashboard figures for one client.
+    pub async fn dashboard_summary(&self, client_id: i64) -> StoreResult<DashboardSummary> {
+        Ok(sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM services WHERE client_id = $1 AND status = 'active') AS active_services,
+                    (SELECT COUNT(*) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS unpaid_invoices,
+                    (SELECT COALESCE(SUM(total_cents), 0) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
+                    (SELECT COUNT(*) FROM tickets WHERE client_id = $1 AND status <> 'closed') AS open_tickets,
+                    (SELECT COUNT(*) FROM orders WHERE client_id = $1) AS orders",
+        )
+        .bind(client_id)
+        .fetch_one(&self.db.read)
+        .await?)
+    }
+
+    /// A client's services.
+    pub async fn services(&self, client_id: i64) -> StoreResult<Vec<Service>> {
+        Ok(sqlx::query_as(&format!("{SERVICE_COLS} WHERE client_id = $1 ORDER BY id"))
+            .bind(client_id)
+            .fetch_all(&self.db.read)
+            .await?)
+    }
+
+    /// A client's invoices, newest first, paged.
+    pub async fn invoices(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Invoice>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let total = self.count("SELECT COUNT(*) FROM invoices WHERE client_id = $1", client_id).await?;
+        let items = sqlx::query_as(&format!("{INVOICE_COLS} WHERE client_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"))
+            .bind(client_id)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// One invoice with its lines; `client_id` scopes it (None for staff, who may see any).
+    pub async fn invoice(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Invoice, Vec<InvoiceLine>)> {
+        let inv: Invoice = sqlx::query_as(&format!("{INVOICE_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let lines = sqlx::query_as(
+            "SELECT description, quantity, unit_cents, amount_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok((inv, lines))
+    }
+
+    /// A client's orders, newest first, paged.
+    pub async fn orders(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Order>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let total = self.count("SELECT COUNT(*) FROM orders WHERE client_id = $1", client_id).await?;
+        let items = sqlx::query_as(&format!("{ORDER_COLS} WHERE client_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"))
+            .bind(client_id)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// One order (staff view).
+    pub async fn order(&self, id: i64) -> StoreResult<Order> {
+        sqlx::query_as(&format!("{ORDER_COLS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// A client's tickets, most recently updated first, paged.
+    pub async fn tickets(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Ticket>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let total = self.count("SELECT COUNT(*) FROM tickets WHERE client_id = $1", client_id).await?;
+        let items = sqlx::query_as(&format!("{TICKET_COLS} WHERE client_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2 OFFSET $3"))
+            .bind(client_id)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// One ticket with its replies; `client_id` scopes it (None for staff).
+    pub async fn ticket(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Ticket, Vec<Reply>)> {
+        let t: Ticket = sqlx::query_as(&format!("{TICKET_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let replies = sqlx::query_as(
+            "SELECT r.id, r.author_kind, a.name AS author_staff_name, x.name AS actor_staff_name, r.impersonation_id, r.body, r.created_at
+             FROM ticket_replies r LEFT JOIN staff a ON a.id = r.author_staff_id LEFT JOIN staff x ON x.id = r.actor_staff_id
+             WHERE r.ticket_id = $1 ORDER BY r.id",
+        )
+        .bind(id)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok((t, replies))
+    }
+
+    /// Opens a ticket as the acting client, with its first message and activity entry in one transaction.
+    pub async fn create_ticket(&self, acting: &Acting, subject: &str, body: &str) -> StoreResult<i64> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO tickets (client_id, subject, status, created_at, updated_at, actor_staff_id, impersonation_id)
+             VALUES ($1, $2, 'open', $3, $3, $4, $5) RETURNING id",
+        )
+        .bind(acting.client_id)
+        .bind(subject)
+        .bind(now)
+        .bind(acting.staff_id())
+        .bind(acting.impersonation_id())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        insert_reply(&mut tx, acting, id, body, now).await?;
+        append(&mut tx, NewActivity::from_acting(acting, "tickets", "Opened a ticket", format!("ticket #{id}"))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Replies to one of the acting client's tickets; the reply and its activity entry commit together.
+    pub async fn reply_to_ticket(&self, acting: &Acting, ticket_id: i64, body: &str) -> StoreResult<i64> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3")
+            .bind(now)
+            .bind(ticket_id)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let id = insert_reply(&mut tx, acting, ticket_id, body, now).await?;
+        append(&mut tx, NewActivity::from_acting(acting, "tickets", "Replied to a ticket", format!("ticket #{ticket_id}"))).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Updates the acting client's profile (name, phone).
+    pub async fn update_profile(&self, acting: &Acting, name: &str, phone: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
+            .bind(name)
+            .bind(phone)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, NewActivity::from_acting(acting, "account", "Updated the profile", format!("client #{}", acting.client_id))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the acting client's password hash (sensitive: the client's own session only).
+    pub async fn set_client_password(&self, acting: &Acting, password_hash: &str, keep_session: i64) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE clients SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        // Other sign-ins of this client end with a password change; this one stays.
+        sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2")
+            .bind(acting.client_id)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, NewActivity::from_acting(acting, "security", "Changed the password", format!("client #{}", acting.client_id))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the acting client's e-mail (sensitive); fails with `Conflict` if it is taken.
+    pub async fn set_client_email(&self, acting: &Acting, email: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let taken = sqlx::query("SELECT id FROM clients WHERE email = $1 AND id <> $2")
+            .bind(email)
+            .bind(acting.client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict("That e-mail address is already in use.".into()));
+        }
+        sqlx::query("UPDATE clients SET email = $1 WHERE id = $2").bind(email).bind(acting.client_id).execute(&mut *tx).await?;
+        append(&mut tx, NewActivity::from_acting(acting, "security", "Changed the e-mail address", email.to_string())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the acting client's support-access consent (sensitive).
+    pub async fn set_consent(&self, acting: &Acting, consent: &str, until: Option<i64>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
+            .bind(consent)
+            .bind(until)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut e = NewActivity::from_acting(acting, "login_as_client", "Changed support access consent", format!("client #{}", acting.client_id));
+        e.detail = format!("consent: {consent}; until: {}", until.map(crate::domain::format_time).unwrap_or_else(|| "revoked".into()));
+        append(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes the acting client's account (sensitive): disables it and ends all its sessions.
+    pub async fn close_client_account(&self, acting: &Acting) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE clients SET active = 0 WHERE id = $1").bind(acting.client_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND impersonation_id IS NULL")
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        super::sessions::end_impersonations_where(
+            &mut tx,
+            "client_id",
+            acting.client_id,
+            crate::domain::impersonation::EndReason::ClientEnded,
+            super::activity::ActivityActor::Client(acting.client_id),
+            &acting.ip,
+        )
+        .await?;
+        append(&mut tx, NewActivity::from_acting(acting, "security", "Closed the account", format!("client #{}", acting.client_id))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count(&self, sql: &str, id: i64) -> StoreResult<i64> {
+        Ok(sqlx::query(sql).bind(id).fetch_one(&self.db.read).await?.try_get(0)?)
+    }
+}
+
+async fn insert_reply(tx: &mut super::Tx, acting: &Acting, ticket_id: i64, body: &str, now: i64) -> StoreResult<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO ticket_replies (ticket_id, author_kind, actor_staff_id, impersonation_id, body, created_at)
+         VALUES ($1, 'client', $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(acting.staff_id())
+    .bind(acting.impersonation_id())
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?)
+}

@@ -1,0 +1,451 @@
+//! Sessions (staff and portal, stored by token hash) and the impersonation records behind them.
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::people::Staff;
+use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::impersonation::{EndReason, Mode, StartDecision};
+use sqlx::{FromRow, Row};
+
+/// A live staff session with the staff member and their permissions.
+#[derive(Debug, Clone)]
+pub struct StaffSessionRow {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub staff: Staff,
+    pub permissions: Vec<String>,
+}
+
+/// A portal session as read on each portal request: the client, and the impersonation if any.
+#[derive(Debug, Clone, FromRow)]
+pub struct PortalSessionRow {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub client_id: i64,
+    pub client_name: String,
+    pub client_email: String,
+    pub client_active: i64,
+    pub impersonation_id: Option<i64>,
+    pub mode: Option<String>,
+    pub reason: Option<String>,
+    pub ends_by: Option<i64>,
+    pub last_seen_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub store_name: Option<String>,
+    pub store_count: i64,
+    pub staff_id: Option<i64>,
+    pub staff_name: Option<String>,
+    pub staff_active: Option<i64>,
+    pub staff_may_impersonate: i64,
+    pub idle_timeout: Option<String>,
+}
+
+/// An impersonation record.
+#[derive(Debug, Clone, FromRow)]
+pub struct Impersonation {
+    pub id: i64,
+    pub staff_id: i64,
+    pub staff_name: String,
+    pub client_id: i64,
+    pub client_name: String,
+    pub store_name: Option<String>,
+    pub reason: String,
+    pub mode: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub ends_by: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub actions: i64,
+}
+
+/// Everything a start writes, decided beforehand by the policy.
+pub struct NewImpersonation<'a> {
+    pub staff_id: i64,
+    pub staff_name: &'a str,
+    pub client_id: i64,
+    pub client_name: &'a str,
+    pub decision: &'a StartDecision,
+    pub store_name: Option<&'a str>,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub token_hash: &'a str,
+    pub csrf_token: &'a str,
+    /// The portal session this browser had, which the start ends.
+    pub replaces_token_hash: Option<&'a str>,
+}
+
+/// Filters for the impersonation log.
+#[derive(Debug, Clone, Default)]
+pub struct ImpersonationFilter {
+    pub staff: Option<i64>,
+    pub client: Option<i64>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub live: Option<bool>,
+}
+
+const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id AS client_id, c.name AS client_name, c.email AS client_email,
+        c.active AS client_active, i.id AS impersonation_id, i.mode, i.reason, i.ends_by, i.last_seen_at, i.ended_at, i.end_reason,
+        st.name AS store_name, (SELECT COUNT(*) FROM client_stores cs WHERE cs.client_id = c.id) AS store_count,
+        sf.id AS staff_id, sf.name AS staff_name, sf.active AS staff_active,
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate') AS staff_may_impersonate,
+        (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout
+     FROM sessions s JOIN clients c ON c.id = s.client_id
+     LEFT JOIN impersonations i ON i.id = s.impersonation_id
+     LEFT JOIN stores st ON st.id = i.store_id
+     LEFT JOIN staff sf ON sf.id = i.staff_id
+     WHERE s.token_hash = $1 AND s.kind = 'client' AND s.expires_at > $2";
+
+const IMPERSONATION_SQL: &str = "SELECT i.id, i.staff_id, sf.name AS staff_name, i.client_id, c.name AS client_name, st.name AS store_name,
+        i.reason, i.mode, i.ip, i.user_agent, i.started_at, i.last_seen_at, i.ends_by, i.ended_at, i.end_reason,
+        (SELECT COUNT(*) FROM activity a WHERE a.impersonation_id = i.id AND a.action_group <> 'login_as_client') AS actions
+     FROM impersonations i JOIN staff sf ON sf.id = i.staff_id JOIN clients c ON c.id = i.client_id
+     LEFT JOIN stores st ON st.id = i.store_id";
+
+impl Store {
+    /// Stores a new staff session (sign-in), records the sign-in, and ends the session it replaces.
+    pub async fn create_staff_session(
+        &self,
+        staff_id: i64,
+        token_hash: &str,
+        csrf: &str,
+        expires_at: i64,
+        replaces_token_hash: Option<&str>,
+        ip: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces_token_hash {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind = 'staff'").bind(old).execute(&mut *tx).await?;
+        }
+        insert_session(&mut tx, token_hash, "staff", Some(staff_id), None, None, csrf, expires_at).await?;
+        self.touch_staff_login(&mut tx, staff_id).await?;
+        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a live staff session with the staff member's permissions; disabled staff have none.
+    pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission
+             FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
+             LEFT JOIN role_permissions rp ON rp.role_id = r.id
+             WHERE s.token_hash = $1 AND s.kind = 'staff' AND s.expires_at > $2 AND st.active = 1",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_all(&self.db.read)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let staff = Staff {
+            id: first.try_get(2)?,
+            email: first.try_get(3)?,
+            name: first.try_get(4)?,
+            password_hash: first.try_get(5)?,
+            role_id: first.try_get(6)?,
+            role_name: first.try_get(7)?,
+            active: first.try_get(8)?,
+        };
+        let mut permissions = Vec::new();
+        for r in &rows {
+            if let Some(p) = r.try_get::<Option<String>, _>(9)? {
+                permissions.push(p);
+            }
+        }
+        Ok(Some(StaffSessionRow { session_id: first.try_get(0)?, csrf_token: first.try_get(1)?, staff, permissions }))
+    }
+
+    /// Staff sign-out: ends the session and every live impersonation of that staff member.
+    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+        end_impersonations_where(&mut tx, "staff_id", staff_id, EndReason::StaffLogout, ActivityActor::Staff(staff_id), ip).await?;
+        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a client's own new portal session (sign-in) and ends the one this browser had.
+    pub async fn create_client_session(
+        &self,
+        client_id: i64,
+        token_hash: &str,
+        csrf: &str,
+        expires_at: i64,
+        replaces_token_hash: Option<&str>,
+        ip: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces_token_hash {
+            end_portal_session_by_hash(&mut tx, old).await?;
+        }
+        insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
+        sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
+            .bind(crate::domain::now())
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed in", ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a portal session, with its impersonation and the staff member's current standing.
+    pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
+        Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
+    }
+
+    /// A client's own sign-out: ends that one session only.
+    pub async fn end_client_session(&self, session_id: i64, client_id: i64, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed out", ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts Login as Client: ends this staff member's live impersonation and the browser's old
+    /// portal session, then creates the record, the new portal session and the activity entry.
+    pub async fn start_impersonation(&self, n: &NewImpersonation<'_>) -> StoreResult<i64> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        end_impersonations_where(&mut tx, "staff_id", n.staff_id, EndReason::Replaced, ActivityActor::Staff(n.staff_id), n.ip).await?;
+        if let Some(old) = n.replaces_token_hash {
+            end_portal_session_by_hash(&mut tx, old).await?;
+        }
+        let d = n.decision;
+        let id: i64 = sqlx::query(
+            "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
+        )
+        .bind(n.staff_id)
+        .bind(n.client_id)
+        .bind(d.store)
+        .bind(&d.reason)
+        .bind(d.mode.as_str())
+        .bind(n.ip)
+        .bind(n.user_agent)
+        .bind(now)
+        .bind(d.ends_by)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
+                StoreError::Conflict("another Login as Client session is starting; try again".into())
+            }
+            e => StoreError::Db(e),
+        })?
+        .try_get(0)?;
+        insert_session(&mut tx, n.token_hash, "client", Some(n.staff_id), Some(n.client_id), Some(id), n.csrf_token, d.ends_by).await?;
+        let reason = if d.reason.is_empty() { "none given" } else { &d.reason };
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: Some(n.client_id),
+                actor: ActivityActor::Staff(n.staff_id),
+                impersonation_id: Some(id),
+                group: "login_as_client",
+                action: "Staff impersonated client",
+                target: format!("client #{}", n.client_id),
+                detail: format!(
+                    "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
+                    n.staff_name,
+                    n.staff_id,
+                    n.client_name,
+                    n.client_id,
+                    reason,
+                    d.mode.as_str(),
+                    n.store_name.unwrap_or("-"),
+                    n.user_agent
+                ),
+                ip: n.ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Ends one impersonation with its reason; returns false if it had already ended.
+    pub async fn end_impersonation(&self, id: i64, reason: EndReason, by: ActivityActor, ip: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let ended = end_impersonation_tx(&mut tx, id, reason, by, ip).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// The client's "End support access": ends every live impersonation of the account.
+    pub async fn end_client_impersonations(&self, client_id: i64, ip: &str) -> StoreResult<usize> {
+        let mut tx = self.begin().await?;
+        let n = end_impersonations_where(&mut tx, "client_id", client_id, EndReason::ClientEnded, ActivityActor::Client(client_id), ip).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Records that an impersonation was seen now (for the idle timeout).
+    pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.db.write)
+            .await?;
+        Ok(())
+    }
+
+    /// One impersonation record.
+    pub async fn impersonation(&self, id: i64) -> StoreResult<Impersonation> {
+        sqlx::query_as(&format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The impersonation log, newest first, filtered and paged.
+    pub async fn list_impersonations(&self, f: &ImpersonationFilter, page: i64, per_page: i64) -> StoreResult<Page<Impersonation>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let live = f.live.map(|l| l as i64);
+        let filter = " WHERE ($1 IS NULL OR i.staff_id = $1) AND ($2 IS NULL OR i.client_id = $2)
+              AND ($3 IS NULL OR i.started_at >= $3) AND ($4 IS NULL OR i.started_at < $4)
+              AND ($5 IS NULL OR ($5 = 1 AND i.ended_at IS NULL) OR ($5 = 0 AND i.ended_at IS NOT NULL))";
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM impersonations i{filter}"))
+            .bind(f.staff)
+            .bind(f.client)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(live)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let items = sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"))
+            .bind(f.staff)
+            .bind(f.client)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(live)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_session(
+    tx: &mut Tx,
+    token_hash: &str,
+    kind: &str,
+    staff_id: Option<i64>,
+    client_id: Option<i64>,
+    impersonation_id: Option<i64>,
+    csrf: &str,
+    expires_at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, kind, staff_id, client_id, impersonation_id, csrf_token, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(token_hash)
+    .bind(kind)
+    .bind(staff_id)
+    .bind(client_id)
+    .bind(impersonation_id)
+    .bind(csrf)
+    .bind(crate::domain::now())
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
+async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
+    let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
+        .bind(token_hash)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = row {
+        if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
+            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), "").await?;
+        }
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn live_ids(tx: &mut Tx, column: &str, value: i64) -> StoreResult<Vec<i64>> {
+    let column = match column {
+        "staff_id" => "staff_id",
+        _ => "client_id",
+    };
+    let rows = sqlx::query(&format!("SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"))
+        .bind(value)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+}
+
+/// Ends every live impersonation whose `column` (`staff_id` or `client_id`) equals `value`.
+pub(crate) async fn end_impersonations_where(
+    tx: &mut Tx,
+    column: &str,
+    value: i64,
+    reason: EndReason,
+    by: ActivityActor,
+    ip: &str,
+) -> StoreResult<usize> {
+    let ids = live_ids(tx, column, value).await?;
+    for id in &ids {
+        end_impersonation_tx(tx, *id, reason, by, ip).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Marks the record ended, deletes its portal sessions and records the end, once.
+pub(crate) async fn end_impersonation_tx(tx: &mut Tx, id: i64, reason: EndReason, by: ActivityActor, ip: &str) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "UPDATE impersonations SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL RETURNING client_id, staff_id, mode",
+    )
+    .bind(crate::domain::now())
+    .bind(reason.as_str())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    let client_id: i64 = row.try_get(0)?;
+    let staff_id: i64 = row.try_get(1)?;
+    let mode: String = row.try_get(2)?;
+    sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
+    append(
+        tx,
+        NewActivity {
+            subject_client_id: Some(client_id),
+            actor: by,
+            impersonation_id: Some(id),
+            group: "login_as_client",
+            action: "Login as Client ended",
+            target: format!("client #{client_id}"),
+            detail: format!("end reason: {}; staff #{staff_id}; mode: {}", reason.as_str(), Mode::parse(&mode).unwrap_or(Mode::ReadOnly).as_str()),
+            ip: ip.to_string(),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+fn security_event(actor: ActivityActor, client: Option<i64>, action: &'static str, ip: &str) -> NewActivity {
+    NewActivity {
+        subject_client_id: client,
+        actor,
+        impersonation_id: None,
+        group: "security",
+        action,
+        target: String::new(),
+        detail: String::new(),
+        ip: ip.to_string(),
+    }
+}

@@ -1,0 +1,51 @@
+//! Settings rows: read live on each use, written with an activity entry.
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::{Store, StoreResult};
+use crate::domain::settings::Settings;
+use sqlx::Row;
+
+impl Store {
+    /// Every stored setting as key/value pairs.
+    pub async fn setting_pairs(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT key, value FROM settings").fetch_all(&self.db.read).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// The typed settings, read now.
+    pub async fn settings(&self) -> StoreResult<Settings> {
+        Ok(Settings::from_pairs(&self.setting_pairs().await?))
+    }
+
+    /// Stores an already-validated value and records old and new values.
+    pub async fn set_setting(&self, key: &str, value: &str, by: ActivityActor, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: None,
+                actor: by,
+                impersonation_id: None,
+                group: "settings",
+                action: "Setting changed",
+                target: key.to_string(),
+                detail: format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value),
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,558 @@
+//! Staff pages: sign-in, dashboard, clients, Login as Client start and end, tickets, orders,
+//! invoices, the activity log, the Login as Client log and roles.
+
+use crate::app::AppState;
+use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
+use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE, STAFF_COOKIE};
+use crate::domain::impersonation::{decide_start, Consent, EndReason, Refusal, StartAsk, TargetClient};
+use crate::domain::permissions::{self as perm, Grants};
+use crate::domain::{format_date, format_money, format_time};
+use crate::error::{AppError, AppResult};
+use crate::store::activity::{ActivityFilter, ActivityRow};
+use crate::store::sessions::{ImpersonationFilter, NewImpersonation};
+use crate::web::extract::{optional_id, page_number, Form, Id, Query};
+use crate::web::layout::{admin_page, alert, csrf, pager};
+use crate::web::login::{self, LoginForm, Side};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// A form with only the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// `GET /admin/login`.
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    login::login_page(Side::Staff, &headers, state.config.secure_cookies)
+}
+
+/// `POST /admin/login`: a fresh staff session on success.
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, info: ClientInfo, Form(f): Form<LoginForm>) -> AppResult<Response> {
+    let staff_id = login::sign_in(&state, Side::Staff, &headers, &info, &f).await?;
+    let (token, hash, csrf_token, expires) = login::new_session();
+    let old = cookie(&headers, STAFF_COOKIE).map(|t| hash_token(&t));
+    state.store.create_staff_session(staff_id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?;
+    Err(AppError::Redirect { to: "/admin".into(), cookies: vec![set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)] })
+}
+
+/// `POST /admin/logout`: ends the staff session and any live Login as Client session of this staff member.
+pub async fn logout(State(state): State<AppState>, auth: StaffAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    state.store.end_staff_session(auth.session_id, auth.staff.id, &auth.info.ip).await?;
+    Err(AppError::Redirect { to: "/admin/login".into(), cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)] })
+}
+
+/// `GET /admin`.
+pub async fn dashboard(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
+    let (clients, live, open_tickets, unpaid) = state.store.admin_counts().await?;
+    Ok(admin_page(
+        &auth,
+        "Dashboard",
+        html! {
+            h1 { "Welcome, " (auth.staff.name) }
+            div.cards {
+                div.card { div.figure { (clients) } "clients" }
+                div.card { div.figure { (live) } "live Login as Client sessions" }
+                div.card { div.figure { (open_tickets) } "open tickets" }
+                div.card { div.figure { (unpaid) } "unpaid invoices" }
+            }
+            @if auth.grants.has(perm::CLIENTS_VIEW) { p { a href="/admin/clients" { "Find a client →" } } }
+        },
+    ))
+}
+
+/// Query of the client list.
+#[derive(Debug, Deserialize)]
+pub struct ClientListQuery {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+/// `GET /admin/clients?q=&page=`.
+pub async fn clients(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<ClientListQuery>) -> AppResult<Markup> {
+    auth.require(perm::CLIENTS_VIEW)?;
+    let term: String = q.q.unwrap_or_default().chars().take(100).collect();
+    let page = state.store.search_clients(&term, page_number(&q.page)?, 25).await?;
+    let base = format!("/admin/clients?q={}", url::form_urlencoded::byte_serialize(term.as_bytes()).collect::<String>());
+    Ok(admin_page(
+        &auth,
+        "Clients",
+        html! {
+            h1 { "Clients" }
+            form.actions method="get" action="/admin/clients" {
+                div { label for="q" { "Search by name or e-mail" } input #q type="search" name="q" value=(term); }
+                button type="submit" { "Search" }
+            }
+            p.muted { (page.total) " clients" }
+            table #clients {
+                thead { tr { th { "Name" } th { "E-mail" } th { "Company" } th { "Status" } } }
+                tbody {
+                    @for c in &page.items {
+                        tr {
+                            td { a href=(format!("/admin/clients/{}", c.id)) { (c.name) } }
+                            td { (c.email) }
+                            td { (c.company) }
+                            td { @if c.active == 1 { "active" } @else { "disabled" } }
+                        }
+                    }
+                }
+            }
+            (pager(&base, page.page, page.pages()))
+        },
+    ))
+}
+
+/// Query of the client record: `ended` carries why a Login as Client session just ended.
+#[derive(Debug, Deserialize)]
+pub struct ClientQuery {
+    ended: Option<String>,
+}
+
+/// `GET /admin/clients/{id}`.
+pub async fn client(State(state): State<AppState>, auth: StaffAuth, Id(id): Id, Query(q): Query<ClientQuery>) -> AppResult<Markup> {
+    auth.require(perm::CLIENTS_VIEW)?;
+    let flash = q.ended.as_deref().and_then(EndReason::parse).map(|r| r.message());
+    client_record(&state, &auth, id, flash, None).await
+}
+
+/// Why the Login as Client button is disabled, if it is.
+fn impersonation_blocker(grants: &Grants, enabled: bool, active: bool, consent_ok: bool) -> Option<&'static str> {
+    if !grants.has(perm::CLIENTS_IMPERSONATE) {
+        None
+    } else if !enabled {
+        Some(Refusal::FeatureOff.message())
+    } else if !active {
+        Some(Refusal::ClientDisabled.message())
+    } else if !consent_ok {
+        Some(Refusal::NoConsent.message())
+    } else {
+        None
+    }
+}
+
+async fn client_record(state: &AppState, auth: &StaffAuth, id: i64, flash: Option<&str>, error: Option<&str>) -> AppResult<Markup> {
+    let c = state.store.client(id).await?;
+    let settings = state.store.settings().await?;
+    let services = state.store.services(id).await?;
+    let invoices = state.store.invoices(id, 1, 10).await?;
+    let tickets = state.store.tickets(id, 1, 10).await?;
+    let orders = state.store.orders(id, 1, 10).await?;
+    let stores = state.store.client_stores(id).await?;
+    let history = state.store.list_impersonations(&ImpersonationFilter { client: Some(id), ..Default::default() }, 1, 5).await?;
+    let consent = Consent::from_stored(&c.consent, c.consent_until);
+    let now = crate::domain::now();
+    let may = auth.grants.has(perm::CLIENTS_IMPERSONATE);
+    let blocker = impersonation_blocker(&auth.grants, settings.enabled, c.active == 1, consent.lets_staff_in(settings.consent, now));
+    let can_write = auth.grants.has(perm::CLIENTS_IMPERSONATE_WRITE);
+    Ok(admin_page(
+        auth,
+        &c.name,
+        html! {
+            @if let Some(f) = flash { p.notice role="status" #flash { (f) } }
+            h1 { (c.name) }
+            dl.details {
+                dt { "E-mail" } dd { (c.email) }
+                dt { "Company" } dd { (c.company) }
+                dt { "Phone" } dd { (c.phone) }
+                dt { "Status" } dd #client-status { @if c.active == 1 { "active" } @else { "disabled" } }
+                dt { "Support access" } dd { (consent_label(consent)) }
+                dt { "Client since" } dd { (format_date(c.created_at)) }
+                dt { "Last sign-in" } dd #last-login { (c.last_login_at.map(format_time).unwrap_or_else(|| "never".into())) }
+            }
+            @if may {
+                h2 { "Login as Client" }
+                @if let Some(e) = error { (alert(e)) }
+                @if let Some(b) = blocker { p.message #login-as-client-blocked { (b) } }
+                form.actions method="post" action=(format!("/admin/clients/{id}/impersonate")) {
+                    (csrf(&auth.csrf_token))
+                    div {
+                        label for="mode" { "Mode" }
+                        select #mode name="mode" {
+                            option value="read_only" selected[settings.default_mode.as_str() == "read_only" || !can_write] { "Read-only" }
+                            @if can_write { option value="full" selected[settings.default_mode.as_str() == "full"] { "Full access" } }
+                        }
+                    }
+                    @if stores.len() > 1 {
+                        div {
+                            label for="store" { "Store" }
+                            select #store name="store" {
+                                @if settings.manual_store { option value="" { "Choose a store…" } }
+                                @for s in &stores { option value=(s.id) { (s.name) } }
+                            }
+                        }
+                    }
+                    div {
+                        label for="reason" { "Reason" @if settings.require_reason { " (required)" } }
+                        input #reason type="text" name="reason" maxlength="500" placeholder="Ticket reference or why you need access";
+                    }
+                    button #login-as-client type="submit" disabled[blocker.is_some()] { "Login as Client" }
+                }
+            }
+            h2 { "Services" }
+            table { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } } }
+                tbody { @for s in &services { tr { td { (s.name) } td { (s.product) } td { (s.status) } td { (format_money(s.price_cents, "USD")) " / " (s.billing_cycle) } } } } }
+            h2 { "Invoices" span.muted { " (" (invoices.total) ")" } }
+            table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } } }
+                tbody { @for i in &invoices.items { tr { td { a href=(format!("/admin/invoices/{}", i.id)) { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } } } } }
+            h2 { "Tickets" span.muted { " (" (tickets.total) ")" } }
+            table { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
+                tbody { @for t in &tickets.items { tr { td { a href=(format!("/admin/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
+            h2 { "Orders" span.muted { " (" (orders.total) ")" } }
+            table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
+                tbody { @for o in &orders.items { tr { td { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, "USD")) } td { (format_date(o.created_at)) } } } } }
+            h2 { "Recent Login as Client sessions" }
+            (impersonation_table(auth, &history.items))
+        },
+    ))
+}
+
+fn consent_label(c: Consent) -> String {
+    match c {
+        Consent::Unset => "not set".into(),
+        Consent::Refused => "refused".into(),
+        Consent::Allowed { until: None } => "allowed until revoked".into(),
+        Consent::Allowed { until: Some(u) } => format!("allowed until {}", format_time(u)),
+    }
+}
+
+/// The Login as Client start form.
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    csrf_token: String,
+    mode: Option<String>,
+    #[serde(default)]
+    reason: String,
+    store: Option<String>,
+    next: Option<String>,
+}
+
+/// Keeps `next` only if it is a same-site portal path.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/admin") && n.len() < 500 && !n.contains(['\r', '\n']) => {
+            n.to_string()
+        }
+        _ => "/dashboard".to_string(),
+    }
+}
+
+/// `POST /admin/clients/{id}/impersonate`: Login as Client.
+pub async fn impersonate(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    headers: HeaderMap,
+    Form(f): Form<StartForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::CLIENTS_IMPERSONATE)?;
+    let client = state.store.client(id).await?;
+    let settings = state.store.settings().await?;
+    let stores = state.store.client_stores(id).await?;
+    let store_ids: Vec<i64> = stores.iter().map(|s| s.id).collect();
+    let store = match f.store.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<i64>().map_err(|_| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, Refusal::StoreRequired.message().into()))?),
+    };
+    let target = TargetClient { active: client.active == 1, consent: Consent::from_stored(&client.consent, client.consent_until), stores: &store_ids };
+    let ask = StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store };
+    let decision = match decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now()) {
+        Ok(d) => d,
+        Err(r) if r.status() == 422 => {
+            return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, client_record(&state, &auth, id, None, Some(r.message())).await?));
+        }
+        Err(r) => return Err(AppError::forbidden(r.message())),
+    };
+    let token = new_token();
+    let token_hash = hash_token(&token);
+    let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
+    let store_name = stores.iter().find(|s| Some(s.id) == decision.store).map(|s| s.name.as_str());
+    state
+        .store
+        .start_impersonation(&NewImpersonation {
+            staff_id: auth.staff.id,
+            staff_name: &auth.staff.name,
+            client_id: id,
+            client_name: &client.name,
+            decision: &decision,
+            store_name,
+            ip: &auth.info.ip,
+            user_agent: &auth.info.user_agent,
+            token_hash: &token_hash,
+            csrf_token: &new_token(),
+            replaces_token_hash: old.as_deref(),
+        })
+        .await?;
+    crate::web::ops::IMPERSONATIONS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Err(AppError::Redirect { to: safe_next(f.next.as_deref()), cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)] })
+}
+
+/// Says who wrote a reply, as staff see it.
+fn reply_author_admin(client_name: &str, r: &crate::store::portal::Reply) -> Markup {
+    html! {
+        @if r.author_kind == "staff" {
+            (r.author_staff_name.as_deref().unwrap_or("Staff")) " (staff)"
+        } @else {
+            (client_name)
+            @if let Some(actor) = &r.actor_staff_name { span.actor { " (by " (actor) " via Login as Client)" } }
+        }
+    }
+}
+
+/// `GET /admin/tickets/{id}`.
+pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
+    auth.require(perm::CLIENTS_VIEW)?;
+    let (t, replies) = state.store.ticket(id, None).await?;
+    let c = state.store.client(t.client_id).await?;
+    Ok(admin_page(
+        &auth,
+        &t.subject,
+        html! {
+            h1 { "Ticket #" (t.id) ": " (t.subject) }
+            p { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) } " · Status: " (t.status) }
+            @for r in &replies {
+                div.reply {
+                    div.meta.author { (reply_author_admin(&c.name, r)) " · " (format_time(r.created_at)) }
+                    div.body { (r.body) }
+                }
+            }
+        },
+    ))
+}
+
+/// `GET /admin/orders/{id}`.
+pub async fn order(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
+    if !auth.grants.has(perm::ORDERS_MANAGE) {
+        auth.require(perm::CLIENTS_VIEW)?;
+    }
+    let o = state.store.order(id).await?;
+    let c = state.store.client(o.client_id).await?;
+    Ok(admin_page(
+        &auth,
+        &o.number,
+        html! {
+            h1 { "Order " (o.number) }
+            dl.details {
+                dt { "Client" } dd { a href=(format!("/admin/clients/{}", c.id)) { (c.name) } }
+                dt { "Status" } dd { (o.status) }
+                dt { "Total" } dd { (format_money(o.total_cents, "USD")) }
+                dt { "Placed" } dd { (format_time(o.created_at)) }
+            }
+        },
+    ))
+}
+
+/// `GET /admin/invoices/{id}`.
+pub async fn invoice(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
+    if !auth.grants.has(perm::BILLING_MANAGE) {
+        auth.require(perm::CLIENTS_VIEW)?;
+    }
+    let (inv, lines) = state.store.invoice(id, None).await?;
+    let c = state.store.client(inv.client_id).await?;
+    Ok(admin_page(
+        &auth,
+        &inv.number,
+        html! {
+            h1 { "Invoice " (inv.number) }
+            p { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) } " · Status: " (inv.status) " · Due " (format_date(inv.due_at)) }
+            (crate::web::portal::invoice_lines(&inv, &lines))
+        },
+    ))
+}
+
+/// Query of the activity log.
+#[derive(Debug, Deserialize)]
+pub struct ActivityQuery {
+    group: Option<String>,
+    actor: Option<String>,
+    client: Option<String>,
+    page: Option<String>,
+}
+
+/// How an activity row names who acted.
+pub fn describe_actor(r: &ActivityRow) -> String {
+    let staff = r.actor_staff_name.clone().unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
+    match (r.actor_kind.as_str(), &r.subject_name, r.impersonation_id) {
+        ("staff", Some(client), Some(_)) if r.group != "login_as_client" => format!("{client} (by {staff} via Login as Client)"),
+        ("staff", _, _) => format!("{staff} (staff)"),
+        ("client", Some(client), _) => client.clone(),
+        _ => "System".into(),
+    }
+}
+
+/// `GET /admin/activity`.
+pub async fn activity(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<ActivityQuery>) -> AppResult<Markup> {
+    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    let mut f = ActivityFilter { group: q.group.clone().filter(|g| !g.trim().is_empty()), client: optional_id(&q.client, "client")?, ..Default::default() };
+    match q.actor.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some(a) => match a.split_once(':') {
+            Some(("staff", id)) => f.actor_staff = optional_id(&Some(id.to_string()), "actor")?,
+            Some(("client", id)) => f.actor_client = optional_id(&Some(id.to_string()), "actor")?,
+            _ => return Err(AppError::bad_request("The actor filter must look like staff:ID or client:ID.")),
+        },
+    }
+    let page = state.store.list_activity(&f, page_number(&q.page)?, 50).await?;
+    let base = format!(
+        "/admin/activity?group={}&actor={}&client={}",
+        enc(q.group.as_deref()),
+        enc(q.actor.as_deref()),
+        enc(q.client.as_deref())
+    );
+    Ok(admin_page(
+        &auth,
+        "Activity",
+        html! {
+            h1 { "Activity log" }
+            form.actions method="get" action="/admin/activity" {
+                div { label for="group" { "Group" } input #group type="text" name="group" value=(q.group.as_deref().unwrap_or("")) placeholder="login_as_client"; }
+                div { label for="actor" { "Actor" } input #actor type="text" name="actor" value=(q.actor.as_deref().unwrap_or("")) placeholder="staff:2 or client:1"; }
+                div { label for="client" { "Client id" } input #client type="text" name="client" value=(q.client.as_deref().unwrap_or("")); }
+                button type="submit" { "Filter" }
+            }
+            p.muted { (page.total) " entries" }
+            table #activity {
+                thead { tr { th { "#" } th { "Time" } th { "Who" } th { "Group" } th { "Action" } th { "Target" } th { "Details" } th { "Session" } th { "IP" } } }
+                tbody {
+                    @for r in &page.items {
+                        tr {
+                            td { (r.id) }
+                            td { (format_time(r.at)) }
+                            td.who { (describe_actor(r)) }
+                            td { (r.group) }
+                            td.action { (r.action) }
+                            td { (r.target) }
+                            td.detail { (r.detail) }
+                            td { @if let Some(i) = r.impersonation_id { "Login as Client #" (i) } }
+                            td { (r.ip) }
+                        }
+                    }
+                }
+            }
+            (pager(&base, page.page, page.pages()))
+        },
+    ))
+}
+
+fn enc(v: Option<&str>) -> String {
+    url::form_urlencoded::byte_serialize(v.unwrap_or("").as_bytes()).collect()
+}
+
+fn impersonation_table(auth: &StaffAuth, items: &[crate::store::sessions::Impersonation]) -> Markup {
+    let can_end = auth.grants.has(perm::IMPERSONATION_SESSIONS_END);
+    html! {
+        table.impersonations {
+            thead { tr { th { "#" } th { "Staff" } th { "Client" } th { "Mode" } th { "Reason" } th { "Started" } th { "Last seen" } th { "Ended" } th { "Actions taken" } th {} } }
+            tbody {
+                @for i in items {
+                    tr {
+                        td { (i.id) }
+                        td { (i.staff_name) }
+                        td { a href=(format!("/admin/clients/{}", i.client_id)) { (i.client_name) } }
+                        td { (i.mode) }
+                        td { (i.reason) }
+                        td { (format_time(i.started_at)) }
+                        td { (format_time(i.last_seen_at)) }
+                        td { @if let Some(e) = i.ended_at { (format_time(e)) " (" (i.end_reason.as_deref().unwrap_or("")) ")" } @else { span.badge.live { "live" } } }
+                        td { (i.actions) }
+                        td {
+                            @if can_end && i.ended_at.is_none() {
+                                form.inline method="post" action=(format!("/admin/impersonations/{}/end", i.id)) {
+                                    (csrf(&auth.csrf_token))
+                                    button.danger type="submit" { "End" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Query of the Login as Client log.
+#[derive(Debug, Deserialize)]
+pub struct ImpersonationQuery {
+    staff: Option<String>,
+    client: Option<String>,
+    state: Option<String>,
+    page: Option<String>,
+}
+
+/// `GET /admin/impersonations`.
+pub async fn impersonations(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<ImpersonationQuery>) -> AppResult<Markup> {
+    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    let live = match q.state.as_deref() {
+        None | Some("") => None,
+        Some("live") => Some(true),
+        Some("ended") => Some(false),
+        Some(_) => return Err(AppError::bad_request("The state filter must be live or ended.")),
+    };
+    let f = ImpersonationFilter { staff: optional_id(&q.staff, "staff")?, client: optional_id(&q.client, "client")?, live, ..Default::default() };
+    let page = state.store.list_impersonations(&f, page_number(&q.page)?, 50).await?;
+    let base = format!("/admin/impersonations?staff={}&client={}&state={}", enc(q.staff.as_deref()), enc(q.client.as_deref()), enc(q.state.as_deref()));
+    Ok(admin_page(
+        &auth,
+        "Login as Client log",
+        html! {
+            h1 { "Login as Client log" }
+            p.muted { (page.total) " sessions" }
+            (impersonation_table(&auth, &page.items))
+            (pager(&base, page.page, page.pages()))
+        },
+    ))
+}
+
+/// `POST /admin/impersonations/{id}/end`: another staff member ends a live session.
+pub async fn end_impersonation(State(state): State<AppState>, auth: StaffAuth, Id(id): Id, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::IMPERSONATION_SESSIONS_END)?;
+    let imp = state.store.impersonation(id).await?;
+    if imp.ended_at.is_some() {
+        return Err(AppError::Status(StatusCode::CONFLICT, "That Login as Client session has already ended.".into()));
+    }
+    state.store.end_impersonation(id, EndReason::EndedByStaff, auth.actor(), &auth.info.ip).await?;
+    Ok(Redirect::to("/admin/impersonations").into_response())
+}
+
+/// `GET /admin/roles`: the roles × permissions matrix.
+pub async fn roles(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
+    auth.require(perm::STAFF_MANAGE)?;
+    let roles = state.store.list_roles().await?;
+    Ok(admin_page(
+        &auth,
+        "Roles",
+        html! {
+            h1 { "Roles and permissions" }
+            table #roles {
+                thead { tr { th { "Permission" } @for r in &roles { th { (r.name) } } } }
+                tbody {
+                    @for p in perm::ALL {
+                        tr { td { code { (p) } } @for r in &roles { td { @if r.permissions.iter().any(|x| x == p) { "✓" } } } }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_must_be_same_site() {
+        assert_eq!(safe_next(Some("/tickets/4")), "/tickets/4");
+        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/admin/staff")), "/dashboard");
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+}

@@ -1,0 +1,136 @@
+//! Page layouts: public, admin and portal. The portal layout takes `PortalAuth`, so the
+//! impersonation banner is on every portal page by construction.
+
+use crate::auth::guards::{PortalAuth, StaffAuth};
+use crate::domain::duration::describe_remaining;
+use crate::domain::permissions as p;
+use axum::http::StatusCode;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+fn head(title: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Behalf" }
+            link rel="stylesheet" href="/static/app.css";
+        }
+    }
+}
+
+/// A page for people who are not signed in (sign-in forms, errors).
+pub fn public_page(title: &str, body: Markup) -> Markup {
+    html! {
+        (head(title))
+        body.public {
+            main.narrow { (body) }
+        }
+    }
+}
+
+/// A simple page that shows one message with its status.
+pub fn message_page(code: StatusCode, msg: &str) -> Markup {
+    public_page(
+        code.canonical_reason().unwrap_or("Error"),
+        html! {
+            h1 { (code.as_u16()) " " (code.canonical_reason().unwrap_or("")) }
+            p.message role="alert" { (msg) }
+            p { a href="/" { "Home" } }
+        },
+    )
+}
+
+/// A hidden CSRF field.
+pub fn csrf(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf_token" value=(token); }
+}
+
+/// An admin page with navigation that shows only what the staff member may open.
+pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
+    let g = &auth.grants;
+    html! {
+        (head(title))
+        body.admin {
+            header.topbar {
+                a.brand href="/admin" { "Behalf Admin" }
+                nav {
+                    a href="/admin" { "Dashboard" }
+                    @if g.has(p::CLIENTS_VIEW) { a href="/admin/clients" { "Clients" } }
+                    @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/impersonations" { "Login as Client log" } }
+                    @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/activity" { "Activity" } }
+                    @if g.has(p::STAFF_MANAGE) { a href="/admin/roles" { "Roles" } }
+                }
+                form.inline method="post" action="/admin/logout" {
+                    span.who { (auth.staff.name) " (" (auth.staff.role_name) ")" }
+                    (csrf(&auth.csrf_token))
+                    button type="submit" { "Sign out" }
+                }
+            }
+            main { (body) }
+        }
+    }
+}
+
+/// A portal page; while impersonating it starts with the banner.
+pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
+    let a = &auth.acting;
+    html! {
+        (head(title))
+        body.portal {
+            @if let Some(imp) = &a.impersonation {
+                div #impersonation-banner role="status" title=(if imp.reason.is_empty() { "No reason given".to_string() } else { format!("Reason: {}", imp.reason) }) {
+                    span.banner-text { "You are viewing the portal as: " strong { (a.client_name) " (" (a.client_email) ")" } }
+                    @if imp.several_stores { @if let Some(store) = &imp.store_name { span.banner-item { "Store: " (store) } } }
+                    span.banner-item #impersonation-mode { "Mode: " (imp.mode.label()) }
+                    span.banner-item #impersonation-time-left { "Time left: " (describe_remaining(imp.ends_by - crate::domain::now())) }
+                    form.inline method="post" action="/impersonation/return" {
+                        (csrf(&auth.csrf_token))
+                        button #return-to-admin type="submit" { "Return to Admin" }
+                    }
+                }
+            }
+            header.topbar {
+                a.brand href="/dashboard" { "Client Portal" }
+                nav {
+                    a href="/dashboard" { "Dashboard" }
+                    a href="/services" { "Services" }
+                    a href="/invoices" { "Invoices" }
+                    a href="/tickets" { "Tickets" }
+                    a href="/orders" { "Orders" }
+                    a href="/account" { "Account" }
+                }
+                form.inline method="post" action="/logout" {
+                    span.who { (a.client_name) }
+                    (csrf(&auth.csrf_token))
+                    button type="submit" { @if a.impersonation.is_some() { "Close session" } @else { "Sign out" } }
+                }
+            }
+            main { (body) }
+        }
+    }
+}
+
+/// Pagination links for a list page; `base` is the path with any other query already in it.
+pub fn pager(base: &str, page: i64, pages: i64) -> Markup {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    html! {
+        @if pages > 1 {
+            nav.pager {
+                @if page > 1 { a rel="prev" href=(format!("{base}{sep}page={}", page - 1)) { "← Previous" } }
+                span { "Page " (page) " of " (pages) }
+                @if page < pages { a rel="next" href=(format!("{base}{sep}page={}", page + 1)) { "Next →" } }
+            }
+        }
+    }
+}
+
+/// An alert paragraph for a flash or error message.
+pub fn alert(msg: &str) -> Markup {
+    html! { p.message role="alert" { (msg) } }
+}
+
+/// Marks text as already-safe HTML (used only for constant strings).
+pub fn raw(s: &'static str) -> PreEscaped<&'static str> {
+    PreEscaped(s)
+}

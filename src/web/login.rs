@@ -1,0 +1,125 @@
+//! Sign-in for staff and clients: one flow with the same error for unknown e-mail and wrong password,
+//! a failed-attempt limit per account and address, and a fresh session on success.
+
+use crate::app::AppState;
+use crate::auth::guards::{check_csrf, cookie, ClientInfo};
+use crate::auth::{hash_token, new_token, set_cookie, verify_password, LOGIN_CSRF_COOKIE};
+use crate::error::{AppError, AppResult};
+use crate::web::layout::{alert, csrf, public_page};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// Failed attempts allowed per account and address inside the window.
+pub const MAX_FAILURES: i64 = 5;
+/// The failed-attempt window, in seconds.
+pub const FAILURE_WINDOW: i64 = 15 * 60;
+/// How long a session lasts at most, in seconds.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+const MAX_FIELD: usize = 500;
+
+/// Which side is signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Staff,
+    Client,
+}
+
+impl Side {
+    fn action(self) -> &'static str {
+        match self {
+            Side::Staff => "/admin/login",
+            Side::Client => "/login",
+        }
+    }
+    fn title(self) -> &'static str {
+        match self {
+            Side::Staff => "Staff sign-in",
+            Side::Client => "Client sign-in",
+        }
+    }
+}
+
+/// The sign-in form fields.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+fn login_markup(side: Side, token: &str, email: &str, message: Option<&str>) -> Markup {
+    public_page(
+        side.title(),
+        html! {
+            h1 { (side.title()) }
+            @if let Some(m) = message { (alert(m)) }
+            form method="post" action=(side.action()) {
+                (csrf(token))
+                label for="email" { "E-mail" }
+                input #email type="email" name="email" value=(email) required autocomplete="username";
+                label for="password" { "Password" }
+                input #password type="password" name="password" required autocomplete="current-password";
+                p { button #sign-in type="submit" { "Sign in" } }
+            }
+        },
+    )
+}
+
+/// The sign-in page; sets the pre-session CSRF cookie when the browser has none.
+pub fn login_page(side: Side, headers: &HeaderMap, secure: bool) -> Response {
+    let existing = cookie(headers, LOGIN_CSRF_COOKIE);
+    let token = existing.clone().unwrap_or_else(new_token);
+    let mut r = login_markup(side, &token, "", None).into_response();
+    if existing.is_none() {
+        if let Ok(v) = set_cookie(LOGIN_CSRF_COOKIE, &token, secure).parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// Checks the sign-in and returns the account id; every refusal re-renders the form with a message.
+pub async fn sign_in(state: &AppState, side: Side, headers: &HeaderMap, info: &ClientInfo, form: &LoginForm) -> AppResult<i64> {
+    let token = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    check_csrf(&token, &form.csrf_token)?;
+    let email = form.email.trim().to_lowercase();
+    let again = |code: StatusCode, msg: &str| AppError::Page(code, login_markup(side, &token, &email, Some(msg)));
+    if email.is_empty() || form.password.is_empty() || email.len() > MAX_FIELD || form.password.len() > MAX_FIELD {
+        return Err(again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your e-mail address and password."));
+    }
+    let account = format!("{}:{email}", if side == Side::Staff { "staff" } else { "client" });
+    let now = crate::domain::now();
+    if state.store.recent_login_failures(&account, &info.ip, now - FAILURE_WINDOW).await? >= MAX_FAILURES {
+        return Err(again(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins for this account. Wait 15 minutes and try again."));
+    }
+    let (id, hash, active, subject) = match side {
+        Side::Staff => match state.store.staff_by_email(&email).await? {
+            Some(s) => (s.id, Some(s.password_hash), s.active == 1, None),
+            None => (0, None, false, None),
+        },
+        Side::Client => match state.store.client_by_email(&email).await? {
+            Some(c) => (c.id, Some(c.password_hash), c.active == 1, Some(c.id)),
+            None => (0, None, false, None),
+        },
+    };
+    if !verify_password(form.password.clone(), hash).await {
+        state.store.record_login_failure(&account, &info.ip, subject).await?;
+        return Err(again(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right."));
+    }
+    if !active {
+        return Err(again(StatusCode::FORBIDDEN, "This account is disabled."));
+    }
+    Ok(id)
+}
+
+/// A new session token, its CSRF token and expiry, for a successful sign-in.
+pub fn new_session() -> (String, String, String, i64) {
+    let token = new_token();
+    let hash = hash_token(&token);
+    (token, hash, new_token(), crate::domain::now() + SESSION_SECONDS)
+}

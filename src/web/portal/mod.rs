@@ -1,0 +1,542 @@
+//! Client portal pages. Every read is scoped by `acting.client_id`; every write goes through
+//! `authorize`, which applies CSRF, read-only mode and the sensitive-action block.
+
+use crate::app::AppState;
+use crate::auth::guards::{cookie, ended_redirect, ClientInfo, PortalAuth};
+use crate::auth::{clear_cookie, hash_password, hash_token, set_cookie, verify_password, CLIENT_COOKIE};
+use crate::domain::acting::WriteKind;
+use crate::domain::impersonation::{Consent, EndReason};
+use crate::domain::{format_date, format_money, format_time};
+use crate::error::{AppError, AppResult};
+use crate::store::activity::ActivityActor;
+use crate::store::portal::{Invoice, InvoiceLine, Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
+use crate::store::sessions::ImpersonationFilter;
+use crate::web::admin::CsrfOnly;
+use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::login::{self, LoginForm, Side};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// Applies CSRF and the write rules of this session, refusing with a 403 page that keeps the banner.
+fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
+    auth.check_csrf(token)?;
+    auth.acting
+        .authorize(kind)
+        .map_err(|r| AppError::Page(StatusCode::FORBIDDEN, portal_page(auth, "Not allowed", html! { h1 { "Not allowed" } (alert(r.message())) })))
+}
+
+/// A 422 page inside the portal layout.
+fn unprocessable(auth: &PortalAuth, title: &str, msg: &str) -> AppError {
+    AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, portal_page(auth, title, html! { h1 { (title) } (alert(msg)) p { a href="/dashboard" { "Back to the dashboard" } } }))
+}
+
+/// Page query.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+/// `GET /login`.
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    login::login_page(Side::Client, &headers, state.config.secure_cookies)
+}
+
+/// `POST /login`: a fresh portal session on success; the browser's old portal session ends.
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, info: ClientInfo, Form(f): Form<LoginForm>) -> AppResult<Response> {
+    let client_id = login::sign_in(&state, Side::Client, &headers, &info, &f).await?;
+    let (token, hash, csrf_token, expires) = login::new_session();
+    let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
+    state.store.create_client_session(client_id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?;
+    Err(AppError::Redirect { to: "/dashboard".into(), cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)] })
+}
+
+/// `POST /logout`: signs the client out, or closes a Login as Client session.
+pub async fn logout(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    let secure = state.config.secure_cookies;
+    match (&auth.acting.impersonation, auth.acting.staff_id()) {
+        (Some(imp), Some(staff)) => {
+            state.store.end_impersonation(imp.id, EndReason::Closed, ActivityActor::Staff(staff), &auth.info.ip).await?;
+            Err(ended_redirect(auth.acting.client_id, EndReason::Closed, secure))
+        }
+        _ => {
+            state.store.end_client_session(auth.session_id, auth.acting.client_id, &auth.info.ip).await?;
+            Err(AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] })
+        }
+    }
+}
+
+/// `POST /impersonation/return`: Return to Admin.
+pub async fn return_to_admin(State(state): State<AppState>, auth: Result<PortalAuth, AppError>, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    let auth = auth.ok().filter(|a| a.acting.impersonation.is_some()).ok_or_else(|| AppError::forbidden("There is no live Login as Client session to return from."))?;
+    auth.check_csrf(&f.csrf_token)?;
+    if let (Some(imp), Some(staff)) = (&auth.acting.impersonation, auth.acting.staff_id()) {
+        state.store.end_impersonation(imp.id, EndReason::Returned, ActivityActor::Staff(staff), &auth.info.ip).await?;
+    }
+    Err(AppError::Redirect {
+        to: format!("/admin/clients/{}", auth.acting.client_id),
+        cookies: vec![clear_cookie(CLIENT_COOKIE, state.config.secure_cookies)],
+    })
+}
+
+/// `GET /` sends people to the portal.
+pub async fn home() -> Response {
+    axum::response::Redirect::to("/dashboard").into_response()
+}
+
+/// `GET /dashboard`.
+pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppResult<Markup> {
+    let s = state.store.dashboard_summary(auth.acting.client_id).await?;
+    Ok(portal_page(
+        &auth,
+        "Dashboard",
+        html! {
+            h1 { "Hello, " (auth.acting.client_name) }
+            div.cards {
+                div.card { div.figure #active-services { (s.active_services) } a href="/services" { "active services" } }
+                div.card { div.figure #unpaid-invoices { (s.unpaid_invoices) } a href="/invoices" { "unpaid invoices" } }
+                div.card { div.figure { (format_money(s.amount_due_cents, "USD")) } "amount due" }
+                div.card { div.figure #open-tickets { (s.open_tickets) } a href="/tickets" { "open tickets" } }
+                div.card { div.figure { (s.orders) } a href="/orders" { "orders" } }
+            }
+        },
+    ))
+}
+
+/// `GET /services`.
+pub async fn services(State(state): State<AppState>, auth: PortalAuth) -> AppResult<Markup> {
+    let list = state.store.services(auth.acting.client_id).await?;
+    Ok(portal_page(
+        &auth,
+        "Services",
+        html! {
+            h1 { "Services" }
+            table #services { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } th { "Next due" } } }
+                tbody { @for s in &list { tr { td { (s.name) } td { (s.product) } td { (s.status) } td { (format_money(s.price_cents, "USD")) " / " (s.billing_cycle) } td { (s.next_due_at.map(format_date).unwrap_or_default()) } } } } }
+        },
+    ))
+}
+
+/// `GET /invoices`.
+pub async fn invoices(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let page = state.store.invoices(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+    Ok(portal_page(
+        &auth,
+        "Invoices",
+        html! {
+            h1 { "Invoices" }
+            table #invoices { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } th { "Due" } } }
+                tbody { @for i in &page.items { tr { td { a href=(format!("/invoices/{}", i.id)) { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } td { (format_date(i.due_at)) } } } } }
+            (pager("/invoices", page.page, page.pages()))
+        },
+    ))
+}
+
+/// The lines table of an invoice, shared by the portal and admin pages.
+pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
+    html! {
+        table.lines { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
+            tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, &inv.currency)) } td { (format_money(l.amount_cents, &inv.currency)) } } } }
+            tfoot { tr { th colspan="3" { "Total" } th #invoice-total { (format_money(inv.total_cents, &inv.currency)) } } } }
+    }
+}
+
+/// `GET /invoices/{id}`: only the acting client's own invoice; any other id is 404.
+pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
+    let (inv, lines) = state.store.invoice(id, Some(auth.acting.client_id)).await?;
+    Ok(portal_page(
+        &auth,
+        &inv.number,
+        html! {
+            h1 { "Invoice " (inv.number) }
+            p { "Status: " strong { (inv.status) } " · Issued " (format_date(inv.issued_at)) " · Due " (format_date(inv.due_at)) }
+            (invoice_lines(&inv, &lines))
+        },
+    ))
+}
+
+/// `GET /orders`.
+pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let page = state.store.orders(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+    Ok(portal_page(
+        &auth,
+        "Orders",
+        html! {
+            h1 { "Orders" }
+            table #orders { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
+                tbody { @for o in &page.items { tr { td { (o.number) } td { (o.status) } td { (format_money(o.total_cents, "USD")) } td { (format_date(o.created_at)) } } } } }
+            (pager("/orders", page.page, page.pages()))
+        },
+    ))
+}
+
+fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
+    html! {
+        h2 { "Open a ticket" }
+        form method="post" action="/tickets" {
+            (csrf(&auth.csrf_token))
+            label for="subject" { "Subject" }
+            input #subject type="text" name="subject" value=(subject) maxlength=(MAX_SUBJECT_CHARS) required;
+            label for="body" { "Message" }
+            textarea #body name="body" required { (body) }
+            p { button #open-ticket type="submit" { "Open ticket" } }
+        }
+    }
+}
+
+/// `GET /tickets`.
+pub async fn tickets(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let page = state.store.tickets(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+    Ok(portal_page(
+        &auth,
+        "Tickets",
+        html! {
+            h1 { "Tickets" }
+            table #tickets { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
+                tbody { @for t in &page.items { tr { td { a href=(format!("/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
+            (pager("/tickets", page.page, page.pages()))
+            (new_ticket_form(&auth, "", ""))
+        },
+    ))
+}
+
+/// A new ticket.
+#[derive(Debug, Deserialize)]
+pub struct TicketForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /tickets`.
+pub async fn create_ticket(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<TicketForm>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    let subject = f.subject.trim();
+    let body = f.body.trim();
+    let problem = if subject.is_empty() || body.is_empty() {
+        Some("Give the ticket a subject and a message.".to_string())
+    } else if subject.chars().count() > MAX_SUBJECT_CHARS || body.chars().count() > MAX_BODY_CHARS {
+        Some(format!("The subject may have at most {MAX_SUBJECT_CHARS} characters and the message at most {MAX_BODY_CHARS}."))
+    } else {
+        None
+    };
+    if let Some(msg) = problem {
+        return Err(AppError::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            portal_page(&auth, "Open a ticket", html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) }),
+        ));
+    }
+    let id = state.store.create_ticket(&auth.acting, subject, body).await?;
+    Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
+}
+
+/// Says who wrote a reply, as the client sees it: staff acting for them are named.
+fn reply_author_portal(r: &Reply) -> Markup {
+    html! {
+        @if r.author_kind == "staff" {
+            (r.author_staff_name.as_deref().unwrap_or("Support")) " (support)"
+        } @else {
+            "You"
+            @if let Some(actor) = &r.actor_staff_name { span.actor { " (by " (actor) " on your behalf)" } }
+        }
+    }
+}
+
+fn ticket_page(auth: &PortalAuth, t: &crate::store::portal::Ticket, replies: &[Reply], draft: &str, error: Option<&str>) -> Markup {
+    portal_page(
+        auth,
+        &t.subject,
+        html! {
+            h1 { (t.subject) }
+            p.muted { "Ticket #" (t.id) " · " (t.status) }
+            @for r in replies {
+                div.reply {
+                    div.meta.author { (reply_author_portal(r)) " · " (format_time(r.created_at)) }
+                    div.body { (r.body) }
+                }
+            }
+            h2 { "Reply" }
+            @if let Some(e) = error { (alert(e)) }
+            form method="post" action=(format!("/tickets/{}/replies", t.id)) {
+                (csrf(&auth.csrf_token))
+                textarea #reply-body name="body" required { (draft) }
+                p { button #send-reply type="submit" { "Send reply" } }
+            }
+        },
+    )
+}
+
+/// `GET /tickets/{id}`.
+pub async fn ticket(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
+    let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
+    Ok(ticket_page(&auth, &t, &replies, "", None))
+}
+
+/// A ticket reply.
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /tickets/{id}/replies`.
+pub async fn reply(State(state): State<AppState>, auth: PortalAuth, Id(id): Id, Form(f): Form<ReplyForm>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    let body = f.body.trim();
+    if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
+        let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
+        let msg = format!("Write a reply of 1 to {MAX_BODY_CHARS} characters.");
+        return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, ticket_page(&auth, &t, &replies, &f.body, Some(&msg))));
+    }
+    state.store.reply_to_ticket(&auth.acting, id, body).await?;
+    Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
+}
+
+/// Query of the account page.
+#[derive(Debug, Deserialize)]
+pub struct AccountQuery {
+    saved: Option<String>,
+}
+
+fn account_page(auth: &PortalAuth, c: &crate::store::people::Client, notice: Option<&str>, error: Option<&str>) -> Markup {
+    let own = auth.acting.impersonation.is_none();
+    let consent = Consent::from_stored(&c.consent, c.consent_until);
+    html! {
+        h1 { "Account" }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        @if let Some(e) = error { (alert(e)) }
+        h2 { "Profile" }
+        form method="post" action="/account" {
+            (csrf(&auth.csrf_token))
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(c.name) maxlength="200" required;
+            label for="phone" { "Phone" }
+            input #phone type="text" name="phone" value=(c.phone) maxlength="50";
+            p { button #save-profile type="submit" { "Save profile" } }
+        }
+        p { a href="/account/access" { "Who has accessed my account" } }
+        @if own {
+            h2 { "Support access" }
+            p { "Allow support staff to access my account: " strong #consent-state { (match consent {
+                Consent::Unset => "not set".to_string(),
+                Consent::Refused => "no".to_string(),
+                Consent::Allowed { until: None } => "yes, until I revoke it".to_string(),
+                Consent::Allowed { until: Some(u) } => format!("yes, until {}", format_time(u)),
+            }) } }
+            form.actions method="post" action="/account/consent" {
+                (csrf(&auth.csrf_token))
+                div { label for="consent" { "Allow support staff to access my account" }
+                    select #consent name="consent" { option value="allow" { "Allow" } option value="refuse" { "Refuse" } option value="unset" { "No preference" } } }
+                div { label for="for" { "For" }
+                    select #for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" { "Until revoked" } } }
+                button type="submit" { "Save" }
+            }
+            form method="post" action="/account/end-support-access" {
+                (csrf(&auth.csrf_token))
+                p { button.danger #end-support-access type="submit" { "End support access" } " ends any support session open on your account now." }
+            }
+            h2 { "Security" }
+            form method="post" action="/account/password" {
+                (csrf(&auth.csrf_token))
+                label for="current_password" { "Current password" }
+                input #current_password type="password" name="current_password" autocomplete="current-password" required;
+                label for="new_password" { "New password (at least 10 characters)" }
+                input #new_password type="password" name="new_password" autocomplete="new-password" required;
+                p { button type="submit" { "Change password" } }
+            }
+            form method="post" action="/account/email" {
+                (csrf(&auth.csrf_token))
+                label for="new_email" { "E-mail address" }
+                input #new_email type="email" name="email" value=(c.email) required;
+                p { button type="submit" { "Change e-mail" } }
+            }
+            p { a href="/account/payment-methods" { "Saved payment methods" } }
+            form method="post" action="/account/delete" {
+                (csrf(&auth.csrf_token))
+                p { button.danger type="submit" { "Close my account" } }
+            }
+        } @else {
+            p.muted #sensitive-hidden { "Password, e-mail, payment methods, support access and account closure are available only to the client." }
+        }
+    }
+}
+
+/// `GET /account`.
+pub async fn account(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<AccountQuery>) -> AppResult<Markup> {
+    let c = state.store.client(auth.acting.client_id).await?;
+    let notice = q.saved.as_deref().map(|_| "Saved.");
+    Ok(portal_page(&auth, "Account", account_page(&auth, &c, notice, None)))
+}
+
+/// The profile form.
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+}
+
+/// `POST /account`: profile (name, phone).
+pub async fn save_profile(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<ProfileForm>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    let name = f.name.trim();
+    let phone = f.phone.trim();
+    if name.is_empty() || name.chars().count() > 200 || phone.chars().count() > 50 {
+        let mut c = state.store.client(auth.acting.client_id).await?;
+        c.name = f.name.clone();
+        c.phone = f.phone.clone();
+        let page = account_page(&auth, &c, None, Some("The name must have 1 to 200 characters and the phone at most 50."));
+        return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, portal_page(&auth, "Account", page)));
+    }
+    state.store.update_profile(&auth.acting, name, phone).await?;
+    Ok(axum::response::Redirect::to("/account?saved=1").into_response())
+}
+
+/// `GET /account/access`: every Login as Client session of this account.
+pub async fn access(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let f = ImpersonationFilter { client: Some(auth.acting.client_id), ..Default::default() };
+    let page = state.store.list_impersonations(&f, page_number(&q.page)?, 20).await?;
+    Ok(portal_page(
+        &auth,
+        "Account access",
+        html! {
+            h1 { "Who has accessed my account" }
+            p { "Every time a member of staff used Login as Client on your account, it is listed here." }
+            table #access { thead { tr { th { "Who" } th { "When" } th { "How long" } th { "Why" } th { "Mode" } th { "Actions taken" } } }
+                tbody { @for i in &page.items { tr {
+                    td { (i.staff_name) }
+                    td { (format_time(i.started_at)) }
+                    td { @if let Some(e) = i.ended_at { (crate::domain::duration::describe_remaining(e - i.started_at)) } @else { "still open" } }
+                    td { (if i.reason.is_empty() { "no reason given" } else { &i.reason }) }
+                    td { (crate::domain::impersonation::Mode::parse(&i.mode).map(|m| m.label()).unwrap_or("")) }
+                    td { (i.actions) }
+                } } } }
+            (pager("/account/access", page.page, page.pages()))
+        },
+    ))
+}
+
+/// Password change.
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// `POST /account/password` (sensitive).
+pub async fn change_password(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<PasswordForm>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    let c = state.store.client(auth.acting.client_id).await?;
+    if f.current_password.len() > 500 || !verify_password(f.current_password.clone(), Some(c.password_hash)).await {
+        return Err(unprocessable(&auth, "Change password", "The current password is not right."));
+    }
+    let n = f.new_password.chars().count();
+    if !(10..=200).contains(&n) {
+        return Err(unprocessable(&auth, "Change password", "The new password must have 10 to 200 characters."));
+    }
+    let hash = hash_password(f.new_password).await?;
+    state.store.set_client_password(&auth.acting, &hash, auth.session_id).await?;
+    Ok(axum::response::Redirect::to("/account?saved=1").into_response())
+}
+
+/// E-mail change.
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /account/email` (sensitive).
+pub async fn change_email(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<EmailForm>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    let email = f.email.trim().to_lowercase();
+    let valid = email.len() <= 254 && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.')) && !email.contains(char::is_whitespace);
+    if !valid {
+        return Err(unprocessable(&auth, "Change e-mail", "Enter a valid e-mail address."));
+    }
+    state.store.set_client_email(&auth.acting, &email).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(m) => unprocessable(&auth, "Change e-mail", &m),
+        e => e.into(),
+    })?;
+    Ok(axum::response::Redirect::to("/account?saved=1").into_response())
+}
+
+/// Consent change.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    consent: String,
+    #[serde(default, rename = "for")]
+    duration: String,
+}
+
+/// `POST /account/consent` (sensitive).
+pub async fn set_consent(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<ConsentForm>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    let now = crate::domain::now();
+    let (value, until) = match (f.consent.as_str(), f.duration.as_str()) {
+        ("allow", "24h") => ("allowed", Some(now + 86400)),
+        ("allow", "7d") => ("allowed", Some(now + 7 * 86400)),
+        ("allow", "always" | "") => ("allowed", None),
+        ("refuse", _) => ("refused", None),
+        ("unset", _) => ("unset", None),
+        _ => return Err(unprocessable(&auth, "Support access", "Choose allow, refuse or unset, for 24h, 7d or always.")),
+    };
+    state.store.set_consent(&auth.acting, value, until).await?;
+    Ok(axum::response::Redirect::to("/account?saved=1").into_response())
+}
+
+/// `POST /account/end-support-access` (sensitive): ends every live impersonation of this account.
+pub async fn end_support_access(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    state.store.end_client_impersonations(auth.acting.client_id, &auth.info.ip).await?;
+    Ok(axum::response::Redirect::to("/account?saved=1").into_response())
+}
+
+/// `POST /account/delete` (sensitive): closes the account and signs out everywhere.
+pub async fn delete_account(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    state.store.close_client_account(&auth.acting).await?;
+    Err(AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, state.config.secure_cookies)] })
+}
+
+/// `GET /account/payment-methods`.
+pub async fn payment_methods(auth: PortalAuth) -> AppResult<Markup> {
+    if auth.acting.impersonation.is_some() {
+        authorize(&auth, WriteKind::Sensitive, &auth.csrf_token)?;
+    }
+    Ok(portal_page(
+        &auth,
+        "Payment methods",
+        html! {
+            h1 { "Saved payment methods" }
+            p #no-payment-methods { "You have no saved payment methods." }
+        },
+    ))
+}
+
+/// `POST /account/payment-methods` (sensitive). Saving cards arrives with the payments module.
+pub async fn save_payment_method(auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    Err(unprocessable(&auth, "Payment methods", "Saving payment methods is not available yet."))
+}
