@@ -42,6 +42,7 @@ pub async fn load_demo(store: &Store, generated: usize) -> anyhow::Result<bool> 
 /// A bound, ready server: its address and the future that runs it.
 pub struct Server {
     pub addr: SocketAddr,
+    pub store: Store,
     listener: tokio::net::TcpListener,
     router: axum::Router,
 }
@@ -50,19 +51,47 @@ impl Server {
     /// Prepares the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Server> {
         let store = prepare(&config).await?;
-        let listener = tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
+        let listener = tokio::net::TcpListener::bind(&config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
-        let state = AppState { store, config: Arc::new(config) };
-        Ok(Server { addr, listener, router: crate::router::router(state) })
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+        };
+        Ok(Server {
+            addr,
+            store,
+            listener,
+            router: crate::router::router(state),
+        })
     }
 
     /// Serves until the process is told to stop.
     pub async fn run(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                let idle = match store.settings().await {
+                    Ok(s) => s.idle_timeout.seconds(),
+                    Err(_) => continue,
+                };
+                if let Err(e) = store.sweep(idle).await {
+                    tracing::warn!(error = %e, "sweeping ended impersonations failed");
+                }
+            }
+        });
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
         Ok(())
     }
 }

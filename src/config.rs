@@ -19,6 +19,12 @@ pub struct Config {
 impl Config {
     /// A configuration for tests and tools: SQLite at `url`, port 0, no demo.
     pub fn for_url(url: &str) -> Self {
-        Config { bind: "127.0.0.1:0".into(), database_url: url.into(), secure_cookies: false, demo: false, demo_generated_clients: 200 }
+        Config {
+            bind: "127.0.0.1:0".into(),
+            database_url: url.into(),
+            secure_cookies: false,
+            demo: false,
+            demo_generated_clients: 200,
+        }
     }
 }

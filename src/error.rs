@@ -23,7 +23,10 @@ pub enum AppError {
 impl AppError {
     /// 404 with the standard message.
     pub fn not_found() -> Self {
-        AppError::Status(StatusCode::NOT_FOUND, "That page or record does not exist.".into())
+        AppError::Status(
+            StatusCode::NOT_FOUND,
+            "That page or record does not exist.".into(),
+        )
     }
 
     /// 403 with a message.
@@ -38,7 +41,10 @@ impl AppError {
 
     /// 303 to `to`.
     pub fn redirect(to: impl Into<String>) -> Self {
-        AppError::Redirect { to: to.into(), cookies: Vec::new() }
+        AppError::Redirect {
+            to: to.into(),
+            cookies: Vec::new(),
+        }
     }
 }
 
@@ -82,18 +88,26 @@ impl IntoResponse for AppError {
                 }
                 r
             }
-            AppError::Status(code, msg) => (code, crate::web::layout::message_page(code, &msg)).into_response(),
+            AppError::Status(code, msg) => {
+                (code, crate::web::layout::message_page(code, &msg)).into_response()
+            }
             AppError::Page(code, markup) => (code, markup).into_response(),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                crate::web::layout::message_page(StatusCode::SERVICE_UNAVAILABLE, "The service is briefly unavailable. Please try again in a moment."),
+                crate::web::layout::message_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is briefly unavailable. Please try again in a moment.",
+                ),
             )
                 .into_response(),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    crate::web::layout::message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. It has been logged."),
+                    crate::web::layout::message_page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong on our side. It has been logged.",
+                    ),
                 )
                     .into_response()
             }

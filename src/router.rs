@@ -79,8 +79,14 @@ async fn same_origin_posts(req: Request, next: Next) -> Response {
     ops::REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let h = req.headers();
-        let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site" || v == "same-site");
-        let origin_mismatch = match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), h.get(header::HOST).and_then(|v| v.to_str().ok())) {
+        let cross_site = h
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == "cross-site" || v == "same-site");
+        let origin_mismatch = match (
+            h.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+            h.get(header::HOST).and_then(|v| v.to_str().ok()),
+        ) {
             (Some("null"), _) => true,
             (Some(origin), Some(host)) => url::Url::parse(origin)
                 .ok()
@@ -95,7 +101,8 @@ async fn same_origin_posts(req: Request, next: Next) -> Response {
             _ => false,
         };
         if cross_site || origin_mismatch {
-            return AppError::forbidden("This request came from another site and was refused.").into_response();
+            return AppError::forbidden("This request came from another site and was refused.")
+                .into_response();
         }
     }
     next.run(req).await

@@ -74,7 +74,10 @@ mod tests {
     use super::*;
 
     fn grants(role: &str) -> Grants {
-        let (_, perms) = builtin_roles().into_iter().find(|(r, _)| *r == role).unwrap();
+        let (_, perms) = builtin_roles()
+            .into_iter()
+            .find(|(r, _)| *r == role)
+            .unwrap();
         Grants::new(perms.into_iter().map(String::from).collect())
     }
 

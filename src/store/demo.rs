@@ -18,22 +18,61 @@ const STAFF: &[(&str, &str, &str)] = &[
 
 /// (email, name, company, active, consent)
 const CLIENTS: &[(&str, &str, &str, bool, &str)] = &[
-    ("jane@example.com", "Jane Smith", "Smith Design", true, "allowed"),
-    ("bob@example.com", "Bob Jones", "Jones Bakery", true, "unset"),
+    (
+        "jane@example.com",
+        "Jane Smith",
+        "Smith Design",
+        true,
+        "allowed",
+    ),
+    (
+        "bob@example.com",
+        "Bob Jones",
+        "Jones Bakery",
+        true,
+        "unset",
+    ),
     ("ivan@example.com", "Ivan Inactive", "", false, "unset"),
-    ("rita@example.com", "Rita Refuser", "Refuser Ltd", true, "refused"),
+    (
+        "rita@example.com",
+        "Rita Refuser",
+        "Refuser Ltd",
+        true,
+        "refused",
+    ),
 ];
 
-const FIRST: &[&str] = &["Ada", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ira", "Joy", "Kai", "Lea", "Milo", "Nia", "Omar", "Pia"];
-const LAST: &[&str] = &["Archer", "Baker", "Carter", "Dalton", "Evans", "Foster", "Garcia", "Hughes", "Iqbal", "Jensen", "Khan", "Lopez", "Moreau"];
-const PRODUCTS: &[(&str, i64)] = &[("Shared Hosting Basic", 499), ("Shared Hosting Pro", 1299), ("VPS 2 GB", 2400), ("Domain .com", 1200), ("SSL Certificate", 4900)];
-const SUBJECTS: &[&str] = &["Cannot see my invoice", "Website is slow", "Email not delivering", "Renewal question", "DNS change help"];
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ira", "Joy", "Kai", "Lea", "Milo",
+    "Nia", "Omar", "Pia",
+];
+const LAST: &[&str] = &[
+    "Archer", "Baker", "Carter", "Dalton", "Evans", "Foster", "Garcia", "Hughes", "Iqbal",
+    "Jensen", "Khan", "Lopez", "Moreau",
+];
+const PRODUCTS: &[(&str, i64)] = &[
+    ("Shared Hosting Basic", 499),
+    ("Shared Hosting Pro", 1299),
+    ("VPS 2 GB", 2400),
+    ("Domain .com", 1200),
+    ("SSL Certificate", 4900),
+];
+const SUBJECTS: &[&str] = &[
+    "Cannot see my invoice",
+    "Website is slow",
+    "Email not delivering",
+    "Renewal question",
+    "DNS change help",
+];
 
 /// Small deterministic generator so the demo is the same on every machine.
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -41,7 +80,10 @@ impl Lcg {
 impl Store {
     /// Whether the database has no staff yet (demo data loads only into an empty database).
     pub async fn is_empty(&self) -> StoreResult<bool> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM staff").fetch_one(&self.db.read).await?.try_get(0)?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM staff")
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
         Ok(n == 0)
     }
 
@@ -60,9 +102,14 @@ impl Store {
         self.ensure_builtin_roles().await?;
         for (email, name, role) in STAFF {
             let role_id = self.role_id(role).await?;
-            self.add_staff(email, name, password_hash, role_id, ActivityActor::System).await?;
+            self.add_staff(email, name, password_hash, role_id, ActivityActor::System)
+                .await?;
         }
-        let support_id: i64 = self.staff_by_email("support@example.com").await?.map(|s| s.id).unwrap_or(0);
+        let support_id: i64 = self
+            .staff_by_email("support@example.com")
+            .await?
+            .map(|s| s.id)
+            .unwrap_or(0);
         let now = crate::domain::now();
         let mut rng = Lcg(42);
         let mut tx = self.begin().await?;
@@ -70,13 +117,21 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-        let mut people: Vec<(String, String, String, bool, &str)> =
-            CLIENTS.iter().map(|(e, n, c, a, k)| (e.to_string(), n.to_string(), c.to_string(), *a, *k)).collect();
+        let mut people: Vec<(String, String, String, bool, &str)> = CLIENTS
+            .iter()
+            .map(|(e, n, c, a, k)| (e.to_string(), n.to_string(), c.to_string(), *a, *k))
+            .collect();
         for i in 0..generated {
             let first = FIRST[i % FIRST.len()];
             let last = LAST[(i / FIRST.len()) % LAST.len()];
             let consent = ["unset", "allowed", "refused"][i % 3];
-            people.push((format!("client{:04}@example.com", i + 1), format!("{first} {last} {}", i + 1), format!("{last} & Co"), true, consent));
+            people.push((
+                format!("client{:04}@example.com", i + 1),
+                format!("{first} {last} {}", i + 1),
+                format!("{last} & Co"),
+                true,
+                consent,
+            ));
         }
         let mut invoice_no = 1000;
         let mut order_no = 5000;
@@ -96,9 +151,18 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-            sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)").bind(client_id).bind(store_id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+                .bind(client_id)
+                .bind(store_id)
+                .execute(&mut *tx)
+                .await?;
             // Bob and the disabled and refusing accounts get a little data; Jane and generated clients the full set.
-            let (n_services, n_invoices, n_tickets, n_orders) = if idx == 0 || idx >= CLIENTS.len() { (3, 20, 5, 3) } else { (1, 2, 1, 1) };
+            let (n_services, n_invoices, n_tickets, n_orders) = if idx == 0 || idx >= CLIENTS.len()
+            {
+                (3, 20, 5, 3)
+            } else {
+                (1, 2, 1, 1)
+            };
             for s in 0..n_services {
                 let (product, price) = PRODUCTS[(rng.next(PRODUCTS.len() as u64)) as usize];
                 sqlx::query(
@@ -120,7 +184,15 @@ impl Store {
                 seed_invoice(&mut tx, &mut rng, client_id, invoice_no, i, now).await?;
             }
             for t in 0..n_tickets {
-                seed_ticket(&mut tx, client_id, support_id, SUBJECTS[(idx + t) % SUBJECTS.len()], t, now).await?;
+                seed_ticket(
+                    &mut tx,
+                    client_id,
+                    support_id,
+                    SUBJECTS[(idx + t) % SUBJECTS.len()],
+                    t,
+                    now,
+                )
+                .await?;
             }
             for o in 0..n_orders {
                 order_no += 1;
@@ -139,7 +211,14 @@ impl Store {
     }
 }
 
-async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i: usize, now: i64) -> StoreResult<()> {
+async fn seed_invoice(
+    tx: &mut Tx,
+    rng: &mut Lcg,
+    client_id: i64,
+    number: i64,
+    i: usize,
+    now: i64,
+) -> StoreResult<()> {
     let lines = 1 + rng.next(3) as i64;
     let mut items = Vec::new();
     for _ in 0..lines {
@@ -149,7 +228,13 @@ async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i
     }
     let total: i64 = items.iter().map(|(_, q, p)| q * p).sum();
     let issued = now - 86400 * 30 * i as i64;
-    let status = if i == 0 { "unpaid" } else if i == 7 { "cancelled" } else { "paid" };
+    let status = if i == 0 {
+        "unpaid"
+    } else if i == 7 {
+        "cancelled"
+    } else {
+        "paid"
+    };
     let id: i64 = sqlx::query(
         "INSERT INTO invoices (client_id, number, status, currency, total_cents, issued_at, due_at) VALUES ($1, $2, $3, 'USD', $4, $5, $6) RETURNING id",
     )
@@ -175,9 +260,22 @@ async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i
     Ok(())
 }
 
-async fn seed_ticket(tx: &mut Tx, client_id: i64, support_id: i64, subject: &str, t: usize, now: i64) -> StoreResult<()> {
+async fn seed_ticket(
+    tx: &mut Tx,
+    client_id: i64,
+    support_id: i64,
+    subject: &str,
+    t: usize,
+    now: i64,
+) -> StoreResult<()> {
     let at = now - 86400 * (7 * t as i64 + 1);
-    let status = if t >= 3 { "closed" } else if t == 1 { "answered" } else { "open" };
+    let status = if t >= 3 {
+        "closed"
+    } else if t == 1 {
+        "answered"
+    } else {
+        "open"
+    };
     let id: i64 = sqlx::query("INSERT INTO tickets (client_id, subject, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id")
         .bind(client_id)
         .bind(subject)

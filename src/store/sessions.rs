@@ -118,17 +118,38 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind = 'staff'").bind(old).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind = 'staff'")
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
         }
-        insert_session(&mut tx, token_hash, "staff", Some(staff_id), None, None, csrf, expires_at).await?;
+        insert_session(
+            &mut tx,
+            token_hash,
+            "staff",
+            Some(staff_id),
+            None,
+            None,
+            csrf,
+            expires_at,
+        )
+        .await?;
         self.touch_staff_login(&mut tx, staff_id).await?;
-        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
+        append(
+            &mut tx,
+            security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Reads a live staff session with the staff member's permissions; disabled staff have none.
-    pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
+    pub async fn staff_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<StaffSessionRow>> {
         let rows = sqlx::query(
             "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission
              FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
@@ -139,7 +160,9 @@ impl Store {
         .bind(now)
         .fetch_all(&self.db.read)
         .await?;
-        let Some(first) = rows.first() else { return Ok(None) };
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
         let staff = Staff {
             id: first.try_get(2)?,
             email: first.try_get(3)?,
@@ -155,15 +178,40 @@ impl Store {
                 permissions.push(p);
             }
         }
-        Ok(Some(StaffSessionRow { session_id: first.try_get(0)?, csrf_token: first.try_get(1)?, staff, permissions }))
+        Ok(Some(StaffSessionRow {
+            session_id: first.try_get(0)?,
+            csrf_token: first.try_get(1)?,
+            staff,
+            permissions,
+        }))
     }
 
     /// Staff sign-out: ends the session and every live impersonation of that staff member.
-    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
+    pub async fn end_staff_session(
+        &self,
+        session_id: i64,
+        staff_id: i64,
+        ip: &str,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        end_impersonations_where(&mut tx, "staff_id", staff_id, EndReason::StaffLogout, ActivityActor::Staff(staff_id), ip).await?;
-        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip)).await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        end_impersonations_where(
+            &mut tx,
+            "staff_id",
+            staff_id,
+            EndReason::StaffLogout,
+            ActivityActor::Staff(staff_id),
+            ip,
+        )
+        .await?;
+        append(
+            &mut tx,
+            security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -182,27 +230,71 @@ impl Store {
         if let Some(old) = replaces_token_hash {
             end_portal_session_by_hash(&mut tx, old).await?;
         }
-        insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
+        insert_session(
+            &mut tx,
+            token_hash,
+            "client",
+            None,
+            Some(client_id),
+            None,
+            csrf,
+            expires_at,
+        )
+        .await?;
         sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
             .bind(crate::domain::now())
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed in", ip)).await?;
+        append(
+            &mut tx,
+            security_event(
+                ActivityActor::Client(client_id),
+                Some(client_id),
+                "Client signed in",
+                ip,
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Reads a portal session, with its impersonation and the staff member's current standing.
-    pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
-        Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
+    pub async fn portal_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<PortalSessionRow>> {
+        Ok(sqlx::query_as(PORTAL_SESSION_SQL)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.db.read)
+            .await?)
     }
 
     /// A client's own sign-out: ends that one session only.
-    pub async fn end_client_session(&self, session_id: i64, client_id: i64, ip: &str) -> StoreResult<()> {
+    pub async fn end_client_session(
+        &self,
+        session_id: i64,
+        client_id: i64,
+        ip: &str,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed out", ip)).await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            security_event(
+                ActivityActor::Client(client_id),
+                Some(client_id),
+                "Client signed out",
+                ip,
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -212,7 +304,15 @@ impl Store {
     pub async fn start_impersonation(&self, n: &NewImpersonation<'_>) -> StoreResult<i64> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
-        end_impersonations_where(&mut tx, "staff_id", n.staff_id, EndReason::Replaced, ActivityActor::Staff(n.staff_id), n.ip).await?;
+        end_impersonations_where(
+            &mut tx,
+            "staff_id",
+            n.staff_id,
+            EndReason::Replaced,
+            ActivityActor::Staff(n.staff_id),
+            n.ip,
+        )
+        .await?;
         if let Some(old) = n.replaces_token_hash {
             end_portal_session_by_hash(&mut tx, old).await?;
         }
@@ -239,8 +339,23 @@ impl Store {
             e => StoreError::Db(e),
         })?
         .try_get(0)?;
-        insert_session(&mut tx, n.token_hash, "client", Some(n.staff_id), Some(n.client_id), Some(id), n.csrf_token, d.ends_by).await?;
-        let reason = if d.reason.is_empty() { "none given" } else { &d.reason };
+        // The row outlives the deadline by a day so the request after it can record `expired`.
+        insert_session(
+            &mut tx,
+            n.token_hash,
+            "client",
+            Some(n.staff_id),
+            Some(n.client_id),
+            Some(id),
+            n.csrf_token,
+            d.ends_by + 86400,
+        )
+        .await?;
+        let reason = if d.reason.is_empty() {
+            "none given"
+        } else {
+            &d.reason
+        };
         append(
             &mut tx,
             NewActivity {
@@ -270,7 +385,13 @@ impl Store {
     }
 
     /// Ends one impersonation with its reason; returns false if it had already ended.
-    pub async fn end_impersonation(&self, id: i64, reason: EndReason, by: ActivityActor, ip: &str) -> StoreResult<bool> {
+    pub async fn end_impersonation(
+        &self,
+        id: i64,
+        reason: EndReason,
+        by: ActivityActor,
+        ip: &str,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let ended = end_impersonation_tx(&mut tx, id, reason, by, ip).await?;
         tx.commit().await?;
@@ -280,18 +401,66 @@ impl Store {
     /// The client's "End support access": ends every live impersonation of the account.
     pub async fn end_client_impersonations(&self, client_id: i64, ip: &str) -> StoreResult<usize> {
         let mut tx = self.begin().await?;
-        let n = end_impersonations_where(&mut tx, "client_id", client_id, EndReason::ClientEnded, ActivityActor::Client(client_id), ip).await?;
+        let n = end_impersonations_where(
+            &mut tx,
+            "client_id",
+            client_id,
+            EndReason::ClientEnded,
+            ActivityActor::Client(client_id),
+            ip,
+        )
+        .await?;
         tx.commit().await?;
         Ok(n)
     }
 
-    /// Records that an impersonation was seen now (for the idle timeout).
-    pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(id)
+    /// Deletes one session row.
+    pub async fn delete_session(&self, session_id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session_id)
             .execute(&self.db.write)
             .await?;
+        Ok(())
+    }
+
+    /// Ends impersonations past their deadline or idle limit that no request has noticed, and
+    /// removes expired session rows. Safe to run on every node at once.
+    pub async fn sweep(&self, idle_timeout: i64) -> StoreResult<usize> {
+        let now = crate::domain::now();
+        let rows = sqlx::query("SELECT id, ends_by FROM impersonations WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2)")
+            .bind(now)
+            .bind(now - idle_timeout)
+            .fetch_all(&self.db.read)
+            .await?;
+        let mut ended = 0;
+        for r in rows {
+            let id: i64 = r.try_get(0)?;
+            let ends_by: i64 = r.try_get(1)?;
+            let reason = if ends_by <= now {
+                EndReason::Expired
+            } else {
+                EndReason::Idle
+            };
+            ended += self
+                .end_impersonation(id, reason, ActivityActor::System, "")
+                .await? as usize;
+        }
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.db.write)
+            .await?;
+        Ok(ended)
+    }
+
+    /// Records that an impersonation was seen now (for the idle timeout).
+    pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.db.write)
+        .await?;
         Ok(())
     }
 
@@ -305,7 +474,12 @@ impl Store {
     }
 
     /// The impersonation log, newest first, filtered and paged.
-    pub async fn list_impersonations(&self, f: &ImpersonationFilter, page: i64, per_page: i64) -> StoreResult<Page<Impersonation>> {
+    pub async fn list_impersonations(
+        &self,
+        f: &ImpersonationFilter,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<Impersonation>> {
         let (page, offset) = super::page_offset(page, per_page);
         let live = f.live.map(|l| l as i64);
         let filter = " WHERE ($1 IS NULL OR i.staff_id = $1) AND ($2 IS NULL OR i.client_id = $2)
@@ -320,17 +494,24 @@ impl Store {
             .fetch_one(&self.db.read)
             .await?
             .try_get(0)?;
-        let items = sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"))
-            .bind(f.staff)
-            .bind(f.client)
-            .bind(f.from)
-            .bind(f.to)
-            .bind(live)
-            .bind(per_page)
-            .bind(offset)
-            .fetch_all(&self.db.read)
-            .await?;
-        Ok(Page { items, page, per_page, total })
+        let items = sqlx::query_as(&format!(
+            "{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"
+        ))
+        .bind(f.staff)
+        .bind(f.client)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(live)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            total,
+        })
     }
 }
 
@@ -364,15 +545,30 @@ async fn insert_session(
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
 async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
-    let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
-        .bind(token_hash)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some(row) = row {
-        if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
-            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), "").await?;
+        if let (Some(imp), Some(staff)) = (
+            row.try_get::<Option<i64>, _>(0)?,
+            row.try_get::<Option<i64>, _>(1)?,
+        ) {
+            end_impersonation_tx(
+                tx,
+                imp,
+                EndReason::Replaced,
+                ActivityActor::Staff(staff),
+                "",
+            )
+            .await?;
         }
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
@@ -382,11 +578,15 @@ async fn live_ids(tx: &mut Tx, column: &str, value: i64) -> StoreResult<Vec<i64>
         "staff_id" => "staff_id",
         _ => "client_id",
     };
-    let rows = sqlx::query(&format!("SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"))
-        .bind(value)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+    let rows = sqlx::query(&format!(
+        "SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"
+    ))
+    .bind(value)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(StoreError::from))
+        .collect()
 }
 
 /// Ends every live impersonation whose `column` (`staff_id` or `client_id`) equals `value`.
@@ -406,7 +606,13 @@ pub(crate) async fn end_impersonations_where(
 }
 
 /// Marks the record ended, deletes its portal sessions and records the end, once.
-pub(crate) async fn end_impersonation_tx(tx: &mut Tx, id: i64, reason: EndReason, by: ActivityActor, ip: &str) -> StoreResult<bool> {
+pub(crate) async fn end_impersonation_tx(
+    tx: &mut Tx,
+    id: i64,
+    reason: EndReason,
+    by: ActivityActor,
+    ip: &str,
+) -> StoreResult<bool> {
     let row = sqlx::query(
         "UPDATE impersonations SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL RETURNING client_id, staff_id, mode",
     )
@@ -419,7 +625,17 @@ pub(crate) async fn end_impersonation_tx(tx: &mut Tx, id: i64, reason: EndReason
     let client_id: i64 = row.try_get(0)?;
     let staff_id: i64 = row.try_get(1)?;
     let mode: String = row.try_get(2)?;
-    sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
+    // The browser's cookie is gone (returned, closed) or overwritten (replaced), so its session
+    // row can go. Otherwise the row stays, so the tab's next request can say why it ended.
+    if matches!(
+        reason,
+        EndReason::Returned | EndReason::Closed | EndReason::Replaced
+    ) {
+        sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
     append(
         tx,
         NewActivity {
@@ -429,7 +645,11 @@ pub(crate) async fn end_impersonation_tx(tx: &mut Tx, id: i64, reason: EndReason
             group: "login_as_client",
             action: "Login as Client ended",
             target: format!("client #{client_id}"),
-            detail: format!("end reason: {}; staff #{staff_id}; mode: {}", reason.as_str(), Mode::parse(&mode).unwrap_or(Mode::ReadOnly).as_str()),
+            detail: format!(
+                "end reason: {}; staff #{staff_id}; mode: {}",
+                reason.as_str(),
+                Mode::parse(&mode).unwrap_or(Mode::ReadOnly).as_str()
+            ),
             ip: ip.to_string(),
         },
     )
@@ -437,7 +657,12 @@ pub(crate) async fn end_impersonation_tx(tx: &mut Tx, id: i64, reason: EndReason
     Ok(true)
 }
 
-fn security_event(actor: ActivityActor, client: Option<i64>, action: &'static str, ip: &str) -> NewActivity {
+fn security_event(
+    actor: ActivityActor,
+    client: Option<i64>,
+    action: &'static str,
+    ip: &str,
+) -> NewActivity {
     NewActivity {
         subject_client_id: client,
         actor,

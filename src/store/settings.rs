@@ -8,8 +8,12 @@ use sqlx::Row;
 impl Store {
     /// Every stored setting as key/value pairs.
     pub async fn setting_pairs(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT key, value FROM settings").fetch_all(&self.db.read).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        let rows = sqlx::query("SELECT key, value FROM settings")
+            .fetch_all(&self.db.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// The typed settings, read now.
@@ -18,7 +22,13 @@ impl Store {
     }
 
     /// Stores an already-validated value and records old and new values.
-    pub async fn set_setting(&self, key: &str, value: &str, by: ActivityActor, ip: &str) -> StoreResult<()> {
+    pub async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        by: ActivityActor,
+        ip: &str,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)

@@ -84,18 +84,48 @@ pub fn login_page(side: Side, headers: &HeaderMap, secure: bool) -> Response {
 }
 
 /// Checks the sign-in and returns the account id; every refusal re-renders the form with a message.
-pub async fn sign_in(state: &AppState, side: Side, headers: &HeaderMap, info: &ClientInfo, form: &LoginForm) -> AppResult<i64> {
+pub async fn sign_in(
+    state: &AppState,
+    side: Side,
+    headers: &HeaderMap,
+    info: &ClientInfo,
+    form: &LoginForm,
+) -> AppResult<i64> {
     let token = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     check_csrf(&token, &form.csrf_token)?;
     let email = form.email.trim().to_lowercase();
-    let again = |code: StatusCode, msg: &str| AppError::Page(code, login_markup(side, &token, &email, Some(msg)));
-    if email.is_empty() || form.password.is_empty() || email.len() > MAX_FIELD || form.password.len() > MAX_FIELD {
-        return Err(again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your e-mail address and password."));
+    let again = |code: StatusCode, msg: &str| {
+        AppError::Page(code, login_markup(side, &token, &email, Some(msg)))
+    };
+    if email.is_empty()
+        || form.password.is_empty()
+        || email.len() > MAX_FIELD
+        || form.password.len() > MAX_FIELD
+    {
+        return Err(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your e-mail address and password.",
+        ));
     }
-    let account = format!("{}:{email}", if side == Side::Staff { "staff" } else { "client" });
+    let account = format!(
+        "{}:{email}",
+        if side == Side::Staff {
+            "staff"
+        } else {
+            "client"
+        }
+    );
     let now = crate::domain::now();
-    if state.store.recent_login_failures(&account, &info.ip, now - FAILURE_WINDOW).await? >= MAX_FAILURES {
-        return Err(again(StatusCode::TOO_MANY_REQUESTS, "Too many failed sign-ins for this account. Wait 15 minutes and try again."));
+    if state
+        .store
+        .recent_login_failures(&account, &info.ip, now - FAILURE_WINDOW)
+        .await?
+        >= MAX_FAILURES
+    {
+        return Err(again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins for this account. Wait 15 minutes and try again.",
+        ));
     }
     let (id, hash, active, subject) = match side {
         Side::Staff => match state.store.staff_by_email(&email).await? {
@@ -108,8 +138,14 @@ pub async fn sign_in(state: &AppState, side: Side, headers: &HeaderMap, info: &C
         },
     };
     if !verify_password(form.password.clone(), hash).await {
-        state.store.record_login_failure(&account, &info.ip, subject).await?;
-        return Err(again(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right."));
+        state
+            .store
+            .record_login_failure(&account, &info.ip, subject)
+            .await?;
+        return Err(again(
+            StatusCode::UNAUTHORIZED,
+            "The e-mail address or password is not right.",
+        ));
     }
     if !active {
         return Err(again(StatusCode::FORBIDDEN, "This account is disabled."));
@@ -121,5 +157,10 @@ pub async fn sign_in(state: &AppState, side: Side, headers: &HeaderMap, info: &C
 pub fn new_session() -> (String, String, String, i64) {
     let token = new_token();
     let hash = hash_token(&token);
-    (token, hash, new_token(), crate::domain::now() + SESSION_SECONDS)
+    (
+        token,
+        hash,
+        new_token(),
+        crate::domain::now() + SESSION_SECONDS,
+    )
 }

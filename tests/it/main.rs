@@ -1,1 +1,7 @@
+//! The one integration-test binary: drives Behalf over HTTP as a browser would.
 
+mod bad_input;
+mod cli;
+mod login_as_client;
+mod sign_in;
+mod support;

@@ -3,7 +3,9 @@
 
 use crate::app::AppState;
 use crate::auth::guards::{cookie, ended_redirect, ClientInfo, PortalAuth};
-use crate::auth::{clear_cookie, hash_password, hash_token, set_cookie, verify_password, CLIENT_COOKIE};
+use crate::auth::{
+    clear_cookie, hash_password, hash_token, set_cookie, verify_password, CLIENT_COOKIE,
+};
 use crate::domain::acting::WriteKind;
 use crate::domain::impersonation::{Consent, EndReason};
 use crate::domain::{format_date, format_money, format_time};
@@ -24,14 +26,28 @@ use serde::Deserialize;
 /// Applies CSRF and the write rules of this session, refusing with a 403 page that keeps the banner.
 fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
     auth.check_csrf(token)?;
-    auth.acting
-        .authorize(kind)
-        .map_err(|r| AppError::Page(StatusCode::FORBIDDEN, portal_page(auth, "Not allowed", html! { h1 { "Not allowed" } (alert(r.message())) })))
+    auth.acting.authorize(kind).map_err(|r| {
+        AppError::Page(
+            StatusCode::FORBIDDEN,
+            portal_page(
+                auth,
+                "Not allowed",
+                html! { h1 { "Not allowed" } (alert(r.message())) },
+            ),
+        )
+    })
 }
 
 /// A 422 page inside the portal layout.
 fn unprocessable(auth: &PortalAuth, title: &str, msg: &str) -> AppError {
-    AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, portal_page(auth, title, html! { h1 { (title) } (alert(msg)) p { a href="/dashboard" { "Back to the dashboard" } } }))
+    AppError::Page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        portal_page(
+            auth,
+            title,
+            html! { h1 { (title) } (alert(msg)) p { a href="/dashboard" { "Back to the dashboard" } } },
+        ),
+    )
 }
 
 /// Page query.
@@ -46,36 +62,97 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
 }
 
 /// `POST /login`: a fresh portal session on success; the browser's old portal session ends.
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, info: ClientInfo, Form(f): Form<LoginForm>) -> AppResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    info: ClientInfo,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
     let client_id = login::sign_in(&state, Side::Client, &headers, &info, &f).await?;
     let (token, hash, csrf_token, expires) = login::new_session();
     let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
-    state.store.create_client_session(client_id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?;
-    Err(AppError::Redirect { to: "/dashboard".into(), cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)] })
+    state
+        .store
+        .create_client_session(
+            client_id,
+            &hash,
+            &csrf_token,
+            expires,
+            old.as_deref(),
+            &info.ip,
+        )
+        .await?;
+    Err(AppError::Redirect {
+        to: "/dashboard".into(),
+        cookies: vec![set_cookie(
+            CLIENT_COOKIE,
+            &token,
+            state.config.secure_cookies,
+        )],
+    })
 }
 
 /// `POST /logout`: signs the client out, or closes a Login as Client session.
-pub async fn logout(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     let secure = state.config.secure_cookies;
     match (&auth.acting.impersonation, auth.acting.staff_id()) {
         (Some(imp), Some(staff)) => {
-            state.store.end_impersonation(imp.id, EndReason::Closed, ActivityActor::Staff(staff), &auth.info.ip).await?;
-            Err(ended_redirect(auth.acting.client_id, EndReason::Closed, secure))
+            state
+                .store
+                .end_impersonation(
+                    imp.id,
+                    EndReason::Closed,
+                    ActivityActor::Staff(staff),
+                    &auth.info.ip,
+                )
+                .await?;
+            Err(ended_redirect(
+                auth.acting.client_id,
+                EndReason::Closed,
+                secure,
+            ))
         }
         _ => {
-            state.store.end_client_session(auth.session_id, auth.acting.client_id, &auth.info.ip).await?;
-            Err(AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] })
+            state
+                .store
+                .end_client_session(auth.session_id, auth.acting.client_id, &auth.info.ip)
+                .await?;
+            Err(AppError::Redirect {
+                to: "/login".into(),
+                cookies: vec![clear_cookie(CLIENT_COOKIE, secure)],
+            })
         }
     }
 }
 
 /// `POST /impersonation/return`: Return to Admin.
-pub async fn return_to_admin(State(state): State<AppState>, auth: Result<PortalAuth, AppError>, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
-    let auth = auth.ok().filter(|a| a.acting.impersonation.is_some()).ok_or_else(|| AppError::forbidden("There is no live Login as Client session to return from."))?;
+pub async fn return_to_admin(
+    State(state): State<AppState>,
+    auth: Result<PortalAuth, AppError>,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    let auth = auth
+        .ok()
+        .filter(|a| a.acting.impersonation.is_some())
+        .ok_or_else(|| {
+            AppError::forbidden("There is no live Login as Client session to return from.")
+        })?;
     auth.check_csrf(&f.csrf_token)?;
     if let (Some(imp), Some(staff)) = (&auth.acting.impersonation, auth.acting.staff_id()) {
-        state.store.end_impersonation(imp.id, EndReason::Returned, ActivityActor::Staff(staff), &auth.info.ip).await?;
+        state
+            .store
+            .end_impersonation(
+                imp.id,
+                EndReason::Returned,
+                ActivityActor::Staff(staff),
+                &auth.info.ip,
+            )
+            .await?;
     }
     Err(AppError::Redirect {
         to: format!("/admin/clients/{}", auth.acting.client_id),
@@ -122,8 +199,15 @@ pub async fn services(State(state): State<AppState>, auth: PortalAuth) -> AppRes
 }
 
 /// `GET /invoices`.
-pub async fn invoices(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
-    let page = state.store.invoices(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+pub async fn invoices(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Markup> {
+    let page = state
+        .store
+        .invoices(auth.acting.client_id, page_number(&q.page)?, 20)
+        .await?;
     Ok(portal_page(
         &auth,
         "Invoices",
@@ -146,7 +230,11 @@ pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
 }
 
 /// `GET /invoices/{id}`: only the acting client's own invoice; any other id is 404.
-pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
+pub async fn invoice(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Id(id): Id,
+) -> AppResult<Markup> {
     let (inv, lines) = state.store.invoice(id, Some(auth.acting.client_id)).await?;
     Ok(portal_page(
         &auth,
@@ -160,8 +248,15 @@ pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id
 }
 
 /// `GET /orders`.
-pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
-    let page = state.store.orders(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+pub async fn orders(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Markup> {
+    let page = state
+        .store
+        .orders(auth.acting.client_id, page_number(&q.page)?, 20)
+        .await?;
     Ok(portal_page(
         &auth,
         "Orders",
@@ -189,8 +284,15 @@ fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
 }
 
 /// `GET /tickets`.
-pub async fn tickets(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
-    let page = state.store.tickets(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+pub async fn tickets(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Markup> {
+    let page = state
+        .store
+        .tickets(auth.acting.client_id, page_number(&q.page)?, 20)
+        .await?;
     Ok(portal_page(
         &auth,
         "Tickets",
@@ -216,7 +318,11 @@ pub struct TicketForm {
 }
 
 /// `POST /tickets`.
-pub async fn create_ticket(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<TicketForm>) -> AppResult<Response> {
+pub async fn create_ticket(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<TicketForm>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let subject = f.subject.trim();
     let body = f.body.trim();
@@ -230,10 +336,17 @@ pub async fn create_ticket(State(state): State<AppState>, auth: PortalAuth, Form
     if let Some(msg) = problem {
         return Err(AppError::Page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            portal_page(&auth, "Open a ticket", html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) }),
+            portal_page(
+                &auth,
+                "Open a ticket",
+                html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) },
+            ),
         ));
     }
-    let id = state.store.create_ticket(&auth.acting, subject, body).await?;
+    let id = state
+        .store
+        .create_ticket(&auth.acting, subject, body)
+        .await?;
     Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
 }
 
@@ -249,7 +362,13 @@ fn reply_author_portal(r: &Reply) -> Markup {
     }
 }
 
-fn ticket_page(auth: &PortalAuth, t: &crate::store::portal::Ticket, replies: &[Reply], draft: &str, error: Option<&str>) -> Markup {
+fn ticket_page(
+    auth: &PortalAuth,
+    t: &crate::store::portal::Ticket,
+    replies: &[Reply],
+    draft: &str,
+    error: Option<&str>,
+) -> Markup {
     portal_page(
         auth,
         &t.subject,
@@ -274,7 +393,11 @@ fn ticket_page(auth: &PortalAuth, t: &crate::store::portal::Ticket, replies: &[R
 }
 
 /// `GET /tickets/{id}`.
-pub async fn ticket(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
+pub async fn ticket(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Id(id): Id,
+) -> AppResult<Markup> {
     let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
     Ok(ticket_page(&auth, &t, &replies, "", None))
 }
@@ -289,13 +412,21 @@ pub struct ReplyForm {
 }
 
 /// `POST /tickets/{id}/replies`.
-pub async fn reply(State(state): State<AppState>, auth: PortalAuth, Id(id): Id, Form(f): Form<ReplyForm>) -> AppResult<Response> {
+pub async fn reply(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Id(id): Id,
+    Form(f): Form<ReplyForm>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let body = f.body.trim();
     if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
         let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
         let msg = format!("Write a reply of 1 to {MAX_BODY_CHARS} characters.");
-        return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, ticket_page(&auth, &t, &replies, &f.body, Some(&msg))));
+        return Err(AppError::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ticket_page(&auth, &t, &replies, &f.body, Some(&msg)),
+        ));
     }
     state.store.reply_to_ticket(&auth.acting, id, body).await?;
     Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
@@ -307,7 +438,12 @@ pub struct AccountQuery {
     saved: Option<String>,
 }
 
-fn account_page(auth: &PortalAuth, c: &crate::store::people::Client, notice: Option<&str>, error: Option<&str>) -> Markup {
+fn account_page(
+    auth: &PortalAuth,
+    c: &crate::store::people::Client,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Markup {
     let own = auth.acting.impersonation.is_none();
     let consent = Consent::from_stored(&c.consent, c.consent_until);
     html! {
@@ -371,10 +507,18 @@ fn account_page(auth: &PortalAuth, c: &crate::store::people::Client, notice: Opt
 }
 
 /// `GET /account`.
-pub async fn account(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<AccountQuery>) -> AppResult<Markup> {
+pub async fn account(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Query(q): Query<AccountQuery>,
+) -> AppResult<Markup> {
     let c = state.store.client(auth.acting.client_id).await?;
     let notice = q.saved.as_deref().map(|_| "Saved.");
-    Ok(portal_page(&auth, "Account", account_page(&auth, &c, notice, None)))
+    Ok(portal_page(
+        &auth,
+        "Account",
+        account_page(&auth, &c, notice, None),
+    ))
 }
 
 /// The profile form.
@@ -389,7 +533,11 @@ pub struct ProfileForm {
 }
 
 /// `POST /account`: profile (name, phone).
-pub async fn save_profile(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<ProfileForm>) -> AppResult<Response> {
+pub async fn save_profile(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<ProfileForm>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let name = f.name.trim();
     let phone = f.phone.trim();
@@ -397,17 +545,38 @@ pub async fn save_profile(State(state): State<AppState>, auth: PortalAuth, Form(
         let mut c = state.store.client(auth.acting.client_id).await?;
         c.name = f.name.clone();
         c.phone = f.phone.clone();
-        let page = account_page(&auth, &c, None, Some("The name must have 1 to 200 characters and the phone at most 50."));
-        return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, portal_page(&auth, "Account", page)));
+        let page = account_page(
+            &auth,
+            &c,
+            None,
+            Some("The name must have 1 to 200 characters and the phone at most 50."),
+        );
+        return Err(AppError::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            portal_page(&auth, "Account", page),
+        ));
     }
-    state.store.update_profile(&auth.acting, name, phone).await?;
+    state
+        .store
+        .update_profile(&auth.acting, name, phone)
+        .await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
 /// `GET /account/access`: every Login as Client session of this account.
-pub async fn access(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
-    let f = ImpersonationFilter { client: Some(auth.acting.client_id), ..Default::default() };
-    let page = state.store.list_impersonations(&f, page_number(&q.page)?, 20).await?;
+pub async fn access(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Markup> {
+    let f = ImpersonationFilter {
+        client: Some(auth.acting.client_id),
+        ..Default::default()
+    };
+    let page = state
+        .store
+        .list_impersonations(&f, page_number(&q.page)?, 20)
+        .await?;
     Ok(portal_page(
         &auth,
         "Account access",
@@ -440,18 +609,35 @@ pub struct PasswordForm {
 }
 
 /// `POST /account/password` (sensitive).
-pub async fn change_password(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<PasswordForm>) -> AppResult<Response> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<PasswordForm>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     let c = state.store.client(auth.acting.client_id).await?;
-    if f.current_password.len() > 500 || !verify_password(f.current_password.clone(), Some(c.password_hash)).await {
-        return Err(unprocessable(&auth, "Change password", "The current password is not right."));
+    if f.current_password.len() > 500
+        || !verify_password(f.current_password.clone(), Some(c.password_hash)).await
+    {
+        return Err(unprocessable(
+            &auth,
+            "Change password",
+            "The current password is not right.",
+        ));
     }
     let n = f.new_password.chars().count();
     if !(10..=200).contains(&n) {
-        return Err(unprocessable(&auth, "Change password", "The new password must have 10 to 200 characters."));
+        return Err(unprocessable(
+            &auth,
+            "Change password",
+            "The new password must have 10 to 200 characters.",
+        ));
     }
     let hash = hash_password(f.new_password).await?;
-    state.store.set_client_password(&auth.acting, &hash, auth.session_id).await?;
+    state
+        .store
+        .set_client_password(&auth.acting, &hash, auth.session_id)
+        .await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
@@ -465,17 +651,33 @@ pub struct EmailForm {
 }
 
 /// `POST /account/email` (sensitive).
-pub async fn change_email(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<EmailForm>) -> AppResult<Response> {
+pub async fn change_email(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<EmailForm>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     let email = f.email.trim().to_lowercase();
-    let valid = email.len() <= 254 && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.')) && !email.contains(char::is_whitespace);
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'))
+        && !email.contains(char::is_whitespace);
     if !valid {
-        return Err(unprocessable(&auth, "Change e-mail", "Enter a valid e-mail address."));
+        return Err(unprocessable(
+            &auth,
+            "Change e-mail",
+            "Enter a valid e-mail address.",
+        ));
     }
-    state.store.set_client_email(&auth.acting, &email).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(m) => unprocessable(&auth, "Change e-mail", &m),
-        e => e.into(),
-    })?;
+    state
+        .store
+        .set_client_email(&auth.acting, &email)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(m) => unprocessable(&auth, "Change e-mail", &m),
+            e => e.into(),
+        })?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
@@ -491,7 +693,11 @@ pub struct ConsentForm {
 }
 
 /// `POST /account/consent` (sensitive).
-pub async fn set_consent(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<ConsentForm>) -> AppResult<Response> {
+pub async fn set_consent(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<ConsentForm>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     let now = crate::domain::now();
     let (value, until) = match (f.consent.as_str(), f.duration.as_str()) {
@@ -500,24 +706,44 @@ pub async fn set_consent(State(state): State<AppState>, auth: PortalAuth, Form(f
         ("allow", "always" | "") => ("allowed", None),
         ("refuse", _) => ("refused", None),
         ("unset", _) => ("unset", None),
-        _ => return Err(unprocessable(&auth, "Support access", "Choose allow, refuse or unset, for 24h, 7d or always.")),
+        _ => {
+            return Err(unprocessable(
+                &auth,
+                "Support access",
+                "Choose allow, refuse or unset, for 24h, 7d or always.",
+            ))
+        }
     };
     state.store.set_consent(&auth.acting, value, until).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
 /// `POST /account/end-support-access` (sensitive): ends every live impersonation of this account.
-pub async fn end_support_access(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+pub async fn end_support_access(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
-    state.store.end_client_impersonations(auth.acting.client_id, &auth.info.ip).await?;
+    state
+        .store
+        .end_client_impersonations(auth.acting.client_id, &auth.info.ip)
+        .await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
 /// `POST /account/delete` (sensitive): closes the account and signs out everywhere.
-pub async fn delete_account(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+pub async fn delete_account(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     state.store.close_client_account(&auth.acting).await?;
-    Err(AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, state.config.secure_cookies)] })
+    Err(AppError::Redirect {
+        to: "/login".into(),
+        cookies: vec![clear_cookie(CLIENT_COOKIE, state.config.secure_cookies)],
+    })
 }
 
 /// `GET /account/payment-methods`.
@@ -538,5 +764,9 @@ pub async fn payment_methods(auth: PortalAuth) -> AppResult<Markup> {
 /// `POST /account/payment-methods` (sensitive). Saving cards arrives with the payments module.
 pub async fn save_payment_method(auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
-    Err(unprocessable(&auth, "Payment methods", "Saving payment methods is not available yet."))
+    Err(unprocessable(
+        &auth,
+        "Payment methods",
+        "Saving payment methods is not available yet.",
+    ))
 }

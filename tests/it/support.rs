@@ -1,0 +1,322 @@
+//! `TestApp` (a server on port 0 with demo data) and `Browser` (cookies, CSRF tokens from pages).
+
+use behalf::app::Server;
+use behalf::config::Config;
+use behalf::store::Store;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use sqlx::Row;
+
+/// Ids of the named demo clients (they are created first, in this order).
+pub const JANE: i64 = 1;
+pub const BOB: i64 = 2;
+pub const IVAN: i64 = 3;
+pub const RITA: i64 = 4;
+
+/// A running server with its own SQLite file.
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Starts a server with the named demo accounts and `generated` extra clients.
+    pub async fn with_clients(generated: usize) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db_url = format!("sqlite://{}", dir.path().join("behalf.db").display());
+        let mut config = Config::for_url(&db_url);
+        config.demo = true;
+        config.demo_generated_clients = generated;
+        let server = Server::build(config).await.expect("server builds");
+        let base = format!("http://{}", server.addr);
+        let store = server.store.clone();
+        tokio::spawn(server.run());
+        TestApp {
+            base,
+            store,
+            db_url,
+            _dir: dir,
+        }
+    }
+
+    /// Starts a server with a few generated clients (fast).
+    pub async fn spawn() -> TestApp {
+        Self::with_clients(3).await
+    }
+
+    /// A fresh browser with no cookies.
+    pub fn browser(&self) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        Browser {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_provider(jar.clone())
+                .build()
+                .unwrap(),
+            jar,
+            last_csrf: None,
+        }
+    }
+
+    /// Runs a statement directly on the database (to move clocks or tamper, as an operator could).
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(&self.store.db.write)
+            .await
+            .unwrap();
+    }
+
+    /// Reads one integer.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query(sql)
+            .fetch_one(&self.store.db.read)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap()
+    }
+
+    /// Reads one optional text value.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        sqlx::query(sql)
+            .fetch_optional(&self.store.db.read)
+            .await
+            .unwrap()
+            .and_then(|r| r.try_get(0).ok())
+    }
+
+    /// Sets a setting as an operator would.
+    pub async fn set(&self, key: &str, value: &str) {
+        self.store
+            .set_setting(
+                key,
+                value,
+                behalf::store::activity::ActivityActor::System,
+                "test",
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A browser signed in as staff.
+    pub async fn staff(&self, email: &str) -> Browser {
+        let mut b = self.browser();
+        b.login_staff(email).await;
+        b
+    }
+
+    /// A browser signed in as a client.
+    pub async fn client(&self, email: &str) -> Browser {
+        let mut b = self.browser();
+        b.login_client(email).await;
+        b
+    }
+
+    /// Number of impersonation records.
+    pub async fn impersonation_count(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM impersonations").await
+    }
+
+    /// Number of activity entries.
+    pub async fn activity_count(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM activity").await
+    }
+
+    /// The end reason of the newest impersonation.
+    pub async fn last_end_reason(&self) -> Option<String> {
+        self.text("SELECT end_reason FROM impersonations ORDER BY id DESC LIMIT 1")
+            .await
+    }
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The redirect target, if any.
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The first CSRF token in the page.
+    pub fn csrf(&self) -> Option<String> {
+        extract_csrf(&self.body)
+    }
+
+    /// A `Set-Cookie` value for `name`, if set.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+
+    /// The text of the element with this id, with tags removed.
+    pub fn text_of(&self, id: &str) -> Option<String> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = scraper::Selector::parse(&format!("#{id}")).ok()?;
+        doc.select(&sel).next().map(|e| {
+            e.text()
+                .collect::<Vec<_>>()
+                .join("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    /// Whether an element with this id exists.
+    pub fn has(&self, id: &str) -> bool {
+        self.text_of(id).is_some()
+    }
+}
+
+fn extract_csrf(body: &str) -> Option<String> {
+    let i = body.find("name=\"csrf_token\" value=\"")? + "name=\"csrf_token\" value=\"".len();
+    Some(body[i..].split('"').next()?.to_string())
+}
+
+/// A browser: keeps cookies and the last CSRF token it saw.
+pub struct Browser {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub last_csrf: Option<String>,
+}
+
+impl Browser {
+    /// The value of a cookie this browser holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    /// Puts a cookie into this browser (to replay an old token).
+    pub fn put_cookie(&self, name: &str, value: &str) {
+        let url: reqwest::Url = self.base.parse().unwrap();
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+
+    /// GET a path.
+    pub async fn get(&mut self, path: &str) -> Page {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let page = to_page(r).await;
+        if let Some(t) = page.csrf() {
+            self.last_csrf = Some(t);
+        }
+        page
+    }
+
+    /// POST a form as-is.
+    pub async fn post_raw(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        to_page(r).await
+    }
+
+    /// POST a form with the CSRF token read from `from` (a page of the same session).
+    pub async fn post_from(&mut self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let token = self.get(from).await.csrf().unwrap_or_default();
+        let mut fields: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        fields.extend_from_slice(form);
+        self.post_raw(path, &fields).await
+    }
+
+    /// Signs in at `/admin/login`.
+    pub async fn login_staff(&mut self, email: &str) -> Page {
+        let p = self
+            .post_from(
+                "/admin/login",
+                "/admin/login",
+                &[("email", email), ("password", "behalf-demo")],
+            )
+            .await;
+        assert_eq!(
+            p.status,
+            StatusCode::SEE_OTHER,
+            "staff sign-in for {email}: {}",
+            p.body
+        );
+        p
+    }
+
+    /// Signs in at `/login`.
+    pub async fn login_client(&mut self, email: &str) -> Page {
+        let p = self
+            .post_from(
+                "/login",
+                "/login",
+                &[("email", email), ("password", "behalf-demo")],
+            )
+            .await;
+        assert_eq!(
+            p.status,
+            StatusCode::SEE_OTHER,
+            "client sign-in for {email}: {}",
+            p.body
+        );
+        p
+    }
+
+    /// Presses Login as Client on the client record with extra fields.
+    pub async fn impersonate(&mut self, client: i64, form: &[(&str, &str)]) -> Page {
+        self.post_from(
+            &format!("/admin/clients/{client}"),
+            &format!("/admin/clients/{client}/impersonate"),
+            form,
+        )
+        .await
+    }
+
+    /// Presses Return to Admin in the banner.
+    pub async fn return_to_admin(&mut self) -> Page {
+        self.post_from("/dashboard", "/impersonation/return", &[])
+            .await
+    }
+
+    /// A portal POST with the token of the dashboard page.
+    pub async fn portal_post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from("/dashboard", path, form).await
+    }
+}
+
+async fn to_page(r: reqwest::Response) -> Page {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body = r.text().await.unwrap_or_default();
+    assert!(status.as_u16() < 500, "server error {status}: {body}");
+    Page {
+        status,
+        headers,
+        body,
+    }
+}
