@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod durability;
 mod login_as_client;
 mod sign_in;
 mod support;

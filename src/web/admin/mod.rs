@@ -563,13 +563,14 @@ pub async fn activity(
             }
             p.muted { (page.total) " entries" }
             table #activity {
-                thead { tr { th { "#" } th { "Time" } th { "Who" } th { "Group" } th { "Action" } th { "Target" } th { "Details" } th { "Session" } th { "IP" } } }
+                thead { tr { th { "#" } th { "Time" } th { "Who" } th { "Client" } th { "Group" } th { "Action" } th { "Target" } th { "Details" } th { "Session" } th { "IP" } } }
                 tbody {
                     @for r in &page.items {
                         tr {
                             td { (r.id) }
                             td { (format_time(r.at)) }
                             td.who { (describe_actor(r)) }
+                            td.subject { @if let (Some(id), Some(name)) = (r.subject_client_id, &r.subject_name) { a href=(format!("/admin/clients/{id}")) { (name) } } }
                             td { (r.group) }
                             td.action { (r.action) }
                             td { (r.target) }

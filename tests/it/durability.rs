@@ -1,0 +1,125 @@
+//! A write acknowledged to the browser survives a kill -9 of the server, together with its
+//! activity entry, and no activity entry exists without its write.
+
+use crate::support::Browser;
+use reqwest::StatusCode;
+use sqlx::Row;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_replies_survive_kill_9_with_their_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kill.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_behalf"))
+        .args([
+            "--database-url",
+            &url,
+            "serve",
+            "--demo",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK)
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not start");
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let mut admin = Browser {
+        base: base.clone(),
+        http: http.clone(),
+        jar,
+        last_csrf: None,
+    };
+    admin.login_staff("admin@example.com").await;
+    assert_eq!(
+        admin.impersonate(1, &[("mode", "full")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let token = admin.get("/dashboard").await.csrf().unwrap();
+
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let (http, base, token, acked) = (http.clone(), base.clone(), token.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100_000 {
+                let body = format!("durable-{t}-{i}");
+                let r = http
+                    .post(format!("{base}/tickets/1/replies"))
+                    .form(&[("csrf_token", token.as_str()), ("body", body.as_str())])
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == StatusCode::SEE_OTHER => {
+                        acked.lock().unwrap().push(body)
+                    }
+                    _ => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 10,
+        "the load ran ({} acknowledged)",
+        acked.len()
+    );
+
+    let db = behalf::db::Db::connect(&url).await.unwrap();
+    let stored: Vec<String> =
+        sqlx::query("SELECT body FROM ticket_replies WHERE body LIKE 'durable-%'")
+            .fetch_all(&db.read)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get(0).unwrap())
+            .collect();
+    for body in &acked {
+        assert!(stored.contains(body), "acknowledged reply {body} was lost");
+    }
+    let activity: i64 =
+        sqlx::query("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'")
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+    assert_eq!(
+        activity,
+        stored.len() as i64,
+        "every reply has exactly its activity row"
+    );
+    let store = behalf::store::Store::new(db);
+    assert!(store.verify_activity_chain().await.unwrap().is_ok());
+}
