@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Load benchmark of Behalf (release build, loopback only, bounded in time).
+#
+#   bench/run.sh [--build]
+#
+# Scenarios (see bench/README.md):
+#   dashboard-own           GET /dashboard as client jane, her own session
+#   dashboard-impersonated  GET /dashboard while admin is logged in as jane
+#   start-return            full Login as Client cycles: start -> dashboard -> return
+#   ticket-reply            POST /tickets/1/replies while logged in as jane in full mode
+#
+# Environment:
+#   CONNECTIONS  wrk connections per scenario                   (default 32)
+#   DURATION     wrk duration per scenario: 10s, 1m, or seconds (default 10s)
+#   THREADS      wrk threads for the non-cycle scenarios         (default 2)
+#   PORT         loopback port for the server                   (default 18080)
+#   SCENARIOS    space-separated subset of the scenarios above   (default: all four)
+#   BEHALF_BIN   server binary                       (default target/release/behalf)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+OUT="$BENCH/out"
+cd "$ROOT"
+
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
+SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply"}
+BIN=${BEHALF_BIN:-"$ROOT/target/release/behalf"}
+HOST=127.0.0.1
+BASE="http://$HOST:$PORT"
+BUILD=0
+
+COMMAND_LINE="CONNECTIONS=$CONNECTIONS DURATION=$DURATION THREADS=$THREADS PORT=$PORT SCENARIOS=\"$SCENARIOS\" bench/run.sh${*:+ $*}"
+
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+log() { echo "==> $*"; }
+
+for arg in "$@"; do
+    case "$arg" in
+        --build) BUILD=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $arg" ;;
+    esac
+done
+
+# ---- checks -------------------------------------------------------------------------------
+for tool in wrk curl timeout awk; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is required but not installed (apt-get install $tool)"
+done
+[[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer, got '$THREADS'"
+[[ "$PORT" =~ ^[0-9]+$ ]] || die "PORT must be a number, got '$PORT'"
+(( THREADS <= CONNECTIONS )) || die "THREADS ($THREADS) must not exceed CONNECTIONS ($CONNECTIONS)"
+
+# DURATION in whole seconds (wrk accepts the same forms)
+case "$DURATION" in
+    *[0-9]s) DUR_SECS=${DURATION%s} ;;
+    *[0-9]m) DUR_SECS=$(( ${DURATION%m} * 60 )) ;;
+    *[0-9]h) DUR_SECS=$(( ${DURATION%h} * 3600 )) ;;
+    *) DUR_SECS=$DURATION ;;
+esac
+[[ "$DUR_SECS" =~ ^[1-9][0-9]*$ ]] || die "DURATION must look like 10s, 2m or 30, got '$DURATION'"
+WRK_TIMEOUT=$(( DUR_SECS + 30 ))   # hard bound around each wrk run
+
+for s in $SCENARIOS; do
+    case "$s" in
+        dashboard-own|dashboard-impersonated|start-return|ticket-reply) ;;
+        *) die "unknown scenario '$s'" ;;
+    esac
+done
+
+if (( BUILD )) || [[ ! -x "$BIN" ]]; then
+    log "building release binary: cargo build --release"
+    cargo build --release
+fi
+[[ -x "$BIN" ]] || die "server binary $BIN not found"
+
+if curl -s -o /dev/null --max-time 2 "$BASE/healthz"; then
+    die "something already answers on $BASE; set PORT to a free port"
+fi
+
+# ---- server -------------------------------------------------------------------------------
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/behalf-bench.XXXXXX")
+DB_URL="sqlite://$WORK/bench.db"
+SERVER_PID=""
+SAMPLER_PID=""
+
+cleanup() {
+    local rc=$?
+    if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; fi
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if (( rc != 0 )) && [[ -f "$WORK/server.log" ]]; then
+        echo "---- last lines of the server log ----" >&2
+        tail -n 20 "$WORK/server.log" >&2 || true
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "# Behalf benchmark"
+echo "command: $COMMAND_LINE"
+echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (dirty)')"
+echo "machine: $(nproc) cores, $(uname -sr); $(wrk --version 2>&1 | head -n1 | awk '{print $1, $2}')"
+echo
+
+log "starting server: $BIN --database-url $DB_URL serve --demo --bind $HOST:$PORT"
+"$BIN" --database-url "$DB_URL" serve --demo --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for i in $(seq 600); do
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/healthz" || true)" == 200 ]]; then break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited during start-up"
+    (( i < 600 )) || die "server did not answer /healthz within 60s"
+    sleep 0.1
+done
+log "server up (pid $SERVER_PID) after ~$(( i / 10 )).$(( i % 10 ))s"
+
+# ---- memory sampling ----------------------------------------------------------------------
+# Every 0.2s: "<phase> <VmRSS kB> <VmHWM kB>"; the phase is the scenario being run.
+echo setup >"$WORK/phase"
+rss_line() { awk '/^VmRSS:/{r=$2} /^VmHWM:/{h=$2} END{print r+0, h+0}' "/proc/$SERVER_PID/status" 2>/dev/null; }
+(
+    while kill -0 "$SERVER_PID" 2>/dev/null; do
+        line=$(rss_line) || break
+        echo "$(cat "$WORK/phase" 2>/dev/null || echo ?) $line" >>"$WORK/rss.log"
+        sleep 0.2
+    done
+) &
+SAMPLER_PID=$!
+RSS_START_KB=$(rss_line | awk '{print $1}')
+
+mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
+
+# ---- helpers ------------------------------------------------------------------------------
+csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -n1 | sed 's/.*value="//; s/"$//'; }
+jar_cookie() { awk -v n="$2" '$6 == n {v=$7} END{print v}' "$1"; }
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+
+# login SIDE EMAIL PASSWORD -> prints the session cookie (side: staff | client)
+login() {
+    local side=$1 email=$2 pass=$3 path name jar csrf code
+    if [[ $side == staff ]]; then path=/admin/login name=behalf_staff; else path=/login name=behalf_client; fi
+    jar=$(mktemp "$WORK/jar.XXXXXX")
+    csrf=$(curl -sS --max-time 10 -c "$jar" -b "$jar" "$BASE$path" | csrf_of)
+    [[ -n "$csrf" ]] || die "no csrf_token on $path"
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -c "$jar" -b "$jar" \
+        --data-urlencode "csrf_token=$csrf" --data-urlencode "email=$email" --data-urlencode "password=$pass" \
+        "$BASE$path")
+    [[ "$code" == 303 ]] || die "login of $email on $path answered $code (expected 303)"
+    local token; token=$(jar_cookie "$jar" "$name")
+    [[ -n "$token" ]] || die "login of $email set no $name cookie"
+    echo "$token"
+}
+
+# staff_csrf STAFF_COOKIE -> the staff session's CSRF token
+staff_csrf() {
+    local c
+    c=$(curl -sS --max-time 10 -H "Cookie: behalf_staff=$1" "$BASE/admin/clients/1" | csrf_of)
+    [[ -n "$c" ]] || die "no staff csrf_token on /admin/clients/1"
+    echo "$c"
+}
+
+# impersonate STAFF_COOKIE STAFF_CSRF -> prints "CLIENT_COOKIE PORTAL_CSRF" of a new full-mode session as jane
+impersonate() {
+    local hdr token pcsrf
+    hdr=$(curl -sS -o /dev/null -D - --max-time 10 -H "Cookie: behalf_staff=$1" \
+        --data-urlencode "csrf_token=$2" --data-urlencode "mode=full" "$BASE/admin/clients/1/impersonate")
+    grep -q '^HTTP/[0-9.]* 303' <<<"$hdr" || die "impersonation start did not answer 303: $(head -n1 <<<"$hdr")"
+    token=$(grep -i '^set-cookie: behalf_client=' <<<"$hdr" | head -n1 | sed 's/^[^=]*=//; s/;.*//; s/\r//')
+    [[ -n "$token" ]] || die "impersonation start set no behalf_client cookie"
+    pcsrf=$(curl -sS --max-time 10 -H "Cookie: behalf_client=$token" "$BASE/dashboard" | csrf_of)
+    [[ -n "$pcsrf" ]] || die "no portal csrf_token on /dashboard while impersonating"
+    echo "$token $pcsrf"
+}
+
+# expect_dashboard CLIENT_COOKIE WHAT: the session must still serve the dashboard
+expect_dashboard() {
+    local code; code=$(http_code -H "Cookie: behalf_client=$1" "$BASE/dashboard")
+    [[ "$code" == 200 ]] || echo "WARNING: $2: GET /dashboard answered $code after the run (expected 200)"
+}
+
+# ---- sessions -----------------------------------------------------------------------------
+log "logging in jane@example.com and admin@example.com"
+JANE=$(login client jane@example.com behalf-demo)
+ADMIN=$(login staff admin@example.com behalf-demo)
+ADMIN_CSRF=$(staff_csrf "$ADMIN")
+
+STAFF_FILE="$WORK/staff.txt"
+if [[ " $SCENARIOS " == *" start-return "* ]]; then
+    log "creating and logging in $CONNECTIONS bench staff accounts (one per start-return connection)"
+    : >"$STAFF_FILE"
+    for i in $(seq -f '%02g' 1 "$CONNECTIONS"); do
+        printf 'bench-password-%s' "$i" \
+            | "$BIN" --database-url "$DB_URL" staff add "bench$i@example.com" --name "Bench $i" --role admin >/dev/null \
+            || die "could not add staff bench$i@example.com"
+    done
+    for i in $(seq -f '%02g' 1 "$CONNECTIONS"); do
+        c=$(login staff "bench$i@example.com" "bench-password-$i")
+        echo "$c $(staff_csrf "$c")" >>"$STAFF_FILE"
+    done
+fi
+
+RSS_SETUP_KB=$(rss_line | awk '{print $1}')
+
+# ---- scenarios ----------------------------------------------------------------------------
+declare -A RPS P50 P99 NOTE CMDS
+RESULTS_ORDER=()
+
+# run_wrk NAME ENV... -- WRK-ARGS...: runs wrk bounded in time, parses BENCH_RESULT
+run_wrk() {
+    local name=$1; shift
+    local -a cmd=(timeout --kill-after=5 "$WRK_TIMEOUT" wrk "$@")
+    echo
+    log "scenario $name"
+    local printed; printed=$(printf '%q ' "${cmd[@]}"); printed=${printed% }
+    echo "\$ $printed"
+    CMDS[$name]=$printed
+    echo "$name" >"$WORK/phase"
+    local rc=0
+    "${cmd[@]}" >"$WORK/$name.out" 2>&1 || rc=$?
+    echo idle >"$WORK/phase"
+    cat "$WORK/$name.out"
+    cp "$WORK/$name.out" "$OUT/$name.txt"
+    RESULTS_ORDER+=("$name")
+    local line; line=$(grep '^BENCH_RESULT ' "$WORK/$name.out" | tail -n1 || true)
+    if (( rc != 0 )) || [[ -z "$line" ]]; then
+        echo "WARNING: wrk for $name failed (exit $rc)"
+        RPS[$name]=FAILED P50[$name]=- P99[$name]=- NOTE[$name]="wrk exit $rc"
+        return 0
+    fi
+    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" ${line#BENCH_RESULT}"; }
+    RPS[$name]=$(field rps); P50[$name]=$(field p50_ms); P99[$name]=$(field p99_ms)
+    local note="statuses $(field statuses)" bad sock
+    bad=$(field unexpected); sock=$(field sock_errors)
+    (( bad == 0 )) || note+="; $bad unexpected"
+    (( sock == 0 )) || note+="; $sock socket errors"
+    [[ "$name" != start-return ]] || note="$(field cycles_per_s) cycles/s ($(field cycles) cycles); $note"
+    NOTE[$name]=$note
+}
+
+COMMON=(--latency --timeout 5s -d "$DURATION")
+for s in $SCENARIOS; do
+    case "$s" in
+        dashboard-own)
+            [[ "$(http_code -H "Cookie: behalf_client=$JANE" "$BASE/dashboard")" == 200 ]] || die "jane's session does not open /dashboard"
+            run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -H "Cookie: behalf_client=$JANE" -s "$BENCH/dashboard.lua" "$BASE/dashboard"
+            expect_dashboard "$JANE" "$s"
+            ;;
+        dashboard-impersonated)
+            pair=$(impersonate "$ADMIN" "$ADMIN_CSRF"); read -r IMP IMP_CSRF <<<"$pair"
+            run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -H "Cookie: behalf_client=$IMP" -s "$BENCH/dashboard.lua" "$BASE/dashboard"
+            expect_dashboard "$IMP" "$s"
+            ;;
+        start-return)
+            run_wrk "$s" -t "$CONNECTIONS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -s "$BENCH/start_return.lua" "$BASE/" -- "$STAFF_FILE" 1
+            ;;
+        ticket-reply)
+            pair=$(impersonate "$ADMIN" "$ADMIN_CSRF"); read -r IMP IMP_CSRF <<<"$pair"
+            run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -s "$BENCH/ticket_reply.lua" "$BASE/" -- "$IMP" "$IMP_CSRF" 1
+            expect_dashboard "$IMP" "$s"
+            ;;
+    esac
+    sleep 1   # let the server settle; also gives the sampler an "idle" reading between scenarios
+done
+
+# ---- memory -------------------------------------------------------------------------------
+sleep 1
+read -r RSS_END_KB HWM_KB < <(rss_line)
+kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
+SAMPLED_PEAK_KB=$(awk '$1 != "setup" && $2 > m {m=$2} END{print m+0}' "$WORK/rss.log")
+PEAK_KB=$(( HWM_KB > SAMPLED_PEAK_KB ? HWM_KB : SAMPLED_PEAK_KB ))
+declare -A PHASE_PEAK
+for s in "${RESULTS_ORDER[@]}"; do
+    PHASE_PEAK[$s]=$(awk -v p="$s" '$1 == p && $2 > m {m=$2} END{print m+0}' "$WORK/rss.log")
+done
+
+# ---- report -------------------------------------------------------------------------------
+report() {
+    echo "## Behalf benchmark"
+    echo
+    echo "- command: \`$COMMAND_LINE\`"
+    echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "- binary: $BIN (built $(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ))"
+    echo "- machine: $(nproc) cores; server and wrk share it; loopback $BASE; SQLite demo database"
+    echo "- wrk: $CONNECTIONS connections, $DURATION per scenario, $THREADS threads (start-return: $CONNECTIONS threads, one staff account each)"
+    echo
+    echo "| scenario | req/s | p50 ms | p99 ms |"
+    echo "| --- | ---: | ---: | ---: |"
+    for s in "${RESULTS_ORDER[@]}"; do
+        echo "| $s | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} |"
+    done
+    echo
+    echo "Peak RSS: $(mb "$PEAK_KB") MB (VmHWM $(mb "$HWM_KB") MB, highest sampled VmRSS during the runs $(mb "$SAMPLED_PEAK_KB") MB; VmRSS after start-up $(mb "$RSS_START_KB") MB, after login setup $(mb "$RSS_SETUP_KB") MB, 1s after the last scenario $(mb "$RSS_END_KB") MB)"
+    echo
+    echo "Notes:"
+    for s in "${RESULTS_ORDER[@]}"; do
+        echo "- $s: ${NOTE[$s]}; peak VmRSS $(mb "${PHASE_PEAK[$s]}") MB"
+    done
+    echo
+    echo "wrk command lines (session tokens are throwaway, from a temporary database):"
+    echo
+    for s in "${RESULTS_ORDER[@]}"; do
+        echo "    ${CMDS[$s]}"
+    done
+}
+echo
+report | tee "$OUT/latest.md"
+echo
+log "written to $OUT/latest.md (raw wrk output in $OUT/<scenario>.txt)"
