@@ -87,16 +87,15 @@ fn actor_columns(a: ActivityActor) -> (&'static str, Option<i64>, Option<i64>) {
 
 /// Appends an entry inside the caller's transaction, so the entry commits with the write it records.
 pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
-    // Claiming the head row first serialises appends in the database itself (every node, both engines).
-    sqlx::query("UPDATE audit_head SET last_id = last_id WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
-    let head = sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut **tx)
-        .await?;
-    let last_id: i64 = head.try_get(0)?;
+    // Claiming the head row serialises appends in the database itself (every node, both engines);
+    // RETURNING gives the claimed id and the previous hash in the same statement.
+    let head = sqlx::query(
+        "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let id: i64 = head.try_get(0)?;
     let last_hash: String = head.try_get(1)?;
-    let id = last_id + 1;
     let at = crate::domain::now();
     let hash = hash_entry(&last_hash, id, at, &e);
     let (kind, staff, client) = actor_columns(e.actor);
@@ -120,8 +119,7 @@ pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1")
-        .bind(id)
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
         .bind(&hash)
         .execute(&mut **tx)
         .await?;
