@@ -1,10 +1,12 @@
 //! Passwords, session tokens, cookies, CSRF and the request guards for staff and portal sessions.
 
 pub mod guards;
+pub mod password;
+
+pub use password::{hash_password, verify_password};
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
 
 /// Cookie holding the staff (admin) session token.
 pub const STAFF_COOKIE: &str = "behalf_staff";
@@ -32,69 +34,6 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
-}
-
-/// Work for the password thread.
-enum PasswordJob {
-    Hash(String, tokio::sync::oneshot::Sender<String>),
-    Verify(String, Option<String>, tokio::sync::oneshot::Sender<bool>),
-}
-
-/// All Argon2id work runs on one dedicated thread: it keeps hashing off the async workers, and
-/// because each hash needs about 19 MiB, one thread means one reused buffer instead of one
-/// retained per blocking thread (which grew the process past 100 MB under parallel sign-ins).
-/// Sign-ins queue behind each other, which also bounds what a flood of them can cost.
-fn password_thread() -> &'static std::sync::mpsc::Sender<PasswordJob> {
-    static SENDER: OnceLock<std::sync::mpsc::Sender<PasswordJob>> = OnceLock::new();
-    SENDER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<PasswordJob>();
-        std::thread::Builder::new()
-            .name("behalf-passwords".into())
-            .spawn(move || {
-                for job in rx {
-                    match job {
-                        PasswordJob::Hash(pw, reply) => {
-                            let _ = reply.send(password_auth::generate_hash(pw));
-                        }
-                        PasswordJob::Verify(pw, hash, reply) => {
-                            let found = hash.is_some();
-                            let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-                            let _ = reply
-                                .send(password_auth::verify_password(pw, &hash).is_ok() && found);
-                        }
-                    }
-                }
-            })
-            .expect("start the password thread");
-        tx
-    })
-}
-
-/// Hashes a password with Argon2id on the password thread.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    password_thread()
-        .send(PasswordJob::Hash(password, tx))
-        .map_err(|_| anyhow::anyhow!("password thread stopped"))?;
-    Ok(rx.await?)
-}
-
-/// Verifies a password on the password thread. With no stored hash (unknown account) it checks a
-/// dummy hash, so unknown e-mails and wrong passwords cost the same time.
-pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    if password_thread()
-        .send(PasswordJob::Verify(password, hash, tx))
-        .is_err()
-    {
-        return false;
-    }
-    rx.await.unwrap_or(false)
-}
-
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| password_auth::generate_hash(new_token()))
 }
 
 /// Reads one cookie from a `Cookie` header value.
