@@ -55,16 +55,8 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-        };
-        Ok(Server {
-            addr,
-            store,
-            listener,
-            router: crate::router::router(state),
-        })
+        let state = AppState { store: store.clone(), config: Arc::new(config) };
+        Ok(Server { addr, store, listener, router: crate::router::router(state) })
     }
 
     /// Serves until the process is told to stop.
@@ -83,15 +75,11 @@ impl Server {
                 }
             }
         });
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
         Ok(())
     }
 }

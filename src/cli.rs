@@ -124,9 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("the database already has data; demo data loads only into an empty database")
             }
         }
-        Some(Command::Settings(cmd)) => {
-            settings(&prepare(&Config::for_url(&url)).await?, cmd).await
-        }
+        Some(Command::Settings(cmd)) => settings(&prepare(&Config::for_url(&url)).await?, cmd).await,
         Some(Command::Staff(cmd)) => staff(&prepare(&Config::for_url(&url)).await?, cmd).await,
         Some(Command::Audit(cmd)) => audit(&prepare(&Config::for_url(&url)).await?, cmd).await,
     }
@@ -151,20 +149,13 @@ async fn settings(store: &Store, cmd: SettingsCmd) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|(k, _)| *k == key)
                 .map(|(_, v)| v)
-                .or_else(|| {
-                    crate::domain::settings::DEFS
-                        .iter()
-                        .find(|d| d.key == key)
-                        .map(|d| d.default.to_string())
-                })
+                .or_else(|| crate::domain::settings::DEFS.iter().find(|d| d.key == key).map(|d| d.default.to_string()))
                 .unwrap_or_default();
             println!("{value}");
         }
         SettingsCmd::Set { key, value } => {
             let value = crate::domain::settings::validate(&key, &value).map_err(|e| anyhow!(e))?;
-            store
-                .set_setting(&key, &value, ActivityActor::System, "cli")
-                .await?;
+            store.set_setting(&key, &value, ActivityActor::System, "cli").await?;
             println!("{key} = {value}");
         }
     }
@@ -173,36 +164,27 @@ async fn settings(store: &Store, cmd: SettingsCmd) -> anyhow::Result<()> {
 
 async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
     let find = |email: String| async move {
-        store
-            .staff_by_email(&email)
-            .await?
-            .ok_or_else(|| anyhow!("no staff member with e-mail {email}"))
+        store.staff_by_email(&email).await?.ok_or_else(|| anyhow!("no staff member with e-mail {email}"))
     };
     match cmd {
         StaffCmd::Add { email, name, role } => {
-            let role_id = store
-                .role_id(&role)
-                .await
-                .map_err(|_| anyhow!("unknown role '{role}'"))?;
+            let role_id = store.role_id(&role).await.map_err(|_| anyhow!("unknown role '{role}'"))?;
             if !email.contains('@') || name.trim().is_empty() {
                 bail!("give a valid e-mail address and a name");
             }
             let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("cannot read the password from standard input")?;
+            std::io::stdin().read_to_string(&mut password).context("cannot read the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
             if password.chars().count() < 10 {
                 bail!("the password (read from standard input) must have at least 10 characters");
             }
             let hash = crate::auth::hash_password(password).await?;
-            let id = store
-                .add_staff(&email, name.trim(), &hash, role_id, ActivityActor::System)
-                .await
-                .map_err(|e| match e {
+            let id = store.add_staff(&email, name.trim(), &hash, role_id, ActivityActor::System).await.map_err(
+                |e| match e {
                     StoreError::Conflict(m) => anyhow!(m),
                     e => e.into(),
-                })?;
+                },
+            )?;
             println!("staff member #{id} added");
         }
         StaffCmd::Disable { email } => {
@@ -212,13 +194,8 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
         }
         StaffCmd::SetRole { email, role } => {
             let s = find(email).await?;
-            let role_id = store
-                .role_id(&role)
-                .await
-                .map_err(|_| anyhow!("unknown role '{role}'"))?;
-            store
-                .set_staff_role(s.id, role_id, ActivityActor::System)
-                .await?;
+            let role_id = store.role_id(&role).await.map_err(|_| anyhow!("unknown role '{role}'"))?;
+            store.set_staff_role(s.id, role_id, ActivityActor::System).await?;
             println!("{} is now {role}", s.email);
         }
     }
@@ -238,41 +215,30 @@ async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             if format == "csv" {
-                writeln!(out, "id,at,subject_client_id,actor_kind,actor_staff_id,impersonation_id,group,action,target,detail,ip")?;
+                writeln!(
+                    out,
+                    "id,at,subject_client_id,actor_kind,actor_staff_id,impersonation_id,group,action,target,detail,ip"
+                )?;
             }
             let mut page = 1;
             loop {
-                let rows = store
-                    .list_activity(&ActivityFilter::default(), page, 1000)
-                    .await?;
+                let rows = store.list_activity(&ActivityFilter::default(), page, 1000).await?;
                 for r in &rows.items {
                     if format == "csv" {
                         let cells = [
                             r.id.to_string(),
                             r.at.to_string(),
-                            r.subject_client_id
-                                .map(|v| v.to_string())
-                                .unwrap_or_default(),
+                            r.subject_client_id.map(|v| v.to_string()).unwrap_or_default(),
                             r.actor_kind.clone(),
                             r.actor_staff_id.map(|v| v.to_string()).unwrap_or_default(),
-                            r.impersonation_id
-                                .map(|v| v.to_string())
-                                .unwrap_or_default(),
+                            r.impersonation_id.map(|v| v.to_string()).unwrap_or_default(),
                             r.group.clone(),
                             r.action.clone(),
                             r.target.clone(),
                             r.detail.clone(),
                             r.ip.clone(),
                         ];
-                        writeln!(
-                            out,
-                            "{}",
-                            cells
-                                .iter()
-                                .map(|c| csv_cell(c))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        )?;
+                        writeln!(out, "{}", cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
                     } else {
                         writeln!(
                             out,
@@ -304,11 +270,7 @@ async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
 
 /// Quotes a CSV cell, and defuses spreadsheet formulas.
 pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -37,10 +37,7 @@ impl Db {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         install_default_drivers();
-        if let Some(path) = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             if path.is_empty() {
                 bail!("the SQLite URL has no file path: use sqlite://behalf.db");
             }
@@ -61,19 +58,9 @@ impl Db {
                         })
                     })
             };
-            let write = opts(1)
-                .connect(&full)
-                .await
-                .with_context(|| format!("cannot open SQLite database {path}"))?;
-            let read = opts(8)
-                .connect(&full)
-                .await
-                .with_context(|| format!("cannot open SQLite database {path}"))?;
-            Ok(Db {
-                read,
-                write,
-                backend: Backend::Sqlite,
-            })
+            let write = opts(1).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
+            let read = opts(8).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
+            Ok(Db { read, write, backend: Backend::Sqlite })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = AnyPoolOptions::new()
                 .max_connections(16)
@@ -81,11 +68,7 @@ impl Db {
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL")?;
-            Ok(Db {
-                read: pool.clone(),
-                write: pool,
-                backend: Backend::Postgres,
-            })
+            Ok(Db { read: pool.clone(), write: pool, backend: Backend::Postgres })
         } else {
             bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")
         }
@@ -141,20 +124,16 @@ mod tests {
     #[test]
     fn migration_folders_match() {
         let names = |dir: &str| {
-            let mut v: Vec<String> =
-                std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect();
+            let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
             v.sort();
             v
         };
         let sqlite = names("sqlite");
         assert_eq!(sqlite, names("postgres"));
-        let embedded: Vec<String> = MIGRATIONS
-            .iter()
-            .map(|m| format!("{}.sql", m.name))
-            .collect();
+        let embedded: Vec<String> = MIGRATIONS.iter().map(|m| format!("{}.sql", m.name)).collect();
         assert_eq!(sqlite, embedded);
     }
 }

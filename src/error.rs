@@ -23,10 +23,7 @@ pub enum AppError {
 impl AppError {
     /// 404 with the standard message.
     pub fn not_found() -> Self {
-        AppError::Status(
-            StatusCode::NOT_FOUND,
-            "That page or record does not exist.".into(),
-        )
+        AppError::Status(StatusCode::NOT_FOUND, "That page or record does not exist.".into())
     }
 
     /// 403 with a message.
@@ -41,10 +38,7 @@ impl AppError {
 
     /// 303 to `to`.
     pub fn redirect(to: impl Into<String>) -> Self {
-        AppError::Redirect {
-            to: to.into(),
-            cookies: Vec::new(),
-        }
+        AppError::Redirect { to: to.into(), cookies: Vec::new() }
     }
 }
 
@@ -88,9 +82,7 @@ impl IntoResponse for AppError {
                 }
                 r
             }
-            AppError::Status(code, msg) => {
-                (code, crate::web::layout::message_page(code, &msg)).into_response()
-            }
+            AppError::Status(code, msg) => (code, crate::web::layout::message_page(code, &msg)).into_response(),
             AppError::Page(code, markup) => (code, markup).into_response(),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

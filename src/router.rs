@@ -101,8 +101,7 @@ async fn same_origin_posts(req: Request, next: Next) -> Response {
             _ => false,
         };
         if cross_site || origin_mismatch {
-            return AppError::forbidden("This request came from another site and was refused.")
-                .into_response();
+            return AppError::forbidden("This request came from another site and was refused.").into_response();
         }
     }
     next.run(req).await

@@ -74,9 +74,7 @@ impl StaffAuth {
         if self.grants.has(perm) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!(
-                "You do not have the {perm} permission needed here."
-            )))
+            Err(AppError::forbidden(format!("You do not have the {perm} permission needed here.")))
         }
     }
 
@@ -96,23 +94,22 @@ pub fn check_csrf(expected: &str, submitted: &str) -> Result<(), AppError> {
     if !expected.is_empty() && super::constant_time_eq(expected, submitted) {
         Ok(())
     } else {
-        Err(AppError::forbidden("The form has expired or did not come from this site. Go back, reload the page and try again."))
+        Err(AppError::forbidden(
+            "The form has expired or did not come from this site. Go back, reload the page and try again.",
+        ))
     }
 }
 
 impl FromRequestParts<AppState> for StaffAuth {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = cookie(&parts.headers, STAFF_COOKIE)
-            .ok_or_else(|| AppError::redirect("/admin/login"))?;
-        let row = state
-            .store
-            .staff_session(&hash_token(&token), crate::domain::now())
-            .await?
-            .ok_or_else(|| AppError::Redirect {
+        let token = cookie(&parts.headers, STAFF_COOKIE).ok_or_else(|| AppError::redirect("/admin/login"))?;
+        let row = state.store.staff_session(&hash_token(&token), crate::domain::now()).await?.ok_or_else(|| {
+            AppError::Redirect {
                 to: "/admin/login".into(),
                 cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
-            })?;
+            }
+        })?;
         Ok(StaffAuth {
             session_id: row.session_id,
             csrf_token: row.csrf_token,
@@ -151,12 +148,9 @@ impl FromRequestParts<AppState> for PortalAuth {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let secure = state.config.secure_cookies;
-        let to_login = || AppError::Redirect {
-            to: "/login".into(),
-            cookies: vec![clear_cookie(CLIENT_COOKIE, secure)],
-        };
-        let token =
-            cookie(&parts.headers, CLIENT_COOKIE).ok_or_else(|| AppError::redirect("/login"))?;
+        let to_login =
+            || AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] };
+        let token = cookie(&parts.headers, CLIENT_COOKIE).ok_or_else(|| AppError::redirect("/login"))?;
         let now = crate::domain::now();
         let Some(row) = state.store.portal_session(&hash_token(&token), now).await? else {
             return Err(to_login());
@@ -187,10 +181,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                     staff_may_impersonate: row.staff_may_impersonate > 0,
                 };
                 if let Err(reason) = check_live(&live, idle, now) {
-                    state
-                        .store
-                        .end_impersonation(imp_id, reason, ActivityActor::System, &info.ip)
-                        .await?;
+                    state.store.end_impersonation(imp_id, reason, ActivityActor::System, &info.ip).await?;
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, reason, secure));
                 }
@@ -199,11 +190,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                 }
                 Some(ImpersonationInfo {
                     id: imp_id,
-                    mode: row
-                        .mode
-                        .as_deref()
-                        .and_then(Mode::parse)
-                        .unwrap_or(Mode::ReadOnly),
+                    mode: row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
                     ends_by: live.ends_by,
                     reason: row.reason.clone().unwrap_or_default(),
                     store_name: row.store_name.clone(),
@@ -214,10 +201,7 @@ impl FromRequestParts<AppState> for PortalAuth {
         let actor = match (&impersonation, row.staff_id, row.staff_name) {
             (Some(_), Some(id), Some(name)) => Actor::Staff { id, name },
             (Some(_), _, _) => {
-                return Err(AppError::Status(
-                    StatusCode::FORBIDDEN,
-                    "This session is no longer valid.".into(),
-                ))
+                return Err(AppError::Status(StatusCode::FORBIDDEN, "This session is no longer valid.".into()))
             }
             (None, _, _) => Actor::Client,
         };

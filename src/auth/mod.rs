@@ -29,36 +29,22 @@ pub fn hash_token(token: &str) -> String {
 
 /// Compares secrets without leaking where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Reads one cookie from a `Cookie` header value.
 pub fn read_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header
-        .split(';')
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
 /// A `Set-Cookie` value for a browser-session cookie (no Max-Age: it dies with the browser).
 pub fn set_cookie(name: &str, value: &str, secure: bool) -> String {
-    format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{}",
-        if secure { "; Secure" } else { "" }
-    )
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{}", if secure { "; Secure" } else { "" })
 }
 
 /// A `Set-Cookie` value that removes the cookie.
 pub fn clear_cookie(name: &str, secure: bool) -> String {
-    format!(
-        "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
+    format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", if secure { "; Secure" } else { "" })
 }
 
 #[cfg(test)]

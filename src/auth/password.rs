@@ -40,9 +40,7 @@ impl Worker {
         let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let blocks = params.block_count();
-        argon
-            .hash_password_into_with_memory(password, &salt_bytes, &mut out, self.memory(blocks))
-            .ok()?;
+        argon.hash_password_into_with_memory(password, &salt_bytes, &mut out, self.memory(blocks)).ok()?;
         let phc = PasswordHash {
             algorithm: argon2::ARGON2ID_IDENT,
             version: Some(Version::V0x13.into()),
@@ -57,16 +55,10 @@ impl Worker {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return false;
         };
-        let (Ok(algorithm), Ok(params)) = (
-            Algorithm::try_from(parsed.algorithm),
-            Params::try_from(&parsed),
-        ) else {
+        let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed)) else {
             return false;
         };
-        let version = parsed
-            .version
-            .and_then(|v| Version::try_from(v).ok())
-            .unwrap_or(Version::V0x13);
+        let version = parsed.version.and_then(|v| Version::try_from(v).ok()).unwrap_or(Version::V0x13);
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
             return false;
         };
@@ -80,10 +72,7 @@ impl Worker {
         }
         let mut out = vec![0u8; expected.len()];
         let argon = Argon2::new(algorithm, version, params);
-        if argon
-            .hash_password_into_with_memory(password, salt_bytes, &mut out, self.memory(blocks))
-            .is_err()
-        {
+        if argon.hash_password_into_with_memory(password, salt_bytes, &mut out, self.memory(blocks)).is_err() {
             return false;
         }
         // Output's equality is constant-time.
@@ -105,10 +94,7 @@ fn worker() -> &'static Sender<Job> {
         std::thread::Builder::new()
             .name("behalf-passwords".into())
             .spawn(move || {
-                let mut w = Worker {
-                    blocks: Vec::new(),
-                    dummy: None,
-                };
+                let mut w = Worker { blocks: Vec::new(), dummy: None };
                 for job in rx {
                     match job {
                         Job::Hash(pw, reply) => {
@@ -137,11 +123,8 @@ fn worker() -> &'static Sender<Job> {
 /// Hashes a password with Argon2id (default parameters: 19 MiB, 2 passes) into a PHC string.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     let (tx, rx) = oneshot::channel();
-    worker()
-        .send(Job::Hash(password, tx))
-        .map_err(|_| anyhow::anyhow!("the password thread stopped"))?;
-    rx.await?
-        .ok_or_else(|| anyhow::anyhow!("hashing the password failed"))
+    worker().send(Job::Hash(password, tx)).map_err(|_| anyhow::anyhow!("the password thread stopped"))?;
+    rx.await?.ok_or_else(|| anyhow::anyhow!("hashing the password failed"))
 }
 
 /// Checks a password against a stored PHC hash; `None` (unknown account) costs the same and fails.
@@ -175,10 +158,7 @@ mod tests {
         let phc = {
             use argon2::PasswordHasher;
             let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-            Argon2::default()
-                .hash_password(b"password", &salt)
-                .unwrap()
-                .to_string()
+            Argon2::default().hash_password(b"password", &salt).unwrap().to_string()
         };
         assert!(verify_password("password".into(), Some(phc)).await);
     }

@@ -55,7 +55,9 @@ impl WriteRefusal {
     pub fn message(self) -> &'static str {
         match self {
             WriteRefusal::ReadOnly => "This Login as Client session is read-only, so changes are not allowed.",
-            WriteRefusal::Sensitive => "This action is only available to the client themselves, never through Login as Client.",
+            WriteRefusal::Sensitive => {
+                "This action is only available to the client themselves, never through Login as Client."
+            }
         }
     }
 }
@@ -79,9 +81,7 @@ impl Acting {
         match (&self.impersonation, kind) {
             (None, _) => Ok(()),
             (Some(_), WriteKind::Sensitive) => Err(WriteRefusal::Sensitive),
-            (Some(i), WriteKind::Ordinary) if i.mode == Mode::ReadOnly => {
-                Err(WriteRefusal::ReadOnly)
-            }
+            (Some(i), WriteKind::Ordinary) if i.mode == Mode::ReadOnly => Err(WriteRefusal::ReadOnly),
             (Some(_), WriteKind::Ordinary) => Ok(()),
         }
     }
@@ -96,14 +96,7 @@ mod tests {
             client_id: 1,
             client_name: "Jane".into(),
             client_email: "jane@example.com".into(),
-            actor: if mode.is_some() {
-                Actor::Staff {
-                    id: 2,
-                    name: "Alice".into(),
-                }
-            } else {
-                Actor::Client
-            },
+            actor: if mode.is_some() { Actor::Staff { id: 2, name: "Alice".into() } } else { Actor::Client },
             impersonation: mode.map(|mode| ImpersonationInfo {
                 id: 9,
                 mode,
@@ -126,24 +119,15 @@ mod tests {
     #[test]
     fn read_only_refuses_writes() {
         let a = acting(Some(Mode::ReadOnly));
-        assert_eq!(
-            a.authorize(WriteKind::Ordinary),
-            Err(WriteRefusal::ReadOnly)
-        );
-        assert_eq!(
-            a.authorize(WriteKind::Sensitive),
-            Err(WriteRefusal::Sensitive)
-        );
+        assert_eq!(a.authorize(WriteKind::Ordinary), Err(WriteRefusal::ReadOnly));
+        assert_eq!(a.authorize(WriteKind::Sensitive), Err(WriteRefusal::Sensitive));
     }
 
     #[test]
     fn full_mode_never_allows_sensitive() {
         let a = acting(Some(Mode::Full));
         assert_eq!(a.authorize(WriteKind::Ordinary), Ok(()));
-        assert_eq!(
-            a.authorize(WriteKind::Sensitive),
-            Err(WriteRefusal::Sensitive)
-        );
+        assert_eq!(a.authorize(WriteKind::Sensitive), Err(WriteRefusal::Sensitive));
         assert_eq!(a.staff_id(), Some(2));
         assert_eq!(a.impersonation_id(), Some(9));
     }

@@ -76,15 +76,11 @@ impl EndReason {
             EndReason::Closed => "The Login as Client session was closed.",
             EndReason::Expired => "The Login as Client session reached its maximum duration.",
             EndReason::Idle => "The Login as Client session ended after being idle.",
-            EndReason::StaffLogout => {
-                "You signed out of the admin, which ended the Login as Client session."
-            }
+            EndReason::StaffLogout => "You signed out of the admin, which ended the Login as Client session.",
             EndReason::Revoked => "Your permission to log in as clients was withdrawn.",
             EndReason::EndedByStaff => "Another staff member ended this Login as Client session.",
             EndReason::ClientEnded => "The client ended support access to their account.",
-            EndReason::Replaced => {
-                "You started another Login as Client session, which ended this one."
-            }
+            EndReason::Replaced => "You started another Login as Client session, which ended this one.",
         }
     }
 
@@ -163,18 +159,12 @@ impl Refusal {
         match self {
             Refusal::NoPermission => "You do not have permission to log in as clients.",
             Refusal::FeatureOff => "Login as Client is switched off in the settings.",
-            Refusal::ClientDisabled => {
-                "This client account is disabled, so you cannot log in as it."
-            }
-            Refusal::NoConsent => {
-                "This client has not allowed support staff to access their account."
-            }
+            Refusal::ClientDisabled => "This client account is disabled, so you cannot log in as it.",
+            Refusal::NoConsent => "This client has not allowed support staff to access their account.",
             Refusal::FullModeNotAllowed => {
                 "Full access needs the clients.impersonate.write permission; use read-only mode."
             }
-            Refusal::ReasonRequired => {
-                "Give a reason or ticket reference of at least 10 characters."
-            }
+            Refusal::ReasonRequired => "Give a reason or ticket reference of at least 10 characters.",
             Refusal::StoreRequired => "Choose a store to log in to.",
             Refusal::UnknownMode => "Mode must be read_only or full.",
         }
@@ -249,17 +239,10 @@ pub fn decide_start(
     let store = match ask.store {
         Some(s) if target.stores.contains(&s) => Some(s),
         Some(_) => return Err(Refusal::StoreRequired),
-        None if settings.manual_store && target.stores.len() > 1 => {
-            return Err(Refusal::StoreRequired)
-        }
+        None if settings.manual_store && target.stores.len() > 1 => return Err(Refusal::StoreRequired),
         None => target.stores.first().copied(),
     };
-    Ok(StartDecision {
-        mode,
-        store,
-        reason: reason.to_string(),
-        ends_by: now + settings.max_duration.seconds(),
-    })
+    Ok(StartDecision { mode, store, reason: reason.to_string(), ends_by: now + settings.max_duration.seconds() })
 }
 
 /// The state of a live impersonation as read on each portal request.
@@ -294,10 +277,7 @@ mod tests {
     use crate::domain::permissions::builtin_roles;
 
     fn grants(role: &str) -> Grants {
-        let (_, p) = builtin_roles()
-            .into_iter()
-            .find(|(r, _)| *r == role)
-            .unwrap();
+        let (_, p) = builtin_roles().into_iter().find(|(r, _)| *r == role).unwrap();
         Grants::new(p.into_iter().map(String::from).collect())
     }
 
@@ -308,19 +288,11 @@ mod tests {
     const STORES: &[i64] = &[1];
 
     fn target() -> TargetClient<'static> {
-        TargetClient {
-            active: true,
-            consent: Consent::Unset,
-            stores: STORES,
-        }
+        TargetClient { active: true, consent: Consent::Unset, stores: STORES }
     }
 
     fn ask() -> StartAsk<'static> {
-        StartAsk {
-            mode: None,
-            reason: "",
-            store: None,
-        }
+        StartAsk { mode: None, reason: "", store: None }
     }
 
     #[test]
@@ -334,19 +306,13 @@ mod tests {
     #[test]
     fn support_and_billing_are_refused() {
         for role in ["support", "billing"] {
-            assert_eq!(
-                decide_start(&grants(role), &settings(), &target(), &ask(), 0),
-                Err(Refusal::NoPermission)
-            );
+            assert_eq!(decide_start(&grants(role), &settings(), &target(), &ask(), 0), Err(Refusal::NoPermission));
         }
     }
 
     #[test]
     fn manager_cannot_ask_for_full_mode() {
-        let a = StartAsk {
-            mode: Some("full"),
-            ..ask()
-        };
+        let a = StartAsk { mode: Some("full"), ..ask() };
         let r = decide_start(&grants("manager"), &settings(), &target(), &a, 0);
         assert_eq!(r, Err(Refusal::FullModeNotAllowed));
         assert_eq!(Refusal::FullModeNotAllowed.status(), 403);
@@ -358,44 +324,22 @@ mod tests {
     fn full_default_downgrades_for_managers() {
         let mut s = settings();
         s.default_mode = Mode::Full;
-        assert_eq!(
-            decide_start(&grants("manager"), &s, &target(), &ask(), 0)
-                .unwrap()
-                .mode,
-            Mode::ReadOnly
-        );
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &target(), &ask(), 0)
-                .unwrap()
-                .mode,
-            Mode::Full
-        );
+        assert_eq!(decide_start(&grants("manager"), &s, &target(), &ask(), 0).unwrap().mode, Mode::ReadOnly);
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &ask(), 0).unwrap().mode, Mode::Full);
     }
 
     #[test]
     fn feature_off_and_disabled_client_are_refused() {
         let mut s = settings();
         s.enabled = false;
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &target(), &ask(), 0),
-            Err(Refusal::FeatureOff)
-        );
-        let t = TargetClient {
-            active: false,
-            ..target()
-        };
-        assert_eq!(
-            decide_start(&grants("admin"), &settings(), &t, &ask(), 0),
-            Err(Refusal::ClientDisabled)
-        );
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &ask(), 0), Err(Refusal::FeatureOff));
+        let t = TargetClient { active: false, ..target() };
+        assert_eq!(decide_start(&grants("admin"), &settings(), &t, &ask(), 0), Err(Refusal::ClientDisabled));
     }
 
     #[test]
     fn unknown_mode_is_unprocessable() {
-        let a = StartAsk {
-            mode: Some("god"),
-            ..ask()
-        };
+        let a = StartAsk { mode: Some("god"), ..ask() };
         let r = decide_start(&grants("admin"), &settings(), &target(), &a, 0);
         assert_eq!(r, Err(Refusal::UnknownMode));
         assert_eq!(Refusal::UnknownMode.status(), 422);
@@ -418,28 +362,11 @@ mod tests {
     fn reason_required_needs_ten_characters() {
         let mut s = settings();
         s.require_reason = true;
-        let short = StartAsk {
-            reason: "  too short",
-            ..ask()
-        };
-        let short = StartAsk {
-            reason: short.reason.trim_end_matches('t'),
-            ..short
-        };
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &target(), &short, 0),
-            Err(Refusal::ReasonRequired)
-        );
-        let ok = StartAsk {
-            reason: "Ticket #1234 invoice",
-            ..ask()
-        };
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &target(), &ok, 0)
-                .unwrap()
-                .reason,
-            "Ticket #1234 invoice"
-        );
+        let short = StartAsk { reason: "  too short", ..ask() };
+        let short = StartAsk { reason: short.reason.trim_end_matches('t'), ..short };
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &short, 0), Err(Refusal::ReasonRequired));
+        let ok = StartAsk { reason: "Ticket #1234 invoice", ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &s, &target(), &ok, 0).unwrap().reason, "Ticket #1234 invoice");
     }
 
     #[test]
@@ -447,47 +374,21 @@ mod tests {
         let mut s = settings();
         s.manual_store = true;
         let stores = [1, 2];
-        let t = TargetClient {
-            stores: &stores,
-            ..target()
-        };
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &t, &ask(), 0),
-            Err(Refusal::StoreRequired)
-        );
-        let a = StartAsk {
-            store: Some(2),
-            ..ask()
-        };
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &t, &a, 0).unwrap().store,
-            Some(2)
-        );
-        let a = StartAsk {
-            store: Some(7),
-            ..ask()
-        };
-        assert_eq!(
-            decide_start(&grants("admin"), &s, &t, &a, 0),
-            Err(Refusal::StoreRequired)
-        );
+        let t = TargetClient { stores: &stores, ..target() };
+        assert_eq!(decide_start(&grants("admin"), &s, &t, &ask(), 0), Err(Refusal::StoreRequired));
+        let a = StartAsk { store: Some(2), ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &s, &t, &a, 0).unwrap().store, Some(2));
+        let a = StartAsk { store: Some(7), ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &s, &t, &a, 0), Err(Refusal::StoreRequired));
     }
 
     #[test]
     fn live_checks_in_order() {
-        let live = LiveState {
-            ends_by: 1000,
-            last_seen_at: 500,
-            staff_active: true,
-            staff_may_impersonate: true,
-        };
+        let live = LiveState { ends_by: 1000, last_seen_at: 500, staff_active: true, staff_may_impersonate: true };
         assert_eq!(check_live(&live, 900, 600), Ok(()));
         assert_eq!(check_live(&live, 900, 1000), Err(EndReason::Expired));
         assert_eq!(check_live(&live, 60, 600), Err(EndReason::Idle));
-        let revoked = LiveState {
-            staff_may_impersonate: false,
-            ..live
-        };
+        let revoked = LiveState { staff_may_impersonate: false, ..live };
         assert_eq!(check_live(&revoked, 900, 600), Err(EndReason::Revoked));
     }
 

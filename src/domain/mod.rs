@@ -8,10 +8,7 @@ pub mod settings;
 
 /// Current time as Unix seconds; every stored time uses this unit.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM UTC` for pages.

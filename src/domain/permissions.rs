@@ -33,10 +33,7 @@ pub const STAFF_MANAGE: &str = "staff.manage";
 pub fn builtin_roles() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("super_admin", ALL.to_vec()),
-        (
-            "admin",
-            ALL.iter().copied().filter(|p| *p != STAFF_MANAGE).collect(),
-        ),
+        ("admin", ALL.iter().copied().filter(|p| *p != STAFF_MANAGE).collect()),
         (
             "manager",
             vec![
@@ -74,10 +71,7 @@ mod tests {
     use super::*;
 
     fn grants(role: &str) -> Grants {
-        let (_, perms) = builtin_roles()
-            .into_iter()
-            .find(|(r, _)| *r == role)
-            .unwrap();
+        let (_, perms) = builtin_roles().into_iter().find(|(r, _)| *r == role).unwrap();
         Grants::new(perms.into_iter().map(String::from).collect())
     }
 

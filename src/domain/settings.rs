@@ -71,21 +71,17 @@ pub const DEFS: &[SettingDef] = &[
 
 /// Checks a value for a key, returning it in canonical form or a message saying what is wrong.
 pub fn validate(key: &str, value: &str) -> Result<String, String> {
-    let def = DEFS.iter().find(|d| d.key == key).ok_or_else(|| {
-        format!(
-            "unknown setting '{}'",
-            key.chars().take(60).collect::<String>()
-        )
-    })?;
+    let def = DEFS
+        .iter()
+        .find(|d| d.key == key)
+        .ok_or_else(|| format!("unknown setting '{}'", key.chars().take(60).collect::<String>()))?;
     let v = value.trim();
     match def.kind {
         Kind::Bool => match v {
             "true" | "false" => Ok(v.to_string()),
             _ => Err(format!("{key} must be true or false")),
         },
-        Kind::Duration => HumanDuration::parse(v)
-            .map(|d| d.to_string())
-            .map_err(|e| format!("{key}: {e}")),
+        Kind::Duration => HumanDuration::parse(v).map(|d| d.to_string()).map_err(|e| format!("{key}: {e}")),
         Kind::OneOf(options) => {
             if options.contains(&v) {
                 Ok(v.to_string())
@@ -121,11 +117,7 @@ impl Settings {
     /// Builds typed settings from stored key/value pairs; missing or unreadable values fall back to defaults.
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
         let get = |key: &str| -> String {
-            let default = DEFS
-                .iter()
-                .find(|d| d.key == key)
-                .map(|d| d.default)
-                .unwrap_or("");
+            let default = DEFS.iter().find(|d| d.key == key).map(|d| d.default).unwrap_or("");
             pairs
                 .iter()
                 .find(|(k, _)| k == key)
@@ -140,11 +132,7 @@ impl Settings {
                 "opt_out" => ConsentPolicy::OptOut,
                 _ => ConsentPolicy::NotRequired,
             },
-            default_mode: if get("impersonation.default_mode") == "full" {
-                Mode::Full
-            } else {
-                Mode::ReadOnly
-            },
+            default_mode: if get("impersonation.default_mode") == "full" { Mode::Full } else { Mode::ReadOnly },
             max_duration: duration("impersonation.max_duration"),
             idle_timeout: duration("impersonation.idle_timeout"),
             require_reason: get("impersonation.require_reason") == "true",
@@ -170,10 +158,7 @@ mod tests {
 
     #[test]
     fn validation_is_strict() {
-        assert_eq!(
-            validate("impersonation.max_duration", " 2h ").unwrap(),
-            "2h"
-        );
+        assert_eq!(validate("impersonation.max_duration", " 2h ").unwrap(), "2h");
         assert!(validate("impersonation.max_duration", "-5m").is_err());
         assert!(validate("impersonation.enabled", "yes").is_err());
         assert!(validate("impersonation.default_mode", "admin").is_err());

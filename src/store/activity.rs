@@ -28,12 +28,7 @@ pub struct NewActivity {
 
 impl NewActivity {
     /// An entry for a portal action: the client is the subject, and the staff member (if any) the actor.
-    pub fn from_acting(
-        acting: &Acting,
-        group: &'static str,
-        action: &'static str,
-        target: String,
-    ) -> Self {
+    pub fn from_acting(acting: &Acting, group: &'static str, action: &'static str, target: String) -> Self {
         let actor = match &acting.actor {
             Actor::Client => ActivityActor::Client(acting.client_id),
             Actor::Staff { id, .. } => ActivityActor::Staff(*id),
@@ -89,11 +84,9 @@ fn actor_columns(a: ActivityActor) -> (&'static str, Option<i64>, Option<i64>) {
 pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
     // Claiming the head row serialises appends in the database itself (every node, both engines);
     // RETURNING gives the claimed id and the previous hash in the same statement.
-    let head = sqlx::query(
-        "UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash",
-    )
-    .fetch_one(&mut **tx)
-    .await?;
+    let head = sqlx::query("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
+        .fetch_one(&mut **tx)
+        .await?;
     let id: i64 = head.try_get(0)?;
     let last_hash: String = head.try_get(1)?;
     let at = crate::domain::now();
@@ -119,10 +112,7 @@ pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
     .bind(&hash)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
     Ok(id)
 }
 
@@ -159,12 +149,7 @@ fn map_row(r: &sqlx::any::AnyRow) -> StoreResult<ActivityRow> {
 
 impl super::Store {
     /// Lists entries newest first, filtered, one page at a time.
-    pub async fn list_activity(
-        &self,
-        f: &ActivityFilter,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<ActivityRow>> {
+    pub async fn list_activity(&self, f: &ActivityFilter, page: i64, per_page: i64) -> StoreResult<Page<ActivityRow>> {
         let (page, offset) = super::page_offset(page, per_page);
         // Unused filters compare a NULL parameter, so one SQL text serves every combination.
         let filter = " WHERE ($1 IS NULL OR a.action_group = $1) AND ($2 IS NULL OR a.actor_staff_id = $2)
@@ -177,24 +162,17 @@ impl super::Store {
             .fetch_one(&self.db.read)
             .await?
             .try_get(0)?;
-        let rows = sqlx::query(&format!(
-            "{SELECT_ROWS}{filter} ORDER BY a.id DESC LIMIT $5 OFFSET $6"
-        ))
-        .bind(f.group.clone())
-        .bind(f.actor_staff)
-        .bind(f.actor_client)
-        .bind(f.client)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(&self.db.read)
-        .await?;
+        let rows = sqlx::query(&format!("{SELECT_ROWS}{filter} ORDER BY a.id DESC LIMIT $5 OFFSET $6"))
+            .bind(f.group.clone())
+            .bind(f.actor_staff)
+            .bind(f.actor_client)
+            .bind(f.client)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
         let items = rows.iter().map(map_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            total,
-        })
+        Ok(Page { items, page, per_page, total })
     }
 
     /// Walks the whole chain; returns the id of the first entry that does not verify, if any.
@@ -209,9 +187,7 @@ impl super::Store {
         for r in &rows {
             let id: i64 = r.try_get(0)?;
             if id != expected_id {
-                return Ok(Err(format!(
-                    "entry {expected_id} is missing (found {id} next)"
-                )));
+                return Ok(Err(format!("entry {expected_id} is missing (found {id} next)")));
             }
             let kind: String = r.try_get(3)?;
             let actor = match kind.as_str() {
@@ -241,29 +217,18 @@ impl super::Store {
             prev = stored_hash;
             expected_id += 1;
         }
-        let head = sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.db.read)
-            .await?;
+        let head =
+            sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetch_one(&self.db.read).await?;
         let last_id: i64 = head.try_get(0)?;
         let last_hash: String = head.try_get(1)?;
         if last_id != expected_id - 1 || last_hash != prev {
-            return Ok(Err(format!(
-                "the newest entries after {} are missing",
-                expected_id - 1
-            )));
+            return Ok(Err(format!("the newest entries after {} are missing", expected_id - 1)));
         }
         Ok(Ok(expected_id - 1))
     }
 }
 
-fn hash_with_strings(
-    prev: &str,
-    id: i64,
-    at: i64,
-    e: &NewActivity,
-    group: &str,
-    action: &str,
-) -> String {
+fn hash_with_strings(prev: &str, id: i64, at: i64, e: &NewActivity, group: &str, action: &str) -> String {
     // Group and action are passed apart so verification can hash the strings read back from storage.
     let (kind, staff, client) = actor_columns(e.actor);
     let mut h = Sha256::new();

@@ -18,37 +18,18 @@ const STAFF: &[(&str, &str, &str)] = &[
 
 /// (email, name, company, active, consent)
 const CLIENTS: &[(&str, &str, &str, bool, &str)] = &[
-    (
-        "jane@example.com",
-        "Jane Smith",
-        "Smith Design",
-        true,
-        "allowed",
-    ),
-    (
-        "bob@example.com",
-        "Bob Jones",
-        "Jones Bakery",
-        true,
-        "unset",
-    ),
+    ("jane@example.com", "Jane Smith", "Smith Design", true, "allowed"),
+    ("bob@example.com", "Bob Jones", "Jones Bakery", true, "unset"),
     ("ivan@example.com", "Ivan Inactive", "", false, "unset"),
-    (
-        "rita@example.com",
-        "Rita Refuser",
-        "Refuser Ltd",
-        true,
-        "refused",
-    ),
+    ("rita@example.com", "Rita Refuser", "Refuser Ltd", true, "refused"),
 ];
 
 const FIRST: &[&str] = &[
-    "Ada", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ira", "Joy", "Kai", "Lea", "Milo",
-    "Nia", "Omar", "Pia",
+    "Ada", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ira", "Joy", "Kai", "Lea", "Milo", "Nia", "Omar", "Pia",
 ];
 const LAST: &[&str] = &[
-    "Archer", "Baker", "Carter", "Dalton", "Evans", "Foster", "Garcia", "Hughes", "Iqbal",
-    "Jensen", "Khan", "Lopez", "Moreau",
+    "Archer", "Baker", "Carter", "Dalton", "Evans", "Foster", "Garcia", "Hughes", "Iqbal", "Jensen", "Khan", "Lopez",
+    "Moreau",
 ];
 const PRODUCTS: &[(&str, i64)] = &[
     ("Shared Hosting Basic", 499),
@@ -57,22 +38,14 @@ const PRODUCTS: &[(&str, i64)] = &[
     ("Domain .com", 1200),
     ("SSL Certificate", 4900),
 ];
-const SUBJECTS: &[&str] = &[
-    "Cannot see my invoice",
-    "Website is slow",
-    "Email not delivering",
-    "Renewal question",
-    "DNS change help",
-];
+const SUBJECTS: &[&str] =
+    &["Cannot see my invoice", "Website is slow", "Email not delivering", "Renewal question", "DNS change help"];
 
 /// Small deterministic generator so the demo is the same on every machine.
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -80,10 +53,7 @@ impl Lcg {
 impl Store {
     /// Whether the database has no staff yet (demo data loads only into an empty database).
     pub async fn is_empty(&self) -> StoreResult<bool> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM staff")
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM staff").fetch_one(&self.db.read).await?.try_get(0)?;
         Ok(n == 0)
     }
 
@@ -102,25 +72,20 @@ impl Store {
         self.ensure_builtin_roles().await?;
         for (email, name, role) in STAFF {
             let role_id = self.role_id(role).await?;
-            self.add_staff(email, name, password_hash, role_id, ActivityActor::System)
-                .await?;
+            self.add_staff(email, name, password_hash, role_id, ActivityActor::System).await?;
         }
-        let support_id: i64 = self
-            .staff_by_email("support@example.com")
-            .await?
-            .map(|s| s.id)
-            .unwrap_or(0);
+        let support_id: i64 = self.staff_by_email("support@example.com").await?.map(|s| s.id).unwrap_or(0);
         let now = crate::domain::now();
         let mut rng = Lcg(42);
         let mut tx = self.begin().await?;
-        let store_id: i64 = sqlx::query("INSERT INTO stores (name, color, currency) VALUES ('Behalf Hosting', '#2b5797', 'USD') RETURNING id")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let mut people: Vec<(String, String, String, bool, &str)> = CLIENTS
-            .iter()
-            .map(|(e, n, c, a, k)| (e.to_string(), n.to_string(), c.to_string(), *a, *k))
-            .collect();
+        let store_id: i64 = sqlx::query(
+            "INSERT INTO stores (name, color, currency) VALUES ('Behalf Hosting', '#2b5797', 'USD') RETURNING id",
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let mut people: Vec<(String, String, String, bool, &str)> =
+            CLIENTS.iter().map(|(e, n, c, a, k)| (e.to_string(), n.to_string(), c.to_string(), *a, *k)).collect();
         for i in 0..generated {
             let first = FIRST[i % FIRST.len()];
             let last = LAST[(i / FIRST.len()) % LAST.len()];
@@ -157,12 +122,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             // Bob and the disabled and refusing accounts get a little data; Jane and generated clients the full set.
-            let (n_services, n_invoices, n_tickets, n_orders) = if idx == 0 || idx >= CLIENTS.len()
-            {
-                (3, 20, 5, 3)
-            } else {
-                (1, 2, 1, 1)
-            };
+            let (n_services, n_invoices, n_tickets, n_orders) =
+                if idx == 0 || idx >= CLIENTS.len() { (3, 20, 5, 3) } else { (1, 2, 1, 1) };
             for s in 0..n_services {
                 let (product, price) = PRODUCTS[(rng.next(PRODUCTS.len() as u64)) as usize];
                 sqlx::query(
@@ -184,15 +145,7 @@ impl Store {
                 seed_invoice(&mut tx, &mut rng, client_id, invoice_no, i, now).await?;
             }
             for t in 0..n_tickets {
-                seed_ticket(
-                    &mut tx,
-                    client_id,
-                    support_id,
-                    SUBJECTS[(idx + t) % SUBJECTS.len()],
-                    t,
-                    now,
-                )
-                .await?;
+                seed_ticket(&mut tx, client_id, support_id, SUBJECTS[(idx + t) % SUBJECTS.len()], t, now).await?;
             }
             for o in 0..n_orders {
                 order_no += 1;
@@ -211,14 +164,7 @@ impl Store {
     }
 }
 
-async fn seed_invoice(
-    tx: &mut Tx,
-    rng: &mut Lcg,
-    client_id: i64,
-    number: i64,
-    i: usize,
-    now: i64,
-) -> StoreResult<()> {
+async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i: usize, now: i64) -> StoreResult<()> {
     let lines = 1 + rng.next(3) as i64;
     let mut items = Vec::new();
     for _ in 0..lines {

@@ -64,12 +64,10 @@ const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_h
 impl Store {
     /// Finds a staff member by e-mail (case-insensitive).
     pub async fn staff_by_email(&self, email: &str) -> StoreResult<Option<Staff>> {
-        Ok(
-            sqlx::query_as(&format!("{STAFF_COLUMNS} WHERE s.email = $1"))
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(&self.db.read)
-                .await?,
-        )
+        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} WHERE s.email = $1"))
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.db.read)
+            .await?)
     }
 
     /// Finds a staff member by id.
@@ -83,9 +81,7 @@ impl Store {
 
     /// All staff, for filters.
     pub async fn list_staff(&self) -> StoreResult<Vec<Staff>> {
-        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} ORDER BY s.name"))
-            .fetch_all(&self.db.read)
-            .await?)
+        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} ORDER BY s.name")).fetch_all(&self.db.read).await?)
     }
 
     /// The permissions a role grants.
@@ -94,9 +90,7 @@ impl Store {
             .bind(role_id)
             .fetch_all(&self.db.read)
             .await?;
-        rows.iter()
-            .map(|r| r.try_get(0).map_err(StoreError::from))
-            .collect()
+        rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
     }
 
     /// Every role with its permissions.
@@ -111,11 +105,7 @@ impl Store {
             let id: i64 = r.try_get(0)?;
             let perm: Option<String> = r.try_get(2)?;
             if roles.last().map(|x| x.id) != Some(id) {
-                roles.push(Role {
-                    id,
-                    name: r.try_get(1)?,
-                    permissions: Vec::new(),
-                });
+                roles.push(Role { id, name: r.try_get(1)?, permissions: Vec::new() });
             }
             if let (Some(p), Some(role)) = (perm, roles.last_mut()) {
                 role.permissions.push(p);
@@ -166,9 +156,7 @@ impl Store {
     ) -> StoreResult<i64> {
         let email = email.trim().to_lowercase();
         if self.staff_by_email(&email).await?.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a staff member with e-mail {email} already exists"
-            )));
+            return Err(StoreError::Conflict(format!("a staff member with e-mail {email} already exists")));
         }
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
@@ -190,10 +178,7 @@ impl Store {
     /// Disables a staff account and ends its sessions; its impersonations end on their next request.
     pub async fn disable_staff(&self, staff_id: i64, by: ActivityActor) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE staff SET active = 0 WHERE id = $1")
-            .bind(staff_id)
-            .execute(&mut *tx)
-            .await?;
+        let n = sqlx::query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -210,22 +195,13 @@ impl Store {
             "",
         )
         .await?;
-        append(
-            &mut tx,
-            staff_event(by, "Staff account disabled", "", staff_id),
-        )
-        .await?;
+        append(&mut tx, staff_event(by, "Staff account disabled", "", staff_id)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Changes a staff member's role; live impersonations are re-checked on their next request.
-    pub async fn set_staff_role(
-        &self,
-        staff_id: i64,
-        role_id: i64,
-        by: ActivityActor,
-    ) -> StoreResult<()> {
+    pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: ActivityActor) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2")
             .bind(role_id)
@@ -235,16 +211,7 @@ impl Store {
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        append(
-            &mut tx,
-            staff_event(
-                by,
-                "Staff role changed",
-                &format!("role #{role_id}"),
-                staff_id,
-            ),
-        )
-        .await?;
+        append(&mut tx, staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -261,12 +228,10 @@ impl Store {
 
     /// Finds a client by e-mail (case-insensitive).
     pub async fn client_by_email(&self, email: &str) -> StoreResult<Option<Client>> {
-        Ok(
-            sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE email = $1"))
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(&self.db.read)
-                .await?,
-        )
+        Ok(sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE email = $1"))
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&self.db.read)
+            .await?)
     }
 
     /// Finds a client by id.
@@ -289,17 +254,9 @@ impl Store {
     }
 
     /// Searches clients by name or e-mail, one page at a time.
-    pub async fn search_clients(
-        &self,
-        q: &str,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<ClientListRow>> {
+    pub async fn search_clients(&self, q: &str, page: i64, per_page: i64) -> StoreResult<Page<ClientListRow>> {
         let (page, offset) = super::page_offset(page, per_page);
-        let pattern = format!(
-            "%{}%",
-            q.trim().to_lowercase().replace(['%', '_', '\\'], "")
-        );
+        let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_', '\\'], ""));
         let filter = "WHERE LOWER(name) LIKE $1 OR email LIKE $1";
         let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM clients {filter}"))
             .bind(&pattern)
@@ -314,12 +271,7 @@ impl Store {
         .bind(offset)
         .fetch_all(&self.db.read)
         .await?;
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            total,
-        })
+        Ok(Page { items, page, per_page, total })
     }
 
     /// Counts for the admin dashboard: clients, live impersonations, open tickets, unpaid invoices.
@@ -334,30 +286,18 @@ impl Store {
     }
 
     /// Number of failed sign-ins for this account from this address since `since`.
-    pub async fn recent_login_failures(
-        &self,
-        account: &str,
-        ip: &str,
-        since: i64,
-    ) -> StoreResult<i64> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) FROM login_failures WHERE account = $1 AND ip = $2 AND at > $3",
-        )
-        .bind(account)
-        .bind(ip)
-        .bind(since)
-        .fetch_one(&self.db.read)
-        .await?
-        .try_get(0)?)
+    pub async fn recent_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND ip = $2 AND at > $3")
+            .bind(account)
+            .bind(ip)
+            .bind(since)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?)
     }
 
     /// Records one failed sign-in, with an activity entry for the security log.
-    pub async fn record_login_failure(
-        &self,
-        account: &str,
-        ip: &str,
-        subject_client: Option<i64>,
-    ) -> StoreResult<()> {
+    pub async fn record_login_failure(&self, account: &str, ip: &str, subject_client: Option<i64>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let now = crate::domain::now();
         sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
@@ -367,10 +307,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // Old rows are useless to the 15-minute window; trimming here keeps the table small.
-        sqlx::query("DELETE FROM login_failures WHERE at < $1")
-            .bind(now - 86400)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
         append(
             &mut tx,
             NewActivity {
@@ -390,12 +327,7 @@ impl Store {
     }
 }
 
-fn staff_event(
-    by: ActivityActor,
-    action: &'static str,
-    detail: &str,
-    staff_id: i64,
-) -> NewActivity {
+fn staff_event(by: ActivityActor, action: &'static str, detail: &str, staff_id: i64) -> NewActivity {
     NewActivity {
         subject_client_id: None,
         actor: by,

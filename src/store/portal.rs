@@ -89,13 +89,12 @@ pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest ticket message accepted.
 pub const MAX_BODY_CHARS: usize = 20_000;
 
-const SERVICE_COLS: &str = "SELECT id, client_id, name, product, status, price_cents, billing_cycle, next_due_at FROM services";
+const SERVICE_COLS: &str =
+    "SELECT id, client_id, name, product, status, price_cents, billing_cycle, next_due_at FROM services";
 const INVOICE_COLS: &str =
     "SELECT id, client_id, number, status, currency, total_cents, issued_at, due_at FROM invoices";
-const ORDER_COLS: &str =
-    "SELECT id, client_id, number, status, total_cents, created_at FROM orders";
-const TICKET_COLS: &str =
-    "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
+const ORDER_COLS: &str = "SELECT id, client_id, number, status, total_cents, created_at FROM orders";
+const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
 
 impl Store {
     /// Dashboard figures for one client.
@@ -114,58 +113,25 @@ impl Store {
 
     /// A client's services.
     pub async fn services(&self, client_id: i64) -> StoreResult<Vec<Service>> {
-        Ok(
-            sqlx::query_as(&format!("{SERVICE_COLS} WHERE client_id = $1 ORDER BY id"))
-                .bind(client_id)
-                .fetch_all(&self.db.read)
-                .await?,
-        )
+        Ok(sqlx::query_as(&format!("{SERVICE_COLS} WHERE client_id = $1 ORDER BY id"))
+            .bind(client_id)
+            .fetch_all(&self.db.read)
+            .await?)
     }
 
     /// A client's invoices, newest first, paged.
-    pub async fn invoices(
-        &self,
-        client_id: i64,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<Invoice>> {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total = self
-            .count(
-                "SELECT COUNT(*) FROM invoices WHERE client_id = $1",
-                client_id,
-            )
-            .await?;
-        let items = sqlx::query_as(&format!(
-            "{INVOICE_COLS} WHERE client_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(client_id)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(&self.db.read)
-        .await?;
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            total,
-        })
+    pub async fn invoices(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Invoice>> {
+        self.client_page(INVOICE_COLS, "invoices", "id DESC", client_id, page, per_page).await
     }
 
     /// One invoice with its lines; `client_id` scopes it (None for staff, who may see any).
-    pub async fn invoice(
-        &self,
-        id: i64,
-        client_id: Option<i64>,
-    ) -> StoreResult<(Invoice, Vec<InvoiceLine>)> {
-        let inv: Invoice = sqlx::query_as(&format!(
-            "{INVOICE_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"
-        ))
-        .bind(id)
-        .bind(client_id)
-        .fetch_optional(&self.db.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    pub async fn invoice(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Invoice, Vec<InvoiceLine>)> {
+        let inv: Invoice = sqlx::query_as(&format!("{INVOICE_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let lines = sqlx::query_as(
             "SELECT description, quantity, unit_cents, amount_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY id",
         )
@@ -176,33 +142,8 @@ impl Store {
     }
 
     /// A client's orders, newest first, paged.
-    pub async fn orders(
-        &self,
-        client_id: i64,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<Order>> {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total = self
-            .count(
-                "SELECT COUNT(*) FROM orders WHERE client_id = $1",
-                client_id,
-            )
-            .await?;
-        let items = sqlx::query_as(&format!(
-            "{ORDER_COLS} WHERE client_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(client_id)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(&self.db.read)
-        .await?;
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            total,
-        })
+    pub async fn orders(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Order>> {
+        self.client_page(ORDER_COLS, "orders", "id DESC", client_id, page, per_page).await
     }
 
     /// One order (staff view).
@@ -215,47 +156,18 @@ impl Store {
     }
 
     /// A client's tickets, most recently updated first, paged.
-    pub async fn tickets(
-        &self,
-        client_id: i64,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<Ticket>> {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total = self
-            .count(
-                "SELECT COUNT(*) FROM tickets WHERE client_id = $1",
-                client_id,
-            )
-            .await?;
-        let items = sqlx::query_as(&format!("{TICKET_COLS} WHERE client_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2 OFFSET $3"))
-            .bind(client_id)
-            .bind(per_page)
-            .bind(offset)
-            .fetch_all(&self.db.read)
-            .await?;
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            total,
-        })
+    pub async fn tickets(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Ticket>> {
+        self.client_page(TICKET_COLS, "tickets", "updated_at DESC, id DESC", client_id, page, per_page).await
     }
 
     /// One ticket with its replies; `client_id` scopes it (None for staff).
-    pub async fn ticket(
-        &self,
-        id: i64,
-        client_id: Option<i64>,
-    ) -> StoreResult<(Ticket, Vec<Reply>)> {
-        let t: Ticket = sqlx::query_as(&format!(
-            "{TICKET_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"
-        ))
-        .bind(id)
-        .bind(client_id)
-        .fetch_optional(&self.db.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    pub async fn ticket(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Ticket, Vec<Reply>)> {
+        let t: Ticket = sqlx::query_as(&format!("{TICKET_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let replies = sqlx::query_as(
             "SELECT r.id, r.author_kind, a.name AS author_staff_name, x.name AS actor_staff_name, r.impersonation_id, r.body, r.created_at
              FROM ticket_replies r LEFT JOIN staff a ON a.id = r.author_staff_id LEFT JOIN staff x ON x.id = r.actor_staff_id
@@ -268,12 +180,7 @@ impl Store {
     }
 
     /// Opens a ticket as the acting client, with its first message and activity entry in one transaction.
-    pub async fn create_ticket(
-        &self,
-        acting: &Acting,
-        subject: &str,
-        body: &str,
-    ) -> StoreResult<i64> {
+    pub async fn create_ticket(&self, acting: &Acting, subject: &str, body: &str) -> StoreResult<i64> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
@@ -289,49 +196,29 @@ impl Store {
         .await?
         .try_get(0)?;
         insert_reply(&mut tx, acting, id, body, now).await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "tickets",
-                "Opened a ticket",
-                format!("ticket #{id}"),
-            ),
-        )
-        .await?;
+        append(&mut tx, NewActivity::from_acting(acting, "tickets", "Opened a ticket", format!("ticket #{id}")))
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// Replies to one of the acting client's tickets; the reply and its activity entry commit together.
-    pub async fn reply_to_ticket(
-        &self,
-        acting: &Acting,
-        ticket_id: i64,
-        body: &str,
-    ) -> StoreResult<i64> {
+    pub async fn reply_to_ticket(&self, acting: &Acting, ticket_id: i64, body: &str) -> StoreResult<i64> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3",
-        )
-        .bind(now)
-        .bind(ticket_id)
-        .bind(acting.client_id)
-        .execute(&mut *tx)
-        .await?;
+        let n = sqlx::query("UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3")
+            .bind(now)
+            .bind(ticket_id)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         let id = insert_reply(&mut tx, acting, ticket_id, body, now).await?;
         append(
             &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "tickets",
-                "Replied to a ticket",
-                format!("ticket #{ticket_id}"),
-            ),
+            NewActivity::from_acting(acting, "tickets", "Replied to a ticket", format!("ticket #{ticket_id}")),
         )
         .await?;
         tx.commit().await?;
@@ -339,12 +226,7 @@ impl Store {
     }
 
     /// Updates the acting client's profile (name, phone).
-    pub async fn update_profile(
-        &self,
-        acting: &Acting,
-        name: &str,
-        phone: &str,
-    ) -> StoreResult<()> {
+    pub async fn update_profile(&self, acting: &Acting, name: &str, phone: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
             .bind(name)
@@ -354,12 +236,7 @@ impl Store {
             .await?;
         append(
             &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "account",
-                "Updated the profile",
-                format!("client #{}", acting.client_id),
-            ),
+            NewActivity::from_acting(acting, "account", "Updated the profile", format!("client #{}", acting.client_id)),
         )
         .await?;
         tx.commit().await?;
@@ -380,11 +257,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         // Other sign-ins of this client end with a password change; this one stays.
-        sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2")
-            .bind(acting.client_id)
-            .bind(keep_session)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2",
+        )
+        .bind(acting.client_id)
+        .bind(keep_session)
+        .execute(&mut *tx)
+        .await?;
         append(
             &mut tx,
             NewActivity::from_acting(
@@ -408,36 +287,21 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(
-                "That e-mail address is already in use.".into(),
-            ));
+            return Err(StoreError::Conflict("That e-mail address is already in use.".into()));
         }
         sqlx::query("UPDATE clients SET email = $1 WHERE id = $2")
             .bind(email)
             .bind(acting.client_id)
             .execute(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "security",
-                "Changed the e-mail address",
-                email.to_string(),
-            ),
-        )
-        .await?;
+        append(&mut tx, NewActivity::from_acting(acting, "security", "Changed the e-mail address", email.to_string()))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Sets the acting client's support-access consent (sensitive).
-    pub async fn set_consent(
-        &self,
-        acting: &Acting,
-        consent: &str,
-        until: Option<i64>,
-    ) -> StoreResult<()> {
+    pub async fn set_consent(&self, acting: &Acting, consent: &str, until: Option<i64>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
             .bind(consent)
@@ -453,9 +317,7 @@ impl Store {
         );
         e.detail = format!(
             "consent: {consent}; until: {}",
-            until
-                .map(crate::domain::format_time)
-                .unwrap_or_else(|| "revoked".into())
+            until.map(crate::domain::format_time).unwrap_or_else(|| "revoked".into())
         );
         append(&mut tx, e).await?;
         tx.commit().await?;
@@ -465,10 +327,7 @@ impl Store {
     /// Closes the acting client's account (sensitive): disables it and ends all its sessions.
     pub async fn close_client_account(&self, acting: &Acting) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET active = 0 WHERE id = $1")
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE clients SET active = 0 WHERE id = $1").bind(acting.client_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND impersonation_id IS NULL")
             .bind(acting.client_id)
             .execute(&mut *tx)
@@ -484,34 +343,43 @@ impl Store {
         .await?;
         append(
             &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "security",
-                "Closed the account",
-                format!("client #{}", acting.client_id),
-            ),
+            NewActivity::from_acting(acting, "security", "Closed the account", format!("client #{}", acting.client_id)),
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn count(&self, sql: &str, id: i64) -> StoreResult<i64> {
-        Ok(sqlx::query(sql)
-            .bind(id)
+    /// One page of a client-owned table; `select` is the column list, `table` and `order` are constants.
+    async fn client_page<T>(
+        &self,
+        select: &str,
+        table: &str,
+        order: &str,
+        client_id: i64,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let (page, offset) = super::page_offset(page, per_page);
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table} WHERE client_id = $1"))
+            .bind(client_id)
             .fetch_one(&self.db.read)
             .await?
-            .try_get(0)?)
+            .try_get(0)?;
+        let items = sqlx::query_as(&format!("{select} WHERE client_id = $1 ORDER BY {order} LIMIT $2 OFFSET $3"))
+            .bind(client_id)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
     }
 }
 
-async fn insert_reply(
-    tx: &mut super::Tx,
-    acting: &Acting,
-    ticket_id: i64,
-    body: &str,
-    now: i64,
-) -> StoreResult<i64> {
+async fn insert_reply(tx: &mut super::Tx, acting: &Acting, ticket_id: i64, body: &str, now: i64) -> StoreResult<i64> {
     Ok(sqlx::query(
         "INSERT INTO ticket_replies (ticket_id, author_kind, actor_staff_id, impersonation_id, body, created_at)
          VALUES ($1, 'client', $2, $3, $4, $5) RETURNING id",

@@ -123,33 +123,15 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_session(
-            &mut tx,
-            token_hash,
-            "staff",
-            Some(staff_id),
-            None,
-            None,
-            csrf,
-            expires_at,
-        )
-        .await?;
+        insert_session(&mut tx, token_hash, "staff", Some(staff_id), None, None, csrf, expires_at).await?;
         self.touch_staff_login(&mut tx, staff_id).await?;
-        append(
-            &mut tx,
-            security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip),
-        )
-        .await?;
+        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Reads a live staff session with the staff member's permissions; disabled staff have none.
-    pub async fn staff_session(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<StaffSessionRow>> {
+    pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
         let rows = sqlx::query(
             "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission
              FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
@@ -178,26 +160,13 @@ impl Store {
                 permissions.push(p);
             }
         }
-        Ok(Some(StaffSessionRow {
-            session_id: first.try_get(0)?,
-            csrf_token: first.try_get(1)?,
-            staff,
-            permissions,
-        }))
+        Ok(Some(StaffSessionRow { session_id: first.try_get(0)?, csrf_token: first.try_get(1)?, staff, permissions }))
     }
 
     /// Staff sign-out: ends the session and every live impersonation of that staff member.
-    pub async fn end_staff_session(
-        &self,
-        session_id: i64,
-        staff_id: i64,
-        ip: &str,
-    ) -> StoreResult<()> {
+    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
         end_impersonations_where(
             &mut tx,
             "staff_id",
@@ -207,11 +176,7 @@ impl Store {
             ip,
         )
         .await?;
-        append(
-            &mut tx,
-            security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip),
-        )
-        .await?;
+        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -230,71 +195,29 @@ impl Store {
         if let Some(old) = replaces_token_hash {
             end_portal_session_by_hash(&mut tx, old).await?;
         }
-        insert_session(
-            &mut tx,
-            token_hash,
-            "client",
-            None,
-            Some(client_id),
-            None,
-            csrf,
-            expires_at,
-        )
-        .await?;
+        insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
         sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
             .bind(crate::domain::now())
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        append(
-            &mut tx,
-            security_event(
-                ActivityActor::Client(client_id),
-                Some(client_id),
-                "Client signed in",
-                ip,
-            ),
-        )
-        .await?;
+        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed in", ip))
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Reads a portal session, with its impersonation and the staff member's current standing.
-    pub async fn portal_session(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<PortalSessionRow>> {
-        Ok(sqlx::query_as(PORTAL_SESSION_SQL)
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(&self.db.read)
-            .await?)
+    pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
+        Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
     }
 
     /// A client's own sign-out: ends that one session only.
-    pub async fn end_client_session(
-        &self,
-        session_id: i64,
-        client_id: i64,
-        ip: &str,
-    ) -> StoreResult<()> {
+    pub async fn end_client_session(&self, session_id: i64, client_id: i64, ip: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id)
-            .execute(&mut *tx)
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed out", ip))
             .await?;
-        append(
-            &mut tx,
-            security_event(
-                ActivityActor::Client(client_id),
-                Some(client_id),
-                "Client signed out",
-                ip,
-            ),
-        )
-        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -351,11 +274,7 @@ impl Store {
             d.ends_by + 86400,
         )
         .await?;
-        let reason = if d.reason.is_empty() {
-            "none given"
-        } else {
-            &d.reason
-        };
+        let reason = if d.reason.is_empty() { "none given" } else { &d.reason };
         append(
             &mut tx,
             NewActivity {
@@ -416,10 +335,7 @@ impl Store {
 
     /// Deletes one session row.
     pub async fn delete_session(&self, session_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id)
-            .execute(&self.db.write)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&self.db.write).await?;
         Ok(())
     }
 
@@ -427,40 +343,31 @@ impl Store {
     /// removes expired session rows. Safe to run on every node at once.
     pub async fn sweep(&self, idle_timeout: i64) -> StoreResult<usize> {
         let now = crate::domain::now();
-        let rows = sqlx::query("SELECT id, ends_by FROM impersonations WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2)")
-            .bind(now)
-            .bind(now - idle_timeout)
-            .fetch_all(&self.db.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, ends_by FROM impersonations WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2)",
+        )
+        .bind(now)
+        .bind(now - idle_timeout)
+        .fetch_all(&self.db.read)
+        .await?;
         let mut ended = 0;
         for r in rows {
             let id: i64 = r.try_get(0)?;
             let ends_by: i64 = r.try_get(1)?;
-            let reason = if ends_by <= now {
-                EndReason::Expired
-            } else {
-                EndReason::Idle
-            };
-            ended += self
-                .end_impersonation(id, reason, ActivityActor::System, "")
-                .await? as usize;
+            let reason = if ends_by <= now { EndReason::Expired } else { EndReason::Idle };
+            ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
         }
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.db.write)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
         Ok(ended)
     }
 
     /// Records that an impersonation was seen now (for the idle timeout).
     pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&self.db.write)
-        .await?;
+        sqlx::query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.db.write)
+            .await?;
         Ok(())
     }
 
@@ -494,24 +401,17 @@ impl Store {
             .fetch_one(&self.db.read)
             .await?
             .try_get(0)?;
-        let items = sqlx::query_as(&format!(
-            "{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"
-        ))
-        .bind(f.staff)
-        .bind(f.client)
-        .bind(f.from)
-        .bind(f.to)
-        .bind(live)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(&self.db.read)
-        .await?;
-        Ok(Page {
-            items,
-            page,
-            per_page,
-            total,
-        })
+        let items = sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"))
+            .bind(f.staff)
+            .bind(f.client)
+            .bind(f.from)
+            .bind(f.to)
+            .bind(live)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
     }
 }
 
@@ -545,30 +445,15 @@ async fn insert_session(
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
 async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
-    let row = sqlx::query(
-        "SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'",
-    )
-    .bind(token_hash)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
+        .bind(token_hash)
+        .fetch_optional(&mut **tx)
+        .await?;
     if let Some(row) = row {
-        if let (Some(imp), Some(staff)) = (
-            row.try_get::<Option<i64>, _>(0)?,
-            row.try_get::<Option<i64>, _>(1)?,
-        ) {
-            end_impersonation_tx(
-                tx,
-                imp,
-                EndReason::Replaced,
-                ActivityActor::Staff(staff),
-                "",
-            )
-            .await?;
+        if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
+            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), "").await?;
         }
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -578,15 +463,11 @@ async fn live_ids(tx: &mut Tx, column: &str, value: i64) -> StoreResult<Vec<i64>
         "staff_id" => "staff_id",
         _ => "client_id",
     };
-    let rows = sqlx::query(&format!(
-        "SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"
-    ))
-    .bind(value)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter()
-        .map(|r| r.try_get(0).map_err(StoreError::from))
-        .collect()
+    let rows = sqlx::query(&format!("SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"))
+        .bind(value)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
 }
 
 /// Ends every live impersonation whose `column` (`staff_id` or `client_id`) equals `value`.
@@ -627,14 +508,8 @@ pub(crate) async fn end_impersonation_tx(
     let mode: String = row.try_get(2)?;
     // The browser's cookie is gone (returned, closed) or overwritten (replaced), so its session
     // row can go. Otherwise the row stays, so the tab's next request can say why it ended.
-    if matches!(
-        reason,
-        EndReason::Returned | EndReason::Closed | EndReason::Replaced
-    ) {
-        sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1")
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+    if matches!(reason, EndReason::Returned | EndReason::Closed | EndReason::Replaced) {
+        sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
     }
     append(
         tx,
@@ -657,12 +532,7 @@ pub(crate) async fn end_impersonation_tx(
     Ok(true)
 }
 
-fn security_event(
-    actor: ActivityActor,
-    client: Option<i64>,
-    action: &'static str,
-    ip: &str,
-) -> NewActivity {
+fn security_event(actor: ActivityActor, client: Option<i64>, action: &'static str, ip: &str) -> NewActivity {
     NewActivity {
         subject_client_id: client,
         actor,

@@ -8,12 +8,8 @@ use sqlx::Row;
 impl Store {
     /// Every stored setting as key/value pairs.
     pub async fn setting_pairs(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT key, value FROM settings")
-            .fetch_all(&self.db.read)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        let rows = sqlx::query("SELECT key, value FROM settings").fetch_all(&self.db.read).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// The typed settings, read now.
@@ -22,13 +18,7 @@ impl Store {
     }
 
     /// Stores an already-validated value and records old and new values.
-    pub async fn set_setting(
-        &self,
-        key: &str,
-        value: &str,
-        by: ActivityActor,
-        ip: &str,
-    ) -> StoreResult<()> {
+    pub async fn set_setting(&self, key: &str, value: &str, by: ActivityActor, ip: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)
@@ -36,11 +26,13 @@ impl Store {
             .await?
             .map(|r| r.try_get(0))
             .transpose()?;
-        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
         append(
             &mut tx,
             NewActivity {

@@ -34,10 +34,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
             AppError::Status(status, msg)
         })?;
         serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|e| {
-            AppError::Status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("The form is incomplete or malformed: {e}."),
-            )
+            AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form is incomplete or malformed: {e}."))
         })
     }
 }
@@ -60,16 +57,14 @@ pub struct Id(pub i64);
 impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| AppError::bad_request("The address is missing its id."))?;
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::bad_request("The address is missing its id."))?;
         match raw.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Id(id)),
-            _ => Err(AppError::bad_request(format!(
-                "'{}' is not a valid id.",
-                raw.chars().take(40).collect::<String>()
-            ))),
+            _ => {
+                Err(AppError::bad_request(format!("'{}' is not a valid id.", raw.chars().take(40).collect::<String>())))
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::auth::guards::{check_csrf, cookie, ClientInfo};
-use crate::auth::{hash_token, new_token, set_cookie, verify_password, LOGIN_CSRF_COOKIE};
+use crate::auth::{hash_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE};
 use crate::error::{AppError, AppResult};
 use crate::web::layout::{alert, csrf, public_page};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -84,7 +84,7 @@ pub fn login_page(side: Side, headers: &HeaderMap, secure: bool) -> Response {
 }
 
 /// Checks the sign-in and returns the account id; every refusal re-renders the form with a message.
-pub async fn sign_in(
+async fn sign_in(
     state: &AppState,
     side: Side,
     headers: &HeaderMap,
@@ -94,34 +94,13 @@ pub async fn sign_in(
     let token = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     check_csrf(&token, &form.csrf_token)?;
     let email = form.email.trim().to_lowercase();
-    let again = |code: StatusCode, msg: &str| {
-        AppError::Page(code, login_markup(side, &token, &email, Some(msg)))
-    };
-    if email.is_empty()
-        || form.password.is_empty()
-        || email.len() > MAX_FIELD
-        || form.password.len() > MAX_FIELD
-    {
-        return Err(again(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter your e-mail address and password.",
-        ));
+    let again = |code: StatusCode, msg: &str| AppError::Page(code, login_markup(side, &token, &email, Some(msg)));
+    if email.is_empty() || form.password.is_empty() || email.len() > MAX_FIELD || form.password.len() > MAX_FIELD {
+        return Err(again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your e-mail address and password."));
     }
-    let account = format!(
-        "{}:{email}",
-        if side == Side::Staff {
-            "staff"
-        } else {
-            "client"
-        }
-    );
+    let account = format!("{}:{email}", if side == Side::Staff { "staff" } else { "client" });
     let now = crate::domain::now();
-    if state
-        .store
-        .recent_login_failures(&account, &info.ip, now - FAILURE_WINDOW)
-        .await?
-        >= MAX_FAILURES
-    {
+    if state.store.recent_login_failures(&account, &info.ip, now - FAILURE_WINDOW).await? >= MAX_FAILURES {
         return Err(again(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many failed sign-ins for this account. Wait 15 minutes and try again.",
@@ -138,14 +117,8 @@ pub async fn sign_in(
         },
     };
     if !verify_password(form.password.clone(), hash).await {
-        state
-            .store
-            .record_login_failure(&account, &info.ip, subject)
-            .await?;
-        return Err(again(
-            StatusCode::UNAUTHORIZED,
-            "The e-mail address or password is not right.",
-        ));
+        state.store.record_login_failure(&account, &info.ip, subject).await?;
+        return Err(again(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right."));
     }
     if !active {
         return Err(again(StatusCode::FORBIDDEN, "This account is disabled."));
@@ -153,14 +126,35 @@ pub async fn sign_in(
     Ok(id)
 }
 
-/// A new session token, its CSRF token and expiry, for a successful sign-in.
-pub fn new_session() -> (String, String, String, i64) {
+/// The whole sign-in: check the form, then replace the browser's session of that side with a
+/// fresh one (a new random token, so the session rotates) and redirect to the side's home.
+pub async fn sign_in_and_redirect(
+    state: &AppState,
+    side: Side,
+    headers: &HeaderMap,
+    info: &ClientInfo,
+    form: &LoginForm,
+) -> AppResult<Response> {
+    let id = sign_in(state, side, headers, info, form).await?;
     let token = new_token();
     let hash = hash_token(&token);
-    (
-        token,
-        hash,
-        new_token(),
-        crate::domain::now() + SESSION_SECONDS,
-    )
+    let csrf_token = new_token();
+    let expires = crate::domain::now() + SESSION_SECONDS;
+    let (cookie_name, home) = match side {
+        Side::Staff => (STAFF_COOKIE, "/admin"),
+        Side::Client => (CLIENT_COOKIE, "/dashboard"),
+    };
+    let old = cookie(headers, cookie_name).map(|t| hash_token(&t));
+    match side {
+        Side::Staff => {
+            state.store.create_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+        }
+        Side::Client => {
+            state.store.create_client_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+        }
+    }
+    Err(AppError::Redirect {
+        to: home.into(),
+        cookies: vec![set_cookie(cookie_name, &token, state.config.secure_cookies)],
+    })
 }

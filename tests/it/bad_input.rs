@@ -10,10 +10,7 @@ async fn malformed_and_unknown_ids() {
     for (path, code) in [
         ("/admin/clients/abc", StatusCode::BAD_REQUEST),
         ("/admin/clients/-1", StatusCode::BAD_REQUEST),
-        (
-            "/admin/clients/99999999999999999999999",
-            StatusCode::BAD_REQUEST,
-        ),
+        ("/admin/clients/99999999999999999999999", StatusCode::BAD_REQUEST),
         ("/admin/clients/999999", StatusCode::NOT_FOUND),
         ("/admin/tickets/999999", StatusCode::NOT_FOUND),
         ("/admin/orders/0", StatusCode::BAD_REQUEST),
@@ -25,10 +22,7 @@ async fn malformed_and_unknown_ids() {
     ] {
         let p = admin.get(path).await;
         assert_eq!(p.status, code, "{path}");
-        assert!(
-            p.body.contains("class=\"message\""),
-            "{path} explains itself"
-        );
+        assert!(p.body.contains("class=\"message\""), "{path} explains itself");
     }
     let mut jane = app.client("jane@example.com").await;
     for (path, code) in [
@@ -48,35 +42,20 @@ async fn bad_forms_are_refused_and_change_nothing() {
     let token = jane.get("/dashboard").await.csrf().unwrap();
     // Oversized body: 413.
     let big = "x".repeat(2 * 1024 * 1024);
-    let p = jane
-        .post_raw(
-            "/tickets/1/replies",
-            &[("csrf_token", token.as_str()), ("body", big.as_str())],
-        )
-        .await;
+    let p = jane.post_raw("/tickets/1/replies", &[("csrf_token", token.as_str()), ("body", big.as_str())]).await;
     assert_eq!(p.status, StatusCode::PAYLOAD_TOO_LARGE);
     // Empty and overlong fields: 422 with the text kept.
-    let p = jane
-        .portal_post("/tickets/1/replies", &[("body", "   ")])
-        .await;
+    let p = jane.portal_post("/tickets/1/replies", &[("body", "   ")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     let long = "y".repeat(30_000);
-    let p = jane
-        .portal_post("/tickets/1/replies", &[("body", long.as_str())])
-        .await;
+    let p = jane.portal_post("/tickets/1/replies", &[("body", long.as_str())]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains(&long), "what the user typed is kept");
-    let p = jane
-        .portal_post("/tickets", &[("subject", ""), ("body", "hello")])
-        .await;
+    let p = jane.portal_post("/tickets", &[("subject", ""), ("body", "hello")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let p = jane
-        .portal_post("/account", &[("name", ""), ("phone", "123")])
-        .await;
+    let p = jane.portal_post("/account", &[("name", ""), ("phone", "123")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let p = jane
-        .portal_post("/account/consent", &[("consent", "maybe"), ("for", "1y")])
-        .await;
+    let p = jane.portal_post("/account/consent", &[("consent", "maybe"), ("for", "1y")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Not a form at all.
     let p = jane
@@ -89,28 +68,11 @@ async fn bad_forms_are_refused_and_change_nothing() {
         .unwrap();
     assert_eq!(p.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Another client's ticket.
-    let bob_ticket = app
-        .scalar(&format!(
-            "SELECT MIN(id) FROM tickets WHERE client_id = {BOB}"
-        ))
-        .await;
-    let p = jane
-        .portal_post(
-            &format!("/tickets/{bob_ticket}/replies"),
-            &[("body", "sneaky")],
-        )
-        .await;
+    let bob_ticket = app.scalar(&format!("SELECT MIN(id) FROM tickets WHERE client_id = {BOB}")).await;
+    let p = jane.portal_post(&format!("/tickets/{bob_ticket}/replies"), &[("body", "sneaky")]).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM ticket_replies").await,
-        replies
-    );
-    assert_eq!(
-        app.text("SELECT name FROM clients WHERE id = 1")
-            .await
-            .as_deref(),
-        Some("Jane Smith")
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies);
+    assert_eq!(app.text("SELECT name FROM clients WHERE id = 1").await.as_deref(), Some("Jane Smith"));
 }
 
 #[tokio::test]
@@ -119,100 +81,42 @@ async fn repeated_submits_do_not_fail() {
     let mut jane = app.client("jane@example.com").await;
     let token = jane.get("/tickets/1").await.csrf().unwrap();
     for _ in 0..3 {
-        let p = jane
-            .post_raw(
-                "/tickets/1/replies",
-                &[("csrf_token", token.as_str()), ("body", "same again")],
-            )
-            .await;
+        let p = jane.post_raw("/tickets/1/replies", &[("csrf_token", token.as_str()), ("body", "same again")]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
     }
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(JANE, &[]).await;
-    let token = admin
-        .get(&format!("/admin/clients/{JANE}"))
-        .await
-        .csrf()
-        .unwrap();
+    let token = admin.get(&format!("/admin/clients/{JANE}")).await.csrf().unwrap();
     for _ in 0..3 {
-        let p = admin
-            .post_raw(
-                &format!("/admin/clients/{JANE}/impersonate"),
-                &[("csrf_token", token.as_str())],
-            )
-            .await;
+        let p = admin.post_raw(&format!("/admin/clients/{JANE}/impersonate"), &[("csrf_token", token.as_str())]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
     }
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL").await, 1);
 }
 
 #[tokio::test]
 async fn the_client_can_change_sensitive_settings_on_their_own() {
     let app = TestApp::spawn().await;
     let mut bob = app.client("bob@example.com").await;
-    let p = bob
-        .portal_post("/account/consent", &[("consent", "allow"), ("for", "24h")])
-        .await;
+    let p = bob.portal_post("/account/consent", &[("consent", "allow"), ("for", "24h")]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.text("SELECT consent FROM clients WHERE id = 2")
-            .await
-            .as_deref(),
-        Some("allowed")
-    );
-    let p = bob
-        .portal_post(
-            "/account/password",
-            &[
-                ("current_password", "wrong"),
-                ("new_password", "long-enough-1"),
-            ],
-        )
-        .await;
+    assert_eq!(app.text("SELECT consent FROM clients WHERE id = 2").await.as_deref(), Some("allowed"));
+    let p =
+        bob.portal_post("/account/password", &[("current_password", "wrong"), ("new_password", "long-enough-1")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     let p = bob
-        .portal_post(
-            "/account/password",
-            &[
-                ("current_password", "behalf-demo"),
-                ("new_password", "long-enough-1"),
-            ],
-        )
+        .portal_post("/account/password", &[("current_password", "behalf-demo"), ("new_password", "long-enough-1")])
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    let p = bob
-        .portal_post("/account/email", &[("email", "jane@example.com")])
-        .await;
-    assert_eq!(
-        p.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "an e-mail in use is refused"
-    );
-    let p = bob
-        .portal_post("/account/email", &[("email", "bob.jones@example.com")])
-        .await;
+    let p = bob.portal_post("/account/email", &[("email", "jane@example.com")]).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "an e-mail in use is refused");
+    let p = bob.portal_post("/account/email", &[("email", "bob.jones@example.com")]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     let mut again = app.browser();
-    let p = again
-        .post_from(
-            "/login",
-            "/login",
-            &[
-                ("email", "bob.jones@example.com"),
-                ("password", "long-enough-1"),
-            ],
-        )
-        .await;
+    let p =
+        again.post_from("/login", "/login", &[("email", "bob.jones@example.com"), ("password", "long-enough-1")]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     let p = bob.portal_post("/account/delete", &[]).await;
     assert_eq!(p.location(), Some("/login"));
-    assert_eq!(
-        again.get("/dashboard").await.location(),
-        Some("/login"),
-        "every session of a closed account ends"
-    );
+    assert_eq!(again.get("/dashboard").await.location(), Some("/login"), "every session of a closed account ends");
 }

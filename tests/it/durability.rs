@@ -12,20 +12,9 @@ use std::time::Duration;
 async fn acknowledged_replies_survive_kill_9_with_their_activity() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("kill.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_behalf"))
-        .args([
-            "--database-url",
-            &url,
-            "serve",
-            "--demo",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(["--database-url", &url, "serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -33,10 +22,7 @@ async fn acknowledged_replies_survive_kill_9_with_their_activity() {
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
     for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz"))
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == StatusCode::OK) {
             up = true;
             break;
         }
@@ -49,17 +35,9 @@ async fn acknowledged_replies_survive_kill_9_with_their_activity() {
         .cookie_provider(jar.clone())
         .build()
         .unwrap();
-    let mut admin = Browser {
-        base: base.clone(),
-        http: http.clone(),
-        jar,
-        last_csrf: None,
-    };
+    let mut admin = Browser { base: base.clone(), http: http.clone(), jar, last_csrf: None };
     admin.login_staff("admin@example.com").await;
-    assert_eq!(
-        admin.impersonate(1, &[("mode", "full")]).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(admin.impersonate(1, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
     let token = admin.get("/dashboard").await.csrf().unwrap();
 
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -75,9 +53,7 @@ async fn acknowledged_replies_survive_kill_9_with_their_activity() {
                     .send()
                     .await;
                 match r {
-                    Ok(r) if r.status() == StatusCode::SEE_OTHER => {
-                        acked.lock().unwrap().push(body)
-                    }
+                    Ok(r) if r.status() == StatusCode::SEE_OTHER => acked.lock().unwrap().push(body),
                     _ => break,
                 }
             }
@@ -90,36 +66,26 @@ async fn acknowledged_replies_survive_kill_9_with_their_activity() {
         t.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() > 10,
-        "the load ran ({} acknowledged)",
-        acked.len()
-    );
+    assert!(acked.len() > 10, "the load ran ({} acknowledged)", acked.len());
 
     let db = behalf::db::Db::connect(&url).await.unwrap();
-    let stored: Vec<String> =
-        sqlx::query("SELECT body FROM ticket_replies WHERE body LIKE 'durable-%'")
-            .fetch_all(&db.read)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.try_get(0).unwrap())
-            .collect();
+    let stored: Vec<String> = sqlx::query("SELECT body FROM ticket_replies WHERE body LIKE 'durable-%'")
+        .fetch_all(&db.read)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get(0).unwrap())
+        .collect();
     for body in &acked {
         assert!(stored.contains(body), "acknowledged reply {body} was lost");
     }
-    let activity: i64 =
-        sqlx::query("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'")
-            .fetch_one(&db.read)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap();
-    assert_eq!(
-        activity,
-        stored.len() as i64,
-        "every reply has exactly its activity row"
-    );
+    let activity: i64 = sqlx::query("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'")
+        .fetch_one(&db.read)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(activity, stored.len() as i64, "every reply has exactly its activity row");
     let store = behalf::store::Store::new(db);
     assert!(store.verify_activity_chain().await.unwrap().is_ok());
 }

@@ -17,82 +17,41 @@ async fn user_story_admin_logs_in_as_jane_replies_and_returns() {
     let last_login_before = record.text_of("last-login").unwrap();
 
     // Step 3: land on the dashboard as Jane with the banner.
-    let start = admin
-        .impersonate(JANE, &[("mode", "full"), ("reason", "Ticket 1 follow-up")])
-        .await;
+    let start = admin.impersonate(JANE, &[("mode", "full"), ("reason", "Ticket 1 follow-up")]).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
     assert_eq!(start.location(), Some("/dashboard"));
     let dash = admin.get("/dashboard").await;
     assert_eq!(dash.status, StatusCode::OK);
-    let banner = dash
-        .text_of("impersonation-banner")
-        .expect("banner on the dashboard");
-    assert!(
-        banner.contains("You are viewing the portal as: Jane Smith (jane@example.com)"),
-        "{banner}"
-    );
+    let banner = dash.text_of("impersonation-banner").expect("banner on the dashboard");
+    assert!(banner.contains("You are viewing the portal as: Jane Smith (jane@example.com)"), "{banner}");
     assert!(banner.contains("Mode: full access"), "{banner}");
     assert!(banner.contains("Time left:"), "{banner}");
     assert!(banner.contains("Return to Admin"), "{banner}");
     assert_eq!(dash.headers["cache-control"], "no-store, private");
-    for path in [
-        "/services",
-        "/invoices",
-        "/tickets",
-        "/orders",
-        "/account",
-        "/account/access",
-        "/invoices/1",
-        "/tickets/1",
-    ] {
+    for path in
+        ["/services", "/invoices", "/tickets", "/orders", "/account", "/account/access", "/invoices/1", "/tickets/1"]
+    {
         let p = admin.get(path).await;
         assert_eq!(p.status, StatusCode::OK, "{path}");
         assert!(p.has("impersonation-banner"), "banner on {path}");
-        assert!(
-            !p.body.contains("Bob Jones"),
-            "no other client's data on {path}"
-        );
+        assert!(!p.body.contains("Bob Jones"), "no other client's data on {path}");
     }
     // Bob's ticket and invoice are not reachable through Jane's session.
-    let bob_ticket = app
-        .scalar(&format!(
-            "SELECT MIN(id) FROM tickets WHERE client_id = {BOB}"
-        ))
-        .await;
-    assert_eq!(
-        admin.get(&format!("/tickets/{bob_ticket}")).await.status,
-        StatusCode::NOT_FOUND
-    );
-    let bob_invoice = app
-        .scalar(&format!(
-            "SELECT MIN(id) FROM invoices WHERE client_id = {BOB}"
-        ))
-        .await;
-    assert_eq!(
-        admin.get(&format!("/invoices/{bob_invoice}")).await.status,
-        StatusCode::NOT_FOUND
-    );
+    let bob_ticket = app.scalar(&format!("SELECT MIN(id) FROM tickets WHERE client_id = {BOB}")).await;
+    assert_eq!(admin.get(&format!("/tickets/{bob_ticket}")).await.status, StatusCode::NOT_FOUND);
+    let bob_invoice = app.scalar(&format!("SELECT MIN(id) FROM invoices WHERE client_id = {BOB}")).await;
+    assert_eq!(admin.get(&format!("/invoices/{bob_invoice}")).await.status, StatusCode::NOT_FOUND);
 
     // Step 4: reply in full mode, return, and find the reply attributed on both sides.
-    let reply = admin
-        .portal_post(
-            "/tickets/1/replies",
-            &[("body", "Checked your invoice settings")],
-        )
-        .await;
+    let reply = admin.portal_post("/tickets/1/replies", &[("body", "Checked your invoice settings")]).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     let back = admin.return_to_admin().await;
     assert_eq!(back.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        back.location(),
-        Some(format!("/admin/clients/{JANE}").as_str())
-    );
+    assert_eq!(back.location(), Some(format!("/admin/clients/{JANE}").as_str()));
     let ticket = admin.get("/admin/tickets/1").await;
     assert!(ticket.body.contains("Checked your invoice settings"));
     assert!(
-        ticket
-            .body
-            .contains("Jane Smith<span class=\"actor\"> (by Alice Admin via Login as Client)"),
+        ticket.body.contains("Jane Smith<span class=\"actor\"> (by Alice Admin via Login as Client)"),
         "{}",
         ticket.body
     );
@@ -100,29 +59,23 @@ async fn user_story_admin_logs_in_as_jane_replies_and_returns() {
     assert!(log.body.contains("Staff impersonated client"));
     assert!(log.body.contains("Alice Admin") && log.body.contains("Jane Smith"));
     let tickets_log = admin.get("/admin/activity?group=tickets").await;
-    assert!(tickets_log
-        .body
-        .contains("Jane Smith (by Alice Admin via Login as Client)"));
+    assert!(tickets_log.body.contains("Jane Smith (by Alice Admin via Login as Client)"));
     assert!(tickets_log.body.contains("Replied to a ticket"));
     // The reply and its activity row carry the impersonation id.
     let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM ticket_replies WHERE impersonation_id = {imp}")).await, 1);
     assert_eq!(
         app.scalar(&format!(
-            "SELECT COUNT(*) FROM ticket_replies WHERE impersonation_id = {imp}"
+            "SELECT COUNT(*) FROM activity WHERE impersonation_id = {imp} AND action = 'Replied to a ticket'"
         ))
         .await,
         1
     );
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM activity WHERE impersonation_id = {imp} AND action = 'Replied to a ticket'")).await, 1);
 
     // Point 6: the client's last sign-in is unchanged and no ordinary sign-in event fired.
     let record = admin.get(&format!("/admin/clients/{JANE}")).await;
     assert_eq!(record.text_of("last-login").unwrap(), last_login_before);
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Client signed in'")
-            .await,
-        0
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Client signed in'").await, 0);
 
     // Jane, signed in on her own, sees who acted on her behalf and no banner.
     let mut jane = app.client("jane@example.com").await;
@@ -154,50 +107,25 @@ async fn support_sees_no_button_and_a_forged_post_is_refused() {
     assert!(support.cookie("behalf_client").is_none());
 
     let mut billing = app.staff("billing@example.com").await;
-    assert_eq!(
-        billing.impersonate(JANE, &[]).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(billing.impersonate(JANE, &[]).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn start_is_post_only_with_csrf_and_a_staff_session() {
     let app = TestApp::spawn().await;
     let mut anon = app.browser();
-    let p = anon
-        .post_raw(
-            &format!("/admin/clients/{JANE}/impersonate"),
-            &[("csrf_token", "x")],
-        )
-        .await;
+    let p = anon.post_raw(&format!("/admin/clients/{JANE}/impersonate"), &[("csrf_token", "x")]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.location(), Some("/admin/login"));
 
     let mut admin = app.staff("admin@example.com").await;
-    assert_eq!(
-        admin
-            .get(&format!("/admin/clients/{JANE}/impersonate"))
-            .await
-            .status,
-        StatusCode::METHOD_NOT_ALLOWED
-    );
-    let bad = admin
-        .post_raw(
-            &format!("/admin/clients/{JANE}/impersonate"),
-            &[("csrf_token", "forged")],
-        )
-        .await;
+    assert_eq!(admin.get(&format!("/admin/clients/{JANE}/impersonate")).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    let bad = admin.post_raw(&format!("/admin/clients/{JANE}/impersonate"), &[("csrf_token", "forged")]).await;
     assert_eq!(bad.status, StatusCode::FORBIDDEN);
-    let none = admin
-        .post_raw(&format!("/admin/clients/{JANE}/impersonate"), &[])
-        .await;
+    let none = admin.post_raw(&format!("/admin/clients/{JANE}/impersonate"), &[]).await;
     assert_eq!(none.status, StatusCode::FORBIDDEN);
     // A token of the right session, sent from another site, is refused too.
-    let token = admin
-        .get(&format!("/admin/clients/{JANE}"))
-        .await
-        .csrf()
-        .unwrap();
+    let token = admin.get(&format!("/admin/clients/{JANE}")).await.csrf().unwrap();
     let cross = admin
         .http
         .post(format!("{}/admin/clients/{JANE}/impersonate", app.base))
@@ -214,31 +142,19 @@ async fn start_is_post_only_with_csrf_and_a_staff_session() {
 async fn refusals_have_the_right_status_and_create_nothing() {
     let app = TestApp::spawn().await;
     let mut admin = app.staff("admin@example.com").await;
-    assert_eq!(
-        admin.impersonate(JANE, &[]).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(admin.impersonate(JANE, &[]).await.status, StatusCode::SEE_OTHER);
     let live_cookie = admin.cookie("behalf_client").unwrap();
     let count = app.impersonation_count().await;
 
     // Unknown client.
-    let p = admin
-        .post_from(
-            &format!("/admin/clients/{JANE}"),
-            "/admin/clients/999999/impersonate",
-            &[],
-        )
-        .await;
+    let p = admin.post_from(&format!("/admin/clients/{JANE}"), "/admin/clients/999999/impersonate", &[]).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     // Disabled client.
     let p = admin.impersonate(IVAN, &[]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("disabled"));
     // Unknown mode.
-    assert_eq!(
-        admin.impersonate(BOB, &[("mode", "root")]).await.status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(admin.impersonate(BOB, &[("mode", "root")]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Feature switched off.
     app.set("impersonation.enabled", "false").await;
     let p = admin.impersonate(BOB, &[]).await;
@@ -252,23 +168,12 @@ async fn refusals_have_the_right_status_and_create_nothing() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(manager.cookie("behalf_client").is_none());
 
-    assert_eq!(
-        app.impersonation_count().await,
-        count,
-        "no session created by any refusal"
-    );
+    assert_eq!(app.impersonation_count().await, count, "no session created by any refusal");
     // The live impersonation goes on.
     assert_eq!(admin.cookie("behalf_client").unwrap(), live_cookie);
     let dash = admin.get("/dashboard").await;
-    assert!(dash
-        .text_of("impersonation-banner")
-        .unwrap()
-        .contains("Jane Smith"));
-    assert_eq!(
-        app.text("SELECT end_reason FROM impersonations WHERE id = 1")
-            .await,
-        None
-    );
+    assert!(dash.text_of("impersonation-banner").unwrap().contains("Jane Smith"));
+    assert_eq!(app.text("SELECT end_reason FROM impersonations WHERE id = 1").await, None);
 }
 
 #[tokio::test]
@@ -279,12 +184,7 @@ async fn a_client_session_cannot_reach_admin_pages_or_start_impersonations() {
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.location(), Some("/admin/login"));
     let token = jane.get("/dashboard").await.csrf().unwrap();
-    let p = jane
-        .post_raw(
-            &format!("/admin/clients/{BOB}/impersonate"),
-            &[("csrf_token", token.as_str())],
-        )
-        .await;
+    let p = jane.post_raw(&format!("/admin/clients/{BOB}/impersonate"), &[("csrf_token", token.as_str())]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.location(), Some("/admin/login"));
     assert_eq!(app.impersonation_count().await, 0);
@@ -305,20 +205,10 @@ async fn start_creates_a_new_session_and_ends_the_browsers_old_portal_session() 
     assert_eq!(b.impersonate(JANE, &[]).await.status, StatusCode::SEE_OTHER);
     let imp = b.cookie("behalf_client").unwrap();
     assert_ne!(imp, own, "a fresh token, never one the browser sent");
-    assert_eq!(
-        b.cookie("behalf_staff").unwrap(),
-        staff_cookie,
-        "the admin session is untouched"
-    );
+    assert_eq!(b.cookie("behalf_staff").unwrap(), staff_cookie, "the admin session is untouched");
     assert_eq!(b.get("/admin").await.status, StatusCode::OK);
     // Tokens are stored only as hashes.
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM sessions WHERE token_hash = '{imp}'"
-        ))
-        .await,
-        0
-    );
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{imp}'")).await, 0);
 
     // The browser's old client session was ended on the server.
     let mut replay = app.browser();
@@ -341,26 +231,12 @@ async fn one_live_impersonation_per_staff_member() {
     let first = admin.cookie("behalf_client").unwrap();
     // A second tab of the same staff member starts another one.
     admin.impersonate(BOB, &[]).await;
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL")
-            .await,
-        1
-    );
-    assert_eq!(
-        app.text("SELECT end_reason FROM impersonations WHERE id = 1")
-            .await
-            .as_deref(),
-        Some("replaced")
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL").await, 1);
+    assert_eq!(app.text("SELECT end_reason FROM impersonations WHERE id = 1").await.as_deref(), Some("replaced"));
     let mut old = app.browser();
     old.put_cookie("behalf_client", &first);
     assert_eq!(old.get("/dashboard").await.status, StatusCode::SEE_OTHER);
-    assert!(admin
-        .get("/dashboard")
-        .await
-        .text_of("impersonation-banner")
-        .unwrap()
-        .contains("Bob Jones"));
+    assert!(admin.get("/dashboard").await.text_of("impersonation-banner").unwrap().contains("Bob Jones"));
 }
 
 #[tokio::test]
@@ -369,13 +245,9 @@ async fn next_is_followed_only_when_same_site() {
     let mut admin = app.staff("admin@example.com").await;
     let p = admin.impersonate(JANE, &[("next", "/tickets/1")]).await;
     assert_eq!(p.location(), Some("/tickets/1"));
-    let p = admin
-        .impersonate(JANE, &[("next", "https://evil.example/")])
-        .await;
+    let p = admin.impersonate(JANE, &[("next", "https://evil.example/")]).await;
     assert_eq!(p.location(), Some("/dashboard"));
-    let p = admin
-        .impersonate(JANE, &[("next", "//evil.example/")])
-        .await;
+    let p = admin.impersonate(JANE, &[("next", "//evil.example/")]).await;
     assert_eq!(p.location(), Some("/dashboard"));
 }
 
@@ -384,48 +256,21 @@ async fn read_only_mode_refuses_writes_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let mut manager = app.staff("manager@example.com").await;
     manager.impersonate(JANE, &[]).await;
-    assert!(manager
-        .get("/dashboard")
-        .await
-        .text_of("impersonation-banner")
-        .unwrap()
-        .contains("Mode: read-only"));
+    assert!(manager.get("/dashboard").await.text_of("impersonation-banner").unwrap().contains("Mode: read-only"));
     let replies = app.scalar("SELECT COUNT(*) FROM ticket_replies").await;
     let tickets = app.scalar("SELECT COUNT(*) FROM tickets").await;
-    let p = manager
-        .portal_post("/tickets/1/replies", &[("body", "should not land")])
-        .await;
+    let p = manager.portal_post("/tickets/1/replies", &[("body", "should not land")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("read-only"));
-    assert!(
-        p.has("impersonation-banner"),
-        "the refusal page keeps the banner"
-    );
+    assert!(p.has("impersonation-banner"), "the refusal page keeps the banner");
+    assert_eq!(manager.portal_post("/tickets", &[("subject", "x"), ("body", "y")]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        manager
-            .portal_post("/tickets", &[("subject", "x"), ("body", "y")])
-            .await
-            .status,
+        manager.portal_post("/account", &[("name", "Hacked"), ("phone", "1")]).await.status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(
-        manager
-            .portal_post("/account", &[("name", "Hacked"), ("phone", "1")])
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM ticket_replies").await,
-        replies
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM tickets").await, tickets);
-    assert_eq!(
-        app.text(&format!("SELECT name FROM clients WHERE id = {JANE}"))
-            .await
-            .as_deref(),
-        Some("Jane Smith")
-    );
+    assert_eq!(app.text(&format!("SELECT name FROM clients WHERE id = {JANE}")).await.as_deref(), Some("Jane Smith"));
 }
 
 #[tokio::test]
@@ -436,22 +281,11 @@ async fn sensitive_actions_are_refused_even_in_full_mode() {
     let account = admin.get("/account").await;
     assert!(account.has("sensitive-hidden"));
     assert!(!account.body.contains("action=\"/account/password\""));
-    let hash = app
-        .text("SELECT password_hash FROM clients WHERE id = 1")
-        .await;
+    let hash = app.text("SELECT password_hash FROM clients WHERE id = 1").await;
     for (path, form) in [
-        (
-            "/account/password",
-            vec![
-                ("current_password", "behalf-demo"),
-                ("new_password", "a-new-password-1"),
-            ],
-        ),
+        ("/account/password", vec![("current_password", "behalf-demo"), ("new_password", "a-new-password-1")]),
         ("/account/email", vec![("email", "taken@example.com")]),
-        (
-            "/account/consent",
-            vec![("consent", "refuse"), ("for", "always")],
-        ),
+        ("/account/consent", vec![("consent", "refuse"), ("for", "always")]),
         ("/account/payment-methods", vec![]),
         ("/account/end-support-access", vec![]),
         ("/account/delete", vec![]),
@@ -460,36 +294,12 @@ async fn sensitive_actions_are_refused_even_in_full_mode() {
         assert_eq!(p.status, StatusCode::FORBIDDEN, "{path}");
         assert!(p.body.contains("only available to the client"), "{path}");
     }
-    assert_eq!(
-        admin.get("/account/payment-methods").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.text("SELECT password_hash FROM clients WHERE id = 1")
-            .await,
-        hash
-    );
-    assert_eq!(
-        app.text("SELECT email FROM clients WHERE id = 1")
-            .await
-            .as_deref(),
-        Some("jane@example.com")
-    );
-    assert_eq!(
-        app.text("SELECT consent FROM clients WHERE id = 1")
-            .await
-            .as_deref(),
-        Some("allowed")
-    );
-    assert_eq!(
-        app.scalar("SELECT active FROM clients WHERE id = 1").await,
-        1
-    );
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL")
-            .await,
-        1
-    );
+    assert_eq!(admin.get("/account/payment-methods").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.text("SELECT password_hash FROM clients WHERE id = 1").await, hash);
+    assert_eq!(app.text("SELECT email FROM clients WHERE id = 1").await.as_deref(), Some("jane@example.com"));
+    assert_eq!(app.text("SELECT consent FROM clients WHERE id = 1").await.as_deref(), Some("allowed"));
+    assert_eq!(app.scalar("SELECT active FROM clients WHERE id = 1").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL").await, 1);
 }
 
 #[tokio::test]
@@ -497,12 +307,7 @@ async fn names_are_escaped_in_the_banner() {
     let app = TestApp::spawn().await;
     let mut bob = app.client("bob@example.com").await;
     assert_eq!(
-        bob.portal_post(
-            "/account",
-            &[("name", "<script>alert(1)</script>"), ("phone", "")]
-        )
-        .await
-        .status,
+        bob.portal_post("/account", &[("name", "<script>alert(1)</script>"), ("phone", "")]).await.status,
         StatusCode::SEE_OTHER
     );
     let mut admin = app.staff("admin@example.com").await;
@@ -517,14 +322,9 @@ async fn return_to_admin_ends_the_session_and_kills_the_cookie() {
     let app = TestApp::spawn().await;
     let mut admin = app.staff("admin@example.com").await;
     // Without a live impersonation: 403; GET: 405.
-    let p = admin
-        .post_raw("/impersonation/return", &[("csrf_token", "x")])
-        .await;
+    let p = admin.post_raw("/impersonation/return", &[("csrf_token", "x")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        admin.get("/impersonation/return").await.status,
-        StatusCode::METHOD_NOT_ALLOWED
-    );
+    assert_eq!(admin.get("/impersonation/return").await.status, StatusCode::METHOD_NOT_ALLOWED);
 
     admin.impersonate(JANE, &[]).await;
     let cookie = admin.cookie("behalf_client").unwrap();
@@ -535,19 +335,14 @@ async fn return_to_admin_ends_the_session_and_kills_the_cookie() {
     let mut replay = app.browser();
     replay.put_cookie("behalf_client", &cookie);
     assert_eq!(replay.get("/dashboard").await.location(), Some("/login"));
-    let p = replay
-        .post_raw("/impersonation/return", &[("csrf_token", "x")])
-        .await;
+    let p = replay.post_raw("/impersonation/return", &[("csrf_token", "x")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 }
 
 /// Starts an impersonation of Jane by admin and returns the browser.
 async fn admin_as_jane(app: &TestApp) -> Browser {
     let mut admin = app.staff("admin@example.com").await;
-    assert_eq!(
-        admin.impersonate(JANE, &[("mode", "full")]).await.status,
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(admin.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
     admin
 }
 
@@ -557,24 +352,16 @@ async fn assert_ended(app: &TestApp, b: &mut Browser, reason: &str) {
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{reason}");
     let loc = p.location().unwrap_or("").to_string();
     // A closed session cleared its cookie; every other end is noticed by the tab itself.
-    let expected = if reason == "closed" {
-        "/login".to_string()
-    } else {
-        format!("/admin/clients/{JANE}?ended={reason}")
-    };
+    let expected =
+        if reason == "closed" { "/login".to_string() } else { format!("/admin/clients/{JANE}?ended={reason}") };
     assert_eq!(loc, expected, "{reason}");
     assert_eq!(app.last_end_reason().await.as_deref(), Some(reason));
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM sessions WHERE impersonation_id IS NOT NULL")
-            .await,
-        0,
-        "{reason}"
-    );
-    let newest = app.text("SELECT detail FROM activity WHERE action = 'Login as Client ended' ORDER BY id DESC LIMIT 1").await.unwrap();
-    assert!(
-        newest.starts_with(&format!("end reason: {reason};")),
-        "{reason}: {newest}"
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions WHERE impersonation_id IS NOT NULL").await, 0, "{reason}");
+    let newest = app
+        .text("SELECT detail FROM activity WHERE action = 'Login as Client ended' ORDER BY id DESC LIMIT 1")
+        .await
+        .unwrap();
+    assert!(newest.starts_with(&format!("end reason: {reason};")), "{reason}: {newest}");
 }
 
 #[tokio::test]
@@ -589,17 +376,14 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
 
     // expired: past the maximum duration.
     let mut b = admin_as_jane(&app).await;
-    app.exec("UPDATE impersonations SET ends_by = 1 WHERE ended_at IS NULL")
-        .await;
-    app.exec("UPDATE sessions SET expires_at = 4000000000 WHERE impersonation_id IS NOT NULL")
-        .await;
+    app.exec("UPDATE impersonations SET ends_by = 1 WHERE ended_at IS NULL").await;
+    app.exec("UPDATE sessions SET expires_at = 4000000000 WHERE impersonation_id IS NOT NULL").await;
     assert_ended(&app, &mut b, "expired").await;
 
     // idle: not seen for longer than the idle timeout.
     let mut b = admin_as_jane(&app).await;
     app.set("impersonation.idle_timeout", "1m").await;
-    app.exec("UPDATE impersonations SET last_seen_at = last_seen_at - 120 WHERE ended_at IS NULL")
-        .await;
+    app.exec("UPDATE impersonations SET last_seen_at = last_seen_at - 120 WHERE ended_at IS NULL").await;
     assert_ended(&app, &mut b, "idle").await;
     app.set("impersonation.idle_timeout", "15m").await;
 
@@ -618,36 +402,18 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     // ended_by_staff: a super admin ends it from the log.
     let mut b = admin_as_jane(&app).await;
     let mut sam = app.staff("superadmin@example.com").await;
-    let id = app
-        .scalar("SELECT id FROM impersonations WHERE ended_at IS NULL")
-        .await;
+    let id = app.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
     let log = sam.get("/admin/impersonations?state=live").await;
-    assert!(log
-        .body
-        .contains(&format!("/admin/impersonations/{id}/end")));
-    let p = sam
-        .post_from(
-            "/admin/impersonations",
-            &format!("/admin/impersonations/{id}/end"),
-            &[],
-        )
-        .await;
+    assert!(log.body.contains(&format!("/admin/impersonations/{id}/end")));
+    let p = sam.post_from("/admin/impersonations", &format!("/admin/impersonations/{id}/end"), &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_ended(&app, &mut b, "ended_by_staff").await;
     // A manager lacks impersonation.sessions.end.
     let mut b = admin_as_jane(&app).await;
     let mut max = app.staff("manager@example.com").await;
-    let id = app
-        .scalar("SELECT id FROM impersonations WHERE ended_at IS NULL")
-        .await;
+    let id = app.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
     assert_eq!(
-        max.post_from(
-            "/admin/impersonations",
-            &format!("/admin/impersonations/{id}/end"),
-            &[]
-        )
-        .await
-        .status,
+        max.post_from("/admin/impersonations", &format!("/admin/impersonations/{id}/end"), &[]).await.status,
         StatusCode::FORBIDDEN
     );
 
@@ -656,12 +422,7 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     let p = jane.portal_post("/account/end-support-access", &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_ended(&app, &mut b, "client_ended").await;
-    assert_eq!(
-        app.text("SELECT consent FROM clients WHERE id = 1")
-            .await
-            .as_deref(),
-        Some("allowed")
-    );
+    assert_eq!(app.text("SELECT consent FROM clients WHERE id = 1").await.as_deref(), Some("allowed"));
 
     // Jane signing out of her own session does not end a live impersonation.
     let mut b = admin_as_jane(&app).await;
@@ -669,13 +430,8 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
 
     // revoked: the staff account is disabled.
-    let staff_id = app
-        .scalar("SELECT id FROM staff WHERE email = 'admin@example.com'")
-        .await;
-    app.store
-        .disable_staff(staff_id, behalf::store::activity::ActivityActor::System)
-        .await
-        .unwrap();
+    let staff_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    app.store.disable_staff(staff_id, behalf::store::activity::ActivityActor::System).await.unwrap();
     assert_ended(&app, &mut b, "revoked").await;
     assert_eq!(b.get("/admin").await.location(), Some("/admin/login"));
 }
@@ -686,35 +442,17 @@ async fn impersonation_cookie_is_a_session_cookie() {
     let mut admin = app.staff("admin@example.com").await;
     let p = admin.impersonate(JANE, &[]).await;
     let c = p.set_cookie("behalf_client").unwrap();
-    assert!(
-        c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"),
-        "{c}"
-    );
-    assert!(
-        !c.contains("Max-Age") && !c.contains("Expires"),
-        "dies with the browser: {c}"
-    );
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"), "{c}");
+    assert!(!c.contains("Max-Age") && !c.contains("Expires"), "dies with the browser: {c}");
 }
 
 #[tokio::test]
 async fn the_demo_has_every_named_account_and_200_more_clients() {
     let app = TestApp::with_clients(200).await;
     assert!(app.scalar("SELECT COUNT(*) FROM clients").await >= 204);
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM invoices WHERE client_id = 100")
-            .await,
-        20
-    );
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM tickets WHERE client_id = 100")
-            .await,
-        5
-    );
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM services WHERE client_id = 100")
-            .await,
-        3
-    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices WHERE client_id = 100").await, 20);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM tickets WHERE client_id = 100").await, 5);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM services WHERE client_id = 100").await, 3);
     for (email, role) in [
         ("superadmin@example.com", "super_admin"),
         ("admin@example.com", "admin"),
@@ -722,20 +460,13 @@ async fn the_demo_has_every_named_account_and_200_more_clients() {
         ("support@example.com", "support"),
         ("billing@example.com", "billing"),
     ] {
-        let got = app.text(&format!("SELECT r.name FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.email = '{email}'")).await;
+        let got = app
+            .text(&format!("SELECT r.name FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.email = '{email}'"))
+            .await;
         assert_eq!(got.as_deref(), Some(role));
     }
-    assert_eq!(
-        app.text(&format!("SELECT consent FROM clients WHERE id = {RITA}"))
-            .await
-            .as_deref(),
-        Some("refused")
-    );
-    assert_eq!(
-        app.scalar("SELECT active FROM clients WHERE email = 'ivan@example.com'")
-            .await,
-        0
-    );
+    assert_eq!(app.text(&format!("SELECT consent FROM clients WHERE id = {RITA}")).await.as_deref(), Some("refused"));
+    assert_eq!(app.scalar("SELECT active FROM clients WHERE email = 'ivan@example.com'").await, 0);
     let mut admin = app.staff("admin@example.com").await;
     let list = admin.get("/admin/clients?page=2").await;
     assert!(list.body.contains("Page 2 of"));

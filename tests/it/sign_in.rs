@@ -8,31 +8,16 @@ async fn unknown_email_and_wrong_password_look_the_same() {
     let app = TestApp::spawn().await;
     let mut b = app.browser();
     let unknown = b
-        .post_from(
-            "/admin/login",
-            "/admin/login",
-            &[("email", "nobody@example.com"), ("password", "behalf-demo")],
-        )
+        .post_from("/admin/login", "/admin/login", &[("email", "nobody@example.com"), ("password", "behalf-demo")])
         .await;
     let wrong = b
-        .post_from(
-            "/admin/login",
-            "/admin/login",
-            &[
-                ("email", "admin@example.com"),
-                ("password", "wrong-password"),
-            ],
-        )
+        .post_from("/admin/login", "/admin/login", &[("email", "admin@example.com"), ("password", "wrong-password")])
         .await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(
-        unknown
-            .text_of("main")
-            .map(|t| t.replace("nobody@example.com", "")),
-        wrong
-            .text_of("main")
-            .map(|t| t.replace("admin@example.com", ""))
+        unknown.text_of("main").map(|t| t.replace("nobody@example.com", "")),
+        wrong.text_of("main").map(|t| t.replace("admin@example.com", ""))
     );
     assert!(b.cookie("behalf_staff").is_none());
 }
@@ -42,22 +27,10 @@ async fn five_failures_lock_that_account_from_that_address_only() {
     let app = TestApp::spawn().await;
     let mut b = app.browser();
     for _ in 0..5 {
-        let p = b
-            .post_from(
-                "/login",
-                "/login",
-                &[("email", "jane@example.com"), ("password", "not-it")],
-            )
-            .await;
+        let p = b.post_from("/login", "/login", &[("email", "jane@example.com"), ("password", "not-it")]).await;
         assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     }
-    let locked = b
-        .post_from(
-            "/login",
-            "/login",
-            &[("email", "jane@example.com"), ("password", "behalf-demo")],
-        )
-        .await;
+    let locked = b.post_from("/login", "/login", &[("email", "jane@example.com"), ("password", "behalf-demo")]).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.body.contains("Too many failed sign-ins"));
     assert!(b.cookie("behalf_client").is_none());
@@ -74,14 +47,7 @@ async fn sign_in_rotates_the_session_and_needs_the_form_token() {
     let app = TestApp::spawn().await;
     let mut b = app.browser();
     let p = b
-        .post_raw(
-            "/login",
-            &[
-                ("email", "jane@example.com"),
-                ("password", "behalf-demo"),
-                ("csrf_token", "guess"),
-            ],
-        )
+        .post_raw("/login", &[("email", "jane@example.com"), ("password", "behalf-demo"), ("csrf_token", "guess")])
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     b.login_client("jane@example.com").await;
@@ -94,24 +60,11 @@ async fn sign_in_rotates_the_session_and_needs_the_form_token() {
     assert_eq!(old.get("/dashboard").await.location(), Some("/login"));
     // Disabled clients cannot sign in.
     let mut ivan = app.browser();
-    let p = ivan
-        .post_from(
-            "/login",
-            "/login",
-            &[("email", "ivan@example.com"), ("password", "behalf-demo")],
-        )
-        .await;
+    let p = ivan.post_from("/login", "/login", &[("email", "ivan@example.com"), ("password", "behalf-demo")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     // Signing in records the time shown on the admin record.
     let mut admin = app.staff("admin@example.com").await;
-    assert_ne!(
-        admin
-            .get("/admin/clients/1")
-            .await
-            .text_of("last-login")
-            .unwrap(),
-        "never"
-    );
+    assert_ne!(admin.get("/admin/clients/1").await.text_of("last-login").unwrap(), "never");
 }
 
 #[tokio::test]
@@ -119,20 +72,13 @@ async fn security_headers_and_cookie_flags() {
     let app = TestApp::spawn().await;
     let mut b = app.browser();
     let p = b
-        .post_from(
-            "/admin/login",
-            "/admin/login",
-            &[("email", "admin@example.com"), ("password", "behalf-demo")],
-        )
+        .post_from("/admin/login", "/admin/login", &[("email", "admin@example.com"), ("password", "behalf-demo")])
         .await;
     let c = p.set_cookie("behalf_staff").unwrap();
     assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax"), "{c}");
     let page = b.get("/admin").await;
     let h = &page.headers;
-    assert!(h["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("script-src 'self'"));
+    assert!(h["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["referrer-policy"], "same-origin");
     assert_eq!(h["cache-control"], "no-store, private");

@@ -33,12 +33,7 @@ impl TestApp {
         let base = format!("http://{}", server.addr);
         let store = server.store.clone();
         tokio::spawn(server.run());
-        TestApp {
-            base,
-            store,
-            db_url,
-            _dir: dir,
-        }
+        TestApp { base, store, db_url, _dir: dir }
     }
 
     /// Starts a server with a few generated clients (fast).
@@ -63,42 +58,22 @@ impl TestApp {
 
     /// Runs a statement directly on the database (to move clocks or tamper, as an operator could).
     pub async fn exec(&self, sql: &str) {
-        sqlx::query(sql)
-            .execute(&self.store.db.write)
-            .await
-            .unwrap();
+        sqlx::query(sql).execute(&self.store.db.write).await.unwrap();
     }
 
     /// Reads one integer.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query(sql)
-            .fetch_one(&self.store.db.read)
-            .await
-            .unwrap()
-            .try_get(0)
-            .unwrap()
+        sqlx::query(sql).fetch_one(&self.store.db.read).await.unwrap().try_get(0).unwrap()
     }
 
     /// Reads one optional text value.
     pub async fn text(&self, sql: &str) -> Option<String> {
-        sqlx::query(sql)
-            .fetch_optional(&self.store.db.read)
-            .await
-            .unwrap()
-            .and_then(|r| r.try_get(0).ok())
+        sqlx::query(sql).fetch_optional(&self.store.db.read).await.unwrap().and_then(|r| r.try_get(0).ok())
     }
 
     /// Sets a setting as an operator would.
     pub async fn set(&self, key: &str, value: &str) {
-        self.store
-            .set_setting(
-                key,
-                value,
-                behalf::store::activity::ActivityActor::System,
-                "test",
-            )
-            .await
-            .unwrap();
+        self.store.set_setting(key, value, behalf::store::activity::ActivityActor::System, "test").await.unwrap();
     }
 
     /// A browser signed in as staff.
@@ -127,8 +102,7 @@ impl TestApp {
 
     /// The end reason of the newest impersonation.
     pub async fn last_end_reason(&self) -> Option<String> {
-        self.text("SELECT end_reason FROM impersonations ORDER BY id DESC LIMIT 1")
-            .await
+        self.text("SELECT end_reason FROM impersonations ORDER BY id DESC LIMIT 1").await
     }
 }
 
@@ -165,14 +139,9 @@ impl Page {
     pub fn text_of(&self, id: &str) -> Option<String> {
         let doc = scraper::Html::parse_document(&self.body);
         let sel = scraper::Selector::parse(&format!("#{id}")).ok()?;
-        doc.select(&sel).next().map(|e| {
-            e.text()
-                .collect::<Vec<_>>()
-                .join("")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        doc.select(&sel)
+            .next()
+            .map(|e| e.text().collect::<Vec<_>>().join("").split_whitespace().collect::<Vec<_>>().join(" "))
     }
 
     /// Whether an element with this id exists.
@@ -212,18 +181,12 @@ impl Browser {
     /// Puts a cookie into this browser (to replay an old token).
     pub fn put_cookie(&self, name: &str, value: &str) {
         let url: reqwest::Url = self.base.parse().unwrap();
-        self.jar
-            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+        self.jar.add_cookie_str(&format!("{name}={value}; Path=/"), &url);
     }
 
     /// GET a path.
     pub async fn get(&mut self, path: &str) -> Page {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
         let page = to_page(r).await;
         if let Some(t) = page.csrf() {
             self.last_csrf = Some(t);
@@ -233,13 +196,7 @@ impl Browser {
 
     /// POST a form as-is.
     pub async fn post_raw(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.post(format!("{}{path}", self.base)).form(form).send().await.unwrap();
         to_page(r).await
     }
 
@@ -253,54 +210,26 @@ impl Browser {
 
     /// Signs in at `/admin/login`.
     pub async fn login_staff(&mut self, email: &str) -> Page {
-        let p = self
-            .post_from(
-                "/admin/login",
-                "/admin/login",
-                &[("email", email), ("password", "behalf-demo")],
-            )
-            .await;
-        assert_eq!(
-            p.status,
-            StatusCode::SEE_OTHER,
-            "staff sign-in for {email}: {}",
-            p.body
-        );
+        let p = self.post_from("/admin/login", "/admin/login", &[("email", email), ("password", "behalf-demo")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "staff sign-in for {email}: {}", p.body);
         p
     }
 
     /// Signs in at `/login`.
     pub async fn login_client(&mut self, email: &str) -> Page {
-        let p = self
-            .post_from(
-                "/login",
-                "/login",
-                &[("email", email), ("password", "behalf-demo")],
-            )
-            .await;
-        assert_eq!(
-            p.status,
-            StatusCode::SEE_OTHER,
-            "client sign-in for {email}: {}",
-            p.body
-        );
+        let p = self.post_from("/login", "/login", &[("email", email), ("password", "behalf-demo")]).await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "client sign-in for {email}: {}", p.body);
         p
     }
 
     /// Presses Login as Client on the client record with extra fields.
     pub async fn impersonate(&mut self, client: i64, form: &[(&str, &str)]) -> Page {
-        self.post_from(
-            &format!("/admin/clients/{client}"),
-            &format!("/admin/clients/{client}/impersonate"),
-            form,
-        )
-        .await
+        self.post_from(&format!("/admin/clients/{client}"), &format!("/admin/clients/{client}/impersonate"), form).await
     }
 
     /// Presses Return to Admin in the banner.
     pub async fn return_to_admin(&mut self) -> Page {
-        self.post_from("/dashboard", "/impersonation/return", &[])
-            .await
+        self.post_from("/dashboard", "/impersonation/return", &[]).await
     }
 
     /// A portal POST with the token of the dashboard page.
@@ -314,9 +243,5 @@ async fn to_page(r: reqwest::Response) -> Page {
     let headers = r.headers().clone();
     let body = r.text().await.unwrap_or_default();
     assert!(status.as_u16() < 500, "server error {status}: {body}");
-    Page {
-        status,
-        headers,
-        body,
-    }
+    Page { status, headers, body }
 }

@@ -4,9 +4,7 @@
 use crate::app::AppState;
 use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE, STAFF_COOKIE};
-use crate::domain::impersonation::{
-    decide_start, Consent, EndReason, Refusal, StartAsk, TargetClient,
-};
+use crate::domain::impersonation::{decide_start, Consent, EndReason, Refusal, StartAsk, TargetClient};
 use crate::domain::permissions::{self as perm, Grants};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
@@ -40,41 +38,13 @@ pub async fn login(
     info: ClientInfo,
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let staff_id = login::sign_in(&state, Side::Staff, &headers, &info, &f).await?;
-    let (token, hash, csrf_token, expires) = login::new_session();
-    let old = cookie(&headers, STAFF_COOKIE).map(|t| hash_token(&t));
-    state
-        .store
-        .create_staff_session(
-            staff_id,
-            &hash,
-            &csrf_token,
-            expires,
-            old.as_deref(),
-            &info.ip,
-        )
-        .await?;
-    Err(AppError::Redirect {
-        to: "/admin".into(),
-        cookies: vec![set_cookie(
-            STAFF_COOKIE,
-            &token,
-            state.config.secure_cookies,
-        )],
-    })
+    login::sign_in_and_redirect(&state, Side::Staff, &headers, &info, &f).await
 }
 
 /// `POST /admin/logout`: ends the staff session and any live Login as Client session of this staff member.
-pub async fn logout(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Form(f): Form<CsrfOnly>,
-) -> AppResult<Response> {
+pub async fn logout(State(state): State<AppState>, auth: StaffAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
-    state
-        .store
-        .end_staff_session(auth.session_id, auth.staff.id, &auth.info.ip)
-        .await?;
+    state.store.end_staff_session(auth.session_id, auth.staff.id, &auth.info.ip).await?;
     Err(AppError::Redirect {
         to: "/admin/login".into(),
         cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
@@ -115,14 +85,9 @@ pub async fn clients(
 ) -> AppResult<Markup> {
     auth.require(perm::CLIENTS_VIEW)?;
     let term: String = q.q.unwrap_or_default().chars().take(100).collect();
-    let page = state
-        .store
-        .search_clients(&term, page_number(&q.page)?, 25)
-        .await?;
-    let base = format!(
-        "/admin/clients?q={}",
-        url::form_urlencoded::byte_serialize(term.as_bytes()).collect::<String>()
-    );
+    let page = state.store.search_clients(&term, page_number(&q.page)?, 25).await?;
+    let base =
+        format!("/admin/clients?q={}", url::form_urlencoded::byte_serialize(term.as_bytes()).collect::<String>());
     Ok(admin_page(
         &auth,
         "Clients",
@@ -165,21 +130,12 @@ pub async fn client(
     Query(q): Query<ClientQuery>,
 ) -> AppResult<Markup> {
     auth.require(perm::CLIENTS_VIEW)?;
-    let flash = q
-        .ended
-        .as_deref()
-        .and_then(EndReason::parse)
-        .map(|r| r.message());
+    let flash = q.ended.as_deref().and_then(EndReason::parse).map(|r| r.message());
     client_record(&state, &auth, id, flash, None).await
 }
 
 /// Why the Login as Client button is disabled, if it is.
-fn impersonation_blocker(
-    grants: &Grants,
-    enabled: bool,
-    active: bool,
-    consent_ok: bool,
-) -> Option<&'static str> {
+fn impersonation_blocker(grants: &Grants, enabled: bool, active: bool, consent_ok: bool) -> Option<&'static str> {
     if !grants.has(perm::CLIENTS_IMPERSONATE) {
         None
     } else if !enabled {
@@ -207,17 +163,8 @@ async fn client_record(
     let tickets = state.store.tickets(id, 1, 10).await?;
     let orders = state.store.orders(id, 1, 10).await?;
     let stores = state.store.client_stores(id).await?;
-    let history = state
-        .store
-        .list_impersonations(
-            &ImpersonationFilter {
-                client: Some(id),
-                ..Default::default()
-            },
-            1,
-            5,
-        )
-        .await?;
+    let history =
+        state.store.list_impersonations(&ImpersonationFilter { client: Some(id), ..Default::default() }, 1, 5).await?;
     let consent = Consent::from_stored(&c.consent, c.consent_until);
     let now = crate::domain::now();
     let may = auth.grants.has(perm::CLIENTS_IMPERSONATE);
@@ -345,10 +292,7 @@ pub async fn impersonate(
     let store = match f.store.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(s.parse::<i64>().map_err(|_| {
-            AppError::Status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Refusal::StoreRequired.message().into(),
-            )
+            AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, Refusal::StoreRequired.message().into())
         })?),
     };
     let target = TargetClient {
@@ -356,13 +300,8 @@ pub async fn impersonate(
         consent: Consent::from_stored(&client.consent, client.consent_until),
         stores: &store_ids,
     };
-    let ask = StartAsk {
-        mode: f.mode.as_deref(),
-        reason: &f.reason,
-        store,
-    };
-    let decision = match decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now())
-    {
+    let ask = StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store };
+    let decision = match decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now()) {
         Ok(d) => d,
         Err(r) if r.status() == 422 => {
             return Err(AppError::Page(
@@ -375,10 +314,7 @@ pub async fn impersonate(
     let token = new_token();
     let token_hash = hash_token(&token);
     let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
-    let store_name = stores
-        .iter()
-        .find(|s| Some(s.id) == decision.store)
-        .map(|s| s.name.as_str());
+    let store_name = stores.iter().find(|s| Some(s.id) == decision.store).map(|s| s.name.as_str());
     state
         .store
         .start_impersonation(&NewImpersonation {
@@ -398,11 +334,7 @@ pub async fn impersonate(
     crate::web::ops::IMPERSONATIONS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Err(AppError::Redirect {
         to: safe_next(f.next.as_deref()),
-        cookies: vec![set_cookie(
-            CLIENT_COOKIE,
-            &token,
-            state.config.secure_cookies,
-        )],
+        cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)],
     })
 }
 
@@ -419,11 +351,7 @@ fn reply_author_admin(client_name: &str, r: &crate::store::portal::Reply) -> Mar
 }
 
 /// `GET /admin/tickets/{id}`.
-pub async fn ticket(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Id(id): Id,
-) -> AppResult<Markup> {
+pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
     auth.require(perm::CLIENTS_VIEW)?;
     let (t, replies) = state.store.ticket(id, None).await?;
     let c = state.store.client(t.client_id).await?;
@@ -444,11 +372,7 @@ pub async fn ticket(
 }
 
 /// `GET /admin/orders/{id}`.
-pub async fn order(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Id(id): Id,
-) -> AppResult<Markup> {
+pub async fn order(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
     if !auth.grants.has(perm::ORDERS_MANAGE) {
         auth.require(perm::CLIENTS_VIEW)?;
     }
@@ -470,11 +394,7 @@ pub async fn order(
 }
 
 /// `GET /admin/invoices/{id}`.
-pub async fn invoice(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Id(id): Id,
-) -> AppResult<Markup> {
+pub async fn invoice(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
     if !auth.grants.has(perm::BILLING_MANAGE) {
         auth.require(perm::CLIENTS_VIEW)?;
     }
@@ -502,10 +422,7 @@ pub struct ActivityQuery {
 
 /// How an activity row names who acted.
 pub fn describe_actor(r: &ActivityRow) -> String {
-    let staff = r
-        .actor_staff_name
-        .clone()
-        .unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
+    let staff = r.actor_staff_name.clone().unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
     match (r.actor_kind.as_str(), &r.subject_name, r.impersonation_id) {
         ("staff", Some(client), Some(_)) if r.group != "login_as_client" => {
             format!("{client} (by {staff} via Login as Client)")
@@ -533,17 +450,10 @@ pub async fn activity(
         Some(a) => match a.split_once(':') {
             Some(("staff", id)) => f.actor_staff = optional_id(&Some(id.to_string()), "actor")?,
             Some(("client", id)) => f.actor_client = optional_id(&Some(id.to_string()), "actor")?,
-            _ => {
-                return Err(AppError::bad_request(
-                    "The actor filter must look like staff:ID or client:ID.",
-                ))
-            }
+            _ => return Err(AppError::bad_request("The actor filter must look like staff:ID or client:ID.")),
         },
     }
-    let page = state
-        .store
-        .list_activity(&f, page_number(&q.page)?, 50)
-        .await?;
+    let page = state.store.list_activity(&f, page_number(&q.page)?, 50).await?;
     let base = format!(
         "/admin/activity?group={}&actor={}&client={}",
         enc(q.group.as_deref()),
@@ -590,10 +500,7 @@ fn enc(v: Option<&str>) -> String {
     url::form_urlencoded::byte_serialize(v.unwrap_or("").as_bytes()).collect()
 }
 
-fn impersonation_table(
-    auth: &StaffAuth,
-    items: &[crate::store::sessions::Impersonation],
-) -> Markup {
+fn impersonation_table(auth: &StaffAuth, items: &[crate::store::sessions::Impersonation]) -> Markup {
     let can_end = auth.grants.has(perm::IMPERSONATION_SESSIONS_END);
     html! {
         table.impersonations {
@@ -645,11 +552,7 @@ pub async fn impersonations(
         None | Some("") => None,
         Some("live") => Some(true),
         Some("ended") => Some(false),
-        Some(_) => {
-            return Err(AppError::bad_request(
-                "The state filter must be live or ended.",
-            ))
-        }
+        Some(_) => return Err(AppError::bad_request("The state filter must be live or ended.")),
     };
     let f = ImpersonationFilter {
         staff: optional_id(&q.staff, "staff")?,
@@ -657,10 +560,7 @@ pub async fn impersonations(
         live,
         ..Default::default()
     };
-    let page = state
-        .store
-        .list_impersonations(&f, page_number(&q.page)?, 50)
-        .await?;
+    let page = state.store.list_impersonations(&f, page_number(&q.page)?, 50).await?;
     let base = format!(
         "/admin/impersonations?staff={}&client={}&state={}",
         enc(q.staff.as_deref()),
@@ -690,15 +590,9 @@ pub async fn end_impersonation(
     auth.require(perm::IMPERSONATION_SESSIONS_END)?;
     let imp = state.store.impersonation(id).await?;
     if imp.ended_at.is_some() {
-        return Err(AppError::Status(
-            StatusCode::CONFLICT,
-            "That Login as Client session has already ended.".into(),
-        ));
+        return Err(AppError::Status(StatusCode::CONFLICT, "That Login as Client session has already ended.".into()));
     }
-    state
-        .store
-        .end_impersonation(id, EndReason::EndedByStaff, auth.actor(), &auth.info.ip)
-        .await?;
+    state.store.end_impersonation(id, EndReason::EndedByStaff, auth.actor(), &auth.info.ip).await?;
     Ok(Redirect::to("/admin/impersonations").into_response())
 }
 

@@ -2,10 +2,8 @@
 //! `authorize`, which applies CSRF, read-only mode and the sensitive-action block.
 
 use crate::app::AppState;
-use crate::auth::guards::{cookie, ended_redirect, ClientInfo, PortalAuth};
-use crate::auth::{
-    clear_cookie, hash_password, hash_token, set_cookie, verify_password, CLIENT_COOKIE,
-};
+use crate::auth::guards::{ended_redirect, ClientInfo, PortalAuth};
+use crate::auth::{clear_cookie, hash_password, verify_password, CLIENT_COOKIE};
 use crate::domain::acting::WriteKind;
 use crate::domain::impersonation::{Consent, EndReason};
 use crate::domain::{format_date, format_money, format_time};
@@ -29,11 +27,7 @@ fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
     auth.acting.authorize(kind).map_err(|r| {
         AppError::Page(
             StatusCode::FORBIDDEN,
-            portal_page(
-                auth,
-                "Not allowed",
-                html! { h1 { "Not allowed" } (alert(r.message())) },
-            ),
+            portal_page(auth, "Not allowed", html! { h1 { "Not allowed" } (alert(r.message())) }),
         )
     })
 }
@@ -68,64 +62,24 @@ pub async fn login(
     info: ClientInfo,
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let client_id = login::sign_in(&state, Side::Client, &headers, &info, &f).await?;
-    let (token, hash, csrf_token, expires) = login::new_session();
-    let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
-    state
-        .store
-        .create_client_session(
-            client_id,
-            &hash,
-            &csrf_token,
-            expires,
-            old.as_deref(),
-            &info.ip,
-        )
-        .await?;
-    Err(AppError::Redirect {
-        to: "/dashboard".into(),
-        cookies: vec![set_cookie(
-            CLIENT_COOKIE,
-            &token,
-            state.config.secure_cookies,
-        )],
-    })
+    login::sign_in_and_redirect(&state, Side::Client, &headers, &info, &f).await
 }
 
 /// `POST /logout`: signs the client out, or closes a Login as Client session.
-pub async fn logout(
-    State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<CsrfOnly>,
-) -> AppResult<Response> {
+pub async fn logout(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     let secure = state.config.secure_cookies;
     match (&auth.acting.impersonation, auth.acting.staff_id()) {
         (Some(imp), Some(staff)) => {
             state
                 .store
-                .end_impersonation(
-                    imp.id,
-                    EndReason::Closed,
-                    ActivityActor::Staff(staff),
-                    &auth.info.ip,
-                )
+                .end_impersonation(imp.id, EndReason::Closed, ActivityActor::Staff(staff), &auth.info.ip)
                 .await?;
-            Err(ended_redirect(
-                auth.acting.client_id,
-                EndReason::Closed,
-                secure,
-            ))
+            Err(ended_redirect(auth.acting.client_id, EndReason::Closed, secure))
         }
         _ => {
-            state
-                .store
-                .end_client_session(auth.session_id, auth.acting.client_id, &auth.info.ip)
-                .await?;
-            Err(AppError::Redirect {
-                to: "/login".into(),
-                cookies: vec![clear_cookie(CLIENT_COOKIE, secure)],
-            })
+            state.store.end_client_session(auth.session_id, auth.acting.client_id, &auth.info.ip).await?;
+            Err(AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] })
         }
     }
 }
@@ -139,20 +93,10 @@ pub async fn return_to_admin(
     let auth = auth
         .ok()
         .filter(|a| a.acting.impersonation.is_some())
-        .ok_or_else(|| {
-            AppError::forbidden("There is no live Login as Client session to return from.")
-        })?;
+        .ok_or_else(|| AppError::forbidden("There is no live Login as Client session to return from."))?;
     auth.check_csrf(&f.csrf_token)?;
     if let (Some(imp), Some(staff)) = (&auth.acting.impersonation, auth.acting.staff_id()) {
-        state
-            .store
-            .end_impersonation(
-                imp.id,
-                EndReason::Returned,
-                ActivityActor::Staff(staff),
-                &auth.info.ip,
-            )
-            .await?;
+        state.store.end_impersonation(imp.id, EndReason::Returned, ActivityActor::Staff(staff), &auth.info.ip).await?;
     }
     Err(AppError::Redirect {
         to: format!("/admin/clients/{}", auth.acting.client_id),
@@ -204,10 +148,7 @@ pub async fn invoices(
     auth: PortalAuth,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Markup> {
-    let page = state
-        .store
-        .invoices(auth.acting.client_id, page_number(&q.page)?, 20)
-        .await?;
+    let page = state.store.invoices(auth.acting.client_id, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
         "Invoices",
@@ -230,11 +171,7 @@ pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
 }
 
 /// `GET /invoices/{id}`: only the acting client's own invoice; any other id is 404.
-pub async fn invoice(
-    State(state): State<AppState>,
-    auth: PortalAuth,
-    Id(id): Id,
-) -> AppResult<Markup> {
+pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
     let (inv, lines) = state.store.invoice(id, Some(auth.acting.client_id)).await?;
     Ok(portal_page(
         &auth,
@@ -248,15 +185,8 @@ pub async fn invoice(
 }
 
 /// `GET /orders`.
-pub async fn orders(
-    State(state): State<AppState>,
-    auth: PortalAuth,
-    Query(q): Query<PageQuery>,
-) -> AppResult<Markup> {
-    let page = state
-        .store
-        .orders(auth.acting.client_id, page_number(&q.page)?, 20)
-        .await?;
+pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let page = state.store.orders(auth.acting.client_id, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
         "Orders",
@@ -284,15 +214,8 @@ fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
 }
 
 /// `GET /tickets`.
-pub async fn tickets(
-    State(state): State<AppState>,
-    auth: PortalAuth,
-    Query(q): Query<PageQuery>,
-) -> AppResult<Markup> {
-    let page = state
-        .store
-        .tickets(auth.acting.client_id, page_number(&q.page)?, 20)
-        .await?;
+pub async fn tickets(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let page = state.store.tickets(auth.acting.client_id, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
         "Tickets",
@@ -329,24 +252,19 @@ pub async fn create_ticket(
     let problem = if subject.is_empty() || body.is_empty() {
         Some("Give the ticket a subject and a message.".to_string())
     } else if subject.chars().count() > MAX_SUBJECT_CHARS || body.chars().count() > MAX_BODY_CHARS {
-        Some(format!("The subject may have at most {MAX_SUBJECT_CHARS} characters and the message at most {MAX_BODY_CHARS}."))
+        Some(format!(
+            "The subject may have at most {MAX_SUBJECT_CHARS} characters and the message at most {MAX_BODY_CHARS}."
+        ))
     } else {
         None
     };
     if let Some(msg) = problem {
         return Err(AppError::Page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            portal_page(
-                &auth,
-                "Open a ticket",
-                html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) },
-            ),
+            portal_page(&auth, "Open a ticket", html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) }),
         ));
     }
-    let id = state
-        .store
-        .create_ticket(&auth.acting, subject, body)
-        .await?;
+    let id = state.store.create_ticket(&auth.acting, subject, body).await?;
     Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
 }
 
@@ -393,11 +311,7 @@ fn ticket_page(
 }
 
 /// `GET /tickets/{id}`.
-pub async fn ticket(
-    State(state): State<AppState>,
-    auth: PortalAuth,
-    Id(id): Id,
-) -> AppResult<Markup> {
+pub async fn ticket(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
     let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
     Ok(ticket_page(&auth, &t, &replies, "", None))
 }
@@ -514,11 +428,7 @@ pub async fn account(
 ) -> AppResult<Markup> {
     let c = state.store.client(auth.acting.client_id).await?;
     let notice = q.saved.as_deref().map(|_| "Saved.");
-    Ok(portal_page(
-        &auth,
-        "Account",
-        account_page(&auth, &c, notice, None),
-    ))
+    Ok(portal_page(&auth, "Account", account_page(&auth, &c, notice, None)))
 }
 
 /// The profile form.
@@ -545,38 +455,18 @@ pub async fn save_profile(
         let mut c = state.store.client(auth.acting.client_id).await?;
         c.name = f.name.clone();
         c.phone = f.phone.clone();
-        let page = account_page(
-            &auth,
-            &c,
-            None,
-            Some("The name must have 1 to 200 characters and the phone at most 50."),
-        );
-        return Err(AppError::Page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            portal_page(&auth, "Account", page),
-        ));
+        let page =
+            account_page(&auth, &c, None, Some("The name must have 1 to 200 characters and the phone at most 50."));
+        return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, portal_page(&auth, "Account", page)));
     }
-    state
-        .store
-        .update_profile(&auth.acting, name, phone)
-        .await?;
+    state.store.update_profile(&auth.acting, name, phone).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
 /// `GET /account/access`: every Login as Client session of this account.
-pub async fn access(
-    State(state): State<AppState>,
-    auth: PortalAuth,
-    Query(q): Query<PageQuery>,
-) -> AppResult<Markup> {
-    let f = ImpersonationFilter {
-        client: Some(auth.acting.client_id),
-        ..Default::default()
-    };
-    let page = state
-        .store
-        .list_impersonations(&f, page_number(&q.page)?, 20)
-        .await?;
+pub async fn access(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    let f = ImpersonationFilter { client: Some(auth.acting.client_id), ..Default::default() };
+    let page = state.store.list_impersonations(&f, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
         "Account access",
@@ -616,28 +506,15 @@ pub async fn change_password(
 ) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     let c = state.store.client(auth.acting.client_id).await?;
-    if f.current_password.len() > 500
-        || !verify_password(f.current_password.clone(), Some(c.password_hash)).await
-    {
-        return Err(unprocessable(
-            &auth,
-            "Change password",
-            "The current password is not right.",
-        ));
+    if f.current_password.len() > 500 || !verify_password(f.current_password.clone(), Some(c.password_hash)).await {
+        return Err(unprocessable(&auth, "Change password", "The current password is not right."));
     }
     let n = f.new_password.chars().count();
     if !(10..=200).contains(&n) {
-        return Err(unprocessable(
-            &auth,
-            "Change password",
-            "The new password must have 10 to 200 characters.",
-        ));
+        return Err(unprocessable(&auth, "Change password", "The new password must have 10 to 200 characters."));
     }
     let hash = hash_password(f.new_password).await?;
-    state
-        .store
-        .set_client_password(&auth.acting, &hash, auth.session_id)
-        .await?;
+    state.store.set_client_password(&auth.acting, &hash, auth.session_id).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
@@ -659,25 +536,15 @@ pub async fn change_email(
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     let email = f.email.trim().to_lowercase();
     let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'))
+        && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'))
         && !email.contains(char::is_whitespace);
     if !valid {
-        return Err(unprocessable(
-            &auth,
-            "Change e-mail",
-            "Enter a valid e-mail address.",
-        ));
+        return Err(unprocessable(&auth, "Change e-mail", "Enter a valid e-mail address."));
     }
-    state
-        .store
-        .set_client_email(&auth.acting, &email)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(m) => unprocessable(&auth, "Change e-mail", &m),
-            e => e.into(),
-        })?;
+    state.store.set_client_email(&auth.acting, &email).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(m) => unprocessable(&auth, "Change e-mail", &m),
+        e => e.into(),
+    })?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
@@ -707,11 +574,7 @@ pub async fn set_consent(
         ("refuse", _) => ("refused", None),
         ("unset", _) => ("unset", None),
         _ => {
-            return Err(unprocessable(
-                &auth,
-                "Support access",
-                "Choose allow, refuse or unset, for 24h, 7d or always.",
-            ))
+            return Err(unprocessable(&auth, "Support access", "Choose allow, refuse or unset, for 24h, 7d or always."))
         }
     };
     state.store.set_consent(&auth.acting, value, until).await?;
@@ -725,10 +588,7 @@ pub async fn end_support_access(
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
-    state
-        .store
-        .end_client_impersonations(auth.acting.client_id, &auth.info.ip)
-        .await?;
+    state.store.end_client_impersonations(auth.acting.client_id, &auth.info.ip).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
@@ -764,9 +624,5 @@ pub async fn payment_methods(auth: PortalAuth) -> AppResult<Markup> {
 /// `POST /account/payment-methods` (sensitive). Saving cards arrives with the payments module.
 pub async fn save_payment_method(auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
-    Err(unprocessable(
-        &auth,
-        "Payment methods",
-        "Saving payment methods is not available yet.",
-    ))
+    Err(unprocessable(&auth, "Payment methods", "Saving payment methods is not available yet."))
 }
