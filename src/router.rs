@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients", get(admin::clients))
         .route("/admin/clients/{id}", get(admin::client))
         .route("/admin/clients/{id}/impersonate", post(admin::impersonate))
+        .route("/admin/clients/{id}/consent", post(admin::set_consent))
         .route("/admin/impersonations", get(admin::impersonations))
         .route("/admin/impersonations/{id}/end", post(admin::end_impersonation))
         .route("/admin/activity", get(admin::activity))

@@ -132,6 +132,23 @@ impl Consent {
     }
 }
 
+/// Reads a consent choice (`allow`/`refuse`/`unset`, for `24h`/`7d`/`always`) into the stored
+/// value and its end time.
+pub fn parse_consent_choice(
+    consent: &str,
+    duration: &str,
+    now: i64,
+) -> Result<(&'static str, Option<i64>), &'static str> {
+    match (consent, duration) {
+        ("allow", "24h") => Ok(("allowed", Some(now + 86400))),
+        ("allow", "7d") => Ok(("allowed", Some(now + 7 * 86400))),
+        ("allow", "always" | "") => Ok(("allowed", None)),
+        ("refuse", _) => Ok(("refused", None)),
+        ("unset", _) => Ok(("unset", None)),
+        _ => Err("Choose allow, refuse or unset, for 24h, 7d or always."),
+    }
+}
+
 /// Why a start was refused; each maps to a status code and a message (SPEC §2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -141,6 +158,7 @@ pub enum Refusal {
     NoConsent,
     FullModeNotAllowed,
     ReasonRequired,
+    ReasonTooLong,
     StoreRequired,
     UnknownMode,
 }
@@ -149,7 +167,7 @@ impl Refusal {
     /// HTTP status for the refusal.
     pub fn status(&self) -> u16 {
         match self {
-            Refusal::ReasonRequired | Refusal::StoreRequired | Refusal::UnknownMode => 422,
+            Refusal::ReasonRequired | Refusal::ReasonTooLong | Refusal::StoreRequired | Refusal::UnknownMode => 422,
             _ => 403,
         }
     }
@@ -165,6 +183,7 @@ impl Refusal {
                 "Full access needs the clients.impersonate.write permission; use read-only mode."
             }
             Refusal::ReasonRequired => "Give a reason or ticket reference of at least 10 characters.",
+            Refusal::ReasonTooLong => "The reason may have at most 500 characters.",
             Refusal::StoreRequired => "Choose a store to log in to.",
             Refusal::UnknownMode => "Mode must be read_only or full.",
         }
@@ -231,9 +250,10 @@ pub fn decide_start(
         None => Mode::ReadOnly,
     };
     let reason = ask.reason.trim();
-    if reason.chars().count() > MAX_REASON_CHARS
-        || (settings.require_reason && reason.chars().count() < MIN_REASON_CHARS)
-    {
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Refusal::ReasonTooLong);
+    }
+    if settings.require_reason && reason.chars().count() < MIN_REASON_CHARS {
         return Err(Refusal::ReasonRequired);
     }
     let store = match ask.store {
@@ -367,6 +387,22 @@ mod tests {
         assert_eq!(decide_start(&grants("admin"), &s, &target(), &short, 0), Err(Refusal::ReasonRequired));
         let ok = StartAsk { reason: "Ticket #1234 invoice", ..ask() };
         assert_eq!(decide_start(&grants("admin"), &s, &target(), &ok, 0).unwrap().reason, "Ticket #1234 invoice");
+    }
+
+    #[test]
+    fn overlong_reasons_are_refused() {
+        let long = "x".repeat(100 * 1024);
+        let a = StartAsk { reason: &long, ..ask() };
+        assert_eq!(decide_start(&grants("admin"), &settings(), &target(), &a, 0), Err(Refusal::ReasonTooLong));
+    }
+
+    #[test]
+    fn consent_choices() {
+        assert_eq!(parse_consent_choice("allow", "24h", 10), Ok(("allowed", Some(86410))));
+        assert_eq!(parse_consent_choice("allow", "always", 10), Ok(("allowed", None)));
+        assert_eq!(parse_consent_choice("refuse", "", 10), Ok(("refused", None)));
+        assert!(parse_consent_choice("maybe", "1y", 10).is_err());
+        assert!(parse_consent_choice("allow", "1y", 10).is_err());
     }
 
     #[test]

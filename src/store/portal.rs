@@ -300,26 +300,44 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the acting client's support-access consent (sensitive).
-    pub async fn set_consent(&self, acting: &Acting, consent: &str, until: Option<i64>) -> StoreResult<()> {
+    /// Sets a client's support-access consent: by the client on `/account`, or by staff holding
+    /// `clients.consent.manage` from the admin side. `by` is recorded as the actor.
+    pub async fn set_consent(
+        &self,
+        client_id: i64,
+        consent: &str,
+        until: Option<i64>,
+        by: super::activity::ActivityActor,
+        ip: &str,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
+        let n = sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
             .bind(consent)
             .bind(until)
-            .bind(acting.client_id)
+            .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        let mut e = NewActivity::from_acting(
-            acting,
-            "login_as_client",
-            "Changed support access consent",
-            format!("client #{}", acting.client_id),
-        );
-        e.detail = format!(
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let detail = format!(
             "consent: {consent}; until: {}",
-            until.map(crate::domain::format_time).unwrap_or_else(|| "revoked".into())
+            until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
         );
-        append(&mut tx, e).await?;
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: Some(client_id),
+                actor: by,
+                impersonation_id: None,
+                group: "login_as_client",
+                action: "Changed support access consent",
+                target: format!("client #{client_id}"),
+                detail,
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod durability;
+mod governance;
 mod login_as_client;
 mod sign_in;
 mod support;

@@ -4,7 +4,9 @@
 use crate::app::AppState;
 use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE, STAFF_COOKIE};
-use crate::domain::impersonation::{decide_start, Consent, EndReason, Refusal, StartAsk, TargetClient};
+use crate::domain::impersonation::{
+    decide_start, parse_consent_choice, Consent, EndReason, Refusal, StartAsk, TargetClient,
+};
 use crate::domain::permissions::{self as perm, Grants};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
@@ -131,7 +133,7 @@ pub async fn client(
 ) -> AppResult<Markup> {
     auth.require(perm::CLIENTS_VIEW)?;
     let flash = q.ended.as_deref().and_then(EndReason::parse).map(|r| r.message());
-    client_record(&state, &auth, id, flash, None).await
+    client_record(&state, &auth, id, flash, None, None).await
 }
 
 /// Why the Login as Client button is disabled, if it is.
@@ -155,6 +157,7 @@ async fn client_record(
     id: i64,
     flash: Option<&str>,
     error: Option<&str>,
+    typed: Option<&StartForm>,
 ) -> AppResult<Markup> {
     let c = state.store.client(id).await?;
     let settings = state.store.settings().await?;
@@ -175,6 +178,7 @@ async fn client_record(
         consent.lets_staff_in(settings.consent, now),
     );
     let can_write = auth.grants.has(perm::CLIENTS_IMPERSONATE_WRITE);
+    let chosen_mode = typed.and_then(|t| t.mode.as_deref()).unwrap_or(settings.default_mode.as_str());
     Ok(admin_page(
         auth,
         &c.name,
@@ -186,9 +190,19 @@ async fn client_record(
                 dt { "Company" } dd { (c.company) }
                 dt { "Phone" } dd { (c.phone) }
                 dt { "Status" } dd #client-status { @if c.active == 1 { "active" } @else { "disabled" } }
-                dt { "Support access" } dd { (consent_label(consent)) }
+                dt { "Support access" } dd #consent-label { (consent_label(consent)) }
                 dt { "Client since" } dd { (format_date(c.created_at)) }
                 dt { "Last sign-in" } dd #last-login { (c.last_login_at.map(format_time).unwrap_or_else(|| "never".into())) }
+            }
+            @if auth.grants.has(perm::CLIENTS_CONSENT_MANAGE) {
+                form.actions #admin-consent-form method="post" action=(format!("/admin/clients/{id}/consent")) {
+                    (csrf(&auth.csrf_token))
+                    div { label for="admin-consent" { "Support access" }
+                        select #admin-consent name="consent" { option value="allow" { "Allowed" } option value="refuse" { "Refused" } option value="unset" { "Not set" } } }
+                    div { label for="admin-consent-for" { "For" }
+                        select #admin-consent-for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" selected { "Until revoked" } } }
+                    button #save-consent type="submit" { "Change support access" }
+                }
             }
             @if may {
                 h2 { "Login as Client" }
@@ -199,8 +213,8 @@ async fn client_record(
                     div {
                         label for="mode" { "Mode" }
                         select #mode name="mode" {
-                            option value="read_only" selected[settings.default_mode.as_str() == "read_only" || !can_write] { "Read-only" }
-                            @if can_write { option value="full" selected[settings.default_mode.as_str() == "full"] { "Full access" } }
+                            option value="read_only" selected[chosen_mode == "read_only" || !can_write] { "Read-only" }
+                            @if can_write { option value="full" selected[chosen_mode == "full"] { "Full access" } }
                         }
                     }
                     @if stores.len() > 1 {
@@ -208,13 +222,13 @@ async fn client_record(
                             label for="store" { "Store" }
                             select #store name="store" {
                                 @if settings.manual_store { option value="" { "Choose a store…" } }
-                                @for s in &stores { option value=(s.id) { (s.name) } }
+                                @for s in &stores { option value=(s.id) selected[typed.and_then(|t| t.store.as_deref()) == Some(s.id.to_string().as_str())] { (s.name) } }
                             }
                         }
                     }
                     div {
                         label for="reason" { "Reason" @if settings.require_reason { " (required)" } }
-                        input #reason type="text" name="reason" maxlength="500" placeholder="Ticket reference or why you need access";
+                        input #reason type="text" name="reason" value=(typed.map(|t| t.reason.as_str()).unwrap_or("")) placeholder="Ticket reference or why you need access" required[settings.require_reason];
                     }
                     button #login-as-client type="submit" disabled[blocker.is_some()] { "Login as Client" }
                 }
@@ -306,7 +320,7 @@ pub async fn impersonate(
         Err(r) if r.status() == 422 => {
             return Err(AppError::Page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                client_record(&state, &auth, id, None, Some(r.message())).await?,
+                client_record(&state, &auth, id, None, Some(r.message()), Some(&f)).await?,
             ));
         }
         Err(r) => return Err(AppError::forbidden(r.message())),
@@ -336,6 +350,32 @@ pub async fn impersonate(
         to: safe_next(f.next.as_deref()),
         cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)],
     })
+}
+
+/// The admin consent form.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    consent: String,
+    #[serde(default, rename = "for")]
+    duration: String,
+}
+
+/// `POST /admin/clients/{id}/consent`: staff with `clients.consent.manage` change the client's flag.
+pub async fn set_consent(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<ConsentForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::CLIENTS_CONSENT_MANAGE)?;
+    let (value, until) = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
+        .map_err(|m| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, m.into()))?;
+    state.store.set_consent(id, value, until, auth.actor(), &auth.info.ip).await?;
+    Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 
 /// Says who wrote a reply, as staff see it.

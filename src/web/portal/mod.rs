@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::auth::guards::{ended_redirect, ClientInfo, PortalAuth};
 use crate::auth::{clear_cookie, hash_password, verify_password, CLIENT_COOKIE};
 use crate::domain::acting::WriteKind;
-use crate::domain::impersonation::{Consent, EndReason};
+use crate::domain::impersonation::{parse_consent_choice, Consent, EndReason};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::store::activity::ActivityActor;
@@ -382,13 +382,18 @@ fn account_page(
                 Consent::Allowed { until: None } => "yes, until I revoke it".to_string(),
                 Consent::Allowed { until: Some(u) } => format!("yes, until {}", format_time(u)),
             }) } }
-            form.actions method="post" action="/account/consent" {
+            form.actions #consent-form method="post" action="/account/consent" {
                 (csrf(&auth.csrf_token))
-                div { label for="consent" { "Allow support staff to access my account" }
-                    select #consent name="consent" { option value="allow" { "Allow" } option value="refuse" { "Refuse" } option value="unset" { "No preference" } } }
-                div { label for="for" { "For" }
-                    select #for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" { "Until revoked" } } }
-                button type="submit" { "Save" }
+                input type="hidden" name="from_checkbox" value="1";
+                div {
+                    label.checkbox for="allow-support" {
+                        input #allow-support type="checkbox" name="consent" value="allow" checked[matches!(consent, Consent::Allowed { .. })];
+                        " Allow support staff to access my account"
+                    }
+                }
+                div { label for="consent-for" { "For" }
+                    select #consent-for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" selected { "Until revoked" } } }
+                button #save-consent type="submit" { "Save" }
             }
             form method="post" action="/account/end-support-access" {
                 (csrf(&auth.csrf_token))
@@ -548,15 +553,17 @@ pub async fn change_email(
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
-/// Consent change.
+/// Consent change: either the checkbox form (`from_checkbox=1`, `consent=allow` when ticked) or
+/// an explicit `consent` of allow / refuse / unset.
 #[derive(Debug, Deserialize)]
 pub struct ConsentForm {
     #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
-    consent: String,
+    consent: Option<String>,
     #[serde(default, rename = "for")]
     duration: String,
+    #[serde(default)]
+    from_checkbox: String,
 }
 
 /// `POST /account/consent` (sensitive).
@@ -566,18 +573,12 @@ pub async fn set_consent(
     Form(f): Form<ConsentForm>,
 ) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
-    let now = crate::domain::now();
-    let (value, until) = match (f.consent.as_str(), f.duration.as_str()) {
-        ("allow", "24h") => ("allowed", Some(now + 86400)),
-        ("allow", "7d") => ("allowed", Some(now + 7 * 86400)),
-        ("allow", "always" | "") => ("allowed", None),
-        ("refuse", _) => ("refused", None),
-        ("unset", _) => ("unset", None),
-        _ => {
-            return Err(unprocessable(&auth, "Support access", "Choose allow, refuse or unset, for 24h, 7d or always."))
-        }
-    };
-    state.store.set_consent(&auth.acting, value, until).await?;
+    // An unticked checkbox sends nothing: that is a refusal.
+    let consent = f.consent.as_deref().unwrap_or(if f.from_checkbox == "1" { "refuse" } else { "" });
+    let (value, until) = parse_consent_choice(consent, &f.duration, crate::domain::now())
+        .map_err(|m| unprocessable(&auth, "Support access", m))?;
+    let client = auth.acting.client_id;
+    state.store.set_consent(client, value, until, ActivityActor::Client(client), &auth.info.ip).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
