@@ -59,6 +59,8 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                     @if g.has(p::CLIENTS_VIEW) { a href="/admin/clients" { "Clients" } }
                     @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/impersonations" { "Login as Client log" } }
                     @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/activity" { "Activity" } }
+                    @if g.has(p::SETTINGS_MANAGE) { a href="/admin/settings" { "Settings" } }
+                    @if g.has(p::STAFF_MANAGE) { a href="/admin/staff" { "Staff" } }
                     @if g.has(p::STAFF_MANAGE) { a href="/admin/roles" { "Roles" } }
                 }
                 form.inline method="post" action="/admin/logout" {

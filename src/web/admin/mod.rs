@@ -1,6 +1,9 @@
 //! Staff pages: sign-in, dashboard, clients, Login as Client start and end, tickets, orders,
 //! invoices, the activity log, the Login as Client log and roles.
 
+pub mod impersonations;
+pub mod settings;
+
 use crate::app::AppState;
 use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE, STAFF_COOKIE};
@@ -246,7 +249,7 @@ async fn client_record(
             table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
                 tbody { @for o in &orders.items { tr { td { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, "USD")) } td { (format_date(o.created_at)) } } } } }
             h2 { "Recent Login as Client sessions" }
-            (impersonation_table(auth, &history.items))
+            (impersonations::table(auth, &history.items))
         },
     ))
 }
@@ -538,102 +541,6 @@ pub async fn activity(
 
 fn enc(v: Option<&str>) -> String {
     url::form_urlencoded::byte_serialize(v.unwrap_or("").as_bytes()).collect()
-}
-
-fn impersonation_table(auth: &StaffAuth, items: &[crate::store::sessions::Impersonation]) -> Markup {
-    let can_end = auth.grants.has(perm::IMPERSONATION_SESSIONS_END);
-    html! {
-        table.impersonations {
-            thead { tr { th { "#" } th { "Staff" } th { "Client" } th { "Mode" } th { "Reason" } th { "Started" } th { "Last seen" } th { "Ended" } th { "Actions taken" } th {} } }
-            tbody {
-                @for i in items {
-                    tr {
-                        td { (i.id) }
-                        td { (i.staff_name) }
-                        td { a href=(format!("/admin/clients/{}", i.client_id)) { (i.client_name) } }
-                        td { (i.mode) }
-                        td { (i.reason) }
-                        td { (format_time(i.started_at)) }
-                        td { (format_time(i.last_seen_at)) }
-                        td { @if let Some(e) = i.ended_at { (format_time(e)) " (" (i.end_reason.as_deref().unwrap_or("")) ")" } @else { span.badge.live { "live" } } }
-                        td { (i.actions) }
-                        td {
-                            @if can_end && i.ended_at.is_none() {
-                                form.inline method="post" action=(format!("/admin/impersonations/{}/end", i.id)) {
-                                    (csrf(&auth.csrf_token))
-                                    button.danger type="submit" { "End" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Query of the Login as Client log.
-#[derive(Debug, Deserialize)]
-pub struct ImpersonationQuery {
-    staff: Option<String>,
-    client: Option<String>,
-    state: Option<String>,
-    page: Option<String>,
-}
-
-/// `GET /admin/impersonations`.
-pub async fn impersonations(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Query(q): Query<ImpersonationQuery>,
-) -> AppResult<Markup> {
-    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
-    let live = match q.state.as_deref() {
-        None | Some("") => None,
-        Some("live") => Some(true),
-        Some("ended") => Some(false),
-        Some(_) => return Err(AppError::bad_request("The state filter must be live or ended.")),
-    };
-    let f = ImpersonationFilter {
-        staff: optional_id(&q.staff, "staff")?,
-        client: optional_id(&q.client, "client")?,
-        live,
-        ..Default::default()
-    };
-    let page = state.store.list_impersonations(&f, page_number(&q.page)?, 50).await?;
-    let base = format!(
-        "/admin/impersonations?staff={}&client={}&state={}",
-        enc(q.staff.as_deref()),
-        enc(q.client.as_deref()),
-        enc(q.state.as_deref())
-    );
-    Ok(admin_page(
-        &auth,
-        "Login as Client log",
-        html! {
-            h1 { "Login as Client log" }
-            p.muted { (page.total) " sessions" }
-            (impersonation_table(&auth, &page.items))
-            (pager(&base, page.page, page.pages()))
-        },
-    ))
-}
-
-/// `POST /admin/impersonations/{id}/end`: another staff member ends a live session.
-pub async fn end_impersonation(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Id(id): Id,
-    Form(f): Form<CsrfOnly>,
-) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
-    auth.require(perm::IMPERSONATION_SESSIONS_END)?;
-    let imp = state.store.impersonation(id).await?;
-    if imp.ended_at.is_some() {
-        return Err(AppError::Status(StatusCode::CONFLICT, "That Login as Client session has already ended.".into()));
-    }
-    state.store.end_impersonation(id, EndReason::EndedByStaff, auth.actor(), &auth.info.ip).await?;
-    Ok(Redirect::to("/admin/impersonations").into_response())
 }
 
 /// `GET /admin/roles`: the roles × permissions matrix.
