@@ -43,6 +43,7 @@ pub async fn load_demo(store: &Store, generated: usize) -> anyhow::Result<bool> 
 pub struct Server {
     pub addr: SocketAddr,
     pub store: Store,
+    config: Arc<Config>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
 }
@@ -55,12 +56,16 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
-        let state = AppState { store: store.clone(), config: Arc::new(config) };
-        Ok(Server { addr, store, listener, router: crate::router::router(state) })
+        let config = Arc::new(config);
+        let state = AppState { store: store.clone(), config: config.clone() };
+        Ok(Server { addr, store, config, listener, router: crate::router::router(state) })
     }
 
     /// Serves until the process is told to stop.
     pub async fn run(self) -> anyhow::Result<()> {
+        if let Some(url) = self.config.smtp_url.clone() {
+            crate::mailer::spawn(self.store.clone(), url, self.config.mail_from.clone())?;
+        }
         let store = self.store.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));

@@ -33,6 +33,12 @@ pub struct ServeArgs {
     /// Mark cookies Secure (use behind HTTPS)
     #[arg(long, env = "BEHALF_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub secure_cookies: bool,
+    /// Deliver queued e-mail through this SMTP server (smtp://HOST:PORT); without it mail stays queued
+    #[arg(long, env = "BEHALF_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender address of outgoing e-mail
+    #[arg(long, env = "BEHALF_MAIL_FROM", default_value = crate::config::DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
 }
 
 /// Subcommands.
@@ -106,6 +112,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         demo,
         demo_generated_clients: 200,
+        smtp_url: args.smtp_url.clone(),
+        mail_from: args.mail_from.clone(),
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,

@@ -5,6 +5,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://behalf.db";
 /// Default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
+/// Default sender of outgoing mail.
+pub const DEFAULT_MAIL_FROM: &str = "Behalf <no-reply@localhost>";
+
 /// Settings the server needs at start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -14,6 +17,10 @@ pub struct Config {
     pub demo: bool,
     /// How many generated clients `--demo` adds beside the named ones.
     pub demo_generated_clients: usize,
+    /// `smtp://HOST:PORT` to deliver the outbox; without it, mail stays queued.
+    pub smtp_url: Option<String>,
+    /// Sender of outgoing mail.
+    pub mail_from: String,
 }
 
 impl Config {
@@ -25,6 +32,8 @@ impl Config {
             secure_cookies: false,
             demo: false,
             demo_generated_clients: 200,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.into(),
         }
     }
 }

@@ -27,11 +27,18 @@ struct Migration {
 }
 
 /// Migrations in order; each name exists in both folders.
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_core",
-    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_core",
+        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        name: "0002_transparency",
+        sqlite: include_str!("../migrations/sqlite/0002_transparency.sql"),
+        postgres: include_str!("../migrations/postgres/0002_transparency.sql"),
+    },
+];
 
 impl Db {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders", get(portal::orders))
         .route("/account", get(portal::account).post(portal::save_profile))
         .route("/account/access", get(portal::access))
+        .route("/account/access/seen", post(portal::access_seen))
         .route("/account/password", post(portal::change_password))
         .route("/account/email", post(portal::change_email))
         .route("/account/consent", post(portal::set_consent))

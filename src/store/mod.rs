@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod demo;
+pub mod outbox;
 pub mod people;
 pub mod portal;
 pub mod sessions;

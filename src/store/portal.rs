@@ -82,6 +82,8 @@ pub struct DashboardSummary {
     pub amount_due_cents: i64,
     pub open_tickets: i64,
     pub orders: i64,
+    /// Impersonations the client was told about and has not acknowledged.
+    pub unseen_access: i64,
 }
 
 /// Longest ticket subject accepted.
@@ -104,7 +106,9 @@ impl Store {
                     (SELECT COUNT(*) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS unpaid_invoices,
                     (SELECT COALESCE(SUM(total_cents), 0) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
                     (SELECT COUNT(*) FROM tickets WHERE client_id = $1 AND status <> 'closed') AS open_tickets,
-                    (SELECT COUNT(*) FROM orders WHERE client_id = $1) AS orders",
+                    (SELECT COUNT(*) FROM orders WHERE client_id = $1) AS orders,
+                    (SELECT COUNT(*) FROM impersonations WHERE client_id = $1 AND notify_client = 1
+                       AND started_at >= (SELECT access_seen_at FROM clients WHERE id = $1)) AS unseen_access",
         )
         .bind(client_id)
         .fetch_one(&self.db.read)

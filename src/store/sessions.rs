@@ -75,6 +75,9 @@ pub struct NewImpersonation<'a> {
     pub csrf_token: &'a str,
     /// The portal session this browser had, which the start ends.
     pub replaces_token_hash: Option<&'a str>,
+    /// Tell the client (portal notice and e-mail), per `impersonation.notify_client`.
+    pub notify: bool,
+    pub client_email: &'a str,
 }
 
 /// Filters for the impersonation log.
@@ -241,8 +244,8 @@ impl Store {
         }
         let d = n.decision;
         let id: i64 = sqlx::query(
-            "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
+            "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
         )
         .bind(n.staff_id)
         .bind(n.client_id)
@@ -253,6 +256,7 @@ impl Store {
         .bind(n.user_agent)
         .bind(now)
         .bind(d.ends_by)
+        .bind(n.notify as i64)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match e {
@@ -275,6 +279,19 @@ impl Store {
         )
         .await?;
         let reason = if d.reason.is_empty() { "none given" } else { &d.reason };
+        if n.notify {
+            let body = format!(
+                "Hello {},\n\n{} from our support team logged in to your account on {} ({} mode).\nReason: {}\n\n\
+                 Every access to your account is listed under Account > Who has accessed my account, with what was done.\n\
+                 You can end support access at any time from your Account page.\n",
+                n.client_name,
+                n.staff_name,
+                crate::domain::format_time(now),
+                d.mode.label(),
+                reason
+            );
+            super::outbox::enqueue(&mut tx, n.client_email, "Support accessed your account", &body).await?;
+        }
         append(
             &mut tx,
             NewActivity {
@@ -331,6 +348,62 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(n)
+    }
+
+    /// Impersonations the client has not yet acknowledged (only those the client is told about).
+    pub async fn unseen_access(&self, client_id: i64) -> StoreResult<Vec<Impersonation>> {
+        Ok(sqlx::query_as(&format!(
+            "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.notify_client = 1
+               AND i.started_at >= (SELECT access_seen_at FROM clients WHERE id = $1) ORDER BY i.id DESC LIMIT 10"
+        ))
+        .bind(client_id)
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
+    /// The client acknowledges the access notices (their own session only).
+    pub async fn mark_access_seen(&self, acting: &crate::domain::acting::Acting) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
+            .bind(crate::domain::now() + 1)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            NewActivity::from_acting(
+                acting,
+                "account",
+                "Acknowledged support access notices",
+                format!("client #{}", acting.client_id),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What was done in each of these impersonations of this client, oldest first.
+    pub async fn impersonation_actions(
+        &self,
+        client_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<Vec<(i64, i64, String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT impersonation_id, at, action, target FROM activity WHERE subject_client_id = $1
+               AND action_group <> 'login_as_client' AND impersonation_id IN ({}) ORDER BY id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(client_id);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.db.read).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
     }
 
     /// Deletes one session row.

@@ -125,3 +125,160 @@ async fn a_required_reason_is_asked_for_stored_and_shown() {
     let mut bob = app.client("bob@example.com").await;
     assert!(bob.get("/account/access").await.text_of("access").unwrap().contains(reason));
 }
+
+#[tokio::test]
+async fn the_client_is_told_in_the_portal_and_by_email_and_sees_what_was_done() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url.clone();
+    let app = TestApp::with_config(|c| c.smtp_url = Some(url)).await;
+    let mut admin = app.staff("admin@example.com").await;
+    admin.impersonate(JANE, &[("mode", "full"), ("reason", "Ticket 1: invoice display")]).await;
+    admin.portal_post("/tickets/1/replies", &[("body", "Fixed the invoice view")]).await;
+    // Staff never see the notice, not even inside the impersonation.
+    assert!(!admin.get("/dashboard").await.has("access-notice"));
+    admin.return_to_admin().await;
+
+    // The e-mail was queued in the same transaction and delivered through SMTP.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM outbox WHERE to_email = 'jane@example.com'").await, 1);
+    let mut delivered = false;
+    for _ in 0..50 {
+        if app.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL").await == 1 {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "the mailer delivered the outbox");
+    let mail = sink.messages.lock().unwrap().join("\n");
+    assert!(mail.contains("Alice Admin from our support team logged in to your account"), "{mail}");
+    assert!(mail.contains("Ticket 1: invoice display"));
+
+    // Jane sees the notice on her next visit, the actions in plain words, and may dismiss it.
+    let mut jane = app.client("jane@example.com").await;
+    let dash = jane.get("/dashboard").await;
+    let notice = dash.text_of("access-notice").expect("notice shown");
+    assert!(notice.contains("Alice Admin") && notice.contains("Ticket 1: invoice display"), "{notice}");
+    let access = jane.get("/account/access").await.text_of("access").unwrap();
+    assert!(access.contains("Alice Admin") && access.contains("Replied to a ticket (ticket #1)"), "{access}");
+    assert_eq!(jane.portal_post("/account/access/seen", &[]).await.status, StatusCode::SEE_OTHER);
+    assert!(!jane.get("/dashboard").await.has("access-notice"));
+
+    // Switched off, there is no notice and no mail; a look-only session says so.
+    app.set("impersonation.notify_client", "false").await;
+    admin.impersonate(JANE, &[]).await;
+    admin.return_to_admin().await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM outbox").await, 1);
+    assert!(!jane.get("/dashboard").await.has("access-notice"));
+    assert!(jane.get("/account/access").await.body.contains("Looked only; changed nothing."));
+}
+
+#[tokio::test]
+async fn without_smtp_mail_stays_queued() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+    admin.impersonate(BOB, &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND to_email = 'bob@example.com'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn settings_page_validates_everything_and_records_changes() {
+    let app = TestApp::spawn().await;
+    let mut manager = app.staff("manager@example.com").await;
+    assert_eq!(manager.get("/admin/settings").await.status, StatusCode::FORBIDDEN);
+    assert!(!manager.get("/admin").await.body.contains("href=\"/admin/settings\""));
+
+    let mut admin = app.staff("admin@example.com").await;
+    let page = admin.get("/admin/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let bad = admin
+        .post_from(
+            "/admin/settings",
+            "/admin/settings",
+            &[
+                ("impersonation.max_duration", "10y"),
+                ("impersonation.idle_timeout", "-5m"),
+                ("impersonation.consent", "sometimes"),
+                ("impersonation.require_reason", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text_of("setting-impersonation-max_duration-error").unwrap().contains("not a duration"));
+    assert!(bad.text_of("setting-impersonation-idle_timeout-error").is_some());
+    assert!(bad.text_of("setting-impersonation-consent-error").unwrap().contains("one of"));
+    assert!(bad.body.contains("value=\"10y\""), "typed values are kept");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM settings").await, 0, "nothing saved");
+
+    let ok = admin
+        .post_from(
+            "/admin/settings",
+            "/admin/settings",
+            &[
+                ("impersonation.max_duration", "2h"),
+                ("impersonation.require_reason", "true"),
+                ("impersonation.enabled", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text("SELECT value FROM settings WHERE key = 'impersonation.max_duration'").await.as_deref(),
+        Some("2h")
+    );
+    let log = admin.get("/admin/activity?group=settings").await;
+    assert!(
+        log.body.contains("60m -&gt; 2h") || log.body.contains("(default) -&gt; 2h"),
+        "old and new values recorded"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM activity WHERE action_group = 'settings'").await,
+        2,
+        "unchanged keys are not recorded"
+    );
+    // The next start follows the new settings.
+    assert_eq!(admin.impersonate(BOB, &[]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_log_filters_pages_and_exports() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+    let mut max = app.staff("manager@example.com").await;
+    admin.impersonate(JANE, &[("reason", "first, \"quoted\"")]).await;
+    admin.return_to_admin().await;
+    max.impersonate(BOB, &[]).await;
+    admin.impersonate(BOB, &[]).await;
+    app.exec("UPDATE impersonations SET started_at = 86400 * 365 WHERE id = 1").await;
+    let admin_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+
+    let all = admin.get("/admin/impersonations").await;
+    assert!(all.body.contains("3 sessions"));
+    assert!(admin.get(&format!("/admin/impersonations?staff={admin_id}")).await.body.contains("2 sessions"));
+    assert!(admin.get(&format!("/admin/impersonations?client={BOB}")).await.body.contains("2 sessions"));
+    assert!(admin.get("/admin/impersonations?state=live").await.body.contains("2 sessions"));
+    assert!(admin.get("/admin/impersonations?state=ended").await.body.contains("1 sessions"));
+    assert!(admin.get("/admin/impersonations?from=1971-01-01&to=1971-01-01").await.body.contains("1 sessions"));
+    let today = admin.get("/admin/impersonations").await;
+    let href =
+        today.body.split("id=\"today\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+    assert!(admin.get(&href).await.body.contains("2 sessions"), "the today shortcut");
+    assert_eq!(admin.get("/admin/impersonations?from=yesterday").await.status, StatusCode::BAD_REQUEST);
+
+    let csv = admin.get(&format!("/admin/impersonations.csv?staff={admin_id}")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(!csv.body.contains("impersonation-banner"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 3, "header and two rows: {}", csv.body);
+    assert!(csv.body.contains("\"first, \"\"quoted\"\"\""));
+
+    // Without impersonation.log.view: no menu item, and the URLs answer 403.
+    let mut sue = app.staff("support@example.com").await;
+    assert!(!sue.get("/admin").await.body.contains("/admin/impersonations"));
+    assert_eq!(sue.get("/admin/impersonations").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(sue.get("/admin/impersonations.csv").await.status, StatusCode::FORBIDDEN);
+}

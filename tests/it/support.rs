@@ -24,11 +24,17 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a server with the named demo accounts and `generated` extra clients.
     pub async fn with_clients(generated: usize) -> TestApp {
+        Self::with_config(|c| c.demo_generated_clients = generated).await
+    }
+
+    /// Starts a server with demo data and a configuration adjusted by `adjust`.
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db_url = format!("sqlite://{}", dir.path().join("behalf.db").display());
         let mut config = Config::for_url(&db_url);
         config.demo = true;
-        config.demo_generated_clients = generated;
+        config.demo_generated_clients = 3;
+        adjust(&mut config);
         let server = Server::build(config).await.expect("server builds");
         let base = format!("http://{}", server.addr);
         let store = server.store.clone();
@@ -103,6 +109,63 @@ impl TestApp {
     /// The end reason of the newest impersonation.
     pub async fn last_end_reason(&self) -> Option<String> {
         self.text("SELECT end_reason FROM impersonations ORDER BY id DESC LIMIT 1").await
+    }
+}
+
+/// A minimal SMTP server on loopback that accepts every message and keeps it.
+pub struct SmtpSink {
+    pub url: String,
+    pub messages: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    /// Listens on a free port.
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = messages.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 sink ESMTP\r\n").await.ok();
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(buf) = data.as_mut() {
+                            if line == "." {
+                                kept.lock().unwrap().push(std::mem::take(buf));
+                                data = None;
+                                write.write_all(b"250 queued\r\n").await.ok();
+                            } else {
+                                buf.push_str(&line);
+                                buf.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 sink\r\n",
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                write.write_all(b"221 bye\r\n").await.ok();
+                                return;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        write.write_all(reply).await.ok();
+                    }
+                });
+            }
+        });
+        SmtpSink { url, messages }
     }
 }
 

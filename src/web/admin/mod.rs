@@ -346,6 +346,8 @@ pub async fn impersonate(
             token_hash: &token_hash,
             csrf_token: &new_token(),
             replaces_token_hash: old.as_deref(),
+            notify: settings.notify_client,
+            client_email: &client.email,
         })
         .await?;
     crate::web::ops::IMPERSONATIONS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -112,10 +112,29 @@ pub async fn home() -> Response {
 /// `GET /dashboard`.
 pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppResult<Markup> {
     let s = state.store.dashboard_summary(auth.acting.client_id).await?;
+    // Only the client's own session sees (and may dismiss) the notices; staff never do.
+    let notices = if s.unseen_access > 0 && auth.acting.impersonation.is_none() {
+        state.store.unseen_access(auth.acting.client_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(portal_page(
         &auth,
         "Dashboard",
         html! {
+            @if !notices.is_empty() {
+                div.notice #access-notice role="status" {
+                    p { strong { "Support staff accessed your account." } }
+                    ul { @for i in &notices {
+                        li { (i.staff_name) " on " (format_time(i.started_at)) ", " (mode_label(&i.mode)) ". Reason: " (reason_text(&i.reason)) "." }
+                    } }
+                    p { a href="/account/access" { "See what was done" } " · you can end support access at any time on " a href="/account" { "your account page" } "." }
+                    form.inline method="post" action="/account/access/seen" {
+                        (csrf(&auth.csrf_token))
+                        button #dismiss-access-notice type="submit" { "Dismiss" }
+                    }
+                }
+            }
             h1 { "Hello, " (auth.acting.client_name) }
             div.cards {
                 div.card { div.figure #active-services { (s.active_services) } a href="/services" { "active services" } }
@@ -468,28 +487,59 @@ pub async fn save_profile(
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
-/// `GET /account/access`: every Login as Client session of this account.
+fn mode_label(mode: &str) -> &'static str {
+    crate::domain::impersonation::Mode::parse(mode).map(|m| m.label()).unwrap_or("unknown mode")
+}
+
+fn reason_text(reason: &str) -> &str {
+    if reason.is_empty() {
+        "no reason given"
+    } else {
+        reason
+    }
+}
+
+/// `GET /account/access`: every Login as Client session of this account, with what was done.
 pub async fn access(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
-    let f = ImpersonationFilter { client: Some(auth.acting.client_id), ..Default::default() };
+    let client = auth.acting.client_id;
+    let f = ImpersonationFilter { client: Some(client), ..Default::default() };
     let page = state.store.list_impersonations(&f, page_number(&q.page)?, 20).await?;
+    let ids: Vec<i64> = page.items.iter().map(|i| i.id).collect();
+    let actions = state.store.impersonation_actions(client, &ids).await?;
     Ok(portal_page(
         &auth,
         "Account access",
         html! {
             h1 { "Who has accessed my account" }
-            p { "Every time a member of staff used Login as Client on your account, it is listed here." }
-            table #access { thead { tr { th { "Who" } th { "When" } th { "How long" } th { "Why" } th { "Mode" } th { "Actions taken" } } }
+            p { "Every time a member of staff used Login as Client on your account, it is listed here with what they did." }
+            table #access { thead { tr { th { "Who" } th { "When" } th { "How long" } th { "Why" } th { "Mode" } th { "What was done" } } }
                 tbody { @for i in &page.items { tr {
                     td { (i.staff_name) }
                     td { (format_time(i.started_at)) }
                     td { @if let Some(e) = i.ended_at { (crate::domain::duration::describe_remaining(e - i.started_at)) } @else { "still open" } }
-                    td { (if i.reason.is_empty() { "no reason given" } else { &i.reason }) }
-                    td { (crate::domain::impersonation::Mode::parse(&i.mode).map(|m| m.label()).unwrap_or("")) }
-                    td { (i.actions) }
+                    td { (reason_text(&i.reason)) }
+                    td { (mode_label(&i.mode)) }
+                    td.actions-taken {
+                        @let done: Vec<_> = actions.iter().filter(|a| a.0 == i.id).collect();
+                        @if done.is_empty() { "Looked only; changed nothing." } @else {
+                            ul { @for a in done { li { (format_time(a.1)) ": " (a.2) @if !a.3.is_empty() { " (" (a.3) ")" } } } }
+                        }
+                    }
                 } } } }
             (pager("/account/access", page.page, page.pages()))
         },
     ))
+}
+
+/// `POST /account/access/seen`: the client dismisses the access notices.
+pub async fn access_seen(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    state.store.mark_access_seen(&auth.acting).await?;
+    Ok(axum::response::Redirect::to("/dashboard").into_response())
 }
 
 /// Password change.
