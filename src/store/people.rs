@@ -134,6 +134,78 @@ impl Store {
         Ok(id)
     }
 
+    /// Adds a custom role with no permissions, recorded as a staff change.
+    pub async fn add_role(&self, name: &str, by: ActivityActor, ip: &str) -> StoreResult<i64> {
+        if self.role_id(name).await.is_ok() {
+            return Err(StoreError::Conflict(format!("a role named {name} already exists")));
+        }
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let mut e = staff_event(by, "Role added", name, 0);
+        e.target = format!("role {name}");
+        e.ip = ip.to_string();
+        append(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Replaces a role's permissions. Staff of that role who lose `clients.impersonate` have
+    /// their live Login as Client sessions ended at once, in the same transaction.
+    pub async fn set_role_permissions(
+        &self,
+        role_id: i64,
+        perms: &[&str],
+        by: ActivityActor,
+        ip: &str,
+    ) -> StoreResult<bool> {
+        let before = self.role_permissions(role_id).await?;
+        let added: Vec<&str> = perms.iter().copied().filter(|p| !before.iter().any(|b| b == p)).collect();
+        let removed: Vec<&str> = before.iter().map(String::as_str).filter(|b| !perms.contains(b)).collect();
+        if added.is_empty() && removed.is_empty() {
+            return Ok(false);
+        }
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role_id).execute(&mut *tx).await?;
+        for p in perms {
+            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+                .bind(role_id)
+                .bind(*p)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if removed.contains(&crate::domain::permissions::CLIENTS_IMPERSONATE) {
+            let staff =
+                sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
+            for row in staff {
+                let staff_id: i64 = row.try_get(0)?;
+                super::sessions::end_impersonations_where(
+                    &mut tx,
+                    "staff_id",
+                    staff_id,
+                    crate::domain::impersonation::EndReason::Revoked,
+                    by,
+                    ip,
+                )
+                .await?;
+            }
+        }
+        let mut e = staff_event(
+            by,
+            "Role permissions changed",
+            &format!("added: {}; removed: {}", added.join(" "), removed.join(" ")),
+            0,
+        );
+        e.target = format!("role #{role_id}");
+        e.ip = ip.to_string();
+        append(&mut tx, e).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Finds a role id by name.
     pub async fn role_id(&self, name: &str) -> StoreResult<i64> {
         sqlx::query("SELECT id FROM roles WHERE name = $1")

@@ -282,3 +282,143 @@ async fn the_log_filters_pages_and_exports() {
     assert_eq!(sue.get("/admin/impersonations").await.status, StatusCode::FORBIDDEN);
     assert_eq!(sue.get("/admin/impersonations.csv").await.status, StatusCode::FORBIDDEN);
 }
+
+/// The role id for a name.
+async fn role(app: &TestApp, name: &str) -> i64 {
+    app.scalar(&format!("SELECT id FROM roles WHERE name = '{name}'")).await
+}
+
+#[tokio::test]
+async fn roles_are_edited_and_take_effect_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+    assert_eq!(admin.get("/admin/roles").await.status, StatusCode::FORBIDDEN, "admin lacks staff.manage");
+    let mut max = app.staff("manager@example.com").await;
+    max.impersonate(JANE, &[]).await;
+
+    let mut sam = app.staff("superadmin@example.com").await;
+    let page = sam.get("/admin/roles").await;
+    assert!(page.has("roles"));
+    // Save the matrix with the manager losing clients.impersonate and support gaining it.
+    let token = page.csrf().unwrap();
+    let roles: Vec<(i64, String)> = {
+        let rows = sqlx::query("SELECT id, name FROM roles").fetch_all(&app.store.db.read).await.unwrap();
+        use sqlx::Row;
+        rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))).collect()
+    };
+    let mut form: Vec<(String, String)> = vec![("csrf_token".into(), token)];
+    for (id, name) in &roles {
+        let perms = sqlx::query(&format!("SELECT permission FROM role_permissions WHERE role_id = {id}"))
+            .fetch_all(&app.store.db.read)
+            .await
+            .unwrap();
+        use sqlx::Row;
+        for p in perms.iter().map(|r| r.get::<String, _>(0)) {
+            let drop = (name == "manager" && p == "clients.impersonate") || name == "super_admin";
+            if !drop {
+                form.push(("grant".into(), format!("{id}:{p}")));
+            }
+        }
+        if name == "support" {
+            form.push(("grant".into(), format!("{id}:clients.impersonate")));
+        }
+    }
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let p = sam.post_raw("/admin/roles", &refs).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    // super_admin was not reduced although none of its grants were sent.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM role_permissions WHERE role_id = {}",
+            role(&app, "super_admin").await
+        ))
+        .await,
+        12
+    );
+    // The manager's live impersonation ended as revoked, and the button is gone.
+    assert_eq!(app.text("SELECT end_reason FROM impersonations WHERE id = 1").await.as_deref(), Some("revoked"));
+    assert_eq!(max.get("/dashboard").await.location(), Some("/admin/clients/1?ended=revoked"));
+    assert!(!max.get("/admin/clients/1").await.has("login-as-client"));
+    let mut sue = app.staff("support@example.com").await;
+    assert!(sue.get("/admin/clients/1").await.has("login-as-client"));
+    assert!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Role permissions changed'").await >= 2);
+
+    // New roles; bad names and unknown permissions are refused.
+    let p = sam.post_from("/admin/roles", "/admin/roles/new", &[("name", "auditor")]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(sam.get("/admin/roles").await.body.contains("auditor"));
+    let p = sam.post_from("/admin/roles", "/admin/roles/new", &[("name", "auditor")]).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = sam.post_from("/admin/roles", "/admin/roles/new", &[("name", "<b>x</b>")]).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = sam.post_from("/admin/roles", "/admin/roles", &[("grant", "1:root.everything")]).await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn staff_are_added_changed_and_disabled_from_the_admin() {
+    let app = TestApp::spawn().await;
+    let mut sam = app.staff("superadmin@example.com").await;
+    assert!(sam.get("/admin").await.body.contains("href=\"/admin/staff\""));
+    let p = sam
+        .post_from(
+            "/admin/staff",
+            "/admin/staff",
+            &[("email", "nia@example.com"), ("name", "Nia New"), ("role", "manager"), ("password", "short")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.body.contains("value=\"nia@example.com\"") && p.body.contains("value=\"Nia New\""), "typed values kept");
+    let p = sam
+        .post_from(
+            "/admin/staff",
+            "/admin/staff",
+            &[("email", "nia@example.com"), ("name", "Nia New"), ("role", "wizard"), ("password", "long-enough-pw")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = sam
+        .post_from(
+            "/admin/staff",
+            "/admin/staff",
+            &[("email", "nia@example.com"), ("name", "Nia New"), ("role", "admin"), ("password", "long-enough-pw")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let p = sam
+        .post_from(
+            "/admin/staff",
+            "/admin/staff",
+            &[("email", "NIA@example.com"), ("name", "Nia Again"), ("role", "admin"), ("password", "long-enough-pw")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "duplicate e-mail");
+
+    let mut nia = app.browser();
+    let p = nia
+        .post_from("/admin/login", "/admin/login", &[("email", "nia@example.com"), ("password", "long-enough-pw")])
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    nia.impersonate(JANE, &[("mode", "full")]).await;
+    let nia_id = app.scalar("SELECT id FROM staff WHERE email = 'nia@example.com'").await;
+
+    // Down to support: the live full-mode session ends on its next request.
+    let p = sam.post_from("/admin/staff", &format!("/admin/staff/{nia_id}/role"), &[("role", "support")]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(nia.get("/dashboard").await.location(), Some("/admin/clients/1?ended=revoked"));
+    // Disabling ends the admin session too.
+    let p = sam.post_from("/admin/staff", &format!("/admin/staff/{nia_id}/disable"), &[]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(nia.get("/admin").await.location(), Some("/admin/login"));
+    // Nobody disables themselves, and admins without staff.manage cannot reach the page.
+    let sam_id = app.scalar("SELECT id FROM staff WHERE email = 'superadmin@example.com'").await;
+    assert_eq!(
+        sam.post_from("/admin/staff", &format!("/admin/staff/{sam_id}/disable"), &[]).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let mut admin = app.staff("admin@example.com").await;
+    assert_eq!(admin.get("/admin/staff").await.status, StatusCode::FORBIDDEN);
+    let p = admin.post_from("/admin", &format!("/admin/staff/{sam_id}/disable"), &[]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.scalar(&format!("SELECT active FROM staff WHERE id = {sam_id}")).await, 1);
+}

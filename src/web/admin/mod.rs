@@ -3,6 +3,7 @@
 
 pub mod impersonations;
 pub mod settings;
+pub mod staff;
 
 use crate::app::AppState;
 use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
@@ -543,27 +544,6 @@ pub async fn activity(
 
 fn enc(v: Option<&str>) -> String {
     url::form_urlencoded::byte_serialize(v.unwrap_or("").as_bytes()).collect()
-}
-
-/// `GET /admin/roles`: the roles × permissions matrix.
-pub async fn roles(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
-    auth.require(perm::STAFF_MANAGE)?;
-    let roles = state.store.list_roles().await?;
-    Ok(admin_page(
-        &auth,
-        "Roles",
-        html! {
-            h1 { "Roles and permissions" }
-            table #roles {
-                thead { tr { th { "Permission" } @for r in &roles { th { (r.name) } } } }
-                tbody {
-                    @for p in perm::ALL {
-                        tr { td { code { (p) } } @for r in &roles { td { @if r.permissions.iter().any(|x| x == p) { "✓" } } } }
-                    }
-                }
-            }
-        },
-    ))
 }
 
 #[cfg(test)]

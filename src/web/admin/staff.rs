@@ -1,0 +1,307 @@
+//! `/admin/staff` and `/admin/roles` (permission `staff.manage`): staff accounts and the
+//! editable roles × permissions matrix. Changes apply from the next request.
+
+use crate::app::AppState;
+use crate::auth::guards::StaffAuth;
+use crate::domain::permissions as perm;
+use crate::error::{AppError, AppResult};
+use crate::store::people::{Role, Staff};
+use crate::store::StoreError;
+use crate::web::extract::{Form, Id};
+use crate::web::layout::{admin_page, alert, csrf};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// The role that always holds every permission.
+pub const SUPER_ADMIN: &str = "super_admin";
+
+fn roles_page(auth: &StaffAuth, roles: &[Role], message: Option<&str>) -> Markup {
+    admin_page(
+        auth,
+        "Roles",
+        html! {
+            h1 { "Roles and permissions" }
+            @if let Some(m) = message { (alert(m)) }
+            p.muted { "super_admin always holds every permission. Changes apply from each staff member's next request; staff who lose clients.impersonate are returned from Login as Client at once." }
+            form #roles-form method="post" action="/admin/roles" {
+                (csrf(&auth.csrf_token))
+                table #roles {
+                    thead { tr { th { "Permission" } @for r in roles { th { (r.name) } } } }
+                    tbody {
+                        @for p in perm::ALL {
+                            tr {
+                                td { code { (p) } }
+                                @for r in roles {
+                                    td {
+                                        input type="checkbox" name="grant" value=(format!("{}:{}", r.id, p))
+                                            id=(format!("grant-{}-{}", r.name, p.replace('.', "-")))
+                                            checked[r.permissions.iter().any(|x| x == p)]
+                                            disabled[r.name == SUPER_ADMIN];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p { button #save-roles type="submit" { "Save permissions" } }
+            }
+            h2 { "New role" }
+            form.actions method="post" action="/admin/roles/new" {
+                (csrf(&auth.csrf_token))
+                div { label for="role-name" { "Name" } input #role-name type="text" name="name" maxlength="40" required; }
+                button #add-role type="submit" { "Add role" }
+            }
+        },
+    )
+}
+
+/// `GET /admin/roles`.
+pub async fn roles(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
+    auth.require(perm::STAFF_MANAGE)?;
+    Ok(roles_page(&auth, &state.store.list_roles().await?, None))
+}
+
+/// `POST /admin/roles`: the whole matrix; super_admin is never reduced, whatever is sent.
+pub async fn save_roles(State(state): State<AppState>, auth: StaffAuth, body: Bytes) -> AppResult<Response> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form could not be read: {e}.")))?;
+    let token = fields.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str()).unwrap_or("");
+    auth.check_csrf(token)?;
+    auth.require(perm::STAFF_MANAGE)?;
+    let roles = state.store.list_roles().await?;
+    let mut grants: Vec<(i64, &str)> = Vec::new();
+    for (k, v) in &fields {
+        if k != "grant" {
+            continue;
+        }
+        let parsed = v
+            .split_once(':')
+            .and_then(|(r, p)| Some((r.parse::<i64>().ok()?, perm::ALL.iter().copied().find(|x| *x == p)?)));
+        match parsed {
+            Some((role, p)) if roles.iter().any(|r| r.id == role) => grants.push((role, p)),
+            _ => {
+                return Err(AppError::Status(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Unknown role or permission '{}'.", v.chars().take(60).collect::<String>()),
+                ))
+            }
+        }
+    }
+    for role in roles.iter().filter(|r| r.name != SUPER_ADMIN) {
+        let perms: Vec<&str> = grants.iter().filter(|(r, _)| *r == role.id).map(|(_, p)| *p).collect();
+        state.store.set_role_permissions(role.id, &perms, auth.actor(), &auth.info.ip).await?;
+    }
+    Ok(Redirect::to("/admin/roles").into_response())
+}
+
+/// The new-role form.
+#[derive(Debug, Deserialize)]
+pub struct NewRoleForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /admin/roles/new`.
+pub async fn add_role(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Form(f): Form<NewRoleForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::STAFF_MANAGE)?;
+    let name = f.name.trim().to_lowercase();
+    let valid = (2..=40).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let problem = if !valid {
+        Some("A role name has 2 to 40 characters: lower-case letters, digits and _.".to_string())
+    } else {
+        match state.store.add_role(&name, auth.actor(), &auth.info.ip).await {
+            Ok(_) => None,
+            Err(StoreError::Conflict(m)) => Some(m),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    match problem {
+        None => Ok(Redirect::to("/admin/roles").into_response()),
+        Some(m) => Err(AppError::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            roles_page(&auth, &state.store.list_roles().await?, Some(&m)),
+        )),
+    }
+}
+
+/// What the add-staff form held, to show it again.
+#[derive(Debug, Deserialize, Default)]
+pub struct NewStaffForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn staff_page(
+    auth: &StaffAuth,
+    staff: &[Staff],
+    roles: &[Role],
+    typed: &NewStaffForm,
+    message: Option<&str>,
+) -> Markup {
+    admin_page(
+        auth,
+        "Staff",
+        html! {
+            h1 { "Staff" }
+            @if let Some(m) = message { (alert(m)) }
+            table #staff {
+                thead { tr { th { "Name" } th { "E-mail" } th { "Role" } th { "Status" } th {} } }
+                tbody {
+                    @for s in staff {
+                        tr {
+                            td { (s.name) }
+                            td { (s.email) }
+                            td {
+                                form.inline method="post" action=(format!("/admin/staff/{}/role", s.id)) {
+                                    (csrf(&auth.csrf_token))
+                                    select name="role" aria-label="Role" {
+                                        @for r in roles { option value=(r.name) selected[r.id == s.role_id] { (r.name) } }
+                                    }
+                                    button type="submit" { "Change" }
+                                }
+                            }
+                            td { @if s.active == 1 { "active" } @else { "disabled" } }
+                            td {
+                                @if s.active == 1 && s.id != auth.staff.id {
+                                    form.inline method="post" action=(format!("/admin/staff/{}/disable", s.id)) {
+                                        (csrf(&auth.csrf_token))
+                                        button.danger type="submit" { "Disable" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { "Add a staff member" }
+            form #add-staff method="post" action="/admin/staff" {
+                (csrf(&auth.csrf_token))
+                label for="staff-email" { "E-mail" }
+                input #staff-email type="email" name="email" value=(typed.email) required;
+                label for="staff-name" { "Name" }
+                input #staff-name type="text" name="name" value=(typed.name) maxlength="200" required;
+                label for="staff-role" { "Role" }
+                select #staff-role name="role" { @for r in roles { option value=(r.name) selected[r.name == typed.role] { (r.name) } } }
+                label for="staff-password" { "Password (at least 10 characters)" }
+                input #staff-password type="password" name="password" autocomplete="new-password" required;
+                p { button #add-staff-button type="submit" { "Add staff member" } }
+            }
+        },
+    )
+}
+
+/// `GET /admin/staff`.
+pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
+    auth.require(perm::STAFF_MANAGE)?;
+    let (staff, roles) = (state.store.list_staff().await?, state.store.list_roles().await?);
+    Ok(staff_page(&auth, &staff, &roles, &NewStaffForm::default(), None))
+}
+
+/// `POST /admin/staff`: adds a staff member.
+pub async fn add(State(state): State<AppState>, auth: StaffAuth, Form(f): Form<NewStaffForm>) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::STAFF_MANAGE)?;
+    let email = f.email.trim().to_lowercase();
+    let name = f.name.trim();
+    let role = state.store.role_id(&f.role).await.ok();
+    let problem = if email.len() > 254 || !email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+    {
+        Some("Enter a valid e-mail address.".to_string())
+    } else if name.is_empty() || name.chars().count() > 200 {
+        Some("The name must have 1 to 200 characters.".to_string())
+    } else if role.is_none() {
+        Some("Choose one of the roles.".to_string())
+    } else if !(10..=200).contains(&f.password.chars().count()) {
+        Some("The password must have 10 to 200 characters.".to_string())
+    } else {
+        None
+    };
+    let result = match (problem, role) {
+        (Some(m), _) => Err(m),
+        (None, Some(role_id)) => {
+            let hash = crate::auth::hash_password(f.password.clone()).await?;
+            match state.store.add_staff(&email, name, &hash, role_id, auth.actor()).await {
+                Ok(_) => Ok(()),
+                Err(StoreError::Conflict(m)) => Err(m),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        (None, None) => Err("Choose one of the roles.".to_string()),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/admin/staff").into_response()),
+        Err(m) => {
+            let (staff, roles) = (state.store.list_staff().await?, state.store.list_roles().await?);
+            Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, staff_page(&auth, &staff, &roles, &f, Some(&m))))
+        }
+    }
+}
+
+/// The role-change form.
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /admin/staff/{id}/role`.
+pub async fn set_role(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<RoleForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::STAFF_MANAGE)?;
+    let role_id = state
+        .store
+        .role_id(&f.role)
+        .await
+        .map_err(|_| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, "Choose one of the roles.".into()))?;
+    if id == auth.staff.id {
+        return Err(AppError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "You cannot change your own role; ask another staff manager.".into(),
+        ));
+    }
+    state.store.set_staff_role(id, role_id, auth.actor()).await?;
+    Ok(Redirect::to("/admin/staff").into_response())
+}
+
+/// `POST /admin/staff/{id}/disable`: ends the member's sessions and Login as Client sessions.
+pub async fn disable(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<super::CsrfOnly>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::STAFF_MANAGE)?;
+    if id == auth.staff.id {
+        return Err(AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, "You cannot disable your own account.".into()));
+    }
+    state.store.disable_staff(id, auth.actor()).await?;
+    Ok(Redirect::to("/admin/staff").into_response())
+}
