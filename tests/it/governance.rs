@@ -422,3 +422,33 @@ async fn staff_are_added_changed_and_disabled_from_the_admin() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert_eq!(app.scalar(&format!("SELECT active FROM staff WHERE id = {sam_id}")).await, 1);
 }
+
+#[tokio::test]
+async fn the_activity_log_filters_by_group_actor_and_client() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+    admin.impersonate(JANE, &[("mode", "full")]).await;
+    admin.portal_post("/tickets/1/replies", &[("body", "as Jane")]).await;
+    admin.return_to_admin().await;
+    let mut bob = app.client("bob@example.com").await;
+    let bob_ticket = app.scalar(&format!("SELECT MIN(id) FROM tickets WHERE client_id = {BOB}")).await;
+    bob.portal_post(&format!("/tickets/{bob_ticket}/replies"), &[("body", "as Bob")]).await;
+    let admin_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+
+    let rows = |p: &Page| p.body.matches("<td class=\"action\">").count();
+    let tickets = admin.get("/admin/activity?group=tickets").await;
+    assert_eq!(rows(&tickets), 2);
+    assert!(tickets.body.contains("Jane Smith (by Alice Admin via Login as Client)"));
+    assert!(tickets.body.contains("Login as Client #1"), "the impersonation session is named");
+    let by_admin = admin.get(&format!("/admin/activity?group=tickets&actor=staff:{admin_id}")).await;
+    assert_eq!(rows(&by_admin), 1);
+    let by_bob = admin.get(&format!("/admin/activity?group=tickets&actor=client:{BOB}")).await;
+    assert_eq!(rows(&by_bob), 1);
+    assert!(by_bob.body.contains("Replied to a ticket"));
+    let jane_all = admin.get(&format!("/admin/activity?client={JANE}")).await;
+    assert!(jane_all.body.contains("Staff impersonated client") && !jane_all.body.contains("as Bob"));
+    let lac = admin.get("/admin/activity?group=login_as_client").await;
+    assert_eq!(rows(&lac), 2, "start and end");
+    assert_eq!(admin.get("/admin/activity?actor=staff:abc").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/admin/activity?client=-4").await.status, StatusCode::BAD_REQUEST);
+}

@@ -466,6 +466,10 @@ pub struct ActivityQuery {
     page: Option<String>,
 }
 
+/// The action groups the activity log knows.
+pub const ACTIVITY_GROUPS: &[&str] =
+    &["login_as_client", "tickets", "account", "security", "settings", "staff", "billing"];
+
 /// How an activity row names who acted.
 pub fn describe_actor(r: &ActivityRow) -> String {
     let staff = r.actor_staff_name.clone().unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
@@ -486,6 +490,7 @@ pub async fn activity(
     Query(q): Query<ActivityQuery>,
 ) -> AppResult<Markup> {
     auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    let staff = state.store.list_staff().await?;
     let mut f = ActivityFilter {
         group: q.group.clone().filter(|g| !g.trim().is_empty()),
         client: optional_id(&q.client, "client")?,
@@ -512,8 +517,17 @@ pub async fn activity(
         html! {
             h1 { "Activity log" }
             form.actions method="get" action="/admin/activity" {
-                div { label for="group" { "Group" } input #group type="text" name="group" value=(q.group.as_deref().unwrap_or("")) placeholder="login_as_client"; }
-                div { label for="actor" { "Actor" } input #actor type="text" name="actor" value=(q.actor.as_deref().unwrap_or("")) placeholder="staff:2 or client:1"; }
+                div { label for="group" { "Group" }
+                    select #group name="group" {
+                        option value="" { "All groups" }
+                        @for g in ACTIVITY_GROUPS { option value=(g) selected[q.group.as_deref() == Some(*g)] { (g) } }
+                    } }
+                div { label for="actor" { "Actor" }
+                    select #actor name="actor" {
+                        option value="" { "Anyone" }
+                        @if let Some(a) = q.actor.as_deref().filter(|a| a.starts_with("client:")) { option value=(a) selected { (a) } }
+                        @for s in &staff { @let v = format!("staff:{}", s.id); option value=(v) selected[q.actor.as_deref() == Some(v.as_str())] { (s.name) " (staff)" } }
+                    } }
                 div { label for="client" { "Client id" } input #client type="text" name="client" value=(q.client.as_deref().unwrap_or("")); }
                 button type="submit" { "Filter" }
             }
