@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives Behalf over HTTP as a browser would.
 
 mod bad_input;
+mod browser;
 mod cli;
 mod durability;
 mod governance;

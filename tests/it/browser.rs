@@ -1,0 +1,588 @@
+//! Login as Client in a real browser: Debian's headless Chromium driven over WebDriver
+//! (chromedriver + fantoccini). Every assertion reads what a person sees on the screen.
+//!
+//! These tests never skip: without `/usr/bin/chromium` and `chromedriver` they fail and say how
+//! to install them (`.ci/run` does). Nothing here downloads a browser.
+//!
+//! One Chromium per test. A second person (the super admin, the client herself, Sue Support)
+//! uses a second tab on `localhost:PORT` instead of `127.0.0.1:PORT`: the same server, but a
+//! separate cookie jar, so two people share one browser process without sharing a session.
+
+use crate::support::*;
+use fantoccini::elements::Element;
+use fantoccini::wd::WindowHandle;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long a page may take to load, or chromedriver to start, on a slow CI machine.
+const WAIT: Duration = Duration::from_secs(30);
+const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots/");
+const INSTALL_HINT: &str =
+    "install Debian's packages: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+                            chromium chromium-driver (.ci/run does this); browser tests never skip";
+
+fn chromedriver_path() -> PathBuf {
+    let fixed = Path::new("/usr/bin/chromedriver");
+    if fixed.is_file() {
+        return fixed.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("chromedriver")).find(|p| p.is_file()))
+        .unwrap_or_else(|| {
+            panic!("chromedriver is not installed (not at /usr/bin/chromedriver nor on PATH): {INSTALL_HINT}")
+        })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A chromedriver child process in its own process group; dropping it kills the group, so a
+/// Chromium left behind by a failed test goes too.
+struct Driver {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let exe = chromedriver_path();
+        assert!(Path::new(CHROMIUM).is_file(), "Chromium is not installed at {CHROMIUM}: {INSTALL_HINT}");
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("chromedriver.log")).unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(&exe);
+        cmd.arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("could not start {}: {e}; {INSTALL_HINT}", exe.display()));
+        let mut driver = Driver { child, port, dir };
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                panic!("chromedriver exited at start ({status}):\n{}", driver.log());
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return driver;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not listen on port {port}:\n{}", driver.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("chromedriver.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The group id is chromedriver's pid (process_group(0)); Chromium inherits the group.
+        let _ =
+            Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).stderr(Stdio::null()).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+            eprintln!("--- last lines of chromedriver's log ---\n{}", tail.join("\n"));
+        }
+    }
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One headless Chromium with the app's two host names.
+struct Web {
+    c: Client,
+    /// `http://127.0.0.1:PORT`: the first person's site.
+    a: String,
+    /// `http://localhost:PORT`: the same server with a separate cookie jar, for a second person.
+    b: String,
+    driver: Driver,
+}
+
+impl Web {
+    async fn start(app: &TestApp) -> Web {
+        let driver = Driver::start().await;
+        let profile = driver.dir.path().join("profile");
+        std::fs::create_dir_all(&profile).unwrap();
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("--user-data-dir={}", profile.display())])
+        .collect::<Vec<_>>();
+        let caps = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args } });
+        let Value::Object(caps) = caps else { unreachable!() };
+        let c = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver could not start {CHROMIUM}: {e}\n{}", driver.log()));
+        let b = app.base.replace("127.0.0.1", "localhost");
+        Web { c, a: app.base.clone(), b, driver }
+    }
+
+    /// Ends the WebDriver session (Chromium quits), then chromedriver.
+    async fn finish(self) {
+        let Web { c, driver, .. } = self;
+        let _ = c.close().await;
+        drop(driver);
+    }
+
+    /// Opens a second tab and returns it; the current tab stays current.
+    async fn new_tab(&self) -> WindowHandle {
+        let w = self.c.new_window(true).await.expect("new tab");
+        w.handle
+    }
+
+    async fn tab(&self, w: &WindowHandle) {
+        self.c.switch_to_window(w.clone()).await.expect("switch tab");
+    }
+
+    async fn current_tab(&self) -> WindowHandle {
+        self.c.window().await.expect("current tab")
+    }
+
+    /// Loads an absolute URL.
+    async fn open(&self, url: &str) {
+        self.c.goto(url).await.unwrap_or_else(|e| panic!("loading {url}: {e}"));
+    }
+
+    /// Path and query of the page shown.
+    async fn path(&self) -> String {
+        let u = self.c.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        }
+    }
+
+    /// The HTTP status of the page shown.
+    async fn status(&self) -> u64 {
+        let v = self
+            .c
+            .execute("return performance.getEntriesByType('navigation')[0].responseStatus;", vec![])
+            .await
+            .unwrap();
+        v.as_u64().unwrap_or_else(|| panic!("no response status: {v}"))
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        match self.c.find(Locator::Css(css)).await {
+            Ok(e) => e,
+            Err(e) => panic!(
+                "no {css} on {} ({e}); the page says:\n{}",
+                self.path().await,
+                self.c.find(Locator::Css("body")).await.unwrap().text().await.unwrap_or_default()
+            ),
+        }
+    }
+
+    async fn has(&self, css: &str) -> bool {
+        !self.c.find_all(Locator::Css(css)).await.unwrap().is_empty()
+    }
+
+    /// The visible text of an element, whitespace squashed.
+    async fn text(&self, css: &str) -> String {
+        squash(&self.find(css).await.text().await.unwrap())
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        self.find(css).await.attr(name).await.unwrap()
+    }
+
+    /// The visible text of each element matching `css`.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.c.find_all(Locator::Css(css)).await.unwrap() {
+            out.push(squash(&e.text().await.unwrap()));
+        }
+        out
+    }
+
+    /// Types into a field after clearing it.
+    async fn fill(&self, css: &str, value: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn mark_page(&self) -> String {
+        let v = self.c.execute("window.__behalf_old_page = true; return location.href;", vec![]).await.unwrap();
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    async fn is_old_page(&self) -> Option<bool> {
+        match self
+            .c
+            .execute("return document.readyState === 'complete' && window.__behalf_old_page === true;", vec![])
+            .await
+        {
+            Ok(Value::Bool(old)) => Some(old),
+            _ => None,
+        }
+    }
+
+    /// Clicks a button or link and waits until a new page has loaded.
+    async fn press(&self, css: &str) {
+        let before = self.mark_page().await;
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("clicking {css} on {before}: {e}"));
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if self.is_old_page().await == Some(false) {
+                let ready = self.c.execute("return document.readyState;", vec![]).await;
+                if matches!(ready, Ok(Value::String(s)) if s == "complete") {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "pressing {css} on {before} loaded no new page");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Clicks and checks the browser stays on the same page (its own form validation stopped it).
+    async fn press_and_stay(&self, css: &str) {
+        let before = self.mark_page().await;
+        self.find(css).await.click().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(self.is_old_page().await, Some(true), "pressing {css} on {before} should not leave the page");
+    }
+
+    /// Signs in at `{base}{login}` (`/admin/login` or `/login`) by typing and pressing Sign in.
+    async fn sign_in(&self, base: &str, login: &str, email: &str) {
+        self.open(&format!("{base}{login}")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", "behalf-demo").await;
+        self.press("#sign-in").await;
+        assert!(!self.path().await.ends_with("login"), "signing in as {email} failed: {}", self.text("body").await);
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.c.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        std::fs::create_dir_all(SCREENSHOTS).unwrap();
+        std::fs::write(format!("{SCREENSHOTS}{name}"), png).unwrap();
+    }
+
+    /// On a client record: chooses the mode, types the reason and presses Login as Client.
+    async fn login_as_client(&self, client: i64, mode: &str, reason: &str) {
+        self.open(&format!("{}/admin/clients/{client}", self.a)).await;
+        self.find("#mode").await.select_by_value(mode).await.unwrap();
+        self.fill("#reason", reason).await;
+        self.press("#login-as-client").await;
+        assert_eq!(self.path().await, "/dashboard");
+        assert!(self.has("#impersonation-banner").await, "the banner after Login as Client");
+    }
+}
+
+/// The whole story of the core issue, as Alice Admin sees it, then Sue Support and Jane.
+#[tokio::test]
+async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let a = web.a.clone();
+
+    // Alice signs in and finds Jane through the search box.
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    assert_eq!(web.path().await, "/admin");
+    assert_eq!(web.text("h1").await, "Welcome, Alice Admin");
+    web.press("header nav a[href='/admin/clients']").await;
+    web.fill("#q", "jane").await;
+    web.press("form.actions button").await;
+    assert_eq!(web.path().await, "/admin/clients?q=jane");
+    let list = web.text("#clients").await;
+    assert!(list.contains("Jane Smith") && list.contains("jane@example.com"), "{list}");
+    assert!(!list.contains("Bob Jones"), "the search narrows the list: {list}");
+    web.press(&format!("#clients a[href='/admin/clients/{JANE}']")).await;
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
+    assert_eq!(web.text("h1").await, "Jane Smith");
+    let last_login = web.text("#last-login").await;
+    let button = web.find("#login-as-client").await;
+    assert_eq!(squash(&button.text().await.unwrap()), "Login as Client");
+    assert!(button.is_enabled().await.unwrap());
+
+    // Full access with a reason; she lands on Jane's dashboard under the banner.
+    web.find("#mode").await.select_by_value("full").await.unwrap();
+    web.fill("#reason", "Ticket 1 follow-up").await;
+    web.press("#login-as-client").await;
+    assert_eq!(web.path().await, "/dashboard");
+    let banner = web.find("#impersonation-banner").await;
+    assert!(banner.is_displayed().await.unwrap());
+    let banner_text = squash(&banner.text().await.unwrap());
+    assert!(banner_text.contains("You are viewing the portal as: Jane Smith (jane@example.com)"), "{banner_text}");
+    assert_eq!(web.text("#impersonation-mode").await, "Mode: full access");
+    let left = web.text("#impersonation-time-left").await;
+    assert!(left.starts_with("Time left: ") && left.ends_with("min"), "{left}");
+    assert!(left.contains("59 min") || left.contains("1 h 0 min"), "an hour by default: {left}");
+    assert_eq!(banner.attr("title").await.unwrap().as_deref(), Some("Reason: Ticket 1 follow-up"));
+    assert_eq!(web.text("#return-to-admin").await, "Return to Admin");
+    assert_eq!(web.text("header .who").await, "Jane Smith");
+    web.screenshot("banner.png").await;
+
+    // She answers ticket 1 as Jane; the portal names her.
+    web.press("header nav a[href='/tickets']").await;
+    assert!(web.has("#impersonation-banner").await, "the banner on the ticket list");
+    web.open(&format!("{a}/tickets/1")).await;
+    let body = "Checked your invoice settings from the browser";
+    web.fill("#reply-body", body).await;
+    web.press("#send-reply").await;
+    assert_eq!(web.path().await, "/tickets/1");
+    let replies = web.texts(".reply").await;
+    let mine = replies.iter().find(|r| r.contains(body)).unwrap_or_else(|| panic!("the reply is shown: {replies:?}"));
+    assert!(mine.starts_with("You (by Alice Admin on your behalf)"), "{mine}");
+    assert!(web.has("#impersonation-banner").await);
+
+    // Return to Admin: back on Jane's record, no banner, last sign-in unchanged.
+    web.press("#return-to-admin").await;
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
+    assert_eq!(web.text("h1").await, "Jane Smith");
+    assert!(!web.has("#impersonation-banner").await);
+    assert_eq!(web.text("#last-login").await, last_login, "Login as Client is not Jane's sign-in");
+
+    // The admin side attributes the reply and logs the impersonation.
+    web.open(&format!("{a}/admin/tickets/1")).await;
+    let replies = web.texts(".reply").await;
+    let mine =
+        replies.iter().find(|r| r.contains(body)).unwrap_or_else(|| panic!("the reply on the admin side: {replies:?}"));
+    assert!(mine.starts_with("Jane Smith (by Alice Admin via Login as Client)"), "{mine}");
+    web.press("header nav a[href='/admin/activity']").await;
+    let rows = web.texts("#activity tbody tr").await;
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Staff impersonated client") && r.contains("Alice Admin") && r.contains("Jane Smith")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Replied to a ticket") && r.contains("Jane Smith (by Alice Admin via Login as Client)")),
+        "{rows:#?}"
+    );
+
+    // Sue Support, in another tab with her own cookies, sees Jane's record without the button.
+    let alice = web.current_tab().await;
+    let other = web.new_tab().await;
+    web.tab(&other).await;
+    let b = web.b.clone();
+    web.sign_in(&b, "/admin/login", "support@example.com").await;
+    web.open(&format!("{b}/admin/clients/{JANE}")).await;
+    assert_eq!(web.text("h1").await, "Jane Smith");
+    assert_eq!(web.text("header .who").await, "Sue Support (support)");
+    assert!(!web.has("#login-as-client").await, "support has no Login as Client button");
+    assert!(!web.has("#mode").await && !web.has("#reason").await);
+
+    // Jane herself sees who wrote on her behalf, without any banner.
+    web.sign_in(&b, "/login", "jane@example.com").await;
+    web.open(&format!("{b}/tickets/1")).await;
+    assert!(!web.has("#impersonation-banner").await);
+    let replies = web.texts(".reply").await;
+    assert!(replies.iter().any(|r| r.contains(body) && r.contains("(by Alice Admin on your behalf)")), "{replies:?}");
+    web.tab(&alice).await;
+    assert_eq!(web.text("header .who").await, "Alice Admin (admin)", "Alice's tab keeps her own session");
+
+    web.finish().await;
+}
+
+/// Two ways a live session is ended from elsewhere, each noticed by the impersonating tab on its
+/// next page load: Sam Super presses End in the log; Jane presses End support access.
+#[tokio::test]
+async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_the_record() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let (a, b) = (web.a.clone(), web.b.clone());
+    let alice = web.current_tab().await;
+    let other = web.new_tab().await;
+
+    // Alice logs in as Jane in her tab.
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    web.login_as_client(JANE, "full", "Invoice INV question from ticket 1").await;
+
+    // Sam Super, in the other tab, finds the live row in the log and ends it.
+    web.tab(&other).await;
+    web.sign_in(&b, "/admin/login", "superadmin@example.com").await;
+    web.press("header nav a[href='/admin/impersonations']").await;
+    assert_eq!(web.text("h1").await, "Login as Client log");
+    let rows = web.texts("table.impersonations tbody tr").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    for seen in ["Alice Admin", "Jane Smith", "Invoice INV question from ticket 1", "full", "live", "End"] {
+        assert!(rows[0].contains(seen), "{seen} in {}", rows[0]);
+    }
+    web.screenshot("impersonation-log.png").await;
+    web.press("table.impersonations form[action$='/end'] button").await;
+    assert_eq!(web.path().await, "/admin/impersonations");
+    let rows = web.texts("table.impersonations tbody tr").await;
+    assert!(rows[0].contains("ended_by_staff"), "{}", rows[0]);
+    assert!(!web.has("table.impersonations form[action$='/end']").await, "no End button on an ended session");
+
+    // Alice's tab: the next page load lands on Jane's record with the reason.
+    web.tab(&alice).await;
+    assert!(web.has("#impersonation-banner").await, "the old page still shows the banner");
+    web.press("header nav a[href='/tickets']").await;
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}?ended=ended_by_staff"));
+    assert_eq!(web.text("#flash").await, "Another staff member ended this Login as Client session.");
+    assert!(!web.has("#impersonation-banner").await);
+    assert_eq!(web.text("h1").await, "Jane Smith");
+
+    // Again, and this time Jane ends it from her own account page.
+    web.login_as_client(JANE, "full", "Ticket 1 follow-up").await;
+    web.tab(&other).await;
+    web.sign_in(&b, "/login", "jane@example.com").await;
+    assert_eq!(web.path().await, "/dashboard");
+    assert!(!web.has("#impersonation-banner").await, "Jane's own session has no banner");
+    web.press("header nav a[href='/account']").await;
+    let end = web.find("#end-support-access").await;
+    assert_eq!(squash(&end.text().await.unwrap()), "End support access");
+    web.press("#end-support-access").await;
+    assert_eq!(web.path().await, "/account?saved=1");
+    assert_eq!(web.text("p.notice").await, "Saved.");
+
+    web.tab(&alice).await;
+    web.c.refresh().await.unwrap();
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}?ended=client_ended"));
+    assert_eq!(web.text("#flash").await, "The client ended support access to their account.");
+    assert!(!web.has("#impersonation-banner").await);
+
+    // Jane's access page lists both sessions, naming Alice, when, why and how.
+    web.tab(&other).await;
+    web.open(&format!("{b}/account/access")).await;
+    assert_eq!(web.text("h1").await, "Who has accessed my account");
+    let rows = web.texts("#access tbody tr").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.contains("Alice Admin") && r.contains("full access")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("Ticket 1 follow-up")), "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("Invoice INV question from ticket 1")), "{rows:?}");
+    assert!(!rows.iter().any(|r| r.contains("still open")), "both ended: {rows:?}");
+    web.screenshot("account-access.png").await;
+
+    web.finish().await;
+}
+
+/// Consent (opt_in blocks Bob until he ticks the box) and a required reason (refused without one,
+/// accepted with ten characters or more, then visible in the log and to Bob).
+#[tokio::test]
+async fn consent_and_required_reason_as_staff_and_client_see_them() {
+    let app = TestApp::spawn().await;
+    app.set("impersonation.consent", "opt_in").await;
+    let web = Web::start(&app).await;
+    let (a, b) = (web.a.clone(), web.b.clone());
+    let alice = web.current_tab().await;
+    let other = web.new_tab().await;
+
+    // Bob has not allowed support access: the button is there but disabled, and says why.
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    web.open(&format!("{a}/admin/clients/{BOB}")).await;
+    assert_eq!(web.text("h1").await, "Bob Jones");
+    assert_eq!(web.text("#consent-label").await, "not set");
+    assert!(!web.find("#login-as-client").await.is_enabled().await.unwrap(), "disabled without consent");
+    assert_eq!(
+        web.text("#login-as-client-blocked").await,
+        "This client has not allowed support staff to access their account."
+    );
+    // Jane has allowed it: her button is enabled.
+    web.open(&format!("{a}/admin/clients/{JANE}")).await;
+    assert!(web.find("#login-as-client").await.is_enabled().await.unwrap());
+    assert!(!web.has("#login-as-client-blocked").await);
+
+    // Bob ticks the box on his account page for 7 days.
+    web.tab(&other).await;
+    web.sign_in(&b, "/login", "bob@example.com").await;
+    web.press("header nav a[href='/account']").await;
+    assert_eq!(web.text("#consent-state").await, "not set");
+    let label = web.text("label[for='allow-support']").await;
+    assert_eq!(label, "Allow support staff to access my account");
+    let checkbox = web.find("#allow-support").await;
+    assert!(!checkbox.is_selected().await.unwrap());
+    checkbox.click().await.unwrap();
+    assert!(checkbox.is_selected().await.unwrap());
+    web.find("#consent-for").await.select_by_value("7d").await.unwrap();
+    web.press("#save-consent").await;
+    assert_eq!(web.path().await, "/account?saved=1");
+    let state = web.text("#consent-state").await;
+    assert!(state.starts_with("yes, until "), "{state}");
+    assert!(web.find("#allow-support").await.is_selected().await.unwrap());
+
+    // Alice reloads Bob's record: enabled, and the start works.
+    web.tab(&alice).await;
+    web.open(&format!("{a}/admin/clients/{BOB}")).await;
+    assert!(web.text("#consent-label").await.starts_with("allowed until "));
+    assert!(!web.has("#login-as-client-blocked").await);
+    assert!(web.find("#login-as-client").await.is_enabled().await.unwrap());
+    web.press("#login-as-client").await;
+    assert_eq!(web.path().await, "/dashboard");
+    let banner = web.text("#impersonation-banner").await;
+    assert!(banner.contains("You are viewing the portal as: Bob Jones (bob@example.com)"), "{banner}");
+    assert_eq!(web.text("#impersonation-mode").await, "Mode: read-only", "read-only by default");
+    assert_eq!(web.attr("#impersonation-banner", "title").await.as_deref(), Some("No reason given"));
+    web.press("#return-to-admin").await;
+    assert_eq!(web.path().await, format!("/admin/clients/{BOB}"));
+
+    // Now a reason is required.
+    app.set("impersonation.require_reason", "true").await;
+    web.c.refresh().await.unwrap();
+    assert_eq!(web.text("label[for='reason']").await, "Reason (required)");
+    let count = app.impersonation_count().await;
+    // Empty: the browser itself refuses to send the form.
+    web.fill("#reason", "").await;
+    web.press_and_stay("#login-as-client").await;
+    let missing = web.c.execute("return document.getElementById('reason').validity.valueMissing;", vec![]).await;
+    assert_eq!(missing.unwrap(), Value::Bool(true));
+    // Without the browser's check, the server refuses an empty reason and re-shows the record.
+    web.c.execute("document.getElementById('reason').removeAttribute('required');", vec![]).await.unwrap();
+    web.press("#login-as-client").await;
+    assert_eq!(web.status().await, 422);
+    assert_eq!(web.path().await, format!("/admin/clients/{BOB}/impersonate"));
+    assert_eq!(web.text("h1").await, "Bob Jones");
+    assert_eq!(web.text("[role=alert]").await, "Give a reason or ticket reference of at least 10 characters.");
+    assert!(!web.has("#impersonation-banner").await);
+    // Too short: the same refusal, with what was typed kept in the field.
+    web.fill("#reason", "short").await;
+    web.press("#login-as-client").await;
+    assert_eq!(web.status().await, 422);
+    assert_eq!(web.text("[role=alert]").await, "Give a reason or ticket reference of at least 10 characters.");
+    assert_eq!(web.find("#reason").await.prop("value").await.unwrap().as_deref(), Some("short"));
+    assert_eq!(app.impersonation_count().await, count, "no session from a refused start");
+    // Ten characters or more: accepted, and shown in the banner's title.
+    let reason = "Ticket 4711: renewal";
+    web.fill("#reason", reason).await;
+    web.press("#login-as-client").await;
+    assert_eq!(web.path().await, "/dashboard");
+    assert!(web.text("#impersonation-banner").await.contains("Bob Jones (bob@example.com)"));
+    assert_eq!(web.attr("#impersonation-banner", "title").await, Some(format!("Reason: {reason}")));
+    web.press("#return-to-admin").await;
+
+    // The reason is in the Login as Client log…
+    web.press("header nav a[href='/admin/impersonations']").await;
+    let rows = web.texts("table.impersonations tbody tr").await;
+    let row = rows.iter().find(|r| r.contains(reason)).unwrap_or_else(|| panic!("{rows:#?}"));
+    assert!(row.contains("Alice Admin") && row.contains("Bob Jones") && row.contains("returned"), "{row}");
+
+    // …and on Bob's own access page.
+    web.tab(&other).await;
+    web.open(&format!("{b}/account/access")).await;
+    let rows = web.texts("#access tbody tr").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("Alice Admin") && r.contains(reason)), "{rows:?}");
+    assert!(rows.iter().any(|r| r.contains("Alice Admin") && r.contains("no reason given")), "{rows:?}");
+
+    web.finish().await;
+}
