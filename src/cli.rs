@@ -2,11 +2,11 @@
 
 use crate::app::{prepare, Server};
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL};
-use crate::store::activity::{ActivityActor, ActivityFilter};
+use crate::store::activity::ActivityActor;
 use crate::store::{Store, StoreError};
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand};
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 
 /// Behalf: a client portal with governed, recorded Login as Client.
 #[derive(Debug, Parser)]
@@ -219,61 +219,91 @@ async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
             }
             Err(problem) => bail!("activity log verification FAILED: {problem}"),
         },
-        AuditCmd::Export { format } => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            if format == "csv" {
+        AuditCmd::Export { format } => export(store, &format).await,
+    }
+}
+
+/// Rows fetched per query by `audit export`.
+const EXPORT_BATCH: i64 = 1000;
+
+/// `behalf audit export`: every entry, oldest first, as CSV or JSON lines on standard output.
+///
+/// Keyset pages (`id > last seen`) keep each query as cheap on the millionth row as on the first,
+/// and only one batch is held at a time, so memory stays flat however long the log is. The export
+/// stops at the newest entry that existed when it began, so a busy server cannot keep it running.
+async fn export(store: &Store, format: &str) -> anyhow::Result<()> {
+    let csv = format == "csv";
+    let upto = store.last_activity_id().await?;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(u64::try_from(upto).unwrap_or(0)),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {human_pos}/{human_len} entries, {elapsed} elapsed, about {eta} left",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    if csv {
+        writeln!(
+            out,
+            "id,at,subject_client_id,actor_kind,actor_staff_id,impersonation_id,group,action,target,detail,ip"
+        )?;
+    }
+    let mut after = 0;
+    loop {
+        let rows = store.activity_batch(after, upto, EXPORT_BATCH).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for r in &rows {
+            if csv {
+                let cells = [
+                    r.id.to_string(),
+                    r.at.to_string(),
+                    r.subject_client_id.map(|v| v.to_string()).unwrap_or_default(),
+                    r.actor_kind.clone(),
+                    r.actor_staff_id.map(|v| v.to_string()).unwrap_or_default(),
+                    r.impersonation_id.map(|v| v.to_string()).unwrap_or_default(),
+                    r.group.clone(),
+                    r.action.clone(),
+                    r.target.clone(),
+                    r.detail.clone(),
+                    r.ip.clone(),
+                ];
+                writeln!(out, "{}", cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
+            } else {
                 writeln!(
                     out,
-                    "id,at,subject_client_id,actor_kind,actor_staff_id,impersonation_id,group,action,target,detail,ip"
+                    "{{\"id\":{},\"at\":{},\"subject_client_id\":{},\"actor_kind\":{},\"actor_staff_id\":{},\"impersonation_id\":{},\"group\":{},\"action\":{},\"target\":{},\"detail\":{},\"ip\":{}}}",
+                    r.id,
+                    r.at,
+                    json_opt(r.subject_client_id),
+                    json_str(&r.actor_kind),
+                    json_opt(r.actor_staff_id),
+                    json_opt(r.impersonation_id),
+                    json_str(&r.group),
+                    json_str(&r.action),
+                    json_str(&r.target),
+                    json_str(&r.detail),
+                    json_str(&r.ip)
                 )?;
             }
-            let mut page = 1;
-            loop {
-                let rows = store.list_activity(&ActivityFilter::default(), page, 1000).await?;
-                for r in &rows.items {
-                    if format == "csv" {
-                        let cells = [
-                            r.id.to_string(),
-                            r.at.to_string(),
-                            r.subject_client_id.map(|v| v.to_string()).unwrap_or_default(),
-                            r.actor_kind.clone(),
-                            r.actor_staff_id.map(|v| v.to_string()).unwrap_or_default(),
-                            r.impersonation_id.map(|v| v.to_string()).unwrap_or_default(),
-                            r.group.clone(),
-                            r.action.clone(),
-                            r.target.clone(),
-                            r.detail.clone(),
-                            r.ip.clone(),
-                        ];
-                        writeln!(out, "{}", cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
-                    } else {
-                        writeln!(
-                            out,
-                            "{{\"id\":{},\"at\":{},\"subject_client_id\":{},\"actor_kind\":{},\"actor_staff_id\":{},\"impersonation_id\":{},\"group\":{},\"action\":{},\"target\":{},\"detail\":{},\"ip\":{}}}",
-                            r.id,
-                            r.at,
-                            json_opt(r.subject_client_id),
-                            json_str(&r.actor_kind),
-                            json_opt(r.actor_staff_id),
-                            json_opt(r.impersonation_id),
-                            json_str(&r.group),
-                            json_str(&r.action),
-                            json_str(&r.target),
-                            json_str(&r.detail),
-                            json_str(&r.ip)
-                        )?;
-                    }
-                }
-                if page >= rows.pages() {
-                    break;
-                }
-                page += 1;
-            }
-            out.flush()?;
-            Ok(())
+        }
+        bar.inc(rows.len() as u64);
+        if (rows.len() as i64) < EXPORT_BATCH {
+            break;
         }
     }
+    out.flush()?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// Quotes a CSV cell, and defuses spreadsheet formulas.

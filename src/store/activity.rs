@@ -125,9 +125,9 @@ pub struct ActivityFilter {
     pub client: Option<i64>,
 }
 
-const SELECT_ROWS: &str = "SELECT a.id, a.at, a.subject_client_id, c.name AS subject_name, a.actor_kind, a.actor_staff_id, s.name AS staff_name,
-        a.impersonation_id, a.action_group, a.action, a.target, a.detail, a.ip
-     FROM activity a LEFT JOIN clients c ON c.id = a.subject_client_id LEFT JOIN staff s ON s.id = a.actor_staff_id";
+const COLUMNS: &str = "SELECT a.id, a.at, a.subject_client_id, c.name AS subject_name, a.actor_kind, a.actor_staff_id, s.name AS staff_name,
+        a.impersonation_id, a.action_group, a.action, a.target, a.detail, a.ip";
+const NAMES: &str = "LEFT JOIN clients c ON c.id = a.subject_client_id LEFT JOIN staff s ON s.id = a.actor_staff_id";
 
 fn map_row(r: &sqlx::any::AnyRow) -> StoreResult<ActivityRow> {
     Ok(ActivityRow {
@@ -147,32 +147,142 @@ fn map_row(r: &sqlx::any::AnyRow) -> StoreResult<ActivityRow> {
     })
 }
 
+/// A value for one numbered placeholder of a [`Conditions`] clause.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// A WHERE clause built from only the filters present, each bound to its own numbered placeholder.
+///
+/// Every combination of filters is its own SQL text, so the planner sees plain `col = $n` terms and
+/// can use the matching index; the old `($1 IS NULL OR col = $1)` form cannot be planned that way by
+/// SQLite and scanned the whole table. Column names and operators are `&'static str` so only
+/// constants from this crate ever reach the SQL text; values always go through placeholders.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    terms: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Conditions {
+    /// Adds `column op $n` when the value is present.
+    pub(crate) fn cmp(&mut self, column: &'static str, op: &'static str, value: Option<Arg>) {
+        if let Some(v) = value {
+            self.args.push(v);
+            self.terms.push(format!("{column} {op} ${}", self.args.len()));
+        }
+    }
+
+    /// Adds `column = $n` when the value is present.
+    pub(crate) fn eq(&mut self, column: &'static str, value: Option<Arg>) {
+        self.cmp(column, "=", value);
+    }
+
+    /// Adds a term without parameters.
+    pub(crate) fn term(&mut self, term: &'static str) {
+        self.terms.push(term.to_string());
+    }
+
+    /// The number the next placeholder after these conditions must have.
+    pub(crate) fn next(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    /// `" WHERE a AND b"`, or nothing when no filter is present.
+    pub(crate) fn sql(&self) -> String {
+        if self.terms.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.terms.join(" AND "))
+        }
+    }
+
+    /// Binds the values, in placeholder order.
+    pub(crate) fn bind<'q>(
+        &self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+
+    /// Binds the values, in placeholder order, for a typed query.
+    pub(crate) fn bind_as<'q, O>(
+        &self,
+        mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+}
+
+impl ActivityFilter {
+    fn conditions(&self) -> Conditions {
+        let mut c = Conditions::default();
+        c.eq("a.action_group", self.group.clone().map(Arg::Text));
+        c.eq("a.actor_staff_id", self.actor_staff.map(Arg::Int));
+        c.eq("a.actor_client_id", self.actor_client.map(Arg::Int));
+        c.eq("a.subject_client_id", self.client.map(Arg::Int));
+        c
+    }
+}
+
 impl super::Store {
     /// Lists entries newest first, filtered, one page at a time.
     pub async fn list_activity(&self, f: &ActivityFilter, page: i64, per_page: i64) -> StoreResult<Page<ActivityRow>> {
         let (page, offset) = super::page_offset(page, per_page);
-        // Unused filters compare a NULL parameter, so one SQL text serves every combination.
-        let filter = " WHERE ($1 IS NULL OR a.action_group = $1) AND ($2 IS NULL OR a.actor_staff_id = $2)
-              AND ($3 IS NULL OR a.actor_client_id = $3) AND ($4 IS NULL OR a.subject_client_id = $4)";
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM activity a{filter}"))
-            .bind(f.group.clone())
-            .bind(f.actor_staff)
-            .bind(f.actor_client)
-            .bind(f.client)
+        let cond = f.conditions();
+        let filter = cond.sql();
+        let total: i64 = cond
+            .bind(sqlx::query(&format!("SELECT COUNT(*) FROM activity a{filter}")))
             .fetch_one(&self.db.read)
             .await?
             .try_get(0)?;
-        let rows = sqlx::query(&format!("{SELECT_ROWS}{filter} ORDER BY a.id DESC LIMIT $5 OFFSET $6"))
-            .bind(f.group.clone())
-            .bind(f.actor_staff)
-            .bind(f.actor_client)
-            .bind(f.client)
-            .bind(per_page)
-            .bind(offset)
-            .fetch_all(&self.db.read)
-            .await?;
+        // The page's ids are found first, on the filter's index alone, so a deep OFFSET skips index
+        // entries rather than joined rows; only the page's own rows are then read and joined to
+        // names. (`IN (…)` rather than a derived table: SQLite 3.46 drives a join to a derived table
+        // from a scan of the outer table, visiting every row.)
+        let (l, o) = (cond.next(), cond.next() + 1);
+        let sql = format!(
+            "{COLUMNS} FROM activity a {NAMES}
+             WHERE a.id IN (SELECT a.id FROM activity a{filter} ORDER BY a.id DESC LIMIT ${l} OFFSET ${o})
+             ORDER BY a.id DESC"
+        );
+        let rows = cond.bind(sqlx::query(&sql)).bind(per_page).bind(offset).fetch_all(&self.db.read).await?;
         let items = rows.iter().map(map_row).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page { items, page, per_page, total })
+    }
+
+    /// The id of the newest entry (0 when the log is empty).
+    pub async fn last_activity_id(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM activity").fetch_one(&self.db.read).await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Up to `limit` entries with `after < id <= upto`, oldest first: keyset paging for exports,
+    /// which stays as cheap on the millionth row as on the first.
+    pub async fn activity_batch(&self, after: i64, upto: i64, limit: i64) -> StoreResult<Vec<ActivityRow>> {
+        let rows = sqlx::query(&format!(
+            "{COLUMNS} FROM activity a {NAMES} WHERE a.id > $1 AND a.id <= $2 ORDER BY a.id LIMIT $3"
+        ))
+        .bind(after)
+        .bind(upto)
+        .bind(limit)
+        .fetch_all(&self.db.read)
+        .await?;
+        rows.iter().map(map_row).collect()
     }
 
     /// Walks the whole chain; returns the id of the first entry that does not verify, if any.
@@ -251,4 +361,199 @@ fn hash_with_strings(prev: &str, id: i64, at: i64, e: &NewActivity, group: &str,
         h.update(part.as_bytes());
     }
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sessions::ImpersonationFilter;
+    use crate::store::Store;
+
+    #[test]
+    fn conditions_number_only_the_filters_present() {
+        let f = ActivityFilter { group: Some("tickets".into()), client: Some(42), ..Default::default() };
+        let c = f.conditions();
+        assert_eq!(c.sql(), " WHERE a.action_group = $1 AND a.subject_client_id = $2");
+        assert_eq!(c.next(), 3);
+        let none = ActivityFilter::default().conditions();
+        assert_eq!(none.sql(), "");
+        assert_eq!(none.next(), 1);
+        let mut c = Conditions::default();
+        c.term("i.ended_at IS NULL");
+        c.cmp("i.started_at", "<", Some(Arg::Int(5)));
+        assert_eq!(c.sql(), " WHERE i.ended_at IS NULL AND i.started_at < $1");
+    }
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        (dir, Store::new(db))
+    }
+
+    const GROUPS: [&str; 3] = ["tickets", "security", "settings"];
+
+    /// Entry `i` (1-based): group by i % 3, subject client 1 + i % 4 (none for settings), staff 1 + i % 2
+    /// on even entries, client actor on odd ones.
+    fn entry(i: i64) -> NewActivity {
+        let group = GROUPS[(i % 3) as usize];
+        let client = (group != "settings").then_some(1 + i % 4);
+        NewActivity {
+            subject_client_id: client,
+            actor: if i % 2 == 0 { ActivityActor::Staff(1 + i % 4 / 2) } else { ActivityActor::Client(1 + i % 4) },
+            impersonation_id: None,
+            group,
+            action: "test",
+            target: format!("t{i}"),
+            detail: String::new(),
+            ip: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn filtered_pages_and_keyset_batches_match_a_plain_scan() {
+        let (_dir, store) = store().await;
+        let n = 2_345;
+        let mut tx = store.begin().await.unwrap();
+        for i in 1..=n {
+            append(&mut tx, entry(i)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let all: Vec<(i64, NewActivity)> = (1..=n).map(|i| (i, entry(i))).collect();
+
+        let filters = [
+            ActivityFilter::default(),
+            ActivityFilter { group: Some("tickets".into()), ..Default::default() },
+            ActivityFilter { client: Some(3), ..Default::default() },
+            ActivityFilter { actor_staff: Some(2), ..Default::default() },
+            ActivityFilter { actor_client: Some(2), ..Default::default() },
+            ActivityFilter { group: Some("security".into()), client: Some(4), ..Default::default() },
+            ActivityFilter { group: Some("nothing".into()), ..Default::default() },
+        ];
+        for f in &filters {
+            let mut expected: Vec<i64> = all
+                .iter()
+                .filter(|(_, e)| {
+                    let (_, staff, client) = actor_columns(e.actor);
+                    f.group.as_deref().is_none_or(|g| g == e.group)
+                        && f.client.is_none_or(|c| Some(c) == e.subject_client_id)
+                        && f.actor_staff.is_none_or(|s| Some(s) == staff)
+                        && f.actor_client.is_none_or(|c| Some(c) == client)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            expected.reverse();
+            let mut seen = Vec::new();
+            for page in 1.. {
+                let p = store.list_activity(f, page, 100).await.unwrap();
+                assert_eq!(p.total, expected.len() as i64, "{f:?}");
+                assert_eq!(p.page, page);
+                seen.extend(p.items.iter().map(|r| r.id));
+                if page >= p.pages() {
+                    assert!(store.list_activity(f, page + 1, 100).await.unwrap().items.is_empty());
+                    break;
+                }
+            }
+            assert_eq!(seen, expected, "{f:?}");
+        }
+
+        // Keyset batches: oldest first, every entry once, and nothing past the upper bound.
+        let upto = store.last_activity_id().await.unwrap();
+        assert_eq!(upto, n);
+        let mut after = 0;
+        let mut ids = Vec::new();
+        loop {
+            let batch = store.activity_batch(after, upto - 5, 1000).await.unwrap();
+            let Some(last) = batch.last() else { break };
+            after = last.id;
+            ids.extend(batch.iter().map(|r| r.id));
+        }
+        assert_eq!(ids, (1..=n - 5).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn impersonation_filters_page_like_a_plain_scan() {
+        let (_dir, store) = store().await;
+        // Plain rows straight into the tables: 3 staff, 5 clients, 130 sessions, the newest 3 live.
+        for s in 1..=3 {
+            sqlx::query("INSERT INTO roles (id, name) VALUES ($1, $2)")
+                .bind(s)
+                .bind(format!("r{s}"))
+                .execute(&store.db.write)
+                .await
+                .unwrap();
+            sqlx::query(
+                "INSERT INTO staff (id, email, name, password_hash, role_id, active, created_at) VALUES ($1, $2, $3, '', $1, 1, 0)",
+            )
+            .bind(s)
+            .bind(format!("s{s}@example.com"))
+            .bind(format!("Staff {s}"))
+            .execute(&store.db.write)
+            .await
+            .unwrap();
+        }
+        for c in 1..=5 {
+            sqlx::query("INSERT INTO clients (id, email, name, password_hash, active, created_at) VALUES ($1, $2, $3, '', 1, 0)")
+                .bind(c)
+                .bind(format!("c{c}@example.com"))
+                .bind(format!("Client {c}"))
+                .execute(&store.db.write)
+                .await
+                .unwrap();
+        }
+        let n = 130;
+        let row = |i: i64| (1 + i % 3, 1 + i % 5, 1_000 + i * 10, i > n - 3);
+        for i in 1..=n {
+            let (staff, client, started, live) = row(i);
+            sqlx::query(
+                "INSERT INTO impersonations (id, staff_id, client_id, mode, started_at, last_seen_at, ends_by, ended_at)
+                 VALUES ($1, $2, $3, 'read_only', $4, $4, $4, $5)",
+            )
+            .bind(i)
+            .bind(staff)
+            .bind(client)
+            .bind(started)
+            .bind((!live).then_some(started + 5))
+            .execute(&store.db.write)
+            .await
+            .unwrap();
+        }
+        let filters = [
+            ImpersonationFilter::default(),
+            ImpersonationFilter { staff: Some(2), ..Default::default() },
+            ImpersonationFilter { client: Some(4), live: Some(false), ..Default::default() },
+            ImpersonationFilter { from: Some(1_300), to: Some(1_800), ..Default::default() },
+            ImpersonationFilter { live: Some(true), ..Default::default() },
+            ImpersonationFilter {
+                staff: Some(1),
+                client: Some(2),
+                from: Some(1_100),
+                to: Some(2_000),
+                live: Some(false),
+            },
+        ];
+        for f in &filters {
+            let mut expected: Vec<i64> = (1..=n)
+                .filter(|&i| {
+                    let (staff, client, started, live) = row(i);
+                    f.staff.is_none_or(|s| s == staff)
+                        && f.client.is_none_or(|c| c == client)
+                        && f.from.is_none_or(|t| started >= t)
+                        && f.to.is_none_or(|t| started < t)
+                        && f.live.is_none_or(|l| l == live)
+                })
+                .collect();
+            expected.reverse();
+            let mut seen = Vec::new();
+            for page in 1.. {
+                let p = store.list_impersonations(f, page, 20).await.unwrap();
+                assert_eq!(p.total, expected.len() as i64, "{f:?}");
+                seen.extend(p.items.iter().map(|i| i.id));
+                if page >= p.pages() {
+                    break;
+                }
+            }
+            assert_eq!(seen, expected, "{f:?}");
+        }
+    }
 }

@@ -460,26 +460,28 @@ impl Store {
         page: i64,
         per_page: i64,
     ) -> StoreResult<Page<Impersonation>> {
+        use super::activity::{Arg, Conditions};
         let (page, offset) = super::page_offset(page, per_page);
-        let live = f.live.map(|l| l as i64);
-        let filter = " WHERE ($1 IS NULL OR i.staff_id = $1) AND ($2 IS NULL OR i.client_id = $2)
-              AND ($3 IS NULL OR i.started_at >= $3) AND ($4 IS NULL OR i.started_at < $4)
-              AND ($5 IS NULL OR ($5 = 1 AND i.ended_at IS NULL) OR ($5 = 0 AND i.ended_at IS NOT NULL))";
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM impersonations i{filter}"))
-            .bind(f.staff)
-            .bind(f.client)
-            .bind(f.from)
-            .bind(f.to)
-            .bind(live)
+        // Only the filters present become terms, so each combination can use its index.
+        let mut cond = Conditions::default();
+        cond.eq("i.staff_id", f.staff.map(Arg::Int));
+        cond.eq("i.client_id", f.client.map(Arg::Int));
+        cond.cmp("i.started_at", ">=", f.from.map(Arg::Int));
+        cond.cmp("i.started_at", "<", f.to.map(Arg::Int));
+        match f.live {
+            Some(true) => cond.term("i.ended_at IS NULL"),
+            Some(false) => cond.term("i.ended_at IS NOT NULL"),
+            None => {}
+        }
+        let filter = cond.sql();
+        let total: i64 = cond
+            .bind(sqlx::query(&format!("SELECT COUNT(*) FROM impersonations i{filter}")))
             .fetch_one(&self.db.read)
             .await?
             .try_get(0)?;
-        let items = sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT $6 OFFSET $7"))
-            .bind(f.staff)
-            .bind(f.client)
-            .bind(f.from)
-            .bind(f.to)
-            .bind(live)
+        let (l, o) = (cond.next(), cond.next() + 1);
+        let items = cond
+            .bind_as(sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
             .bind(per_page)
             .bind(offset)
             .fetch_all(&self.db.read)
