@@ -219,7 +219,15 @@ async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
             }
             Err(problem) => bail!("activity log verification FAILED: {problem}"),
         },
-        AuditCmd::Export { format } => export(store, &format).await,
+        AuditCmd::Export { format } => match export(store, &format).await {
+            // A reader that stops early (`| head`) is not an error of the export.
+            Err(e)
+                if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                Ok(())
+            }
+            other => other,
+        },
     }
 }
 
@@ -308,7 +316,7 @@ async fn export(store: &Store, format: &str) -> anyhow::Result<()> {
 
 /// Quotes a CSV cell, and defuses spreadsheet formulas.
 pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -20,7 +20,15 @@ use std::time::{Duration, Instant};
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a page may take to load, or chromedriver to start, on a slow CI machine.
 const WAIT: Duration = Duration::from_secs(30);
-const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/screenshots/");
+/// Where screenshots go: `target/screenshots/` on every run, so tests leave the tree clean;
+/// `BEHALF_SCREENSHOTS=docs` refreshes the ones the README shows.
+fn screenshots_dir() -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    match std::env::var("BEHALF_SCREENSHOTS").as_deref() {
+        Ok("docs") => format!("{root}/docs/screenshots/"),
+        _ => format!("{root}/target/screenshots/"),
+    }
+}
 const INSTALL_HINT: &str =
     "install Debian's packages: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
                             chromium chromium-driver (.ci/run does this); browser tests never skip";
@@ -281,8 +289,9 @@ impl Web {
     async fn screenshot(&self, name: &str) {
         let png = self.c.screenshot().await.expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        std::fs::create_dir_all(SCREENSHOTS).unwrap();
-        std::fs::write(format!("{SCREENSHOTS}{name}"), png).unwrap();
+        let dir = screenshots_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(format!("{dir}{name}"), png).unwrap();
     }
 
     /// On a client record: chooses the mode, types the reason and presses Login as Client.
