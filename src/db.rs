@@ -38,6 +38,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_transparency.sql"),
         postgres: include_str!("../migrations/postgres/0002_transparency.sql"),
     },
+    Migration {
+        name: "0003_activity_actor_index",
+        sqlite: include_str!("../migrations/sqlite/0003_activity_actor_index.sql"),
+        postgres: include_str!("../migrations/postgres/0003_activity_actor_index.sql"),
+    },
+    Migration {
+        name: "0004_environment",
+        sqlite: include_str!("../migrations/sqlite/0004_environment.sql"),
+        postgres: include_str!("../migrations/postgres/0004_environment.sql"),
+    },
 ];
 
 impl Db {

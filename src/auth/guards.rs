@@ -2,9 +2,10 @@
 
 use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::app::AppState;
-use crate::domain::acting::{Acting, Actor, ImpersonationInfo};
+use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StoreInfo};
 use crate::domain::duration::HumanDuration;
 use crate::domain::impersonation::{check_live, should_touch, EndReason, LiveState, Mode};
+use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Grants;
 use crate::error::AppError;
 use crate::store::activity::ActivityActor;
@@ -134,6 +135,21 @@ impl PortalAuth {
     pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
         check_csrf(&self.csrf_token, token)
     }
+
+    /// Answers 404 when staff have hidden this module from the client, exactly as for a page
+    /// that does not exist, so a Login as Client session sees what the client sees.
+    pub fn require_module(&self, m: Module) -> Result<(), AppError> {
+        if self.acting.shows(m) {
+            Ok(())
+        } else {
+            Err(AppError::not_found())
+        }
+    }
+
+    /// The current store, or a 404 for a client who belongs to no store.
+    pub fn store(&self) -> Result<&StoreInfo, AppError> {
+        self.acting.store.as_ref().ok_or_else(AppError::not_found)
+    }
 }
 
 /// Where a staff member lands when their impersonation ends outside their control.
@@ -215,6 +231,13 @@ impl FromRequestParts<AppState> for PortalAuth {
                 actor,
                 impersonation,
                 ip: info.ip.clone(),
+                modules: Modules::from_hidden(&row.hidden_modules),
+                store: match (row.store_id, row.store_name, row.store_color, row.store_currency) {
+                    (Some(id), Some(name), Some(color), Some(currency)) => {
+                        Some(StoreInfo { id, name, color, currency })
+                    }
+                    _ => None,
+                },
             },
             info,
         })

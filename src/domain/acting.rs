@@ -1,6 +1,7 @@
 //! `Acting`: who is using the portal for which client, built once per portal request.
 
 use super::impersonation::Mode;
+use super::modules::{Module, Modules};
 
 /// The person behind a portal request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,16 @@ pub struct ImpersonationInfo {
     pub several_stores: bool,
 }
 
+/// The store (brand, storefront) a portal request is in: the one chosen when Login as Client
+/// started, or the one the client is browsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    pub currency: String,
+}
+
 /// Every portal read is scoped by `client_id`; every portal write takes `&Acting` and records
 /// `actor` beside the client, so what staff did can never go unrecorded.
 #[derive(Debug, Clone)]
@@ -32,6 +43,10 @@ pub struct Acting {
     pub actor: Actor,
     pub impersonation: Option<ImpersonationInfo>,
     pub ip: String,
+    /// The modules this client sees; hidden ones are absent from the sidebar and answer 404.
+    pub modules: Modules,
+    /// The current store; `None` only for a client who belongs to no store.
+    pub store: Option<StoreInfo>,
 }
 
 /// How much a portal write touches the client's account.
@@ -76,6 +91,11 @@ impl Acting {
         self.impersonation.as_ref().map(|i| i.id)
     }
 
+    /// Whether the client sees this module.
+    pub fn shows(&self, m: Module) -> bool {
+        self.modules.shows(m)
+    }
+
     /// Whether the write may go through in this session.
     pub fn authorize(&self, kind: WriteKind) -> Result<(), WriteRefusal> {
         match (&self.impersonation, kind) {
@@ -106,6 +126,8 @@ mod tests {
                 several_stores: false,
             }),
             ip: String::new(),
+            modules: Modules::all(),
+            store: None,
         }
     }
 

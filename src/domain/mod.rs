@@ -3,6 +3,7 @@
 pub mod acting;
 pub mod duration;
 pub mod impersonation;
+pub mod modules;
 pub mod permissions;
 pub mod settings;
 

@@ -40,6 +40,8 @@ pub struct ClientListRow {
     pub name: String,
     pub company: String,
     pub active: i64,
+    pub consent: String,
+    pub consent_until: Option<i64>,
 }
 
 /// A role with its permissions.
@@ -336,7 +338,7 @@ impl Store {
             .await?
             .try_get(0)?;
         let items = sqlx::query_as(&format!(
-            "SELECT id, email, name, company, active FROM clients {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
+            "SELECT id, email, name, company, active, consent, consent_until FROM clients {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
         .bind(&pattern)
         .bind(per_page)

@@ -33,6 +33,10 @@ pub struct PortalSessionRow {
     pub end_reason: Option<String>,
     pub store_name: Option<String>,
     pub store_count: i64,
+    pub store_id: Option<i64>,
+    pub store_color: Option<String>,
+    pub store_currency: Option<String>,
+    pub hidden_modules: String,
     pub staff_id: Option<i64>,
     pub staff_name: Option<String>,
     pub staff_active: Option<i64>,
@@ -93,12 +97,14 @@ pub struct ImpersonationFilter {
 const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id AS client_id, c.name AS client_name, c.email AS client_email,
         c.active AS client_active, i.id AS impersonation_id, i.mode, i.reason, i.ends_by, i.last_seen_at, i.ended_at, i.end_reason,
         st.name AS store_name, (SELECT COUNT(*) FROM client_stores cs WHERE cs.client_id = c.id) AS store_count,
+        st.id AS store_id, st.color AS store_color, st.currency AS store_currency, c.hidden_modules,
         sf.id AS staff_id, sf.name AS staff_name, sf.active AS staff_active,
         (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate') AS staff_may_impersonate,
         (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout
      FROM sessions s JOIN clients c ON c.id = s.client_id
      LEFT JOIN impersonations i ON i.id = s.impersonation_id
-     LEFT JOIN stores st ON st.id = i.store_id
+     LEFT JOIN stores st ON st.id = COALESCE(i.store_id, s.store_id,
+        (SELECT MIN(cs.store_id) FROM client_stores cs WHERE cs.client_id = c.id))
      LEFT JOIN staff sf ON sf.id = i.staff_id
      WHERE s.token_hash = $1 AND s.kind = 'client' AND s.expires_at > $2";
 

@@ -3,6 +3,7 @@
 
 use crate::auth::guards::{PortalAuth, StaffAuth};
 use crate::domain::duration::describe_remaining;
+use crate::domain::modules::Module;
 use crate::domain::permissions as p;
 use axum::http::StatusCode;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -96,10 +97,8 @@ pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
                 a.brand href="/dashboard" { "Client Portal" }
                 nav {
                     a href="/dashboard" { "Dashboard" }
-                    a href="/services" { "Services" }
-                    a href="/invoices" { "Invoices" }
-                    a href="/tickets" { "Tickets" }
-                    a href="/orders" { "Orders" }
+                    @for m in a.modules.visible() { a href=(m.path()) data-module=(m.key()) { (m.label()) } }
+                    @if a.shows(Module::Shop) { a href="/cart" { "Cart" } }
                     a href="/account" { "Account" }
                 }
                 form.inline method="post" action="/logout" {

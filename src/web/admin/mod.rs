@@ -92,6 +92,8 @@ pub async fn clients(
     auth.require(perm::CLIENTS_VIEW)?;
     let term: String = q.q.unwrap_or_default().chars().take(100).collect();
     let page = state.store.search_clients(&term, page_number(&q.page)?, 25).await?;
+    let settings = state.store.settings().await?;
+    let may = auth.grants.has(perm::CLIENTS_IMPERSONATE);
     let base =
         format!("/admin/clients?q={}", url::form_urlencoded::byte_serialize(term.as_bytes()).collect::<String>());
     Ok(admin_page(
@@ -105,7 +107,7 @@ pub async fn clients(
             }
             p.muted { (page.total) " clients" }
             table #clients {
-                thead { tr { th { "Name" } th { "E-mail" } th { "Company" } th { "Status" } } }
+                thead { tr { th { "Name" } th { "E-mail" } th { "Company" } th { "Status" } @if may { th { "" } } } }
                 tbody {
                     @for c in &page.items {
                         tr {
@@ -113,6 +115,7 @@ pub async fn clients(
                             td { (c.email) }
                             td { (c.company) }
                             td { @if c.active == 1 { "active" } @else { "disabled" } }
+                            @if may { td { (quick_login_button(&auth, &settings, c.id, c.active == 1, Consent::from_stored(&c.consent, c.consent_until), "/dashboard")) } }
                         }
                     }
                 }
@@ -138,6 +141,48 @@ pub async fn client(
     auth.require(perm::CLIENTS_VIEW)?;
     let flash = q.ended.as_deref().and_then(EndReason::parse).map(|r| r.message());
     client_record(&state, &auth, id, flash, None, None).await
+}
+
+/// A compact Login as Client button for the places the admin side shows a client (list rows,
+/// order, invoice and ticket pages). It posts to the same start endpoint as the record's form, so
+/// the same rules apply: blocked here, it is disabled with the reason; when a reason or a store
+/// must still be given, the endpoint answers with the record's full form and the message.
+/// `next` is the portal page to open, such as `/invoices/7`.
+pub fn quick_login_button(
+    auth: &StaffAuth,
+    settings: &crate::domain::settings::Settings,
+    client_id: i64,
+    active: bool,
+    consent: Consent,
+    next: &str,
+) -> Markup {
+    if !auth.grants.has(perm::CLIENTS_IMPERSONATE) {
+        return html! {};
+    }
+    let blocker = impersonation_blocker(
+        &auth.grants,
+        settings.enabled,
+        active,
+        consent.lets_staff_in(settings.consent, crate::domain::now()),
+    );
+    html! {
+        form.inline.quick-login method="post" action=(format!("/admin/clients/{client_id}/impersonate")) {
+            (csrf(&auth.csrf_token))
+            input type="hidden" name="next" value=(next);
+            button.login-as-client type="submit" data-client=(client_id) disabled[blocker.is_some()] title=[blocker] { "Login as Client" }
+        }
+    }
+}
+
+/// The quick Login as Client button for one client, loading what it needs.
+pub async fn quick_login_for(state: &AppState, auth: &StaffAuth, client_id: i64, next: &str) -> AppResult<Markup> {
+    if !auth.grants.has(perm::CLIENTS_IMPERSONATE) {
+        return Ok(html! {});
+    }
+    let c = state.store.client(client_id).await?;
+    let settings = state.store.settings().await?;
+    let consent = Consent::from_stored(&c.consent, c.consent_until);
+    Ok(quick_login_button(auth, &settings, c.id, c.active == 1, consent, next))
 }
 
 /// Why the Login as Client button is disabled, if it is.
@@ -234,6 +279,7 @@ async fn client_record(
                         label for="reason" { "Reason" @if settings.require_reason { " (required)" } }
                         input #reason type="text" name="reason" value=(typed.map(|t| t.reason.as_str()).unwrap_or("")) placeholder="Ticket reference or why you need access" required[settings.require_reason];
                     }
+                    @if let Some(next) = typed.and_then(|t| t.next.as_deref()) { input type="hidden" name="next" value=(next); }
                     button #login-as-client type="submit" disabled[blocker.is_some()] { "Login as Client" }
                 }
             }

@@ -6,6 +6,7 @@ use crate::auth::guards::{ended_redirect, ClientInfo, PortalAuth};
 use crate::auth::{clear_cookie, hash_password, verify_password, CLIENT_COOKIE};
 use crate::domain::acting::WriteKind;
 use crate::domain::impersonation::{parse_consent_choice, Consent, EndReason};
+use crate::domain::modules::Module;
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::store::activity::ActivityActor;
@@ -112,6 +113,7 @@ pub async fn home() -> Response {
 /// `GET /dashboard`.
 pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppResult<Markup> {
     let s = state.store.dashboard_summary(auth.acting.client_id).await?;
+    let a = &auth.acting;
     // Only the client's own session sees (and may dismiss) the notices; staff never do.
     let notices = if s.unseen_access > 0 && auth.acting.impersonation.is_none() {
         state.store.unseen_access(auth.acting.client_id).await?
@@ -137,11 +139,13 @@ pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppRe
             }
             h1 { "Hello, " (auth.acting.client_name) }
             div.cards {
-                div.card { div.figure #active-services { (s.active_services) } a href="/services" { "active services" } }
-                div.card { div.figure #unpaid-invoices { (s.unpaid_invoices) } a href="/invoices" { "unpaid invoices" } }
-                div.card { div.figure { (format_money(s.amount_due_cents, "USD")) } "amount due" }
-                div.card { div.figure #open-tickets { (s.open_tickets) } a href="/tickets" { "open tickets" } }
-                div.card { div.figure { (s.orders) } a href="/orders" { "orders" } }
+                @if a.shows(Module::Services) { div.card { div.figure #active-services { (s.active_services) } a href="/services" { "active services" } } }
+                @if a.shows(Module::Invoices) {
+                    div.card { div.figure #unpaid-invoices { (s.unpaid_invoices) } a href="/invoices" { "unpaid invoices" } }
+                    div.card { div.figure { (format_money(s.amount_due_cents, "USD")) } "amount due" }
+                }
+                @if a.shows(Module::Tickets) { div.card { div.figure #open-tickets { (s.open_tickets) } a href="/tickets" { "open tickets" } } }
+                @if a.shows(Module::Orders) { div.card { div.figure { (s.orders) } a href="/orders" { "orders" } } }
             }
         },
     ))
@@ -149,6 +153,7 @@ pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppRe
 
 /// `GET /services`.
 pub async fn services(State(state): State<AppState>, auth: PortalAuth) -> AppResult<Markup> {
+    auth.require_module(Module::Services)?;
     let list = state.store.services(auth.acting.client_id).await?;
     Ok(portal_page(
         &auth,
@@ -167,6 +172,7 @@ pub async fn invoices(
     auth: PortalAuth,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Markup> {
+    auth.require_module(Module::Invoices)?;
     let page = state.store.invoices(auth.acting.client_id, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
@@ -191,6 +197,7 @@ pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
 
 /// `GET /invoices/{id}`: only the acting client's own invoice; any other id is 404.
 pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
+    auth.require_module(Module::Invoices)?;
     let (inv, lines) = state.store.invoice(id, Some(auth.acting.client_id)).await?;
     Ok(portal_page(
         &auth,
@@ -205,6 +212,7 @@ pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id
 
 /// `GET /orders`.
 pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    auth.require_module(Module::Orders)?;
     let page = state.store.orders(auth.acting.client_id, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
@@ -234,6 +242,7 @@ fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
 
 /// `GET /tickets`.
 pub async fn tickets(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+    auth.require_module(Module::Tickets)?;
     let page = state.store.tickets(auth.acting.client_id, page_number(&q.page)?, 20).await?;
     Ok(portal_page(
         &auth,
@@ -265,6 +274,7 @@ pub async fn create_ticket(
     auth: PortalAuth,
     Form(f): Form<TicketForm>,
 ) -> AppResult<Response> {
+    auth.require_module(Module::Tickets)?;
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let subject = f.subject.trim();
     let body = f.body.trim();
@@ -331,6 +341,7 @@ fn ticket_page(
 
 /// `GET /tickets/{id}`.
 pub async fn ticket(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
+    auth.require_module(Module::Tickets)?;
     let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
     Ok(ticket_page(&auth, &t, &replies, "", None))
 }
@@ -351,6 +362,7 @@ pub async fn reply(
     Id(id): Id,
     Form(f): Form<ReplyForm>,
 ) -> AppResult<Response> {
+    auth.require_module(Module::Tickets)?;
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let body = f.body.trim();
     if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
