@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients/{id}", get(admin::client))
         .route("/admin/clients/{id}/impersonate", post(admin::impersonate))
         .route("/admin/clients/{id}/consent", post(admin::set_consent))
+        .route("/admin/clients/{id}/modules", post(admin::set_modules))
         .route("/admin/impersonations", get(admin::impersonations::list))
         .route("/admin/impersonations.csv", get(admin::impersonations::csv))
         .route("/admin/impersonations/{id}/end", post(admin::impersonations::end))
@@ -60,6 +61,12 @@ pub fn router(state: AppState) -> Router {
         .route("/account/delete", post(portal::delete_account))
         .route("/account/payment-methods", get(portal::payment_methods).post(portal::save_payment_method))
         .route("/impersonation/return", post(portal::return_to_admin))
+        // Portal: shop, cart, checkout, orders and payments
+        // Portal: files
+        // Portal: subscriptions and tasks
+        // Admin: shop, orders and billing
+        // Admin: files
+        // Admin: subscriptions and tasks
         // Operations
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

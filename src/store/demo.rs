@@ -84,6 +84,25 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        let second_store: i64 = sqlx::query(
+            "INSERT INTO stores (name, color, currency) VALUES ('Behalf Studio EU', '#1e7145', 'EUR') RETURNING id",
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        for (store, sku, name, description, price, interval) in CATALOGUE {
+            sqlx::query(
+                "INSERT INTO products (store_id, sku, name, description, price_cents, billing_interval) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(if *store == 0 { store_id } else { second_store })
+            .bind(*sku)
+            .bind(*name)
+            .bind(*description)
+            .bind(*price)
+            .bind(*interval)
+            .execute(&mut *tx)
+            .await?;
+        }
         let mut people: Vec<(String, String, String, bool, &str)> =
             CLIENTS.iter().map(|(e, n, c, a, k)| (e.to_string(), n.to_string(), c.to_string(), *a, *k)).collect();
         for i in 0..generated {
@@ -121,6 +140,17 @@ impl Store {
                 .bind(store_id)
                 .execute(&mut *tx)
                 .await?;
+            // Jane shops in both stores; every fifth generated client does too.
+            if idx == 0 || (idx >= CLIENTS.len() && idx % 5 == 0) {
+                sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+                    .bind(client_id)
+                    .bind(second_store)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let full_set = idx == 0 || idx >= CLIENTS.len();
+            let _ = full_set;
+            // Environment seeds (issue 4): carts, subscriptions, files, tasks.
             // Bob and the disabled and refusing accounts get a little data; Jane and generated clients the full set.
             let (n_services, n_invoices, n_tickets, n_orders) =
                 if idx == 0 || idx >= CLIENTS.len() { (3, 20, 5, 3) } else { (1, 2, 1, 1) };
@@ -163,6 +193,22 @@ impl Store {
         Ok(())
     }
 }
+
+/// The demo catalogue: (store 0 = Behalf Hosting / 1 = Behalf Studio EU, sku, name, description,
+/// price in minor units, billing interval: '' one-off, 'monthly' or 'yearly' starts a subscription).
+const CATALOGUE: &[(usize, &str, &str, &str, i64, &str)] = &[
+    (0, "HOST-S", "Shared Hosting S", "10 GB SSD, 1 site, free TLS", 499, "monthly"),
+    (0, "HOST-M", "Shared Hosting M", "50 GB SSD, 10 sites, daily backups", 999, "monthly"),
+    (0, "VPS-2", "VPS 2 GB", "2 vCPU, 2 GB RAM, 40 GB NVMe", 1999, "monthly"),
+    (0, "DOM-COM", "Domain .com", "One year of registration", 1299, "yearly"),
+    (0, "SSL-EV", "EV Certificate", "Extended validation, one year", 14900, "yearly"),
+    (0, "MIGRATE", "Site migration", "We move one site for you", 4900, ""),
+    (0, "SETUP", "Setup fee", "One-off server setup", 2500, ""),
+    (1, "LOGO", "Logo design", "Three concepts, two rounds of changes", 39000, ""),
+    (1, "SEO-AUDIT", "SEO audit", "A written audit of one site", 24900, ""),
+    (1, "CARE", "Website care plan", "Updates, backups and monitoring", 4900, "monthly"),
+    (1, "HOURS-5", "Design hours (5)", "Five hours of design work", 35000, ""),
+];
 
 async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i: usize, now: i64) -> StoreResult<()> {
     let lines = 1 + rng.next(3) as i64;

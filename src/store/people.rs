@@ -30,6 +30,7 @@ pub struct Client {
     pub consent_until: Option<i64>,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    pub hidden_modules: String,
 }
 
 /// A row of the admin client list.
@@ -61,7 +62,7 @@ pub struct StoreRow {
 
 const STAFF_COLUMNS: &str =
     "SELECT s.id, s.email, s.name, s.password_hash, s.role_id, r.name AS role_name, s.active FROM staff s JOIN roles r ON r.id = s.role_id";
-const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_hash, active, consent, consent_until, created_at, last_login_at FROM clients";
+const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_hash, active, consent, consent_until, created_at, last_login_at, hidden_modules FROM clients";
 
 impl Store {
     /// Finds a staff member by e-mail (case-insensitive).
@@ -325,6 +326,54 @@ impl Store {
         .bind(client_id)
         .fetch_all(&self.db.read)
         .await?)
+    }
+
+    /// Sets which portal modules a client sees; records old and new lists.
+    pub async fn set_client_modules(
+        &self,
+        client_id: i64,
+        modules: crate::domain::modules::Modules,
+        by: ActivityActor,
+        ip: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let old: String = sqlx::query("SELECT hidden_modules FROM clients WHERE id = $1")
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get(0)?;
+        let new = modules.hidden_list();
+        sqlx::query("UPDATE clients SET hidden_modules = $1 WHERE id = $2")
+            .bind(&new)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        let label = |hidden: &str| {
+            let shown: Vec<&str> =
+                crate::domain::modules::Modules::from_hidden(hidden).visible().map(|m| m.key()).collect();
+            if shown.is_empty() {
+                "none".to_string()
+            } else {
+                shown.join(", ")
+            }
+        };
+        super::activity::append(
+            &mut tx,
+            super::activity::NewActivity {
+                subject_client_id: Some(client_id),
+                actor: by,
+                impersonation_id: None,
+                group: "account",
+                action: "Changed the client's portal modules",
+                target: format!("client #{client_id}"),
+                detail: format!("shown: {} -> {}", label(&old), label(&new)),
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Searches clients by name or e-mail, one page at a time.

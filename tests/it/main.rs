@@ -4,6 +4,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod durability;
+mod environment;
 mod governance;
 mod login_as_client;
 mod sign_in;

@@ -11,6 +11,7 @@ use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE
 use crate::domain::impersonation::{
     decide_start, parse_consent_choice, Consent, EndReason, Refusal, StartAsk, TargetClient,
 };
+use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::{self as perm, Grants};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
@@ -218,6 +219,7 @@ async fn client_record(
     let history =
         state.store.list_impersonations(&ImpersonationFilter { client: Some(id), ..Default::default() }, 1, 5).await?;
     let consent = Consent::from_stored(&c.consent, c.consent_until);
+    let modules = Modules::from_hidden(&c.hidden_modules);
     let now = crate::domain::now();
     let may = auth.grants.has(perm::CLIENTS_IMPERSONATE);
     let blocker = impersonation_blocker(
@@ -252,6 +254,19 @@ async fn client_record(
                         select #admin-consent-for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" selected { "Until revoked" } } }
                     button #save-consent type="submit" { "Change support access" }
                 }
+            }
+            @if auth.grants.has(perm::CLIENTS_MANAGE) {
+                h2 { "Portal modules" }
+                p.muted { "The client sees only the modules ticked here, in the sidebar and at their addresses; Login as Client shows the same." }
+                form.actions #modules-form method="post" action=(format!("/admin/clients/{id}/modules")) {
+                    (csrf(&auth.csrf_token))
+                    @for m in Module::ALL {
+                        label.check { input type="checkbox" id=(format!("module-{}", m.key())) name=(format!("module.{}", m.key())) value="on" checked[modules.shows(m)]; " " (m.label()) }
+                    }
+                    button #save-modules type="submit" { "Save modules" }
+                }
+            } @else {
+                p.muted #client-modules { "Portal modules: " (modules.visible().map(|m| m.label()).collect::<Vec<_>>().join(", ")) }
             }
             @if may {
                 h2 { "Login as Client" }
@@ -430,6 +445,27 @@ pub async fn set_consent(
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 
+/// `POST /admin/clients/{id}/modules`: staff with `clients.manage` choose the client's portal
+/// modules; fields are `module.KEY=on` for each module shown.
+pub async fn set_modules(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> AppResult<Response> {
+    auth.check_csrf(f.get("csrf_token").map(String::as_str).unwrap_or(""))?;
+    auth.require(perm::CLIENTS_MANAGE)?;
+    let mut shown = Vec::new();
+    for key in f.keys().filter(|k| k.as_str() != "csrf_token") {
+        let m = key.strip_prefix("module.").and_then(Module::parse).ok_or_else(|| {
+            AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("There is no portal module called “{key}”."))
+        })?;
+        shown.push(m);
+    }
+    state.store.set_client_modules(id, Modules::from_visible(shown), auth.actor(), &auth.info.ip).await?;
+    Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
+}
+
 /// Says who wrote a reply, as staff see it.
 fn reply_author_admin(client_name: &str, r: &crate::store::portal::Reply) -> Markup {
     html! {
@@ -447,12 +483,14 @@ pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) 
     auth.require(perm::CLIENTS_VIEW)?;
     let (t, replies) = state.store.ticket(id, None).await?;
     let c = state.store.client(t.client_id).await?;
+    let settings = state.store.settings().await?;
     Ok(admin_page(
         &auth,
         &t.subject,
         html! {
             h1 { "Ticket #" (t.id) ": " (t.subject) }
             p { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) } " · Status: " (t.status) }
+            (quick_login_button(&auth, &settings, c.id, c.active == 1, Consent::from_stored(&c.consent, c.consent_until), &format!("/tickets/{}", t.id)))
             @for r in &replies {
                 div.reply {
                     div.meta.author { (reply_author_admin(&c.name, r)) " · " (format_time(r.created_at)) }
@@ -514,7 +552,7 @@ pub struct ActivityQuery {
 
 /// The action groups the activity log knows.
 pub const ACTIVITY_GROUPS: &[&str] =
-    &["login_as_client", "tickets", "account", "security", "settings", "staff", "billing"];
+    &["login_as_client", "tickets", "account", "security", "settings", "staff", "billing", "shop", "files", "tasks"];
 
 /// How an activity row names who acted.
 pub fn describe_actor(r: &ActivityRow) -> String {

@@ -1,0 +1,163 @@
+//! The client's environment as a whole: per-client module visibility, stores and the Login as
+//! Client buttons wherever the admin side shows a client.
+
+use crate::support::*;
+use reqwest::StatusCode;
+
+/// The portal sidebar's links, as a list of paths.
+fn sidebar(body: &str) -> Vec<String> {
+    let nav = body.split("<nav>").nth(1).and_then(|n| n.split("</nav>").next()).unwrap_or("");
+    nav.split("href=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn hidden_modules_leave_the_sidebar_and_answer_404_for_the_client_and_for_staff_alike() {
+    let app = TestApp::spawn().await;
+    let mut jane = app.client("jane@example.com").await;
+    let before = sidebar(&jane.get("/dashboard").await.body);
+    assert!(before.contains(&"/tickets".to_string()) && before.contains(&"/services".to_string()), "{before:?}");
+
+    let mut admin = app.staff("admin@example.com").await;
+    let record = admin.get(&format!("/admin/clients/{JANE}")).await;
+    assert!(record.has("modules-form") && record.has("module-tickets"));
+    // Everything but tickets and services stays shown.
+    let keep: Vec<(&str, &str)> = ["invoices", "orders", "shop", "subscriptions", "files", "tasks"]
+        .iter()
+        .map(|k| (Box::leak(format!("module.{k}").into_boxed_str()) as &str, "on"))
+        .collect();
+    let saved =
+        admin.post_from(&format!("/admin/clients/{JANE}"), &format!("/admin/clients/{JANE}/modules"), &keep).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.text(&format!("SELECT hidden_modules FROM clients WHERE id = {JANE}")).await.unwrap(),
+        "services,tickets"
+    );
+
+    let dash = jane.get("/dashboard").await;
+    let own = sidebar(&dash.body);
+    assert!(!own.contains(&"/tickets".to_string()) && !own.contains(&"/services".to_string()), "{own:?}");
+    assert!(own.contains(&"/invoices".to_string()));
+    assert!(!dash.has("open-tickets"), "the dashboard card goes too");
+    for path in ["/tickets", "/tickets/1", "/services"] {
+        assert_eq!(jane.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let replies = app.scalar("SELECT COUNT(*) FROM ticket_replies").await;
+    assert_eq!(jane.portal_post("/tickets/1/replies", &[("body", "hello")]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies, "nothing stored");
+
+    // Login as Client shows exactly the same sidebar and the same 404s.
+    admin.impersonate(JANE, &[("mode", "full"), ("reason", "Checking the sidebar setup")]).await;
+    let as_jane = admin.get("/dashboard").await;
+    assert!(as_jane.has("impersonation-banner"));
+    assert_eq!(sidebar(&as_jane.body), own);
+    assert_eq!(admin.get("/tickets/1").await.status, StatusCode::NOT_FOUND);
+    admin.return_to_admin().await;
+
+    let log = admin.get(&format!("/admin/activity?client={JANE}")).await;
+    assert!(
+        log.body.contains("Changed the client&#39;s portal modules")
+            || log.body.contains("Changed the client's portal modules")
+    );
+    assert!(
+        log.body.contains("-&gt; invoices, orders, shop, subscriptions, files, tasks"),
+        "old and new lists recorded"
+    );
+}
+
+#[tokio::test]
+async fn changing_modules_needs_clients_manage_and_known_names() {
+    let app = TestApp::spawn().await;
+    let mut support = app.staff("support@example.com").await;
+    let record = support.get(&format!("/admin/clients/{JANE}")).await;
+    assert!(!record.has("modules-form"), "no form without clients.manage");
+    assert!(record.has("client-modules"));
+    let csrf = support.get("/admin").await.csrf().unwrap();
+    let refused = support
+        .post_raw(&format!("/admin/clients/{JANE}/modules"), &[("csrf_token", &csrf), ("module.tickets", "on")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let mut admin = app.staff("admin@example.com").await;
+    let bad = admin
+        .post_from(
+            &format!("/admin/clients/{JANE}"),
+            &format!("/admin/clients/{JANE}/modules"),
+            &[("module.admin", "on")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("There is no portal module called"));
+    let unknown = admin.post_from(&format!("/admin/clients/{JANE}"), "/admin/clients/999999/modules", &[]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.text(&format!("SELECT hidden_modules FROM clients WHERE id = {JANE}")).await.unwrap(), "");
+}
+
+#[tokio::test]
+async fn store_selection_automatic_or_manual_and_the_banner_names_the_store() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+
+    // Automatic: Jane's first store.
+    admin.impersonate(JANE, &[("reason", "Checking the store view")]).await;
+    let banner = admin.get("/dashboard").await.text_of("impersonation-banner").unwrap();
+    assert!(banner.contains("Store: Behalf Hosting"), "{banner}");
+    admin.return_to_admin().await;
+
+    // Manual: a store must be chosen, and only one of the client's.
+    app.set("impersonation.store_selection", "manual").await;
+    let before = app.impersonation_count().await;
+    let refused = admin.impersonate(JANE, &[("reason", "Checking the store view")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Choose a store to log in to."));
+    assert!(refused.has("store"), "the form offers the client's stores");
+    let foreign = admin.impersonate(JANE, &[("reason", "Checking the store view"), ("store", "999")]).await;
+    assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.impersonation_count().await, before, "refused starts create nothing");
+
+    let second = app.scalar("SELECT id FROM stores WHERE name = 'Behalf Studio EU'").await.to_string();
+    let ok = admin.impersonate(JANE, &[("reason", "Checking the store view"), ("store", &second)]).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let banner = admin.get("/dashboard").await.text_of("impersonation-banner").unwrap();
+    assert!(banner.contains("Store: Behalf Studio EU"), "{banner}");
+    assert_eq!(app.scalar("SELECT store_id FROM impersonations WHERE ended_at IS NULL").await.to_string(), second);
+}
+
+#[tokio::test]
+async fn login_as_client_buttons_on_the_list_and_ticket_pages_obey_the_same_rules() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+    let list = admin.get("/admin/clients?q=example.com").await;
+    let jane_button = format!("class=\"login-as-client\" type=\"submit\" data-client=\"{JANE}\">");
+    assert!(list.body.contains(&jane_button), "an enabled button on Jane's row");
+    let ivan_button = format!("data-client=\"{IVAN}\" disabled title=\"");
+    assert!(list.body.contains(&ivan_button), "Ivan is disabled: the button is disabled with the reason");
+    app.set("impersonation.consent", "opt_in").await;
+    let list = admin.get("/admin/clients?q=example.com").await;
+    assert!(list.body.contains(&format!("data-client=\"{BOB}\" disabled title=\"")), "Bob has not allowed access");
+    assert!(list.body.contains(&jane_button), "Jane has");
+    app.set("impersonation.consent", "not_required").await;
+
+    let mut support = app.staff("support@example.com").await;
+    assert!(!support.get("/admin/clients?q=example.com").await.body.contains("login-as-client"));
+    assert!(!support.get("/admin/tickets/1").await.body.contains("login-as-client"));
+
+    // The ticket page's button opens the client's own view of that ticket.
+    let ticket = admin.get("/admin/tickets/1").await;
+    assert!(ticket.body.contains("value=\"/tickets/1\""));
+    let start = admin
+        .post_from("/admin/tickets/1", &format!("/admin/clients/{JANE}/impersonate"), &[("next", "/tickets/1")])
+        .await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    assert_eq!(start.location(), Some("/tickets/1"));
+    admin.return_to_admin().await;
+
+    // With a reason required, the quick button leads to the record's full form, keeping `next`.
+    app.set("impersonation.require_reason", "true").await;
+    let before = app.impersonation_count().await;
+    let asked = admin
+        .post_from("/admin/tickets/1", &format!("/admin/clients/{JANE}/impersonate"), &[("next", "/tickets/1")])
+        .await;
+    assert_eq!(asked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(asked.has("reason") && asked.body.contains("name=\"next\" value=\"/tickets/1\""));
+    assert_eq!(app.impersonation_count().await, before);
+}
