@@ -1,0 +1,250 @@
+//! Shared files: the rows of files staff and clients share, scoped by client, each written with
+//! its activity entry in one transaction. The bytes live on disk (`crate::files`).
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::acting::Acting;
+use crate::domain::files::{demo_key, Direction, DEMO_FILES};
+use sha2::{Digest, Sha256};
+use sqlx::{FromRow, Row};
+
+/// A shared file with the names needed to say who shared it.
+#[derive(Debug, Clone, FromRow)]
+pub struct FileRow {
+    pub id: i64,
+    pub client_id: i64,
+    pub direction: String,
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    /// The staff member who shared a `to_client` file from the admin side.
+    pub uploaded_by_name: Option<String>,
+    /// The staff member who uploaded a `from_client` file through Login as Client.
+    pub actor_staff_name: Option<String>,
+    pub impersonation_id: Option<i64>,
+    pub created_at: i64,
+}
+
+impl FileRow {
+    /// Which way the file was shared.
+    pub fn direction(&self) -> Direction {
+        Direction::parse(&self.direction).unwrap_or(Direction::ToClient)
+    }
+}
+
+/// What is known about a file once its bytes are on disk.
+#[derive(Debug, Clone)]
+pub struct NewFile<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub storage_key: &'a str,
+}
+
+const FILE_COLS: &str =
+    "SELECT f.id, f.client_id, f.direction, f.name, f.content_type, f.size_bytes, f.sha256, f.storage_key,
+        u.name AS uploaded_by_name, x.name AS actor_staff_name, f.impersonation_id, f.created_at
+    FROM files f LEFT JOIN staff u ON u.id = f.uploaded_by_staff_id LEFT JOIN staff x ON x.id = f.actor_staff_id";
+
+impl Store {
+    /// A client's files, both directions, newest first, paged.
+    pub async fn files(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<FileRow>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM files WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let items =
+            sqlx::query_as(&format!("{FILE_COLS} WHERE f.client_id = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3"))
+                .bind(client_id)
+                .bind(per_page)
+                .bind(offset)
+                .fetch_all(&self.db.read)
+                .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// One file; `client_id` scopes it (None for staff). Another client's file is `NotFound`.
+    pub async fn file(&self, id: i64, client_id: Option<i64>) -> StoreResult<FileRow> {
+        sqlx::query_as(&format!("{FILE_COLS} WHERE f.id = $1 AND ($2 IS NULL OR f.client_id = $2)"))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Records a file the acting client shared with staff; staff acting through Login as Client
+    /// are recorded as the actor. The row and its activity entry commit together.
+    pub async fn add_client_file(&self, acting: &Acting, f: &NewFile<'_>) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let id = insert(
+            &mut tx,
+            acting.client_id,
+            Direction::FromClient,
+            f,
+            SharedBy { uploaded_by: None, actor: acting.staff_id(), impersonation: acting.impersonation_id() },
+            crate::domain::now(),
+        )
+        .await?;
+        let mut entry = NewActivity::from_acting(acting, "files", "Shared a file with staff", format!("file #{id}"));
+        entry.detail = f.name.to_string();
+        append(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records a file staff shared with a client from the admin side.
+    pub async fn add_staff_file(&self, staff_id: i64, client_id: i64, f: &NewFile<'_>, ip: &str) -> StoreResult<i64> {
+        let mut tx = self.begin().await?;
+        let exists =
+            sqlx::query("SELECT id FROM clients WHERE id = $1").bind(client_id).fetch_optional(&mut *tx).await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let id = insert(
+            &mut tx,
+            client_id,
+            Direction::ToClient,
+            f,
+            SharedBy { uploaded_by: Some(staff_id), ..Default::default() },
+            crate::domain::now(),
+        )
+        .await?;
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: Some(client_id),
+                actor: ActivityActor::Staff(staff_id),
+                impersonation_id: None,
+                group: "files",
+                action: "Shared a file with the client",
+                target: format!("file #{id}"),
+                detail: f.name.to_string(),
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Deletes a file the acting client shared with staff; files staff shared, and other
+    /// clients' files, are `NotFound`. Returns the storage key, to remove once committed.
+    pub async fn delete_client_file(&self, acting: &Acting, id: i64) -> StoreResult<String> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "DELETE FROM files WHERE id = $1 AND client_id = $2 AND direction = 'from_client' RETURNING storage_key, name",
+        )
+        .bind(id)
+        .bind(acting.client_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let key: String = row.try_get(0)?;
+        let mut entry = NewActivity::from_acting(acting, "files", "Deleted a shared file", format!("file #{id}"));
+        entry.detail = row.try_get(1)?;
+        append(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Deletes any file of a client from the admin side. Returns (client id, storage key).
+    pub async fn delete_file_as_staff(&self, staff_id: i64, id: i64, ip: &str) -> StoreResult<(i64, String)> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("DELETE FROM files WHERE id = $1 RETURNING client_id, storage_key, name")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let client_id: i64 = row.try_get(0)?;
+        let key: String = row.try_get(1)?;
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: Some(client_id),
+                actor: ActivityActor::Staff(staff_id),
+                impersonation_id: None,
+                group: "files",
+                action: "Deleted a shared file",
+                target: format!("file #{id}"),
+                detail: row.try_get(2)?,
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((client_id, key))
+    }
+}
+
+/// Who shared a file: staff from the admin side (`uploaded_by`), or the client, with the staff
+/// member and impersonation when it was done through Login as Client.
+#[derive(Default)]
+struct SharedBy {
+    uploaded_by: Option<i64>,
+    actor: Option<i64>,
+    impersonation: Option<i64>,
+}
+
+async fn insert(
+    tx: &mut Tx,
+    client_id: i64,
+    direction: Direction,
+    f: &NewFile<'_>,
+    by: SharedBy,
+    at: i64,
+) -> StoreResult<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO files (client_id, direction, name, content_type, size_bytes, sha256, storage_key,
+            uploaded_by_staff_id, actor_staff_id, impersonation_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(client_id)
+    .bind(direction.as_str())
+    .bind(f.name)
+    .bind(f.content_type)
+    .bind(f.size_bytes)
+    .bind(f.sha256)
+    .bind(f.storage_key)
+    .bind(by.uploaded_by)
+    .bind(by.actor)
+    .bind(by.impersonation)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?)
+}
+
+/// Demo rows for a full-set client: the `DEMO_FILES`, shared by `staff_id` or by the client.
+/// Rows only; the bytes are written on first download, so seeding stays fast and needs no directory.
+pub(crate) async fn seed_demo_files(
+    tx: &mut Tx,
+    client_id: i64,
+    full_set: bool,
+    staff_id: i64,
+    now: i64,
+) -> StoreResult<()> {
+    if !full_set {
+        return Ok(());
+    }
+    for (n, d) in DEMO_FILES.iter().enumerate() {
+        let key = demo_key(client_id, n);
+        let sha = hex::encode(Sha256::digest(d.bytes));
+        let f = NewFile {
+            name: d.name,
+            content_type: d.content_type,
+            size_bytes: d.bytes.len() as i64,
+            sha256: &sha,
+            storage_key: &key,
+        };
+        let by =
+            SharedBy { uploaded_by: (d.direction == Direction::ToClient).then_some(staff_id), ..Default::default() };
+        insert(tx, client_id, d.direction, &f, by, now - 86400 * (10 - 3 * n as i64)).await?;
+    }
+    Ok(())
+}
