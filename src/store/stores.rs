@@ -1,0 +1,148 @@
+//! Stores (brands or storefronts): their list with catalogues for staff, client membership and
+//! the colours the portal is drawn in.
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::{Store, StoreError, StoreResult};
+use sqlx::{FromRow, Row};
+
+/// A store with its figures, for the admin stores page.
+#[derive(Debug, Clone, FromRow)]
+pub struct StoreSummary {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    pub currency: String,
+    pub products: i64,
+    pub clients: i64,
+}
+
+/// A catalogue entry as staff see it (inactive ones included).
+#[derive(Debug, Clone, FromRow)]
+pub struct CatalogueEntry {
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub price_cents: i64,
+    pub billing_interval: String,
+    pub active: i64,
+}
+
+/// Whether a stored colour is a plain `#rrggbb`, the only form ever written into CSS.
+pub fn is_hex_color(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
+impl Store {
+    /// Every store with its product and client counts.
+    pub async fn store_summaries(&self) -> StoreResult<Vec<StoreSummary>> {
+        Ok(sqlx::query_as(
+            "SELECT st.id, st.name, st.color, st.currency,
+                    (SELECT COUNT(*) FROM products p WHERE p.store_id = st.id) AS products,
+                    (SELECT COUNT(*) FROM client_stores cs WHERE cs.store_id = st.id) AS clients
+             FROM stores st ORDER BY st.id",
+        )
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
+    /// Every store, for choosing a client's stores.
+    pub async fn all_stores(&self) -> StoreResult<Vec<super::people::StoreRow>> {
+        Ok(sqlx::query_as("SELECT id, name FROM stores ORDER BY id").fetch_all(&self.db.read).await?)
+    }
+
+    /// A store's whole catalogue for staff.
+    pub async fn store_catalogue(&self, store_id: i64) -> StoreResult<Vec<CatalogueEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT id, sku, name, price_cents, billing_interval, active FROM products WHERE store_id = $1 ORDER BY id",
+        )
+        .bind(store_id)
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
+    /// `(id, colour)` of every store whose colour is a valid `#rrggbb`.
+    pub async fn store_colors(&self) -> StoreResult<Vec<(i64, String)>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, color FROM stores ORDER BY id").fetch_all(&self.db.read).await?;
+        Ok(rows.into_iter().filter(|(_, c)| is_hex_color(c)).collect())
+    }
+
+    /// Sets the stores a client belongs to (at least one, each existing); records old and new.
+    pub async fn set_client_stores(
+        &self,
+        client_id: i64,
+        store_ids: &[i64],
+        by: ActivityActor,
+        ip: &str,
+    ) -> StoreResult<()> {
+        if store_ids.is_empty() {
+            return Err(StoreError::Conflict("A client belongs to at least one store.".into()));
+        }
+        let mut tx = self.begin().await?;
+        let exists =
+            sqlx::query("SELECT id FROM clients WHERE id = $1").bind(client_id).fetch_optional(&mut *tx).await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let mut names = Vec::new();
+        for id in store_ids {
+            let row = sqlx::query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let Some(row) = row else {
+                return Err(StoreError::Conflict(format!("There is no store #{id}.")));
+            };
+            names.push(row.try_get::<String, _>(0)?);
+        }
+        let old: Vec<(String,)> = sqlx::query_as(
+            "SELECT st.name FROM stores st JOIN client_stores cs ON cs.store_id = st.id WHERE cs.client_id = $1 ORDER BY st.id",
+        )
+        .bind(client_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM client_stores WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+        for id in store_ids {
+            sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+                .bind(client_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // A client's own session browsing a store they no longer belong to falls back to their first.
+        sqlx::query(
+            "UPDATE sessions SET store_id = NULL WHERE client_id = $1 AND store_id IS NOT NULL
+               AND store_id NOT IN (SELECT store_id FROM client_stores WHERE client_id = $1)",
+        )
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?;
+        let old = old.into_iter().map(|(n,)| n).collect::<Vec<_>>().join(", ");
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: Some(client_id),
+                actor: by,
+                impersonation_id: None,
+                group: "account",
+                action: "Changed the client's stores",
+                target: format!("client #{client_id}"),
+                detail: format!("stores: {old} -> {}", names.join(", ")),
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hex_color;
+
+    #[test]
+    fn only_plain_hex_colours_reach_css() {
+        assert!(is_hex_color("#2b5797"));
+        assert!(!is_hex_color("red"));
+        assert!(!is_hex_color("#2b5797;}body{display:none"));
+        assert!(!is_hex_color("#12345"));
+    }
+}
