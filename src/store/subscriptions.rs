@@ -1,0 +1,218 @@
+//! Subscriptions: recurring products a client pays per interval, and cancelling (or resuming)
+//! them at the end of the current period; every read is scoped by client.
+
+use super::activity::{append, NewActivity};
+use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::acting::Acting;
+use sqlx::{FromRow, Row};
+
+/// A subscription with the name of the staff member who cancelled it through Login as Client.
+#[derive(Debug, Clone, FromRow)]
+pub struct Subscription {
+    pub id: i64,
+    pub client_id: i64,
+    pub store_id: Option<i64>,
+    pub name: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub billing_interval: String,
+    pub status: String,
+    pub started_at: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: i64,
+    pub cancelled_at: Option<i64>,
+    pub cancelled_by_staff_id: Option<i64>,
+    pub cancelled_by_staff_name: Option<String>,
+    pub cancel_impersonation_id: Option<i64>,
+}
+
+impl Subscription {
+    /// The status as of `now`: a subscription set to cancel has ended once its period is over,
+    /// even before anything rewrites the stored status.
+    pub fn status_at(&self, now: i64) -> &str {
+        if self.cancel_at_period_end == 1 && self.current_period_end <= now {
+            "cancelled"
+        } else {
+            &self.status
+        }
+    }
+
+    /// Whether it is still running and set to end with the current period.
+    pub fn cancelling(&self, now: i64) -> bool {
+        self.cancel_at_period_end == 1 && self.current_period_end > now && self.status == "active"
+    }
+}
+
+const SUBSCRIPTION_COLS: &str =
+    "SELECT s.id, s.client_id, s.store_id, s.name, s.price_cents, s.currency, s.billing_interval,
+        s.status, s.started_at, s.current_period_end, s.cancel_at_period_end, s.cancelled_at,
+        s.cancelled_by_staff_id, x.name AS cancelled_by_staff_name, s.cancel_impersonation_id
+     FROM subscriptions s LEFT JOIN staff x ON x.id = s.cancelled_by_staff_id";
+
+impl Store {
+    /// A client's subscriptions, newest first, paged.
+    pub async fn subscriptions(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Subscription>> {
+        let (page, offset) = super::page_offset(page, per_page);
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM subscriptions WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let items = sqlx::query_as(&format!(
+            "{SUBSCRIPTION_COLS} WHERE s.client_id = $1 ORDER BY s.id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(client_id)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// One subscription; `client_id` scopes it (None for staff).
+    pub async fn subscription(&self, id: i64, client_id: Option<i64>) -> StoreResult<Subscription> {
+        sqlx::query_as(&format!("{SUBSCRIPTION_COLS} WHERE s.id = $1 AND ($2 IS NULL OR s.client_id = $2)"))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Cancels one of the acting client's subscriptions at the end of its period: it stays active
+    /// until then. The change, its actor and the activity entry commit together. Answers
+    /// `Conflict` when it is already cancelling or has ended.
+    pub async fn cancel_subscription(&self, acting: &Acting, id: i64) -> StoreResult<()> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE subscriptions SET cancel_at_period_end = 1, cancelled_at = $1, cancelled_by_staff_id = $2,
+                    cancel_impersonation_id = $3
+             WHERE id = $4 AND client_id = $5 AND status = 'active' AND cancel_at_period_end = 0
+               AND current_period_end > $1",
+        )
+        .bind(now)
+        .bind(acting.staff_id())
+        .bind(acting.impersonation_id())
+        .bind(id)
+        .bind(acting.client_id)
+        .execute(&mut *tx)
+        .await?;
+        if n.rows_affected() == 0 {
+            return Err(why_unchanged(&mut tx, acting.client_id, id, now).await);
+        }
+        append(
+            &mut tx,
+            NewActivity::from_acting(
+                acting,
+                "billing",
+                "Cancelled a subscription at period end",
+                format!("subscription #{id}"),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Undoes a cancellation at period end while the period still runs.
+    pub async fn resume_subscription(&self, acting: &Acting, id: i64) -> StoreResult<()> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE subscriptions SET cancel_at_period_end = 0, cancelled_at = NULL, cancelled_by_staff_id = NULL,
+                    cancel_impersonation_id = NULL
+             WHERE id = $1 AND client_id = $2 AND status = 'active' AND cancel_at_period_end = 1
+               AND current_period_end > $3",
+        )
+        .bind(id)
+        .bind(acting.client_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if n.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT cancel_at_period_end, current_period_end, status FROM subscriptions WHERE id = $1 AND client_id = $2")
+                .bind(id)
+                .bind(acting.client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                None => StoreError::NotFound,
+                Some(r) if r.try_get::<i64, _>(0)? == 0 => StoreError::Conflict(
+                    "This subscription is not set to cancel, so there is nothing to resume.".into(),
+                ),
+                Some(_) => StoreError::Conflict("This subscription has already ended and cannot be resumed.".into()),
+            });
+        }
+        append(
+            &mut tx,
+            NewActivity::from_acting(acting, "billing", "Resumed a subscription", format!("subscription #{id}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Explains why a cancellation changed nothing: unknown id (404) or already cancelling or ended (409).
+async fn why_unchanged(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> StoreError {
+    let row = sqlx::query(
+        "SELECT cancel_at_period_end, current_period_end, status FROM subscriptions WHERE id = $1 AND client_id = $2",
+    )
+    .bind(id)
+    .bind(client_id)
+    .fetch_optional(&mut **tx)
+    .await;
+    let row = match row {
+        Ok(Some(r)) => r,
+        Ok(None) => return StoreError::NotFound,
+        Err(e) => return e.into(),
+    };
+    let cancelling: i64 = row.try_get(0).unwrap_or(0);
+    let end: i64 = row.try_get(1).unwrap_or(0);
+    let status: String = row.try_get(2).unwrap_or_default();
+    if status != "active" || end <= now {
+        StoreError::Conflict("This subscription has already ended.".into())
+    } else if cancelling == 1 {
+        StoreError::Conflict(format!(
+            "This subscription is already set to cancel on {}.",
+            crate::domain::format_date(end)
+        ))
+    } else {
+        StoreError::Conflict("This subscription cannot be cancelled.".into())
+    }
+}
+
+/// Demo subscriptions for one client, made from the catalogue: an active monthly hosting plan and,
+/// cancelling at period end, the Website care plan for a client of the second store or else a
+/// yearly domain. Two statements, no round trip per product.
+pub(crate) async fn seed_demo_subscriptions(tx: &mut Tx, client_id: i64, now: i64) -> StoreResult<()> {
+    let day = 86_400;
+    sqlx::query(
+        "INSERT INTO subscriptions (client_id, store_id, product_id, name, price_cents, currency, billing_interval,
+                status, started_at, current_period_end)
+         SELECT $1, p.store_id, p.id, p.name, p.price_cents, st.currency, p.billing_interval, 'active', $2, $3
+         FROM products p JOIN stores st ON st.id = p.store_id WHERE p.sku = 'HOST-M' AND st.name = 'Behalf Hosting'",
+    )
+    .bind(client_id)
+    .bind(now - 95 * day)
+    .bind(now + 25 * day)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO subscriptions (client_id, store_id, product_id, name, price_cents, currency, billing_interval,
+                status, started_at, current_period_end, cancel_at_period_end, cancelled_at)
+         SELECT $1, p.store_id, p.id, p.name, p.price_cents, st.currency, p.billing_interval, 'active', $2, $3, 1, $4
+         FROM products p JOIN stores st ON st.id = p.store_id
+         JOIN client_stores cs ON cs.store_id = p.store_id AND cs.client_id = $1
+         WHERE p.sku IN ('CARE', 'DOM-COM')
+         ORDER BY CASE p.sku WHEN 'CARE' THEN 0 ELSE 1 END LIMIT 1",
+    )
+    .bind(client_id)
+    .bind(now - 50 * day)
+    .bind(now + 10 * day)
+    .bind(now - 2 * day)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! Admin pages for the work done for one client: its subscriptions (with who cancelled them) and
+//! its tasks (list, create, comment, mark done or reopen).
+
+use super::CsrfOnly;
+use crate::app::AppState;
+use crate::auth::guards::StaffAuth;
+use crate::domain::permissions as perm;
+use crate::domain::{format_date, format_time};
+use crate::error::{AppError, AppResult};
+use crate::store::subscriptions::Subscription;
+use crate::store::tasks::{NewTask, Task, TaskComment, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
+use crate::store::StoreError;
+use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::layout::{admin_page, alert, csrf, pager};
+use crate::web::portal::subscriptions::price_label;
+use crate::web::portal::tasks::status_label;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+/// Page query.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+/// Says who cancelled a subscription, as staff see it.
+fn cancelled_by_admin(client_name: &str, s: &Subscription) -> Markup {
+    html! {
+        @if s.cancelled_at.is_some() {
+            (client_name)
+            @if let Some(staff) = &s.cancelled_by_staff_name { span.actor { " (by " (staff) " via Login as Client)" } }
+        }
+    }
+}
+
+/// `GET /admin/clients/{id}/subscriptions` (`billing.manage` or `clients.view`).
+pub async fn client_subscriptions(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Markup> {
+    if !auth.grants.has(perm::BILLING_MANAGE) {
+        auth.require(perm::CLIENTS_VIEW)?;
+    }
+    let c = state.store.client(id).await?;
+    let page = state.store.subscriptions(id, page_number(&q.page)?, 25).await?;
+    let quick = super::quick_login_for(&state, &auth, id, "/subscriptions").await?;
+    let now = crate::domain::now();
+    Ok(admin_page(
+        &auth,
+        &format!("Subscriptions of {}", c.name),
+        html! {
+            h1 { "Subscriptions of " a href=(format!("/admin/clients/{id}")) { (c.name) } }
+            p { (quick) }
+            table #subscriptions {
+                thead { tr { th { "#" } th { "Name" } th { "Price" } th { "Status" } th { "Period ends" } th { "Cancellation" } } }
+                tbody { @for s in &page.items { tr #(format!("subscription-{}", s.id)) {
+                    td { (s.id) }
+                    td { (s.name) }
+                    td { (price_label(s)) }
+                    td { (s.status_at(now)) }
+                    td { (format_date(s.current_period_end)) }
+                    td.cancelled-by {
+                        @if let Some(at) = s.cancelled_at {
+                            @if s.cancelling(now) { "Cancels on " (format_date(s.current_period_end)) } @else { "Cancelled" }
+                            "; requested " (format_time(at)) " by " (cancelled_by_admin(&c.name, s))
+                        }
+                    }
+                } } }
+            }
+            (pager(&format!("/admin/clients/{id}/subscriptions"), page.page, page.pages()))
+        },
+    ))
+}
+
+/// The create-task form, keeping what was typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct TaskForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    due: String,
+    client_can_complete: Option<String>,
+}
+
+fn new_task_form(auth: &StaffAuth, client_id: i64, f: &TaskForm, error: Option<&str>) -> Markup {
+    html! {
+        h2 { "New task" }
+        @if let Some(e) = error { (alert(e)) }
+        form #new-task method="post" action=(format!("/admin/clients/{client_id}/tasks")) {
+            (csrf(&auth.csrf_token))
+            label for="title" { "Title" }
+            input #title type="text" name="title" value=(f.title) maxlength=(MAX_TITLE_CHARS) required;
+            label for="description" { "Description" }
+            textarea #description name="description" maxlength=(MAX_TASK_BODY_CHARS) { (f.description) }
+            label for="due" { "Due date (YYYY-MM-DD, optional)" }
+            input #due type="text" name="due" value=(f.due) placeholder="2030-01-31";
+            div { label.checkbox for="client_can_complete" {
+                input #client_can_complete type="checkbox" name="client_can_complete" value="1" checked[f.client_can_complete.is_some()];
+                " Client may mark done"
+            } }
+            p { button #create-task type="submit" { "Create task" } }
+        }
+    }
+}
+
+async fn tasks_page(
+    state: &AppState,
+    auth: &StaffAuth,
+    id: i64,
+    page_no: i64,
+    form: &TaskForm,
+    error: Option<&str>,
+) -> AppResult<Markup> {
+    let c = state.store.client(id).await?;
+    let page = state.store.tasks(id, page_no, 25).await?;
+    let quick = super::quick_login_for(state, auth, id, "/tasks").await?;
+    Ok(admin_page(
+        auth,
+        &format!("Tasks of {}", c.name),
+        html! {
+            h1 { "Tasks of " a href=(format!("/admin/clients/{id}")) { (c.name) } }
+            p { (quick) }
+            p.muted { (page.total) " tasks" }
+            table #tasks {
+                thead { tr { th { "#" } th { "Title" } th { "Status" } th { "Due" } th { "Client may mark done" } } }
+                tbody { @for t in &page.items { tr data-id=(t.id) {
+                    td { (t.id) }
+                    td { a href=(format!("/admin/tasks/{}", t.id)) { (t.title) } }
+                    td { (status_label(&t.status)) }
+                    td { (t.due_at.map(format_date).unwrap_or_default()) }
+                    td { @if t.client_can_complete == 1 { "yes" } @else { "no" } }
+                } } }
+            }
+            (pager(&format!("/admin/clients/{id}/tasks"), page.page, page.pages()))
+            @if auth.grants.has(perm::CLIENTS_MANAGE) { (new_task_form(auth, id, form, error)) }
+        },
+    ))
+}
+
+/// `GET /admin/clients/{id}/tasks` (`clients.view`; the create form needs `clients.manage`).
+pub async fn client_tasks(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Markup> {
+    auth.require(perm::CLIENTS_VIEW)?;
+    tasks_page(&state, &auth, id, page_number(&q.page)?, &TaskForm::default(), None).await
+}
+
+/// Parses a due date typed as `YYYY-MM-DD` (strictly: four-digit year, two-digit month and day,
+/// a real calendar date) into Unix seconds at midnight UTC.
+pub fn parse_due_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let shape_ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape_ok {
+        return None;
+    }
+    let year: i32 = s[0..4].parse().ok()?;
+    let month: u8 = s[5..7].parse().ok()?;
+    let day: u8 = s[8..10].parse().ok()?;
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
+    let month = time::Month::try_from(month).ok()?;
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
+/// Checks a create-task form; the message says what to fix.
+fn validate_task(f: &TaskForm) -> Result<(String, String, Option<i64>), String> {
+    let title = f.title.trim();
+    let description = f.description.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(format!("The title must have 1 to {MAX_TITLE_CHARS} characters."));
+    }
+    if description.chars().count() > MAX_TASK_BODY_CHARS {
+        return Err(format!("The description may have at most {MAX_TASK_BODY_CHARS} characters."));
+    }
+    let due = match f.due.trim() {
+        "" => None,
+        d => Some(
+            parse_due_date(d).ok_or("The due date must be a real date written as YYYY-MM-DD, such as 2030-01-31.")?,
+        ),
+    };
+    Ok((title.to_string(), description.to_string(), due))
+}
+
+/// `POST /admin/clients/{id}/tasks` (`clients.manage`).
+pub async fn create_task(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<TaskForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::CLIENTS_MANAGE)?;
+    let (title, description, due_at) = match validate_task(&f) {
+        Ok(v) => v,
+        Err(msg) => {
+            return Err(AppError::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                tasks_page(&state, &auth, id, 1, &f, Some(&msg)).await?,
+            ))
+        }
+    };
+    let new = NewTask {
+        title: &title,
+        description: &description,
+        due_at,
+        client_can_complete: f.client_can_complete.is_some(),
+    };
+    let task = state.store.create_task(auth.staff.id, id, &new, &auth.info.ip).await?;
+    Ok(Redirect::to(&format!("/admin/tasks/{task}")).into_response())
+}
+
+/// Says who wrote a comment, as staff see it.
+fn comment_author_admin(client_name: &str, c: &TaskComment) -> Markup {
+    html! {
+        @if c.author_kind == "staff" {
+            (c.author_staff_name.as_deref().unwrap_or("Staff")) " (staff)"
+        } @else {
+            (client_name)
+            @if let Some(actor) = &c.actor_staff_name { span.actor { " (by " (actor) " via Login as Client)" } }
+        }
+    }
+}
+
+/// Says who completed a task, as staff see it.
+fn completed_by_admin(client_name: &str, t: &Task) -> Markup {
+    html! {
+        @match t.completed_by_kind.as_deref() {
+            Some("client") => {
+                (client_name)
+                @if let Some(staff) = &t.completed_by_staff_name { span.actor { " (by " (staff) " via Login as Client)" } }
+            }
+            Some(_) => { (t.completed_by_staff_name.as_deref().unwrap_or("Staff")) " (staff)" }
+            None => {}
+        }
+    }
+}
+
+async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, error: Option<&str>) -> AppResult<Markup> {
+    let (t, comments) = state.store.task(id, None).await?;
+    let c = state.store.client(t.client_id).await?;
+    let quick = super::quick_login_for(state, auth, c.id, &format!("/tasks/{id}")).await?;
+    let may = auth.grants.has(perm::CLIENTS_MANAGE);
+    Ok(admin_page(
+        auth,
+        &t.title,
+        html! {
+            h1 { "Task #" (t.id) ": " (t.title) }
+            @if let Some(e) = error { (alert(e)) }
+            p { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) }
+                " · " a href=(format!("/admin/clients/{}/tasks", c.id)) { "all tasks" } " " (quick) }
+            dl.details {
+                dt { "Status" } dd #task-status { (status_label(&t.status)) }
+                dt { "Due" } dd { (t.due_at.map(format_date).unwrap_or_else(|| "no due date".into())) }
+                dt { "Client may mark done" } dd { @if t.client_can_complete == 1 { "yes" } @else { "no" } }
+                dt { "Created" } dd { (format_time(t.created_at)) }
+                @if let Some(at) = t.completed_at { dt { "Completed" } dd #task-completed { (format_time(at)) " by " (completed_by_admin(&c.name, &t)) } }
+            }
+            @if !t.description.is_empty() { div.description #task-description { (t.description) } }
+            @if may {
+                @if t.status == "done" {
+                    form.inline method="post" action=(format!("/admin/tasks/{id}/reopen")) {
+                        (csrf(&auth.csrf_token)) button #reopen-task type="submit" { "Reopen" }
+                    }
+                } @else {
+                    form.inline method="post" action=(format!("/admin/tasks/{id}/done")) {
+                        (csrf(&auth.csrf_token)) button #staff-mark-done type="submit" { "Mark done" }
+                    }
+                }
+            }
+            h2 { "Comments" }
+            div #comments {
+                @for cm in &comments {
+                    div.reply.comment {
+                        div.meta.author { (comment_author_admin(&c.name, cm)) " · " (format_time(cm.created_at)) }
+                        div.body { (cm.body) }
+                    }
+                }
+            }
+            @if may {
+                form method="post" action=(format!("/admin/tasks/{id}/comments")) {
+                    (csrf(&auth.csrf_token))
+                    label for="comment-body" { "Comment as staff" }
+                    textarea #comment-body name="body" maxlength=(MAX_TASK_BODY_CHARS) required { (draft) }
+                    p { button #send-comment type="submit" { "Send comment" } }
+                }
+            }
+        },
+    ))
+}
+
+/// `GET /admin/tasks/{id}` (`clients.view`).
+pub async fn task(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
+    auth.require(perm::CLIENTS_VIEW)?;
+    task_page(&state, &auth, id, "", None).await
+}
+
+/// A staff comment.
+#[derive(Debug, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /admin/tasks/{id}/comments` (`clients.manage`).
+pub async fn comment(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<CommentForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::CLIENTS_MANAGE)?;
+    let body = f.body.trim();
+    if body.is_empty() || body.chars().count() > MAX_TASK_BODY_CHARS {
+        let msg = format!("Write a comment of 1 to {MAX_TASK_BODY_CHARS} characters.");
+        return Err(AppError::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            task_page(&state, &auth, id, &f.body, Some(&msg)).await?,
+        ));
+    }
+    state.store.staff_comment_on_task(auth.staff.id, id, body, &auth.info.ip).await?;
+    Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response())
+}
+
+async fn set_done(state: AppState, auth: StaffAuth, id: i64, token: &str, done: bool) -> AppResult<Response> {
+    auth.check_csrf(token)?;
+    auth.require(perm::CLIENTS_MANAGE)?;
+    match state.store.set_task_done_by_staff(auth.staff.id, id, done, &auth.info.ip).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
+        Err(StoreError::Conflict(msg)) => {
+            Err(AppError::Page(StatusCode::CONFLICT, task_page(&state, &auth, id, "", Some(&msg)).await?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/tasks/{id}/done` (`clients.manage`).
+pub async fn mark_done(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    set_done(state, auth, id, &f.csrf_token, true).await
+}
+
+/// `POST /admin/tasks/{id}/reopen` (`clients.manage`).
+pub async fn reopen(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    set_done(state, auth, id, &f.csrf_token, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_due_date;
+
+    #[test]
+    fn due_dates_are_parsed_strictly() {
+        assert_eq!(parse_due_date("1970-01-02"), Some(86_400));
+        assert!(parse_due_date("2030-02-28").is_some());
+        for bad in
+            ["2030-02-30", "2030-13-01", "2030-1-01", "+2030-01-01", "2030/01/01", "30-01-2030", "", "2030-01-01 "]
+        {
+            assert_eq!(parse_due_date(bad), None, "{bad:?}");
+        }
+    }
+}
