@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// Sender address of outgoing e-mail
     #[arg(long, env = "BEHALF_MAIL_FROM", default_value = crate::config::DEFAULT_MAIL_FROM)]
     pub mail_from: String,
+    /// Directory for shared files (default: behalf-files beside the SQLite database)
+    #[arg(long, env = "BEHALF_FILES_DIR")]
+    pub files_dir: Option<std::path::PathBuf>,
 }
 
 /// Subcommands.
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         demo_generated_clients: 200,
         smtp_url: args.smtp_url.clone(),
         mail_from: args.mail_from.clone(),
+        files_dir: args.files_dir.clone(),
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,

@@ -26,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clients/{id}/impersonate", post(admin::impersonate))
         .route("/admin/clients/{id}/consent", post(admin::set_consent))
         .route("/admin/clients/{id}/modules", post(admin::set_modules))
+        .route("/admin/clients/{id}/stores", post(admin::stores::set_client_stores))
+        .route("/admin/stores", get(admin::stores::list))
         .route("/admin/impersonations", get(admin::impersonations::list))
         .route("/admin/impersonations.csv", get(admin::impersonations::csv))
         .route("/admin/impersonations/{id}/end", post(admin::impersonations::end))
@@ -37,8 +39,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/staff/{id}/disable", post(admin::staff::disable))
         .route("/admin/settings", get(admin::settings::show).post(admin::settings::save))
         .route("/admin/tickets/{id}", get(admin::ticket))
-        .route("/admin/orders/{id}", get(admin::order))
-        .route("/admin/invoices/{id}", get(admin::invoice))
+        .route("/admin/orders/{id}", get(admin::billing::order))
+        .route("/admin/invoices/{id}", get(admin::billing::invoice))
         // Client portal
         .route("/", get(portal::home))
         .route("/login", get(portal::login_page).post(portal::login))
@@ -46,11 +48,11 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard", get(portal::dashboard))
         .route("/services", get(portal::services))
         .route("/invoices", get(portal::invoices))
-        .route("/invoices/{id}", get(portal::invoice))
+        .route("/invoices/{id}", get(portal::billing::invoice))
         .route("/tickets", get(portal::tickets).post(portal::create_ticket))
         .route("/tickets/{id}", get(portal::ticket))
         .route("/tickets/{id}/replies", post(portal::reply))
-        .route("/orders", get(portal::orders))
+        .route("/orders", get(portal::shop::orders))
         .route("/account", get(portal::account).post(portal::save_profile))
         .route("/account/access", get(portal::access))
         .route("/account/access/seen", post(portal::access_seen))
@@ -59,18 +61,59 @@ pub fn router(state: AppState) -> Router {
         .route("/account/consent", post(portal::set_consent))
         .route("/account/end-support-access", post(portal::end_support_access))
         .route("/account/delete", post(portal::delete_account))
-        .route("/account/payment-methods", get(portal::payment_methods).post(portal::save_payment_method))
+        .route("/account/payment-methods", get(portal::billing::payment_methods).post(portal::billing::save_payment_method))
         .route("/impersonation/return", post(portal::return_to_admin))
         // Portal: shop, cart, checkout, orders and payments
+        .route("/shop", get(portal::shop::shop))
+        .route("/shop/store", post(portal::shop::choose_store))
+        .route("/cart", get(portal::shop::cart))
+        .route("/cart/items", post(portal::shop::add_to_cart))
+        .route("/cart/items/{product_id}", post(portal::shop::set_quantity))
+        .route("/cart/items/{product_id}/remove", post(portal::shop::remove_from_cart))
+        .route("/checkout", post(portal::shop::checkout))
+        .route("/orders/{id}", get(portal::shop::order))
+        .route("/invoices/{id}/pay", post(portal::billing::pay))
+        .route("/account/payment-methods/{id}/delete", post(portal::billing::delete_payment_method))
         // Portal: files
+        .route(
+            "/files",
+            get(portal::files::list)
+                .post(portal::files::upload)
+                .layer(DefaultBodyLimit::max(portal::files::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/files/{id}/download", get(portal::files::download))
+        .route("/files/{id}/delete", post(portal::files::delete))
         // Portal: subscriptions and tasks
+        .route("/subscriptions", get(portal::subscriptions::list))
+        .route("/subscriptions/{id}", get(portal::subscriptions::show))
+        .route("/subscriptions/{id}/cancel", post(portal::subscriptions::cancel))
+        .route("/subscriptions/{id}/resume", post(portal::subscriptions::resume))
+        .route("/tasks", get(portal::tasks::list))
+        .route("/tasks/{id}", get(portal::tasks::show))
+        .route("/tasks/{id}/comments", post(portal::tasks::comment))
+        .route("/tasks/{id}/done", post(portal::tasks::done))
         // Admin: shop, orders and billing
         // Admin: files
+        .route(
+            "/admin/clients/{id}/files",
+            get(admin::files::client_files)
+                .post(admin::files::upload)
+                .layer(DefaultBodyLimit::max(portal::files::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/admin/files/{id}/download", get(admin::files::download))
+        .route("/admin/files/{id}/delete", post(admin::files::delete))
         // Admin: subscriptions and tasks
+        .route("/admin/clients/{id}/subscriptions", get(admin::work::client_subscriptions))
+        .route("/admin/clients/{id}/tasks", get(admin::work::client_tasks).post(admin::work::create_task))
+        .route("/admin/tasks/{id}", get(admin::work::task))
+        .route("/admin/tasks/{id}/comments", post(admin::work::comment))
+        .route("/admin/tasks/{id}/done", post(admin::work::mark_done))
+        .route("/admin/tasks/{id}/reopen", post(admin::work::reopen))
         // Operations
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/static/app.css", get(ops::stylesheet))
+        .route("/static/stores.css", get(ops::store_stylesheet))
         .fallback(|| async { AppError::not_found() })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, crate::web::layout::message_page(StatusCode::METHOD_NOT_ALLOWED, "This address does not accept that method."))

@@ -2,8 +2,11 @@
 
 pub mod acting;
 pub mod duration;
+pub mod files;
 pub mod impersonation;
 pub mod modules;
+pub mod money;
+pub mod payments;
 pub mod permissions;
 pub mod settings;
 

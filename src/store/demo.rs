@@ -151,6 +151,12 @@ impl Store {
             let full_set = idx == 0 || idx >= CLIENTS.len();
             let _ = full_set;
             // Environment seeds (issue 4): carts, subscriptions, files, tasks.
+            super::shop::seed_demo_shop(&mut tx, client_id, store_id, full_set, idx == 0).await?;
+            super::files::seed_demo_files(&mut tx, client_id, full_set, support_id, now).await?;
+            if full_set {
+                super::subscriptions::seed_demo_subscriptions(&mut tx, client_id, now).await?;
+                super::tasks::seed_demo_tasks(&mut tx, client_id, support_id, now).await?;
+            }
             // Bob and the disabled and refusing accounts get a little data; Jane and generated clients the full set.
             let (n_services, n_invoices, n_tickets, n_orders) =
                 if idx == 0 || idx >= CLIENTS.len() { (3, 20, 5, 3) } else { (1, 2, 1, 1) };
@@ -179,12 +185,13 @@ impl Store {
             }
             for o in 0..n_orders {
                 order_no += 1;
-                sqlx::query("INSERT INTO orders (client_id, number, status, total_cents, created_at) VALUES ($1, $2, $3, $4, $5)")
+                sqlx::query("INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(client_id)
                     .bind(format!("ORD-{order_no}"))
                     .bind(if o == 0 { "pending" } else { "completed" })
                     .bind(1200 + rng.next(9000) as i64)
                     .bind(now - 86400 * (30 * o as i64 + 3))
+                    .bind(store_id)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -1,12 +1,18 @@
 //! All SQL lives here, one file per aggregate; the same text runs on SQLite and PostgreSQL.
 
 pub mod activity;
+pub mod billing;
 pub mod demo;
+pub mod files;
 pub mod outbox;
 pub mod people;
 pub mod portal;
 pub mod sessions;
 pub mod settings;
+pub mod shop;
+pub mod stores;
+pub mod subscriptions;
+pub mod tasks;
 
 use crate::db::Db;
 

@@ -47,6 +47,7 @@ pub struct Order {
     pub client_id: i64,
     pub number: String,
     pub status: String,
+    pub currency: String,
     pub total_cents: i64,
     pub created_at: i64,
 }
@@ -95,7 +96,7 @@ const SERVICE_COLS: &str =
     "SELECT id, client_id, name, product, status, price_cents, billing_cycle, next_due_at FROM services";
 const INVOICE_COLS: &str =
     "SELECT id, client_id, number, status, currency, total_cents, issued_at, due_at FROM invoices";
-const ORDER_COLS: &str = "SELECT id, client_id, number, status, total_cents, created_at FROM orders";
+const ORDER_COLS: &str = "SELECT id, client_id, number, status, currency, total_cents, created_at FROM orders";
 const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
 
 impl Store {
@@ -104,7 +105,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM services WHERE client_id = $1 AND status = 'active') AS active_services,
                     (SELECT COUNT(*) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS unpaid_invoices,
-                    (SELECT COALESCE(SUM(total_cents), 0) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
+                    (SELECT CAST(COALESCE(SUM(total_cents), 0) AS BIGINT) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
                     (SELECT COUNT(*) FROM tickets WHERE client_id = $1 AND status <> 'closed') AS open_tickets,
                     (SELECT COUNT(*) FROM orders WHERE client_id = $1) AS orders,
                     (SELECT COUNT(*) FROM impersonations WHERE client_id = $1 AND notify_client = 1

@@ -16,6 +16,7 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Behalf" }
             link rel="stylesheet" href="/static/app.css";
+            link rel="stylesheet" href="/static/stores.css";
         }
     }
 }
@@ -58,6 +59,7 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                 nav {
                     a href="/admin" { "Dashboard" }
                     @if g.has(p::CLIENTS_VIEW) { a href="/admin/clients" { "Clients" } }
+                    @if g.has(p::CLIENTS_VIEW) { a href="/admin/stores" { "Stores" } }
                     @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/impersonations" { "Login as Client log" } }
                     @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/activity" { "Activity" } }
                     @if g.has(p::SETTINGS_MANAGE) { a href="/admin/settings" { "Settings" } }
@@ -80,7 +82,7 @@ pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
     let a = &auth.acting;
     html! {
         (head(title))
-        body.portal {
+        body class=(a.store.as_ref().map(|s| format!("portal store-{}", s.id)).unwrap_or_else(|| "portal".into())) {
             @if let Some(imp) = &a.impersonation {
                 div #impersonation-banner role="status" title=(if imp.reason.is_empty() { "No reason given".to_string() } else { format!("Reason: {}", imp.reason) }) {
                     span.banner-text { "You are viewing the portal as: " strong { (a.client_name) " (" (a.client_email) ")" } }

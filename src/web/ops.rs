@@ -30,6 +30,21 @@ pub async fn metrics() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 
+/// `GET /static/stores.css`: each store's colour as a class, so pages can wear their store's
+/// colour under a CSP that forbids inline styles. Only `#rrggbb` values are ever written.
+pub async fn store_stylesheet(State(state): State<AppState>) -> impl IntoResponse {
+    let colors = state.store.store_colors().await.unwrap_or_default();
+    let css: String = colors
+        .iter()
+        .map(|(id, c)| {
+            format!(
+                "body.portal.store-{id} .topbar {{ border-bottom: 4px solid {c}; }}\n.swatch.store-{id} {{ background: {c}; }}\n"
+            )
+        })
+        .collect();
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=60")], css)
+}
+
 /// `GET /static/app.css`.
 pub async fn stylesheet() -> impl IntoResponse {
     (

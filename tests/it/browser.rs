@@ -595,3 +595,85 @@ async fn consent_and_required_reason_as_staff_and_client_see_them() {
 
     web.finish().await;
 }
+
+/// The client's environment through Login as Client: staff hide a module, shop in the client's
+/// store, check out, and find the order noted on both sides; the client sees the same sidebar.
+#[tokio::test]
+async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_noted_on_both_sides() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let a = web.a.clone();
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+
+    // Alice hides Files from Jane's portal.
+    web.open(&format!("{a}/admin/clients/{JANE}")).await;
+    assert!(web.find("#module-files").await.is_selected().await.unwrap());
+    web.press_and_stay("#module-files").await;
+    web.press("#save-modules").await;
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
+    assert!(!web.find("#module-files").await.is_selected().await.unwrap(), "saved unticked");
+
+    // Login as Client opens Jane's store; the sidebar is hers, without Files.
+    web.login_as_client(JANE, "full", "Placing the renewal order she asked for").await;
+    let banner = squash(&web.text("#impersonation-banner").await);
+    assert!(banner.contains("Store: Behalf Hosting"), "{banner}");
+    let links = web.texts("header nav a").await;
+    assert!(links.contains(&"Shop".to_string()) && !links.contains(&"Files".to_string()), "{links:?}");
+
+    // Shop: two of Shared Hosting M, then the cart and checkout.
+    web.press("header nav a[href='/shop']").await;
+    assert_eq!(web.path().await, "/shop");
+    assert!(web.has("#impersonation-banner").await);
+    let product = app.scalar("SELECT id FROM products WHERE sku = 'HOST-M'").await;
+    let row = format!("#products tr[data-product='{product}']");
+    let had = app
+        .scalar(&format!(
+            "SELECT COALESCE(SUM(quantity), 0) FROM cart_items WHERE client_id = {JANE} AND product_id = {product}"
+        ))
+        .await;
+    web.fill(&format!("{row} input[name='quantity']"), "2").await;
+    web.press(&format!("{row} button.add-to-cart")).await;
+    assert_eq!(web.path().await, "/cart");
+    let cart = squash(&web.text("#cart").await);
+    let line = (had + 2) * 999;
+    assert!(
+        cart.contains("Shared Hosting M") && cart.contains(&format!("{}.{:02} USD", line / 100, line % 100)),
+        "two more at 9.99: {cart}"
+    );
+    let total = web.text("#cart-total").await;
+    let expected = app
+        .scalar(&format!(
+            "SELECT SUM(c.quantity * p.price_cents) FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.client_id = {JANE} AND c.store_id = 1"
+        ))
+        .await;
+    assert!(total.contains(&format!("{}.{:02} USD", expected / 100, expected % 100)), "{total}");
+    web.screenshot("cart.png").await;
+    web.press("#checkout").await;
+    let order_path = web.path().await;
+    assert!(order_path.starts_with("/orders/"), "{order_path}");
+    assert_eq!(web.text("#order-client-note").await, "Placed by support staff on your behalf");
+    let page = web.c.source().await.unwrap();
+    assert!(!page.contains("using Login as Client"), "the internal note never reaches the portal");
+
+    // Back in admin: the order names both, with the internal note.
+    web.press("#return-to-admin").await;
+    let order_id = order_path.trim_start_matches("/orders/");
+    web.open(&format!("{a}/admin/orders/{order_id}")).await;
+    assert_eq!(web.text("#order-placed-by").await, "Jane Smith (by Alice Admin via Login as Client)");
+    assert_eq!(web.text("#order-internal-note").await, "Placed by Alice Admin using Login as Client");
+
+    // Jane, in her own browser, sees the same sidebar and her order, and Files is gone for her too.
+    let other = web.new_tab().await;
+    web.tab(&other).await;
+    let b = web.b.clone();
+    web.sign_in(&b, "/login", "jane@example.com").await;
+    let links = web.texts("header nav a").await;
+    assert!(links.contains(&"Shop".to_string()) && !links.contains(&"Files".to_string()), "{links:?}");
+    web.open(&format!("{b}{order_path}")).await;
+    assert!(!web.has("#impersonation-banner").await);
+    assert_eq!(web.text("#order-client-note").await, "Placed by support staff on your behalf");
+    web.open(&format!("{b}/files")).await;
+    assert_eq!(web.status().await, 404);
+
+    web.finish().await;
+}

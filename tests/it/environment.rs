@@ -161,3 +161,50 @@ async fn login_as_client_buttons_on_the_list_and_ticket_pages_obey_the_same_rule
     assert!(asked.has("reason") && asked.body.contains("name=\"next\" value=\"/tickets/1\""));
     assert_eq!(app.impersonation_count().await, before);
 }
+
+#[tokio::test]
+async fn stores_with_their_catalogues_and_client_membership() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.staff("admin@example.com").await;
+    let stores = admin.get("/admin/stores").await;
+    assert_eq!(stores.status, StatusCode::OK);
+    let eu = stores.text_of("store-2").expect("the second store");
+    assert!(eu.contains("Behalf Studio EU") && eu.contains("EUR") && eu.contains("Logo design"), "{eu}");
+    assert!(!stores.text_of("store-1").unwrap().contains("Logo design"), "each store has its own catalogue");
+
+    // The portal wears the store's colour through a stylesheet (no inline styles under the CSP).
+    let css = admin.get("/static/stores.css").await;
+    assert!(css.body.contains("body.portal.store-2 .topbar { border-bottom: 4px solid #1e7145; }"), "{}", css.body);
+    let mut jane = app.client("jane@example.com").await;
+    assert!(jane.get("/dashboard").await.body.contains("<body class=\"portal store-1\">"));
+
+    // Bob joins the second store; staff then have to choose under manual selection.
+    let record = format!("/admin/clients/{BOB}");
+    assert!(admin.get(&record).await.has("stores-form"));
+    let saved = admin.post_from(&record, &format!("{record}/stores"), &[("store.1", "on"), ("store.2", "on")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
+    app.set("impersonation.store_selection", "manual").await;
+    let refused = admin.impersonate(BOB, &[("reason", "Helping with an order")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Choose a store to log in to."));
+
+    // Bad input changes nothing.
+    let none = admin.post_from(&record, &format!("{record}/stores"), &[]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = admin.post_from(&record, &format!("{record}/stores"), &[("store.999", "on")]).await;
+    assert_eq!(unknown.status, StatusCode::CONFLICT);
+    assert!(unknown.body.contains("There is no store #999."));
+    let junk = admin.post_from(&record, &format!("{record}/stores"), &[("store.x", "on")]).await;
+    assert_eq!(junk.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
+
+    let mut support = app.staff("support@example.com").await;
+    let record_view = support.get(&record).await;
+    assert!(!record_view.has("stores-form"));
+    assert!(record_view.text_of("client-stores").unwrap().contains("Behalf Studio EU"));
+    let csrf = record_view.csrf().unwrap();
+    let refused = support.post_raw(&format!("{record}/stores"), &[("csrf_token", &csrf), ("store.1", "on")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
+}

@@ -1,9 +1,13 @@
 //! Staff pages: sign-in, dashboard, clients, Login as Client start and end, tickets, orders,
 //! invoices, the activity log, the Login as Client log and roles.
 
+pub mod billing;
+pub mod files;
 pub mod impersonations;
 pub mod settings;
 pub mod staff;
+pub mod stores;
+pub mod work;
 
 use crate::app::AppState;
 use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
@@ -216,6 +220,7 @@ async fn client_record(
     let tickets = state.store.tickets(id, 1, 10).await?;
     let orders = state.store.orders(id, 1, 10).await?;
     let stores = state.store.client_stores(id).await?;
+    let all_stores = state.store.all_stores().await?;
     let history =
         state.store.list_impersonations(&ImpersonationFilter { client: Some(id), ..Default::default() }, 1, 5).await?;
     let consent = Consent::from_stored(&c.consent, c.consent_until);
@@ -236,6 +241,11 @@ async fn client_record(
         html! {
             @if let Some(f) = flash { p.notice role="status" #flash { (f) } }
             h1 { (c.name) }
+            nav.subnav #client-sections {
+                a href=(format!("/admin/clients/{id}/files")) { "Files" }
+                a href=(format!("/admin/clients/{id}/tasks")) { "Tasks" }
+                a href=(format!("/admin/clients/{id}/subscriptions")) { "Subscriptions" }
+            }
             dl.details {
                 dt { "E-mail" } dd { (c.email) }
                 dt { "Company" } dd { (c.company) }
@@ -255,13 +265,14 @@ async fn client_record(
                     button #save-consent type="submit" { "Change support access" }
                 }
             }
+            (stores::client_stores_section(auth, id, &all_stores, &stores))
             @if auth.grants.has(perm::CLIENTS_MANAGE) {
                 h2 { "Portal modules" }
                 p.muted { "The client sees only the modules ticked here, in the sidebar and at their addresses; Login as Client shows the same." }
                 form.actions #modules-form method="post" action=(format!("/admin/clients/{id}/modules")) {
                     (csrf(&auth.csrf_token))
                     @for m in Module::ALL {
-                        label.check { input type="checkbox" id=(format!("module-{}", m.key())) name=(format!("module.{}", m.key())) value="on" checked[modules.shows(m)]; " " (m.label()) }
+                        label.checkbox { input type="checkbox" id=(format!("module-{}", m.key())) name=(format!("module.{}", m.key())) value="on" checked[modules.shows(m)]; " " (m.label()) }
                     }
                     button #save-modules type="submit" { "Save modules" }
                 }
@@ -303,13 +314,13 @@ async fn client_record(
                 tbody { @for s in &services { tr { td { (s.name) } td { (s.product) } td { (s.status) } td { (format_money(s.price_cents, "USD")) " / " (s.billing_cycle) } } } } }
             h2 { "Invoices" span.muted { " (" (invoices.total) ")" } }
             table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } } }
-                tbody { @for i in &invoices.items { tr { td { a href=(format!("/admin/invoices/{}", i.id)) { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } } } } }
+                tbody { @for i in &invoices.items { tr { td { @if auth.grants.has(perm::BILLING_MANAGE) { a href=(format!("/admin/invoices/{}", i.id)) { (i.number) } } @else { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } } } } }
             h2 { "Tickets" span.muted { " (" (tickets.total) ")" } }
             table { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
                 tbody { @for t in &tickets.items { tr { td { a href=(format!("/admin/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
             h2 { "Orders" span.muted { " (" (orders.total) ")" } }
             table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
-                tbody { @for o in &orders.items { tr { td { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, "USD")) } td { (format_date(o.created_at)) } } } } }
+                tbody { @for o in &orders.items { tr { td { @if auth.grants.has(perm::ORDERS_MANAGE) { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } @else { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, &o.currency)) } td { (format_date(o.created_at)) } } } } }
             h2 { "Recent Login as Client sessions" }
             (impersonations::table(auth, &history.items))
         },
@@ -497,46 +508,6 @@ pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) 
                     div.body { (r.body) }
                 }
             }
-        },
-    ))
-}
-
-/// `GET /admin/orders/{id}`.
-pub async fn order(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    if !auth.grants.has(perm::ORDERS_MANAGE) {
-        auth.require(perm::CLIENTS_VIEW)?;
-    }
-    let o = state.store.order(id).await?;
-    let c = state.store.client(o.client_id).await?;
-    Ok(admin_page(
-        &auth,
-        &o.number,
-        html! {
-            h1 { "Order " (o.number) }
-            dl.details {
-                dt { "Client" } dd { a href=(format!("/admin/clients/{}", c.id)) { (c.name) } }
-                dt { "Status" } dd { (o.status) }
-                dt { "Total" } dd { (format_money(o.total_cents, "USD")) }
-                dt { "Placed" } dd { (format_time(o.created_at)) }
-            }
-        },
-    ))
-}
-
-/// `GET /admin/invoices/{id}`.
-pub async fn invoice(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    if !auth.grants.has(perm::BILLING_MANAGE) {
-        auth.require(perm::CLIENTS_VIEW)?;
-    }
-    let (inv, lines) = state.store.invoice(id, None).await?;
-    let c = state.store.client(inv.client_id).await?;
-    Ok(admin_page(
-        &auth,
-        &inv.number,
-        html! {
-            h1 { "Invoice " (inv.number) }
-            p { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) } " · Status: " (inv.status) " · Due " (format_date(inv.due_at)) }
-            (crate::web::portal::invoice_lines(&inv, &lines))
         },
     ))
 }

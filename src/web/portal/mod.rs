@@ -1,6 +1,12 @@
 //! Client portal pages. Every read is scoped by `acting.client_id`; every write goes through
 //! `authorize`, which applies CSRF, read-only mode and the sensitive-action block.
 
+pub mod billing;
+pub mod files;
+pub mod shop;
+pub mod subscriptions;
+pub mod tasks;
+
 use crate::app::AppState;
 use crate::auth::guards::{ended_redirect, ClientInfo, PortalAuth};
 use crate::auth::{clear_cookie, hash_password, verify_password, CLIENT_COOKIE};
@@ -23,7 +29,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 /// Applies CSRF and the write rules of this session, refusing with a 403 page that keeps the banner.
-fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
+pub(crate) fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
     auth.check_csrf(token)?;
     auth.acting.authorize(kind).map_err(|r| {
         AppError::Page(
@@ -34,7 +40,7 @@ fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
 }
 
 /// A 422 page inside the portal layout.
-fn unprocessable(auth: &PortalAuth, title: &str, msg: &str) -> AppError {
+pub(crate) fn unprocessable(auth: &PortalAuth, title: &str, msg: &str) -> AppError {
     AppError::Page(
         StatusCode::UNPROCESSABLE_ENTITY,
         portal_page(
@@ -193,37 +199,6 @@ pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
             tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, &inv.currency)) } td { (format_money(l.amount_cents, &inv.currency)) } } } }
             tfoot { tr { th colspan="3" { "Total" } th #invoice-total { (format_money(inv.total_cents, &inv.currency)) } } } }
     }
-}
-
-/// `GET /invoices/{id}`: only the acting client's own invoice; any other id is 404.
-pub async fn invoice(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -> AppResult<Markup> {
-    auth.require_module(Module::Invoices)?;
-    let (inv, lines) = state.store.invoice(id, Some(auth.acting.client_id)).await?;
-    Ok(portal_page(
-        &auth,
-        &inv.number,
-        html! {
-            h1 { "Invoice " (inv.number) }
-            p { "Status: " strong { (inv.status) } " · Issued " (format_date(inv.issued_at)) " · Due " (format_date(inv.due_at)) }
-            (invoice_lines(&inv, &lines))
-        },
-    ))
-}
-
-/// `GET /orders`.
-pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
-    auth.require_module(Module::Orders)?;
-    let page = state.store.orders(auth.acting.client_id, page_number(&q.page)?, 20).await?;
-    Ok(portal_page(
-        &auth,
-        "Orders",
-        html! {
-            h1 { "Orders" }
-            table #orders { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
-                tbody { @for o in &page.items { tr { td { (o.number) } td { (o.status) } td { (format_money(o.total_cents, "USD")) } td { (format_date(o.created_at)) } } } } }
-            (pager("/orders", page.page, page.pages()))
-        },
-    ))
 }
 
 fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
@@ -667,25 +642,4 @@ pub async fn delete_account(
         to: "/login".into(),
         cookies: vec![clear_cookie(CLIENT_COOKIE, state.config.secure_cookies)],
     })
-}
-
-/// `GET /account/payment-methods`.
-pub async fn payment_methods(auth: PortalAuth) -> AppResult<Markup> {
-    if auth.acting.impersonation.is_some() {
-        authorize(&auth, WriteKind::Sensitive, &auth.csrf_token)?;
-    }
-    Ok(portal_page(
-        &auth,
-        "Payment methods",
-        html! {
-            h1 { "Saved payment methods" }
-            p #no-payment-methods { "You have no saved payment methods." }
-        },
-    ))
-}
-
-/// `POST /account/payment-methods` (sensitive). Saving cards arrives with the payments module.
-pub async fn save_payment_method(auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
-    Err(unprocessable(&auth, "Payment methods", "Saving payment methods is not available yet."))
 }
