@@ -8,13 +8,17 @@
 #   dashboard-impersonated  GET /dashboard while admin is logged in as jane
 #   start-return            full Login as Client cycles: start -> dashboard -> return
 #   ticket-reply            POST /tickets/1/replies while logged in as jane in full mode
+#   cart-impersonated       GET /cart while admin is logged in as jane
+#   add-to-cart             POST /cart/items (add one) and /cart/items/1 (set to one), alternating, as jane in full mode
+#   download-10mb           GET /files/{id}/download of a 10 MB file, jane's own session
 #
 # Environment:
 #   CONNECTIONS  wrk connections per scenario                   (default 32)
 #   DURATION     wrk duration per scenario: 10s, 1m, or seconds (default 10s)
 #   THREADS      wrk threads for the non-cycle scenarios         (default 2)
 #   PORT         loopback port for the server                   (default 18080)
-#   SCENARIOS    space-separated subset of the scenarios above   (default: all four)
+#   DOWNLOAD_CONNECTIONS  wrk connections for download-10mb       (default 8)
+#   SCENARIOS    space-separated subset of the scenarios above   (default: all seven)
 #   BEHALF_BIN   server binary                       (default target/release/behalf)
 set -euo pipefail
 
@@ -27,7 +31,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
-SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply"}
+DOWNLOAD_CONNECTIONS=${DOWNLOAD_CONNECTIONS:-8}
+SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply cart-impersonated add-to-cart download-10mb"}
 BIN=${BEHALF_BIN:-"$ROOT/target/release/behalf"}
 HOST=127.0.0.1
 BASE="http://$HOST:$PORT"
@@ -48,7 +53,7 @@ for arg in "$@"; do
 done
 
 # ---- checks -------------------------------------------------------------------------------
-for tool in wrk curl timeout awk; do
+for tool in wrk curl timeout awk sqlite3 cmp; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is required but not installed (apt-get install $tool)"
 done
 [[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
@@ -68,7 +73,7 @@ WRK_TIMEOUT=$(( DUR_SECS + 30 ))   # hard bound around each wrk run
 
 for s in $SCENARIOS; do
     case "$s" in
-        dashboard-own|dashboard-impersonated|start-return|ticket-reply) ;;
+        dashboard-own|dashboard-impersonated|start-return|ticket-reply|cart-impersonated|add-to-cart|download-10mb) ;;
         *) die "unknown scenario '$s'" ;;
     esac
 done
@@ -116,7 +121,7 @@ echo "machine: $(nproc) cores, $(uname -sr); $(wrk --version 2>&1 | head -n1 | a
 echo
 
 log "starting server: $BIN --database-url $DB_URL serve --demo --bind $HOST:$PORT"
-"$BIN" --database-url "$DB_URL" serve --demo --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
+BEHALF_FILES_DIR="$WORK/files" "$BIN" --database-url "$DB_URL" serve --demo --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for i in $(seq 600); do
     if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/healthz" || true)" == 200 ]]; then break; fi
@@ -273,6 +278,37 @@ for s in $SCENARIOS; do
             run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
                 -s "$BENCH/ticket_reply.lua" "$BASE/" -- "$IMP" "$IMP_CSRF" 1
             expect_dashboard "$IMP" "$s"
+            ;;
+        cart-impersonated)
+            pair=$(impersonate "$ADMIN" "$ADMIN_CSRF"); read -r IMP IMP_CSRF <<<"$pair"
+            [[ "$(http_code -H "Cookie: behalf_client=$IMP" "$BASE/cart")" == 200 ]] || die "/cart does not answer 200 while impersonating"
+            run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -H "Cookie: behalf_client=$IMP" -s "$BENCH/dashboard.lua" "$BASE/cart"
+            ;;
+        add-to-cart)
+            pair=$(impersonate "$ADMIN" "$ADMIN_CSRF"); read -r IMP IMP_CSRF <<<"$pair"
+            code=$(http_code -H "Cookie: behalf_client=$IMP" --data-urlencode "csrf_token=$IMP_CSRF" \
+                --data-urlencode "product_id=1" --data-urlencode "quantity=1" "$BASE/cart/items")
+            [[ "$code" == 303 ]] || die "adding product 1 to the cart answered $code (expected 303)"
+            run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -s "$BENCH/add_to_cart.lua" "$BASE/" -- "$IMP" "$IMP_CSRF" 1
+            expect_dashboard "$IMP" "$s"
+            ;;
+        download-10mb)
+            # Jane shares a 10 MB file (random bytes, as a .zip) with staff; wrk then downloads it.
+            head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/ten-mb.zip"
+            JCSRF=$(curl -sS --max-time 10 -H "Cookie: behalf_client=$JANE" "$BASE/files" | csrf_of)
+            code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -H "Cookie: behalf_client=$JANE" \
+                -F "csrf_token=$JCSRF" -F "file=@$WORK/ten-mb.zip;type=application/zip" "$BASE/files")
+            [[ "$code" == 303 ]] || die "uploading the 10 MB file answered $code (expected 303)"
+            FILE_ID=$(sqlite3 "$WORK/bench.db" "SELECT MAX(id) FROM files WHERE size_bytes = $((10 * 1024 * 1024))")
+            [[ -n "$FILE_ID" ]] || die "the 10 MB file has no row"
+            got=$(curl -sS --max-time 60 -H "Cookie: behalf_client=$JANE" "$BASE/files/$FILE_ID/download" | cmp - "$WORK/ten-mb.zip" && echo same)
+            [[ "$got" == same ]] || die "the downloaded file differs from the uploaded one"
+            # 8 connections: 32 concurrent 10 MB bodies only queue behind each other on 2 cores.
+            run_wrk "$s" -t "$THREADS" -c "$DOWNLOAD_CONNECTIONS" "${COMMON[@]}" \
+                -H "Cookie: behalf_client=$JANE" -s "$BENCH/dashboard.lua" "$BASE/files/$FILE_ID/download"
+            NOTE[$s]="${NOTE[$s]}; $(awk -v r="${RPS[$s]}" 'BEGIN{printf "%.0f MB/s", r*10}') of file data"
             ;;
     esac
     sleep 1   # let the server settle; also gives the sampler an "idle" reading between scenarios

@@ -148,9 +148,8 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            // Jane and the generated clients get the whole environment; the other named accounts a little.
             let full_set = idx == 0 || idx >= CLIENTS.len();
-            let _ = full_set;
-            // Environment seeds (issue 4): carts, subscriptions, files, tasks.
             super::shop::seed_demo_shop(&mut tx, client_id, store_id, full_set, idx == 0).await?;
             super::files::seed_demo_files(&mut tx, client_id, full_set, support_id, now).await?;
             if full_set {
