@@ -236,42 +236,28 @@ impl Store {
     pub async fn start_impersonation(&self, n: &NewImpersonation<'_>) -> StoreResult<i64> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
-        end_impersonations_where(
-            &mut tx,
-            "staff_id",
-            n.staff_id,
-            EndReason::Replaced,
-            ActivityActor::Staff(n.staff_id),
-            n.ip,
-        )
-        .await?;
         if let Some(old) = n.replaces_token_hash {
             end_portal_session_by_hash(&mut tx, old).await?;
         }
-        let d = n.decision;
-        let id: i64 = sqlx::query(
-            "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
-        )
-        .bind(n.staff_id)
-        .bind(n.client_id)
-        .bind(d.store)
-        .bind(&d.reason)
-        .bind(d.mode.as_str())
-        .bind(n.ip)
-        .bind(n.user_agent)
-        .bind(now)
-        .bind(d.ends_by)
-        .bind(n.notify as i64)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-                StoreError::Conflict("another Login as Client session is starting; try again".into())
+        // Usually the staff member has no live impersonation: the insert then succeeds at once.
+        // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
+        // the insert runs again.
+        let id = match insert_impersonation(&mut tx, n, now, true).await? {
+            Some(id) => id,
+            None => {
+                end_impersonations_where(
+                    &mut tx,
+                    "staff_id",
+                    n.staff_id,
+                    EndReason::Replaced,
+                    ActivityActor::Staff(n.staff_id),
+                    n.ip,
+                )
+                .await?;
+                insert_impersonation(&mut tx, n, now, false).await?.ok_or(StoreError::NotFound)?
             }
-            e => StoreError::Db(e),
-        })?
-        .try_get(0)?;
+        };
+        let d = n.decision;
         // The row outlives the deadline by a day so the request after it can record `expired`.
         insert_session(
             &mut tx,
@@ -522,6 +508,41 @@ async fn insert_session(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Inserts the impersonation record; with `yield_to_live`, returns `None` instead of inserting
+/// when the staff member still has a live one (the partial unique index decides).
+async fn insert_impersonation(
+    tx: &mut Tx,
+    n: &NewImpersonation<'_>,
+    now: i64,
+    yield_to_live: bool,
+) -> StoreResult<Option<i64>> {
+    let d = n.decision;
+    let on_conflict = if yield_to_live { " ON CONFLICT (staff_id) WHERE ended_at IS NULL DO NOTHING" } else { "" };
+    let row = sqlx::query(&format!(
+        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10){on_conflict} RETURNING id"
+    ))
+    .bind(n.staff_id)
+    .bind(n.client_id)
+    .bind(d.store)
+    .bind(&d.reason)
+    .bind(d.mode.as_str())
+    .bind(n.ip)
+    .bind(n.user_agent)
+    .bind(now)
+    .bind(d.ends_by)
+    .bind(n.notify as i64)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(ref db) if db.is_unique_violation() => {
+            StoreError::Conflict("another Login as Client session is starting; try again".into())
+        }
+        e => StoreError::Db(e),
+    })?;
+    row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
 }
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.

@@ -89,3 +89,57 @@ async fn acknowledged_replies_survive_kill_9_with_their_activity() {
     let store = behalf::store::Store::new(db);
     assert!(store.verify_activity_chain().await.unwrap().is_ok());
 }
+
+/// The chain stays whole when appends roll back, interleave between databases in one process
+/// (the fast path's head hint is then stale) or race on one database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hash_chain_survives_rollbacks_and_interleaved_databases() {
+    use behalf::store::activity::{append, ActivityActor, NewActivity};
+    let (one, two) = (crate::support::TestApp::spawn().await, crate::support::TestApp::spawn().await);
+    let entry = |action: &'static str| NewActivity {
+        subject_client_id: None,
+        actor: ActivityActor::System,
+        impersonation_id: None,
+        group: "settings",
+        action,
+        target: String::new(),
+        detail: String::new(),
+        ip: String::new(),
+    };
+    for round in 0..20 {
+        for app in [&one, &two] {
+            let mut tx = app.store.begin().await.unwrap();
+            append(&mut tx, entry("kept")).await.unwrap();
+            tx.commit().await.unwrap();
+            if round % 3 == 0 {
+                let mut tx = app.store.begin().await.unwrap();
+                append(&mut tx, entry("rolled back")).await.unwrap();
+                tx.rollback().await.unwrap();
+            }
+        }
+    }
+    let racing: Vec<_> = (0..16)
+        .map(|_| {
+            let store = one.store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                append(&mut tx, entry("raced")).await.unwrap();
+                tx.commit().await.unwrap();
+            })
+        })
+        .collect();
+    for r in racing {
+        r.await.unwrap();
+    }
+    for app in [&one, &two] {
+        let verified = app.store.verify_activity_chain().await.unwrap();
+        assert!(verified.is_ok(), "{verified:?}");
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'rolled back'").await, 0);
+        assert_eq!(
+            app.scalar("SELECT MAX(id) FROM activity").await,
+            app.scalar("SELECT COUNT(*) FROM activity").await,
+            "no gaps"
+        );
+    }
+    assert_eq!(one.scalar("SELECT COUNT(*) FROM activity WHERE action = 'raced'").await, 16);
+}
