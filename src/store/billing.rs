@@ -2,7 +2,7 @@
 //! form) and the client's saved payment methods (only the last four digits are stored).
 
 use super::activity::{append, NewActivity};
-use super::{Store, StoreError, StoreResult, Tx};
+use super::{id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::payments::{ChargeOutcome, ChargeRequest, ChargeStatus, PaymentProvider};
 use sqlx::{FromRow, Row};
@@ -105,22 +105,11 @@ impl Store {
 
     /// Removes one of the acting client's saved payment methods (sensitive).
     pub async fn delete_payment_method(&self, acting: &Acting, id: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2")
-            .bind(id)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append(
-            &mut tx,
+        self.change_owned(
+            sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2").bind(id).bind(acting.client_id),
             NewActivity::from_acting(acting, "billing", "Removed a payment method", format!("payment method #{id}")),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Every charge attempt on an invoice, oldest first (callers have already scoped the invoice).
@@ -171,7 +160,7 @@ impl Store {
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        if let Some(payment_id) = payment_by_key(&mut tx, acting.client_id, key).await? {
+        if let Some(payment_id) = id_by_key(&mut *tx, "payments", acting.client_id, key).await? {
             return Ok(PayResult::Existing { payment_id });
         }
         let inv = sqlx::query("SELECT status, total_cents, currency, number FROM invoices WHERE id = $1")
@@ -230,13 +219,8 @@ impl Store {
         let Some(row) = inserted else {
             // The key was used on another invoice by a racing submit: nothing is recorded twice.
             tx.rollback().await?;
-            let id: i64 = sqlx::query("SELECT id FROM payments WHERE client_id = $1 AND idempotency_key = $2")
-                .bind(acting.client_id)
-                .bind(key)
-                .fetch_one(&self.db.write)
-                .await?
-                .try_get(0)?;
-            return Ok(PayResult::Existing { payment_id: id });
+            let id = id_by_key(&self.db.write, "payments", acting.client_id, key).await?;
+            return Ok(PayResult::Existing { payment_id: id.ok_or(sqlx::Error::RowNotFound)? });
         };
         let payment_id: i64 = row.try_get(0)?;
         let action = if outcome.status == ChargeStatus::Approved {
@@ -272,16 +256,6 @@ impl Store {
         tx.commit().await?;
         Ok(PayResult::Charged { payment_id, outcome })
     }
-}
-
-async fn payment_by_key(tx: &mut Tx, client_id: i64, key: &str) -> StoreResult<Option<i64>> {
-    Ok(sqlx::query("SELECT id FROM payments WHERE client_id = $1 AND idempotency_key = $2")
-        .bind(client_id)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?)
 }
 
 /// Demo data: one saved test card.

@@ -2,7 +2,7 @@
 //! its activity entry in one transaction. The bytes live on disk (`crate::files`).
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::{Page, Store, StoreError, StoreResult, Tx};
+use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::files::{demo_key, Direction, DEMO_FILES};
 use sha2::{Digest, Sha256};
@@ -49,23 +49,13 @@ const FILE_COLS: &str =
         u.name AS uploaded_by_name, x.name AS actor_staff_name, f.impersonation_id, f.created_at
     FROM files f LEFT JOIN staff u ON u.id = f.uploaded_by_staff_id LEFT JOIN staff x ON x.id = f.actor_staff_id";
 
+const FILES: ClientTable =
+    ClientTable { select: FILE_COLS, table: "files", client_col: "f.client_id", order: "f.id DESC" };
+
 impl Store {
     /// A client's files, both directions, newest first, paged.
     pub async fn files(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<FileRow>> {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM files WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let items =
-            sqlx::query_as(&format!("{FILE_COLS} WHERE f.client_id = $1 ORDER BY f.id DESC LIMIT $2 OFFSET $3"))
-                .bind(client_id)
-                .bind(per_page)
-                .bind(offset)
-                .fetch_all(&self.db.read)
-                .await?;
-        Ok(Page { items, page, per_page, total })
+        self.client_page(&FILES, client_id, page, per_page).await
     }
 
     /// One file; `client_id` scopes it (None for staff). Another client's file is `NotFound`.
@@ -101,11 +91,7 @@ impl Store {
     /// Records a file staff shared with a client from the admin side.
     pub async fn add_staff_file(&self, staff_id: i64, client_id: i64, f: &NewFile<'_>, ip: &str) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let exists =
-            sqlx::query("SELECT id FROM clients WHERE id = $1").bind(client_id).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        super::client_exists(&mut tx, client_id).await?;
         let id = insert(
             &mut tx,
             client_id,
@@ -118,14 +104,8 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: Some(client_id),
-                actor: ActivityActor::Staff(staff_id),
-                impersonation_id: None,
-                group: "files",
-                action: "Shared a file with the client",
-                target: format!("file #{id}"),
                 detail: f.name.to_string(),
-                ip: ip.to_string(),
+                ..staff_entry(staff_id, client_id, "Shared a file with the client", id, ip)
             },
         )
         .await?;
@@ -166,20 +146,18 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: Some(client_id),
-                actor: ActivityActor::Staff(staff_id),
-                impersonation_id: None,
-                group: "files",
-                action: "Deleted a shared file",
-                target: format!("file #{id}"),
                 detail: row.try_get(2)?,
-                ip: ip.to_string(),
+                ..staff_entry(staff_id, client_id, "Deleted a shared file", id, ip)
             },
         )
         .await?;
         tx.commit().await?;
         Ok((client_id, key))
     }
+}
+
+fn staff_entry(staff_id: i64, client_id: i64, action: &'static str, file_id: i64, ip: &str) -> NewActivity {
+    super::client_entry(client_id, ActivityActor::Staff(staff_id), "files", action, format!("file #{file_id}"), ip)
 }
 
 /// Who shared a file: staff from the admin side (`uploaded_by`), or the client, with the staff

@@ -15,6 +15,8 @@ pub mod subscriptions;
 pub mod tasks;
 
 use crate::db::Db;
+use activity::{append, ActivityActor, NewActivity};
+use sqlx::{FromRow, Row};
 
 /// A transaction on the writer pool.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -55,6 +57,122 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.db.read).await?;
         Ok(())
     }
+
+    /// One page of a client-owned table, newest first or as `t.order` says, with the total.
+    pub(crate) async fn client_page<T>(
+        &self,
+        t: &ClientTable,
+        client_id: i64,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let (page, offset) = page_offset(page, per_page);
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {} WHERE client_id = $1", t.table))
+            .bind(client_id)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let items = sqlx::query_as(&format!(
+            "{} WHERE {} = $1 ORDER BY {} LIMIT $2 OFFSET $3",
+            t.select, t.client_col, t.order
+        ))
+        .bind(client_id)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// Runs one write on a row the acting client owns (the query's WHERE says so). When it
+    /// changed a row, `entry` is appended in the same transaction and both commit; when it
+    /// changed none, nothing is recorded and the answer is `NotFound`.
+    pub(crate) async fn change_owned(&self, query: Write<'_>, entry: NewActivity) -> StoreResult<()> {
+        self.change_owned_or(query, entry, |_| Box::pin(async { StoreError::NotFound })).await
+    }
+
+    /// As [`Store::change_owned`], with `unchanged` saying (inside the transaction) why nothing changed.
+    pub(crate) async fn change_owned_or(
+        &self,
+        query: Write<'_>,
+        entry: NewActivity,
+        unchanged: impl for<'t> FnOnce(&'t mut Tx) -> Explain<'t> + Send,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if query.execute(&mut *tx).await?.rows_affected() == 0 {
+            return Err(unchanged(&mut tx).await);
+        }
+        append(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Why a write changed nothing, worked out inside its transaction.
+pub(crate) type Explain<'t> = std::pin::Pin<Box<dyn std::future::Future<Output = StoreError> + Send + 't>>;
+
+/// A write statement with its values bound.
+pub(crate) type Write<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The constant SQL pieces that list one client-owned table page by page.
+pub(crate) struct ClientTable {
+    /// `SELECT … FROM …` (joins included), without WHERE.
+    pub select: &'static str,
+    /// The table counted for the total, without joins.
+    pub table: &'static str,
+    /// The client column as `select` names it (`client_id`, `f.client_id`).
+    pub client_col: &'static str,
+    /// The ORDER BY list.
+    pub order: &'static str,
+}
+
+/// `NotFound` unless the client exists (staff-side writes about one client).
+pub(crate) async fn client_exists(tx: &mut Tx, client_id: i64) -> StoreResult<()> {
+    sqlx::query("SELECT id FROM clients WHERE id = $1")
+        .bind(client_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|_| ())
+        .ok_or(StoreError::NotFound)
+}
+
+/// An activity entry about one client by `actor` outside the portal (no impersonation), without detail.
+pub(crate) fn client_entry(
+    client_id: i64,
+    actor: ActivityActor,
+    group: &'static str,
+    action: &'static str,
+    target: String,
+    ip: &str,
+) -> NewActivity {
+    NewActivity {
+        subject_client_id: Some(client_id),
+        actor,
+        impersonation_id: None,
+        group,
+        action,
+        target,
+        detail: String::new(),
+        ip: ip.to_string(),
+    }
+}
+
+/// The id of the client's row of `table` (`orders`, `payments`) made by the form with this
+/// idempotency key, if there is one.
+pub(crate) async fn id_by_key<'e, E>(db: E, table: &str, client_id: i64, key: &str) -> StoreResult<Option<i64>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(sqlx::query(&format!("SELECT id FROM {table} WHERE client_id = $1 AND idempotency_key = $2"))
+        .bind(client_id)
+        .bind(key)
+        .fetch_optional(db)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?)
 }
 
 /// A page of rows with the total count, for paginated lists.

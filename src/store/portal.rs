@@ -1,7 +1,7 @@
 //! The client's own data: services, invoices, orders and tickets; every read is scoped by client.
 
 use super::activity::{append, NewActivity};
-use super::{Page, Store, StoreError, StoreResult};
+use super::{ClientTable, Page, Store, StoreError, StoreResult};
 use crate::domain::acting::Acting;
 use sqlx::{FromRow, Row};
 
@@ -98,6 +98,12 @@ const INVOICE_COLS: &str =
     "SELECT id, client_id, number, status, currency, total_cents, issued_at, due_at FROM invoices";
 const ORDER_COLS: &str = "SELECT id, client_id, number, status, currency, total_cents, created_at FROM orders";
 const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
+const INVOICES: ClientTable =
+    ClientTable { select: INVOICE_COLS, table: "invoices", client_col: "client_id", order: "id DESC" };
+const ORDERS: ClientTable =
+    ClientTable { select: ORDER_COLS, table: "orders", client_col: "client_id", order: "id DESC" };
+const TICKETS: ClientTable =
+    ClientTable { select: TICKET_COLS, table: "tickets", client_col: "client_id", order: "updated_at DESC, id DESC" };
 
 impl Store {
     /// Dashboard figures for one client.
@@ -126,7 +132,7 @@ impl Store {
 
     /// A client's invoices, newest first, paged.
     pub async fn invoices(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Invoice>> {
-        self.client_page(INVOICE_COLS, "invoices", "id DESC", client_id, page, per_page).await
+        self.client_page(&INVOICES, client_id, page, per_page).await
     }
 
     /// One invoice with its lines; `client_id` scopes it (None for staff, who may see any).
@@ -137,18 +143,23 @@ impl Store {
             .fetch_optional(&self.db.read)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let lines = sqlx::query_as(
-            "SELECT description, quantity, unit_cents, amount_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY id",
-        )
+        Ok((inv, self.document_lines("invoice_lines", "invoice_id", id).await?))
+    }
+
+    /// The lines of one invoice or order, in order: `table` is `invoice_lines` or `order_lines`
+    /// and `parent` its column naming the invoice or order (constants, never input).
+    pub(crate) async fn document_lines(&self, table: &str, parent: &str, id: i64) -> StoreResult<Vec<InvoiceLine>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT description, quantity, unit_cents, amount_cents FROM {table} WHERE {parent} = $1 ORDER BY id"
+        ))
         .bind(id)
         .fetch_all(&self.db.read)
-        .await?;
-        Ok((inv, lines))
+        .await?)
     }
 
     /// A client's orders, newest first, paged.
     pub async fn orders(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Order>> {
-        self.client_page(ORDER_COLS, "orders", "id DESC", client_id, page, per_page).await
+        self.client_page(&ORDERS, client_id, page, per_page).await
     }
 
     /// One order (staff view).
@@ -162,7 +173,7 @@ impl Store {
 
     /// A client's tickets, most recently updated first, paged.
     pub async fn tickets(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Ticket>> {
-        self.client_page(TICKET_COLS, "tickets", "updated_at DESC, id DESC", client_id, page, per_page).await
+        self.client_page(&TICKETS, client_id, page, per_page).await
     }
 
     /// One ticket with its replies; `client_id` scopes it (None for staff).
@@ -332,14 +343,15 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: Some(client_id),
-                actor: by,
-                impersonation_id: None,
-                group: "login_as_client",
-                action: "Changed support access consent",
-                target: format!("client #{client_id}"),
                 detail,
-                ip: ip.to_string(),
+                ..super::client_entry(
+                    client_id,
+                    by,
+                    "login_as_client",
+                    "Changed support access consent",
+                    format!("client #{client_id}"),
+                    ip,
+                )
             },
         )
         .await?;
@@ -371,34 +383,6 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// One page of a client-owned table; `select` is the column list, `table` and `order` are constants.
-    async fn client_page<T>(
-        &self,
-        select: &str,
-        table: &str,
-        order: &str,
-        client_id: i64,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<T>>
-    where
-        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table} WHERE client_id = $1"))
-            .bind(client_id)
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let items = sqlx::query_as(&format!("{select} WHERE client_id = $1 ORDER BY {order} LIMIT $2 OFFSET $3"))
-            .bind(client_id)
-            .bind(per_page)
-            .bind(offset)
-            .fetch_all(&self.db.read)
-            .await?;
-        Ok(Page { items, page, per_page, total })
     }
 }
 

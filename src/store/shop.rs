@@ -2,7 +2,7 @@
 //! (order, lines, invoice and the emptied cart in one idempotent transaction) and order details.
 
 use super::activity::{append, NewActivity};
-use super::{Store, StoreError, StoreResult, Tx};
+use super::{id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, Actor, StoreInfo};
 use crate::domain::money::{self, MAX_QUANTITY};
 use sqlx::{FromRow, Row};
@@ -49,14 +49,8 @@ pub struct OrderDetail {
     pub store_name: Option<String>,
 }
 
-/// One order line.
-#[derive(Debug, Clone, FromRow)]
-pub struct OrderLine {
-    pub description: String,
-    pub quantity: i64,
-    pub unit_cents: i64,
-    pub amount_cents: i64,
-}
+/// One order line: the same columns as an invoice line.
+pub type OrderLine = super::portal::InvoiceLine;
 
 /// What a checkout did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,50 +174,32 @@ impl Store {
         if quantity == 0 {
             return self.remove_from_cart(acting, store_id, product_id).await;
         }
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
-            "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
-        )
-        .bind(quantity)
-        .bind(acting.client_id)
-        .bind(store_id)
-        .bind(product_id)
-        .execute(&mut *tx)
-        .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append(
-            &mut tx,
+        self.change_owned(
+            sqlx::query(
+                "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
+            )
+            .bind(quantity)
+            .bind(acting.client_id)
+            .bind(store_id)
+            .bind(product_id),
             NewActivity {
                 detail: format!("quantity {quantity}"),
                 ..NewActivity::from_acting(acting, "shop", "Changed a cart quantity", format!("product #{product_id}"))
             },
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Removes a line from the acting client's cart in this store.
     pub async fn remove_from_cart(&self, acting: &Acting, store_id: i64, product_id: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
-            .bind(acting.client_id)
-            .bind(store_id)
-            .bind(product_id)
-            .execute(&mut *tx)
-            .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append(
-            &mut tx,
+        self.change_owned(
+            sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
+                .bind(acting.client_id)
+                .bind(store_id)
+                .bind(product_id),
             NewActivity::from_acting(acting, "shop", "Removed from cart", format!("product #{product_id}")),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Places an order from the acting client's cart in `store`: the order and its lines, an
@@ -234,7 +210,7 @@ impl Store {
     pub async fn checkout(&self, acting: &Acting, store: &StoreInfo, key: &str) -> StoreResult<Checkout> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
-        if let Some(id) = order_by_key(&mut tx, acting.client_id, key).await? {
+        if let Some(id) = id_by_key(&mut *tx, "orders", acting.client_id, key).await? {
             return Ok(Checkout::Existing(id));
         }
         // Deleting first locks the cart rows, so a concurrent checkout cannot order them twice.
@@ -249,7 +225,7 @@ impl Store {
                 .collect::<Result<_, sqlx::Error>>()?;
         if items.is_empty() {
             // The same form may have just been placed by a racing submit that emptied the cart.
-            if let Some(id) = order_by_key(&mut tx, acting.client_id, key).await? {
+            if let Some(id) = id_by_key(&mut *tx, "orders", acting.client_id, key).await? {
                 return Ok(Checkout::Existing(id));
             }
             return Err(StoreError::Conflict("Your cart is empty: add something from the shop first.".into()));
@@ -296,13 +272,7 @@ impl Store {
         let Some(row) = inserted else {
             // A racing submit with the same key committed first; this one changes nothing.
             tx.rollback().await?;
-            let id: Option<i64> = sqlx::query("SELECT id FROM orders WHERE client_id = $1 AND idempotency_key = $2")
-                .bind(acting.client_id)
-                .bind(key)
-                .fetch_optional(&self.db.write)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
+            let id = id_by_key(&self.db.write, "orders", acting.client_id, key).await?;
             return id.map(Checkout::Existing).ok_or(StoreError::NotFound);
         };
         let order_id: i64 = row.try_get(0)?;
@@ -386,24 +356,8 @@ impl Store {
         .fetch_optional(&self.db.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        let lines = sqlx::query_as(
-            "SELECT description, quantity, unit_cents, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(&self.db.read)
-        .await?;
-        Ok((o, lines))
+        Ok((o, self.document_lines("order_lines", "order_id", id).await?))
     }
-}
-
-async fn order_by_key(tx: &mut Tx, client_id: i64, key: &str) -> StoreResult<Option<i64>> {
-    Ok(sqlx::query("SELECT id FROM orders WHERE client_id = $1 AND idempotency_key = $2")
-        .bind(client_id)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?)
 }
 
 /// Demo data: for a client with the full set, a cart with two items of `store_id`; for Jane

@@ -79,11 +79,7 @@ impl Store {
             return Err(StoreError::Conflict("A client belongs to at least one store.".into()));
         }
         let mut tx = self.begin().await?;
-        let exists =
-            sqlx::query("SELECT id FROM clients WHERE id = $1").bind(client_id).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        super::client_exists(&mut tx, client_id).await?;
         let mut names = Vec::new();
         for id in store_ids {
             let row = sqlx::query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
@@ -118,14 +114,15 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: Some(client_id),
-                actor: by,
-                impersonation_id: None,
-                group: "account",
-                action: "Changed the client's stores",
-                target: format!("client #{client_id}"),
                 detail: format!("stores: {old} -> {}", names.join(", ")),
-                ip: ip.to_string(),
+                ..super::client_entry(
+                    client_id,
+                    by,
+                    "account",
+                    "Changed the client's stores",
+                    format!("client #{client_id}"),
+                    ip,
+                )
             },
         )
         .await?;

@@ -1,8 +1,8 @@
 //! Subscriptions: recurring products a client pays per interval, and cancelling (or resuming)
 //! them at the end of the current period; every read is scoped by client.
 
-use super::activity::{append, NewActivity};
-use super::{Page, Store, StoreError, StoreResult, Tx};
+use super::activity::NewActivity;
+use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use sqlx::{FromRow, Row};
 
@@ -49,24 +49,13 @@ const SUBSCRIPTION_COLS: &str =
         s.cancelled_by_staff_id, x.name AS cancelled_by_staff_name, s.cancel_impersonation_id
      FROM subscriptions s LEFT JOIN staff x ON x.id = s.cancelled_by_staff_id";
 
+const SUBSCRIPTIONS: ClientTable =
+    ClientTable { select: SUBSCRIPTION_COLS, table: "subscriptions", client_col: "s.client_id", order: "s.id DESC" };
+
 impl Store {
     /// A client's subscriptions, newest first, paged.
     pub async fn subscriptions(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Subscription>> {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM subscriptions WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let items = sqlx::query_as(&format!(
-            "{SUBSCRIPTION_COLS} WHERE s.client_id = $1 ORDER BY s.id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(client_id)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(&self.db.read)
-        .await?;
-        Ok(Page { items, page, per_page, total })
+        self.client_page(&SUBSCRIPTIONS, client_id, page, per_page).await
     }
 
     /// One subscription; `client_id` scopes it (None for staff).
@@ -84,8 +73,7 @@ impl Store {
     /// `Conflict` when it is already cancelling or has ended.
     pub async fn cancel_subscription(&self, acting: &Acting, id: i64) -> StoreResult<()> {
         let now = crate::domain::now();
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
+        let query = sqlx::query(
             "UPDATE subscriptions SET cancel_at_period_end = 1, cancelled_at = $1, cancelled_by_staff_id = $2,
                     cancel_impersonation_id = $3
              WHERE id = $4 AND client_id = $5 AND status = 'active' AND cancel_at_period_end = 0
@@ -95,31 +83,19 @@ impl Store {
         .bind(acting.staff_id())
         .bind(acting.impersonation_id())
         .bind(id)
-        .bind(acting.client_id)
-        .execute(&mut *tx)
-        .await?;
-        if n.rows_affected() == 0 {
-            return Err(why_unchanged(&mut tx, acting.client_id, id, now).await);
-        }
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "billing",
-                "Cancelled a subscription at period end",
-                format!("subscription #{id}"),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(acting.client_id);
+        let entry = NewActivity::from_acting(
+            acting,
+            "billing",
+            "Cancelled a subscription at period end",
+            format!("subscription #{id}"),
+        );
+        self.change_owned_or(query, entry, |tx| Box::pin(why_not_cancelled(tx, acting.client_id, id, now))).await
     }
 
     /// Undoes a cancellation at period end while the period still runs.
     pub async fn resume_subscription(&self, acting: &Acting, id: i64) -> StoreResult<()> {
-        let now = crate::domain::now();
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
+        let query = sqlx::query(
             "UPDATE subscriptions SET cancel_at_period_end = 0, cancelled_at = NULL, cancelled_by_staff_id = NULL,
                     cancel_impersonation_id = NULL
              WHERE id = $1 AND client_id = $2 AND status = 'active' AND cancel_at_period_end = 1
@@ -127,43 +103,41 @@ impl Store {
         )
         .bind(id)
         .bind(acting.client_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if n.rows_affected() == 0 {
-            let exists = sqlx::query("SELECT cancel_at_period_end, current_period_end, status FROM subscriptions WHERE id = $1 AND client_id = $2")
-                .bind(id)
-                .bind(acting.client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                None => StoreError::NotFound,
-                Some(r) if r.try_get::<i64, _>(0)? == 0 => StoreError::Conflict(
-                    "This subscription is not set to cancel, so there is nothing to resume.".into(),
-                ),
-                Some(_) => StoreError::Conflict("This subscription has already ended and cannot be resumed.".into()),
-            });
-        }
-        append(
-            &mut tx,
-            NewActivity::from_acting(acting, "billing", "Resumed a subscription", format!("subscription #{id}")),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(crate::domain::now());
+        let entry =
+            NewActivity::from_acting(acting, "billing", "Resumed a subscription", format!("subscription #{id}"));
+        self.change_owned_or(query, entry, |tx| Box::pin(why_not_resumed(tx, acting.client_id, id))).await
     }
 }
 
-/// Explains why a cancellation changed nothing: unknown id (404) or already cancelling or ended (409).
-async fn why_unchanged(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> StoreError {
-    let row = sqlx::query(
+/// The subscription's `(cancel_at_period_end, current_period_end, status)` if it is the client's.
+async fn period_state(tx: &mut Tx, client_id: i64, id: i64) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
+    sqlx::query(
         "SELECT cancel_at_period_end, current_period_end, status FROM subscriptions WHERE id = $1 AND client_id = $2",
     )
     .bind(id)
     .bind(client_id)
     .fetch_optional(&mut **tx)
-    .await;
-    let row = match row {
+    .await
+}
+
+/// Explains why resuming changed nothing: unknown id (404), not cancelling or already ended (409).
+async fn why_not_resumed(tx: &mut Tx, client_id: i64, id: i64) -> StoreError {
+    let cancelling = match period_state(tx, client_id, id).await {
+        Ok(None) => return StoreError::NotFound,
+        Ok(Some(r)) => r.try_get::<i64, _>(0),
+        Err(e) => return e.into(),
+    };
+    match cancelling {
+        Ok(0) => StoreError::Conflict("This subscription is not set to cancel, so there is nothing to resume.".into()),
+        Ok(_) => StoreError::Conflict("This subscription has already ended and cannot be resumed.".into()),
+        Err(e) => e.into(),
+    }
+}
+
+/// Explains why a cancellation changed nothing: unknown id (404) or already cancelling or ended (409).
+async fn why_not_cancelled(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> StoreError {
+    let row = match period_state(tx, client_id, id).await {
         Ok(Some(r)) => r,
         Ok(None) => return StoreError::NotFound,
         Err(e) => return e.into(),

@@ -2,7 +2,7 @@
 //! client (where allowed) or by staff; every portal read is scoped by client.
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::{Page, Store, StoreError, StoreResult, Tx};
+use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use sqlx::{FromRow, Row};
 
@@ -30,17 +30,9 @@ pub struct Task {
     pub completed_impersonation_id: Option<i64>,
 }
 
-/// A task comment with the names needed to say who wrote it and who acted.
-#[derive(Debug, Clone, FromRow)]
-pub struct TaskComment {
-    pub id: i64,
-    pub author_kind: String,
-    pub author_staff_name: Option<String>,
-    pub actor_staff_name: Option<String>,
-    pub impersonation_id: Option<i64>,
-    pub body: String,
-    pub created_at: i64,
-}
+/// A task comment: the same columns as a ticket reply, with the names needed to say who wrote
+/// it and who acted.
+pub type TaskComment = super::portal::Reply;
 
 /// A task staff create for a client.
 #[derive(Debug, Clone)]
@@ -55,23 +47,13 @@ const TASK_COLS: &str = "SELECT t.id, t.client_id, t.title, t.description, t.sta
         t.created_at, t.completed_at, t.completed_by_kind, x.name AS completed_by_staff_name, t.completed_impersonation_id
      FROM tasks t LEFT JOIN staff x ON x.id = t.completed_by_staff_id";
 
+const TASKS: ClientTable =
+    ClientTable { select: TASK_COLS, table: "tasks", client_col: "t.client_id", order: "t.id DESC" };
+
 impl Store {
     /// A client's tasks, newest first, paged (the count and the page both use the client index).
     pub async fn tasks(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Task>> {
-        let (page, offset) = super::page_offset(page, per_page);
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM tasks WHERE client_id = $1")
-            .bind(client_id)
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let items =
-            sqlx::query_as(&format!("{TASK_COLS} WHERE t.client_id = $1 ORDER BY t.id DESC LIMIT $2 OFFSET $3"))
-                .bind(client_id)
-                .bind(per_page)
-                .bind(offset)
-                .fetch_all(&self.db.read)
-                .await?;
-        Ok(Page { items, page, per_page, total })
+        self.client_page(&TASKS, client_id, page, per_page).await
     }
 
     /// One task with its comments; `client_id` scopes it (None for staff).
@@ -128,8 +110,7 @@ impl Store {
     /// `Conflict` when it is already done or the client may not complete it (the caller checks
     /// both first to pick the message; this guards against a concurrent change).
     pub async fn complete_task_as_client(&self, acting: &Acting, task_id: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
+        let query = sqlx::query(
             "UPDATE tasks SET status = 'done', completed_at = $1, completed_by_kind = 'client',
                     completed_by_staff_id = $2, completed_impersonation_id = $3
              WHERE id = $4 AND client_id = $5 AND client_can_complete = 1 AND status <> 'done'",
@@ -138,26 +119,18 @@ impl Store {
         .bind(acting.staff_id())
         .bind(acting.impersonation_id())
         .bind(task_id)
-        .bind(acting.client_id)
-        .execute(&mut *tx)
-        .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::Conflict("This task was already done or cannot be completed here.".into()));
-        }
-        append(&mut tx, NewActivity::from_acting(acting, "tasks", "Marked a task done", format!("task #{task_id}")))
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        .bind(acting.client_id);
+        let entry = NewActivity::from_acting(acting, "tasks", "Marked a task done", format!("task #{task_id}"));
+        self.change_owned_or(query, entry, |_| {
+            Box::pin(async { StoreError::Conflict("This task was already done or cannot be completed here.".into()) })
+        })
+        .await
     }
 
     /// Creates a task for a client (staff side).
     pub async fn create_task(&self, staff_id: i64, client_id: i64, t: &NewTask<'_>, ip: &str) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let exists =
-            sqlx::query("SELECT id FROM clients WHERE id = $1").bind(client_id).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        super::client_exists(&mut tx, client_id).await?;
         let id: i64 = sqlx::query(
             "INSERT INTO tasks (client_id, title, description, status, client_can_complete, due_at, created_by_staff_id, created_at)
              VALUES ($1, $2, $3, 'open', $4, $5, $6, $7) RETURNING id",
@@ -246,16 +219,7 @@ async fn task_client(tx: &mut Tx, task_id: i64) -> StoreResult<i64> {
 }
 
 fn staff_activity(staff_id: i64, client_id: i64, action: &'static str, task_id: i64, ip: &str) -> NewActivity {
-    NewActivity {
-        subject_client_id: Some(client_id),
-        actor: ActivityActor::Staff(staff_id),
-        impersonation_id: None,
-        group: "tasks",
-        action,
-        target: format!("task #{task_id}"),
-        detail: String::new(),
-        ip: ip.to_string(),
-    }
+    super::client_entry(client_id, ActivityActor::Staff(staff_id), "tasks", action, format!("task #{task_id}"), ip)
 }
 
 /// Demo tasks for one client: one the client may mark done, one done, one in progress with a staff

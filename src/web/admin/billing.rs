@@ -7,6 +7,7 @@ use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::AppResult;
+use crate::web::attribution::Who;
 use crate::web::extract::Id;
 use crate::web::layout::admin_page;
 use crate::web::portal::shop::order_lines;
@@ -15,10 +16,7 @@ use maud::{html, Markup};
 
 /// "Jane Smith (by Alice Admin via Login as Client)", or just the client's name.
 fn client_with_actor(client_name: &str, actor: Option<&str>) -> Markup {
-    html! {
-        (client_name)
-        @if let Some(a) = actor { span.actor { " (by " (a) " via Login as Client)" } }
-    }
+    Who::Client { actor }.admin(client_name)
 }
 
 /// `GET /admin/orders/{id}` (`orders.manage`).

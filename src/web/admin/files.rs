@@ -11,7 +11,9 @@ use crate::store::files::FileRow;
 use crate::web::admin::{quick_login_for, CsrfOnly};
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{admin_page, alert, csrf, pager};
-use crate::web::portal::files::{accept_list, download_response, limits_note, receive_upload, storage, UploadFailure};
+use crate::web::portal::files::{
+    accept_list, download_response, limits_note, receive_upload, shared_by, storage, UploadFailure,
+};
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -28,15 +30,7 @@ pub struct FilesQuery {
 
 /// Says who shared a file, as staff see it: a Login as Client upload names the staff member.
 fn shared_by_admin(f: &FileRow, client_name: &str) -> Markup {
-    html! {
-        @match f.direction() {
-            Direction::ToClient => { (f.uploaded_by_name.as_deref().unwrap_or("Staff")) " (staff)" }
-            Direction::FromClient => {
-                (client_name)
-                @if let Some(actor) = &f.actor_staff_name { span.actor { " (by " (actor) " via Login as Client)" } }
-            }
-        }
-    }
+    shared_by(f).admin(client_name)
 }
 
 async fn files_page(

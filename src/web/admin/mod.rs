@@ -477,18 +477,6 @@ pub async fn set_modules(
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 
-/// Says who wrote a reply, as staff see it.
-fn reply_author_admin(client_name: &str, r: &crate::store::portal::Reply) -> Markup {
-    html! {
-        @if r.author_kind == "staff" {
-            (r.author_staff_name.as_deref().unwrap_or("Staff")) " (staff)"
-        } @else {
-            (client_name)
-            @if let Some(actor) = &r.actor_staff_name { span.actor { " (by " (actor) " via Login as Client)" } }
-        }
-    }
-}
-
 /// `GET /admin/tickets/{id}`.
 pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
     auth.require(perm::CLIENTS_VIEW)?;
@@ -504,7 +492,7 @@ pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) 
             (quick_login_button(&auth, &settings, c.id, c.active == 1, Consent::from_stored(&c.consent, c.consent_until), &format!("/tickets/{}", t.id)))
             @for r in &replies {
                 div.reply {
-                    div.meta.author { (reply_author_admin(&c.name, r)) " · " (format_time(r.created_at)) }
+                    div.meta.author { (crate::web::attribution::reply_author_admin(&c.name, r)) " · " (format_time(r.created_at)) }
                     div.body { (r.body) }
                 }
             }

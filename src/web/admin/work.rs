@@ -7,34 +7,19 @@ use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::{format_date, format_time};
 use crate::error::{AppError, AppResult};
-use crate::store::subscriptions::Subscription;
-use crate::store::tasks::{NewTask, Task, TaskComment, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
+use crate::store::tasks::{NewTask, Task, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::store::StoreError;
+use crate::web::attribution::{reply_author_admin, via_login_as_client};
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::portal::subscriptions::price_label;
-use crate::web::portal::tasks::status_label;
+use crate::web::portal::tasks::{completed_by, status_label};
+use crate::web::portal::{checked_body, BodyForm, PageQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-
-/// Page query.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    page: Option<String>,
-}
-
-/// Says who cancelled a subscription, as staff see it.
-fn cancelled_by_admin(client_name: &str, s: &Subscription) -> Markup {
-    html! {
-        @if s.cancelled_at.is_some() {
-            (client_name)
-            @if let Some(staff) = &s.cancelled_by_staff_name { span.actor { " (by " (staff) " via Login as Client)" } }
-        }
-    }
-}
 
 /// `GET /admin/clients/{id}/subscriptions` (`billing.manage` or `clients.view`).
 pub async fn client_subscriptions(
@@ -67,7 +52,7 @@ pub async fn client_subscriptions(
                     td.cancelled-by {
                         @if let Some(at) = s.cancelled_at {
                             @if s.cancelling(now) { "Cancels on " (format_date(s.current_period_end)) } @else { "Cancelled" }
-                            "; requested " (format_time(at)) " by " (cancelled_by_admin(&c.name, s))
+                            "; requested " (format_time(at)) " by " (c.name) (via_login_as_client(s.cancelled_by_staff_name.as_deref()))
                         }
                     }
                 } } }
@@ -226,30 +211,9 @@ pub async fn create_task(
     Ok(Redirect::to(&format!("/admin/tasks/{task}")).into_response())
 }
 
-/// Says who wrote a comment, as staff see it.
-fn comment_author_admin(client_name: &str, c: &TaskComment) -> Markup {
-    html! {
-        @if c.author_kind == "staff" {
-            (c.author_staff_name.as_deref().unwrap_or("Staff")) " (staff)"
-        } @else {
-            (client_name)
-            @if let Some(actor) = &c.actor_staff_name { span.actor { " (by " (actor) " via Login as Client)" } }
-        }
-    }
-}
-
 /// Says who completed a task, as staff see it.
 fn completed_by_admin(client_name: &str, t: &Task) -> Markup {
-    html! {
-        @match t.completed_by_kind.as_deref() {
-            Some("client") => {
-                (client_name)
-                @if let Some(staff) = &t.completed_by_staff_name { span.actor { " (by " (staff) " via Login as Client)" } }
-            }
-            Some(_) => { (t.completed_by_staff_name.as_deref().unwrap_or("Staff")) " (staff)" }
-            None => {}
-        }
-    }
+    html! { @if let Some(who) = completed_by(t) { (who.admin(client_name)) } }
 }
 
 async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, error: Option<&str>) -> AppResult<Markup> {
@@ -288,7 +252,7 @@ async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, err
             div #comments {
                 @for cm in &comments {
                     div.reply.comment {
-                        div.meta.author { (comment_author_admin(&c.name, cm)) " · " (format_time(cm.created_at)) }
+                        div.meta.author { (reply_author_admin(&c.name, cm)) " · " (format_time(cm.created_at)) }
                         div.body { (cm.body) }
                     }
                 }
@@ -311,32 +275,22 @@ pub async fn task(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) ->
     task_page(&state, &auth, id, "", None).await
 }
 
-/// A staff comment.
-#[derive(Debug, Deserialize)]
-pub struct CommentForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    body: String,
-}
-
 /// `POST /admin/tasks/{id}/comments` (`clients.manage`).
 pub async fn comment(
     State(state): State<AppState>,
     auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<CommentForm>,
+    Form(f): Form<BodyForm>,
 ) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_MANAGE)?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > MAX_TASK_BODY_CHARS {
-        let msg = format!("Write a comment of 1 to {MAX_TASK_BODY_CHARS} characters.");
-        return Err(AppError::Page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            task_page(&state, &auth, id, &f.body, Some(&msg)).await?,
-        ));
-    }
+    let body = match checked_body(&f.body, MAX_TASK_BODY_CHARS, "comment") {
+        Ok(body) => body,
+        Err(msg) => {
+            let page = task_page(&state, &auth, id, &f.body, Some(&msg)).await?;
+            return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+    };
     state.store.staff_comment_on_task(auth.staff.id, id, body, &auth.info.ip).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response())
 }

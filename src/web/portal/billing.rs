@@ -11,10 +11,12 @@ use crate::domain::modules::Module;
 use crate::domain::payments::{self, ChargeStatus};
 use crate::error::{AppError, AppResult};
 use crate::store::billing::{PayResult, Payment, PaymentMethod, MAX_LABEL_CHARS};
-use crate::store::shop::MAX_KEY_CHARS;
 use crate::store::StoreError;
+use crate::web::admin::CsrfOnly;
+use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{Form, Id, Query};
 use crate::web::layout::{alert, csrf, portal_page};
+use crate::web::portal::shop::idempotency_key;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,7 +33,7 @@ fn payments_portal(payments: &[Payment]) -> Markup {
                     td { (format_time(p.created_at)) }
                     td { (format_money(p.amount_cents, &p.currency)) }
                     td { (p.status) @if p.status != "succeeded" && !p.message.is_empty() { ": " (p.message) } }
-                    td.author { "You" @if let Some(a) = &p.actor_staff_name { span.actor { " (by " (a) " on your behalf)" } } }
+                    td.author { "You" (on_your_behalf(p.actor_staff_name.as_deref())) }
                     td { code { (p.provider_reference) } }
                 } } } }
         }
@@ -123,11 +125,10 @@ pub async fn pay(
         let msg = msg.to_string();
         async move { Ok::<_, AppError>(AppError::Page(status, invoice_page(&state, &auth, id, None, Some(&msg)).await?)) }
     };
-    let key = f.idempotency_key.trim();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+    let Some(key) = idempotency_key(&f.idempotency_key) else {
         let msg = "This payment form is incomplete. The invoice has been reloaded: press Pay again.";
         return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, msg).await?);
-    }
+    };
     let card = match f.payment_method_id.trim() {
         "" => None,
         raw => match raw.parse::<i64>().ok().filter(|n| *n > 0) {
@@ -251,19 +252,12 @@ pub async fn save_payment_method(
     }
 }
 
-/// A form with only the CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /account/payment-methods/{id}/delete` (sensitive).
 pub async fn delete_payment_method(
     State(state): State<AppState>,
     auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
     state.store.delete_payment_method(&auth.acting, id).await?;

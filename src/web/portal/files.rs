@@ -13,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::files::{FileStorage, StoredFile};
 use crate::store::files::{FileRow, NewFile};
 use crate::web::admin::CsrfOnly;
+use crate::web::attribution::{Who, SUPPORT};
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::portal::authorize;
@@ -225,14 +226,14 @@ pub struct FilesQuery {
 
 /// Says who shared a file, as the client sees it: staff acting for them are named.
 fn shared_by_portal(f: &FileRow) -> Markup {
-    html! {
-        @match f.direction() {
-            Direction::ToClient => { (f.uploaded_by_name.as_deref().unwrap_or("Support")) " (support)" }
-            Direction::FromClient => {
-                "You"
-                @if let Some(actor) = &f.actor_staff_name { span.actor { " (by " (actor) " on your behalf)" } }
-            }
-        }
+    shared_by(f).portal("You", SUPPORT)
+}
+
+/// Who shared a file: staff sharing it with the client, or the client (perhaps through Login as Client).
+pub fn shared_by(f: &FileRow) -> Who<'_> {
+    match f.direction() {
+        Direction::ToClient => Who::Staff(f.uploaded_by_name.as_deref()),
+        Direction::FromClient => Who::Client { actor: f.actor_staff_name.as_deref() },
     }
 }
 

@@ -54,7 +54,7 @@ pub(crate) fn unprocessable(auth: &PortalAuth, title: &str, msg: &str) -> AppErr
 /// Page query.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
-    page: Option<String>,
+    pub(crate) page: Option<String>,
 }
 
 /// `GET /login`.
@@ -194,10 +194,22 @@ pub async fn invoices(
 
 /// The lines table of an invoice, shared by the portal and admin pages.
 pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
+    lines_table(lines, &inv.currency, inv.total_cents, None, "invoice-total")
+}
+
+/// The lines table of an invoice or order with its total; `table_id` and `total_id` are the
+/// element ids the pages (and tests) look for.
+pub(crate) fn lines_table(
+    lines: &[InvoiceLine],
+    currency: &str,
+    total_cents: i64,
+    table_id: Option<&str>,
+    total_id: &str,
+) -> Markup {
     html! {
-        table.lines { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
-            tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, &inv.currency)) } td { (format_money(l.amount_cents, &inv.currency)) } } } }
-            tfoot { tr { th colspan="3" { "Total" } th #invoice-total { (format_money(inv.total_cents, &inv.currency)) } } } }
+        table.lines id=[table_id] { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
+            tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, currency)) } td { (format_money(l.amount_cents, currency)) } } } }
+            tfoot { tr { th colspan="3" { "Total" } th id=(total_id) { (format_money(total_cents, currency)) } } } }
     }
 }
 
@@ -272,18 +284,6 @@ pub async fn create_ticket(
     Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
 }
 
-/// Says who wrote a reply, as the client sees it: staff acting for them are named.
-fn reply_author_portal(r: &Reply) -> Markup {
-    html! {
-        @if r.author_kind == "staff" {
-            (r.author_staff_name.as_deref().unwrap_or("Support")) " (support)"
-        } @else {
-            "You"
-            @if let Some(actor) = &r.actor_staff_name { span.actor { " (by " (actor) " on your behalf)" } }
-        }
-    }
-}
-
 fn ticket_page(
     auth: &PortalAuth,
     t: &crate::store::portal::Ticket,
@@ -299,7 +299,7 @@ fn ticket_page(
             p.muted { "Ticket #" (t.id) " · " (t.status) }
             @for r in replies {
                 div.reply {
-                    div.meta.author { (reply_author_portal(r)) " · " (format_time(r.created_at)) }
+                    div.meta.author { (crate::web::attribution::reply_author_portal(r)) " · " (format_time(r.created_at)) }
                     div.body { (r.body) }
                 }
             }
@@ -321,13 +321,22 @@ pub async fn ticket(State(state): State<AppState>, auth: PortalAuth, Id(id): Id)
     Ok(ticket_page(&auth, &t, &replies, "", None))
 }
 
-/// A ticket reply.
+/// A form with one text: a ticket reply or a task comment (portal or admin).
 #[derive(Debug, Deserialize)]
-pub struct ReplyForm {
+pub struct BodyForm {
     #[serde(default)]
-    csrf_token: String,
+    pub(crate) csrf_token: String,
     #[serde(default)]
-    body: String,
+    pub(crate) body: String,
+}
+
+/// The trimmed text of a reply or comment (`what`), or the message asking for 1 to `max` characters.
+pub(crate) fn checked_body<'a>(body: &'a str, max: usize, what: &str) -> Result<&'a str, String> {
+    let trimmed = body.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        return Err(format!("Write a {what} of 1 to {max} characters."));
+    }
+    Ok(trimmed)
 }
 
 /// `POST /tickets/{id}/replies`.
@@ -335,19 +344,18 @@ pub async fn reply(
     State(state): State<AppState>,
     auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<ReplyForm>,
+    Form(f): Form<BodyForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Tickets)?;
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > MAX_BODY_CHARS {
-        let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
-        let msg = format!("Write a reply of 1 to {MAX_BODY_CHARS} characters.");
-        return Err(AppError::Page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ticket_page(&auth, &t, &replies, &f.body, Some(&msg)),
-        ));
-    }
+    let body = match checked_body(&f.body, MAX_BODY_CHARS, "reply") {
+        Ok(body) => body,
+        Err(msg) => {
+            let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
+            let page = ticket_page(&auth, &t, &replies, &f.body, Some(&msg));
+            return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+    };
     state.store.reply_to_ticket(&auth.acting, id, body).await?;
     Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
 }

@@ -11,6 +11,8 @@ use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::store::shop::{CartLine, Checkout, OrderDetail, OrderLine, MAX_KEY_CHARS};
 use crate::store::StoreError;
+use crate::web::admin::CsrfOnly;
+use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use axum::extract::State;
@@ -273,25 +275,23 @@ pub async fn set_quantity(
     }
 }
 
-/// A form with only the CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// `POST /cart/items/{product_id}/remove`.
 pub async fn remove_from_cart(
     State(state): State<AppState>,
     auth: PortalAuth,
     Id(product_id): Id,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Shop)?;
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let store = auth.store()?;
     state.store.remove_from_cart(&auth.acting, store.id, product_id).await?;
     Ok(Redirect::to("/cart").into_response())
+}
+
+/// The idempotency key of a checkout or pay form, if it came back whole (1 to `MAX_KEY_CHARS`).
+pub(crate) fn idempotency_key(raw: &str) -> Option<&str> {
+    Some(raw.trim()).filter(|k| !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS)
 }
 
 /// The checkout form.
@@ -313,12 +313,11 @@ pub async fn checkout(
     auth.require_module(Module::Shop)?;
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
     let store = auth.store()?;
-    let key = f.idempotency_key.trim();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+    let Some(key) = idempotency_key(&f.idempotency_key) else {
         let lines = state.store.cart(auth.acting.client_id, store.id).await?;
         let msg = "This checkout form is incomplete. The cart has been reloaded: press Place order again.";
         return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, cart_page(&auth, store, &lines, Some(msg), None)));
-    }
+    };
     match state.store.checkout(&auth.acting, store, key).await {
         Ok(Checkout::Placed(id) | Checkout::Existing(id)) => Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
         Err(StoreError::Conflict(msg)) => {
@@ -353,11 +352,7 @@ pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Q
 
 /// The lines table of an order, shared by the portal and admin pages.
 pub fn order_lines(o: &OrderDetail, lines: &[OrderLine]) -> Markup {
-    html! {
-        table.lines #order-lines { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
-            tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, &o.currency)) } td { (format_money(l.amount_cents, &o.currency)) } } } }
-            tfoot { tr { th colspan="3" { "Total" } th #order-total { (format_money(o.total_cents, &o.currency)) } } } }
-    }
+    super::lines_table(lines, &o.currency, o.total_cents, Some("order-lines"), "order-total")
 }
 
 /// `GET /orders/{id}`: one of the acting client's orders; any other id is 404. The staff-only
@@ -372,8 +367,7 @@ pub async fn order(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) 
             h1 { "Order " (o.number) }
             p #order-status { "Status: " strong { (o.status) } " · Placed " (format_time(o.created_at))
                 @if let Some(s) = &o.store_name { " · " (s) } }
-            p #order-placed-by { "Placed by you"
-                @if let Some(actor) = &o.actor_staff_name { span.actor { " (by " (actor) " on your behalf)" } } }
+            p #order-placed-by { "Placed by you" (on_your_behalf(o.actor_staff_name.as_deref())) }
             @if !o.client_note.is_empty() { p.notice #order-client-note { (o.client_note) } }
             (order_lines(&o, &lines))
             @if let Some(inv) = o.invoice_id {

@@ -11,6 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::subscriptions::Subscription;
 use crate::store::StoreError;
 use crate::web::admin::CsrfOnly;
+use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use axum::extract::State;
@@ -89,7 +90,7 @@ fn detail_page(auth: &PortalAuth, s: &Subscription, error: Option<&str>) -> Mark
                 @if let Some(at) = s.cancelled_at {
                     dt { "Cancelled" } dd #cancelled-by {
                         (format_time(at))
-                        @if let Some(staff) = &s.cancelled_by_staff_name { span.actor { " (by " (staff) " on your behalf)" } }
+                        (on_your_behalf(s.cancelled_by_staff_name.as_deref()))
                     }
                 }
             }
@@ -117,14 +118,23 @@ pub async fn show(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -
     Ok(detail_page(&auth, &s, None))
 }
 
-/// Shows a refused change on the subscription page with the reason, as a 409.
-async fn conflict_page(state: &AppState, auth: &PortalAuth, id: i64, e: StoreError) -> AppError {
-    match e {
-        StoreError::Conflict(msg) => match state.store.subscription(id, Some(auth.acting.client_id)).await {
-            Ok(s) => AppError::Page(StatusCode::CONFLICT, detail_page(auth, &s, Some(&msg))),
-            Err(e) => e.into(),
-        },
-        e => e.into(),
+/// Cancels (`resume` false) or resumes one of the acting client's subscriptions, an ordinary
+/// write; a refused change shows the subscription page with the reason, as a 409.
+async fn change(state: AppState, auth: PortalAuth, id: i64, token: &str, resume: bool) -> AppResult<Response> {
+    auth.require_module(Module::Subscriptions)?;
+    authorize(&auth, WriteKind::Ordinary, token)?;
+    let changed = if resume {
+        state.store.resume_subscription(&auth.acting, id).await
+    } else {
+        state.store.cancel_subscription(&auth.acting, id).await
+    };
+    match changed {
+        Ok(()) => Ok(Redirect::to(&format!("/subscriptions/{id}")).into_response()),
+        Err(StoreError::Conflict(msg)) => {
+            let s = state.store.subscription(id, Some(auth.acting.client_id)).await?;
+            Err(AppError::Page(StatusCode::CONFLICT, detail_page(&auth, &s, Some(&msg))))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -135,12 +145,7 @@ pub async fn cancel(
     Id(id): Id,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.require_module(Module::Subscriptions)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
-    if let Err(e) = state.store.cancel_subscription(&auth.acting, id).await {
-        return Err(conflict_page(&state, &auth, id, e).await);
-    }
-    Ok(Redirect::to(&format!("/subscriptions/{id}")).into_response())
+    change(state, auth, id, &f.csrf_token, false).await
 }
 
 /// `POST /subscriptions/{id}/resume`: undoes a cancellation before the period ends.
@@ -150,10 +155,5 @@ pub async fn resume(
     Id(id): Id,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.require_module(Module::Subscriptions)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
-    if let Err(e) = state.store.resume_subscription(&auth.acting, id).await {
-        return Err(conflict_page(&state, &auth, id, e).await);
-    }
-    Ok(Redirect::to(&format!("/subscriptions/{id}")).into_response())
+    change(state, auth, id, &f.csrf_token, true).await
 }

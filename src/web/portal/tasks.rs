@@ -1,7 +1,7 @@
 //! Portal task pages: the work the agency does for the client, its comments, commenting and
 //! marking a task done where the agency allows it.
 
-use super::{authorize, PageQuery};
+use super::{authorize, checked_body, BodyForm, PageQuery};
 use crate::app::AppState;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
@@ -10,13 +10,13 @@ use crate::domain::{format_date, format_time};
 use crate::error::{AppError, AppResult};
 use crate::store::tasks::{Task, TaskComment, MAX_TASK_BODY_CHARS};
 use crate::web::admin::CsrfOnly;
+use crate::web::attribution::{Who, AGENCY};
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use serde::Deserialize;
 
 /// The refusal when the agency keeps completion to itself.
 pub const AGENCY_ONLY: &str = "This task can only be completed by the agency.";
@@ -54,30 +54,18 @@ pub async fn list(State(state): State<AppState>, auth: PortalAuth, Query(q): Que
     ))
 }
 
-/// Says who wrote a comment, as the client sees it: staff acting for them are named.
-fn comment_author_portal(c: &TaskComment) -> Markup {
-    html! {
-        @if c.author_kind == "staff" {
-            (c.author_staff_name.as_deref().unwrap_or("The agency")) " (agency)"
-        } @else {
-            "You"
-            @if let Some(actor) = &c.actor_staff_name { span.actor { " (by " (actor) " on your behalf)" } }
-        }
-    }
+/// Who completed a task (None while it is not), the staff member acting for the client named.
+pub fn completed_by(t: &Task) -> Option<Who<'_>> {
+    let name = t.completed_by_staff_name.as_deref();
+    t.completed_by_kind.as_deref().map(|kind| match kind {
+        "client" => Who::Client { actor: name },
+        _ => Who::Staff(name),
+    })
 }
 
 /// Says who completed a task, as the client sees it.
 fn completed_by_portal(t: &Task) -> Markup {
-    html! {
-        @match t.completed_by_kind.as_deref() {
-            Some("client") => {
-                "you"
-                @if let Some(staff) = &t.completed_by_staff_name { span.actor { " (by " (staff) " on your behalf)" } }
-            }
-            Some(_) => { (t.completed_by_staff_name.as_deref().unwrap_or("the agency")) " (agency)" }
-            None => {}
-        }
-    }
+    html! { @if let Some(who) = completed_by(t) { (who.portal("you", ("the agency", "agency"))) } }
 }
 
 fn task_page(auth: &PortalAuth, t: &Task, comments: &[TaskComment], draft: &str, error: Option<&str>) -> Markup {
@@ -107,7 +95,7 @@ fn task_page(auth: &PortalAuth, t: &Task, comments: &[TaskComment], draft: &str,
             div #comments {
                 @for c in comments {
                     div.reply.comment {
-                        div.meta.author { (comment_author_portal(c)) " · " (format_time(c.created_at)) }
+                        div.meta.author { (Who::of_reply(c).portal("You", AGENCY)) " · " (format_time(c.created_at)) }
                         div.body { (c.body) }
                     }
                 }
@@ -130,33 +118,23 @@ pub async fn show(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -
     Ok(task_page(&auth, &t, &comments, "", None))
 }
 
-/// A task comment.
-#[derive(Debug, Deserialize)]
-pub struct CommentForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    body: String,
-}
-
 /// `POST /tasks/{id}/comments`.
 pub async fn comment(
     State(state): State<AppState>,
     auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CommentForm>,
+    Form(f): Form<BodyForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Tasks)?;
     authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
-    let body = f.body.trim();
-    if body.is_empty() || body.chars().count() > MAX_TASK_BODY_CHARS {
-        let (t, comments) = state.store.task(id, Some(auth.acting.client_id)).await?;
-        let msg = format!("Write a comment of 1 to {MAX_TASK_BODY_CHARS} characters.");
-        return Err(AppError::Page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            task_page(&auth, &t, &comments, &f.body, Some(&msg)),
-        ));
-    }
+    let body = match checked_body(&f.body, MAX_TASK_BODY_CHARS, "comment") {
+        Ok(body) => body,
+        Err(msg) => {
+            let (t, comments) = state.store.task(id, Some(auth.acting.client_id)).await?;
+            let page = task_page(&auth, &t, &comments, &f.body, Some(&msg));
+            return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
+        }
+    };
     state.store.comment_on_task(&auth.acting, id, body).await?;
     Ok(Redirect::to(&format!("/tasks/{id}")).into_response())
 }
