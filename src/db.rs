@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_environment.sql"),
         postgres: include_str!("../migrations/postgres/0004_environment.sql"),
     },
+    Migration {
+        name: "0005_ticket_order_index",
+        sqlite: include_str!("../migrations/sqlite/0005_ticket_order_index.sql"),
+        postgres: include_str!("../migrations/postgres/0005_ticket_order_index.sql"),
+    },
 ];
 
 impl Db {
