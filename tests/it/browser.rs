@@ -677,3 +677,94 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
 
     web.finish().await;
 }
+
+/// The rest of Jane's environment as people use it: she pays an invoice with her saved card and
+/// shares a file; Alice, logged in as her, cancels a subscription at period end, comments on a
+/// task and marks it done; each shows who did it on both sides.
+#[tokio::test]
+async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_task_for_her() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let (a, b) = (web.a.clone(), web.b.clone());
+
+    // Jane, on her own: pays her unpaid invoice with the saved card.
+    web.sign_in(&b, "/login", "jane@example.com").await;
+    let invoice =
+        app.scalar(&format!("SELECT MIN(id) FROM invoices WHERE client_id = {JANE} AND status = 'unpaid'")).await;
+    web.open(&format!("{b}/invoices/{invoice}")).await;
+    assert!(web.text("#invoice-status").await.contains("unpaid"));
+    assert!(web.has("#payment_method_id").await, "her saved card is offered");
+    web.press("#pay").await;
+    assert!(web.path().await.starts_with(&format!("/invoices/{invoice}")));
+    let status = web.text("#invoice-status").await;
+    assert!(status.contains("Status: paid") && status.contains("Paid "), "{status}");
+    assert!(web.text("#payments").await.contains("succeeded"), "{}", web.text("#payments").await);
+
+    // She shares a file with support through the file picker.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("site-notes.txt");
+    std::fs::write(&path, "The staging password is in the vault, not here.\n").unwrap();
+    web.open(&format!("{b}/files")).await;
+    web.find("#file").await.send_keys(path.to_str().unwrap()).await.unwrap();
+    web.press("#upload-file").await;
+    assert!(web.text("#files").await.contains("site-notes.txt"), "{}", web.text("#files").await);
+
+    // Alice, in her own tab, logs in as Jane in full mode.
+    let jane_tab = web.current_tab().await;
+    let alice = web.new_tab().await;
+    web.tab(&alice).await;
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    web.login_as_client(JANE, "full", "Cancelling the plan Jane asked about").await;
+
+    // The file Jane shared is there for her too.
+    web.press("header nav a[href='/files']").await;
+    assert!(web.text("#files").await.contains("site-notes.txt"));
+
+    // Cancel a subscription at period end.
+    let sub = app
+        .scalar(&format!("SELECT MIN(id) FROM subscriptions WHERE client_id = {JANE} AND cancel_at_period_end = 0"))
+        .await;
+    web.open(&format!("{a}/subscriptions/{sub}")).await;
+    assert!(web.has("#impersonation-banner").await);
+    web.press("#cancel-subscription").await;
+    assert!(web.text("#cancels-on").await.starts_with("Cancels on "));
+    assert!(
+        web.text("#cancelled-by").await.contains("by Alice Admin on your behalf"),
+        "{}",
+        web.text("#cancelled-by").await
+    );
+
+    // Comment on a task Jane may finish, then mark it done.
+    let task = app
+        .scalar(&format!(
+            "SELECT MIN(id) FROM tasks WHERE client_id = {JANE} AND client_can_complete = 1 AND status <> 'done'"
+        ))
+        .await;
+    web.open(&format!("{a}/tasks/{task}")).await;
+    web.fill("#comment-body", "Approved the homepage copy as discussed on the phone.").await;
+    web.press("#send-comment").await;
+    let comments = web.text("#comments").await;
+    assert!(
+        comments.contains("Approved the homepage copy") && comments.contains("Alice Admin on your behalf"),
+        "{comments}"
+    );
+    web.press("#mark-done").await;
+    assert!(web.text("#task-completed").await.contains("Alice Admin"), "{}", web.text("#task-completed").await);
+
+    // Back in admin, the records name both Jane and Alice.
+    web.press("#return-to-admin").await;
+    web.open(&format!("{a}/admin/tasks/{task}")).await;
+    let page = squash(&web.text("main").await);
+    assert!(page.contains("Jane Smith (by Alice Admin via Login as Client)"), "{page}");
+    web.open(&format!("{a}/admin/clients/{JANE}/files")).await;
+    assert!(web.text("main").await.contains("site-notes.txt"));
+
+    // Jane sees what was done for her.
+    web.tab(&jane_tab).await;
+    web.open(&format!("{b}/subscriptions/{sub}")).await;
+    assert!(!web.has("#impersonation-banner").await);
+    assert!(web.text("#cancelled-by").await.contains("by Alice Admin on your behalf"));
+    web.screenshot("subscription.png").await;
+
+    web.finish().await;
+}
