@@ -81,6 +81,10 @@ pub struct DashboardSummary {
     pub active_services: i64,
     pub unpaid_invoices: i64,
     pub amount_due_cents: i64,
+    /// The currency of the unpaid invoices, when they share one.
+    pub due_currency: Option<String>,
+    /// How many currencies the unpaid invoices are in; above one, no single sum is shown.
+    pub due_currencies: i64,
     pub open_tickets: i64,
     pub orders: i64,
     /// Impersonations the client was told about and has not acknowledged.
@@ -112,6 +116,8 @@ impl Store {
             "SELECT (SELECT COUNT(*) FROM services WHERE client_id = $1 AND status = 'active') AS active_services,
                     (SELECT COUNT(*) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS unpaid_invoices,
                     (SELECT CAST(COALESCE(SUM(total_cents), 0) AS BIGINT) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
+                    (SELECT MIN(currency) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS due_currency,
+                    (SELECT COUNT(DISTINCT currency) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS due_currencies,
                     (SELECT COUNT(*) FROM tickets WHERE client_id = $1 AND status <> 'closed') AS open_tickets,
                     (SELECT COUNT(*) FROM orders WHERE client_id = $1) AS orders,
                     (SELECT COUNT(*) FROM impersonations WHERE client_id = $1 AND notify_client = 1

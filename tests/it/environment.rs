@@ -208,3 +208,20 @@ async fn stores_with_their_catalogues_and_client_membership() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
 }
+
+#[tokio::test]
+async fn the_amount_due_never_adds_up_different_currencies() {
+    let app = TestApp::spawn().await;
+    let mut jane = app.client("jane@example.com").await;
+    let due = jane.get("/dashboard").await.text_of("amount-due").unwrap();
+    let cents = app
+        .scalar(&format!("SELECT SUM(total_cents) FROM invoices WHERE client_id = {JANE} AND status = 'unpaid'"))
+        .await;
+    assert_eq!(due, format!("{}.{:02} USD", cents / 100, cents % 100));
+    app.exec(&format!(
+        "INSERT INTO invoices (client_id, number, status, currency, total_cents, issued_at, due_at, store_id)
+         VALUES ({JANE}, 'INV-EUR-1', 'unpaid', 'EUR', 39000, 0, 0, 2)"
+    ))
+    .await;
+    assert_eq!(jane.get("/dashboard").await.text_of("amount-due").unwrap(), "in 2 currencies");
+}

@@ -148,7 +148,13 @@ pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppRe
                 @if a.shows(Module::Services) { div.card { div.figure #active-services { (s.active_services) } a href="/services" { "active services" } } }
                 @if a.shows(Module::Invoices) {
                     div.card { div.figure #unpaid-invoices { (s.unpaid_invoices) } a href="/invoices" { "unpaid invoices" } }
-                    div.card { div.figure { (format_money(s.amount_due_cents, "USD")) } "amount due" }
+                    div.card {
+                        div.figure #amount-due {
+                            @if s.due_currencies > 1 { "in " (s.due_currencies) " currencies" }
+                            @else { (format_money(s.amount_due_cents, s.due_currency.as_deref().or(a.store.as_ref().map(|st| st.currency.as_str())).unwrap_or("USD"))) }
+                        }
+                        "amount due"
+                    }
                 }
                 @if a.shows(Module::Tickets) { div.card { div.figure #open-tickets { (s.open_tickets) } a href="/tickets" { "open tickets" } } }
                 @if a.shows(Module::Orders) { div.card { div.figure { (s.orders) } a href="/orders" { "orders" } } }
