@@ -628,7 +628,7 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
     let row = format!("#products tr[data-product='{product}']");
     let had = app
         .scalar(&format!(
-            "SELECT COALESCE(SUM(quantity), 0) FROM cart_items WHERE client_id = {JANE} AND product_id = {product}"
+            "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM cart_items WHERE client_id = {JANE} AND product_id = {product}"
         ))
         .await;
     web.fill(&format!("{row} input[name='quantity']"), "2").await;
@@ -643,7 +643,7 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
     let total = web.text("#cart-total").await;
     let expected = app
         .scalar(&format!(
-            "SELECT SUM(c.quantity * p.price_cents) FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.client_id = {JANE} AND c.store_id = 1"
+            "SELECT CAST(SUM(c.quantity * p.price_cents) AS BIGINT) FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.client_id = {JANE} AND c.store_id = 1"
         ))
         .await;
     assert!(total.contains(&format!("{}.{:02} USD", expected / 100, expected % 100)), "{total}");

@@ -215,7 +215,9 @@ async fn the_amount_due_never_adds_up_different_currencies() {
     let mut jane = app.client("jane@example.com").await;
     let due = jane.get("/dashboard").await.text_of("amount-due").unwrap();
     let cents = app
-        .scalar(&format!("SELECT SUM(total_cents) FROM invoices WHERE client_id = {JANE} AND status = 'unpaid'"))
+        .scalar(&format!(
+            "SELECT CAST(SUM(total_cents) AS BIGINT) FROM invoices WHERE client_id = {JANE} AND status = 'unpaid'"
+        ))
         .await;
     assert_eq!(due, format!("{}.{:02} USD", cents / 100, cents % 100));
     app.exec(&format!(

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 const MAX: usize = 25 * 1024 * 1024;
 const BOUNDARY: &str = "----behalf-test-boundary-7d1f";
 
-/// The files directory of a test app: `behalf-files` beside its database.
+/// The files directory of a test app.
 fn files_dir(app: &TestApp) -> PathBuf {
-    let db = app.db_url.strip_prefix("sqlite://").unwrap();
-    std::path::Path::new(db).parent().unwrap().join("behalf-files")
+    app.files_dir.clone()
 }
 
 /// Names of everything in the files directory (none if it does not exist yet).

@@ -13,11 +13,51 @@ pub const BOB: i64 = 2;
 pub const IVAN: i64 = 3;
 pub const RITA: i64 = 4;
 
-/// A running server with its own SQLite file.
+/// The PostgreSQL database the suite uses: `BEHALF_TEST_POSTGRES_URL`, or the local server.
+pub fn postgres_url() -> String {
+    std::env::var("BEHALF_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Whether this run of the suite is its PostgreSQL half (`BEHALF_TEST_DB=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("BEHALF_TEST_DB").is_ok_and(|v| v == "postgres")
+}
+
+/// A fresh, empty schema in the test database, and the URL that makes it every connection's
+/// search path: each test app gets its own, so tests never see each other's rows. PostgreSQL
+/// must answer: the suite fails here, loudly, rather than skipping.
+pub async fn fresh_postgres_schema() -> String {
+    let base = postgres_url();
+    let schema = format!("t_{}_{}", std::process::id(), rand::random::<u64>());
+    let mut conn = None;
+    for _ in 0..50 {
+        match <sqlx::PgConnection as sqlx::Connection>::connect(&base).await {
+            Ok(c) => {
+                conn = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    let mut conn = conn.unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL is not reachable at {base}: start it (pg_ctlcluster 15 main start; .ci/run does this) \
+             or set BEHALF_TEST_POSTGRES_URL; these tests never skip"
+        )
+    });
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create the test schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// A running server with its own SQLite file (or its own PostgreSQL schema in the suite's
+/// PostgreSQL half).
 pub struct TestApp {
     pub base: String,
     pub store: Store,
     pub db_url: String,
+    /// Where this app keeps shared files (inside its temporary directory).
+    pub files_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -30,8 +70,14 @@ impl TestApp {
     /// Starts a server with demo data and a configuration adjusted by `adjust`.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("behalf.db").display());
+        let db_url = if on_postgres() {
+            fresh_postgres_schema().await
+        } else {
+            format!("sqlite://{}", dir.path().join("behalf.db").display())
+        };
         let mut config = Config::for_url(&db_url);
+        let files_dir = dir.path().join("behalf-files");
+        config.files_dir = Some(files_dir.clone());
         config.demo = true;
         config.demo_generated_clients = 3;
         adjust(&mut config);
@@ -39,7 +85,7 @@ impl TestApp {
         let base = format!("http://{}", server.addr);
         let store = server.store.clone();
         tokio::spawn(server.run());
-        TestApp { base, store, db_url, _dir: dir }
+        TestApp { base, store, db_url, files_dir, _dir: dir }
     }
 
     /// Starts a server with a few generated clients (fast).
