@@ -84,9 +84,17 @@ impl Db {
             let read = opts(8).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
             Ok(Db { read, write, backend: Backend::Sqlite })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            // Fail fast and heal by itself when PostgreSQL goes away (restart, failover): a request
+            // waits at most 3 s for a connection and then answers 503; every pooled connection is
+            // checked before use, so the ones a restart killed are dropped and replaced; none is
+            // kept open forever, so connections also move to a replacement server.
             let pool = AnyPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(std::time::Duration::from_secs(5))
+                .min_connections(0)
+                .acquire_timeout(std::time::Duration::from_secs(3))
+                .test_before_acquire(true)
+                .idle_timeout(std::time::Duration::from_secs(60))
+                .max_lifetime(std::time::Duration::from_secs(30 * 60))
                 .connect(url)
                 .await
                 .context("cannot connect to PostgreSQL")?;

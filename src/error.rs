@@ -54,20 +54,56 @@ impl From<StoreError> for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                tracing::warn!(error = %e, "database unavailable");
-                AppError::Unavailable
-            }
-            e => AppError::Internal(e.into()),
+        if is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable
+        } else {
+            AppError::Internal(e.into())
         }
     }
 }
 
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
-        AppError::Internal(e)
+        // A database outage that travelled through `anyhow` is still an outage, not a bug.
+        let outage = e
+            .downcast_ref::<sqlx::Error>()
+            .or_else(|| match e.downcast_ref::<StoreError>() {
+                Some(StoreError::Db(db)) => Some(db),
+                _ => None,
+            })
+            .is_some_and(is_unavailable);
+        if outage {
+            tracing::warn!(error = %e, "database unavailable");
+            AppError::Unavailable
+        } else {
+            AppError::Internal(e)
+        }
     }
+}
+
+/// Whether a database error means "the database cannot be reached right now" (answer 503 and
+/// let the pool reconnect) rather than a fault in a query (answer 500).
+///
+/// Connection-class failures are I/O and TLS errors, an exhausted or closed pool, a connection
+/// that died mid-conversation (protocol errors, a crashed worker), and the PostgreSQL SQLSTATEs
+/// of class `08` (connection exception) and `57P01`–`57P03` (the server is shutting down,
+/// crashed, or not accepting connections yet), which a restart produces.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| unavailable_sqlstate(&c)),
+        _ => false,
+    }
+}
+
+fn unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 impl IntoResponse for AppError {
@@ -109,3 +145,35 @@ impl IntoResponse for AppError {
 
 /// Result alias for handlers.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_query_faults_are_not() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(is_unavailable(&sqlx::Error::Io(refused)));
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::PoolClosed));
+        assert!(is_unavailable(&sqlx::Error::Protocol("unexpected end of stream".into())));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
+        for code in ["08000", "08006", "08001", "57P01", "57P02", "57P03"] {
+            assert!(unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "57014"] {
+            assert!(!unavailable_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn an_outage_through_anyhow_is_still_a_503() {
+        let e = anyhow::Error::from(StoreError::Db(sqlx::Error::PoolTimedOut));
+        assert!(matches!(AppError::from(e), AppError::Unavailable));
+        let e = anyhow::Error::from(sqlx::Error::PoolClosed);
+        assert!(matches!(AppError::from(e), AppError::Unavailable));
+        assert!(matches!(AppError::from(anyhow::anyhow!("a bug")), AppError::Internal(_)));
+        assert!(matches!(AppError::from(sqlx::Error::RowNotFound), AppError::Internal(_)));
+    }
+}

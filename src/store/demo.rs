@@ -61,7 +61,13 @@ impl Store {
     pub async fn ensure_builtin_roles(&self) -> StoreResult<()> {
         for (name, perms) in builtin_roles() {
             if self.role_id(name).await.is_err() {
-                self.create_role(name, true, &perms).await?;
+                if let Err(e) = self.create_role(name, true, &perms).await {
+                    // Several nodes starting at once on one database race here; the loser finds
+                    // the role the winner created, which is all it wanted.
+                    if self.role_id(name).await.is_err() {
+                        return Err(e);
+                    }
+                }
             }
         }
         Ok(())

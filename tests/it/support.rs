@@ -59,6 +59,8 @@ pub struct TestApp {
     /// Where this app keeps shared files (inside its temporary directory).
     pub files_dir: std::path::PathBuf,
     _dir: tempfile::TempDir,
+    /// On PostgreSQL: keeps the PostgreSQL restart test of `nodes.rs` from running meanwhile.
+    _pg_gate: Option<PgReadGuard>,
 }
 
 impl TestApp {
@@ -70,6 +72,7 @@ impl TestApp {
     /// Starts a server with demo data and a configuration adjusted by `adjust`.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
+        let _pg_gate = if on_postgres() { Some(pg_read_gate().await) } else { None };
         let db_url = if on_postgres() {
             fresh_postgres_schema().await
         } else {
@@ -85,7 +88,7 @@ impl TestApp {
         let base = format!("http://{}", server.addr);
         let store = server.store.clone();
         tokio::spawn(server.run());
-        TestApp { base, store, db_url, files_dir, _dir: dir }
+        TestApp { base, store, db_url, files_dir, _dir: dir, _pg_gate }
     }
 
     /// Starts a server with a few generated clients (fast).
@@ -353,4 +356,72 @@ async fn to_page(r: reqwest::Response) -> Page {
     let body = r.text().await.unwrap_or_default();
     assert!(status.as_u16() < 500, "server error {status}: {body}");
     Page { status, headers, body }
+}
+
+/// Who uses PostgreSQL right now: any number of readers (tests that merely use it), or one
+/// writer (the test that restarts it), so the restart disturbs no other test of this process.
+struct PgGate {
+    readers: usize,
+    writer_waiting: usize,
+    writing: bool,
+}
+
+static PG_GATE: std::sync::Mutex<PgGate> =
+    std::sync::Mutex::new(PgGate { readers: 0, writer_waiting: 0, writing: false });
+
+fn pg_gate() -> std::sync::MutexGuard<'static, PgGate> {
+    PG_GATE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A share of PostgreSQL held for a test's whole life (see [`pg_read_gate`]).
+pub struct PgReadGuard(());
+
+impl Drop for PgReadGuard {
+    fn drop(&mut self) {
+        pg_gate().readers -= 1;
+    }
+}
+
+/// PostgreSQL held alone, for the restart test (see [`pg_write_gate`]).
+pub struct PgWriteGuard(());
+
+impl Drop for PgWriteGuard {
+    fn drop(&mut self) {
+        pg_gate().writing = false;
+    }
+}
+
+/// Waits until the restart test is not running and returns a share of PostgreSQL.
+///
+/// A waiting writer holds new readers back so it is not starved, but only for a while: a test
+/// that already holds a share and asks for a second one (two apps in one test) would otherwise
+/// wait for a writer that waits for it.
+pub async fn pg_read_gate() -> PgReadGuard {
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        {
+            let mut g = pg_gate();
+            if !g.writing && (g.writer_waiting == 0 || std::time::Instant::now() > patience) {
+                g.readers += 1;
+                return PgReadGuard(());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until no other test uses PostgreSQL and holds it alone until the guard drops.
+pub async fn pg_write_gate() -> PgWriteGuard {
+    pg_gate().writer_waiting += 1;
+    loop {
+        {
+            let mut g = pg_gate();
+            if !g.writing && g.readers == 0 {
+                g.writer_waiting -= 1;
+                g.writing = true;
+                return PgWriteGuard(());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
