@@ -2,6 +2,7 @@
 # Load benchmark of Behalf (release build, loopback only, bounded in time).
 #
 #   bench/run.sh [--build]
+#   DATABASE=postgres bench/run.sh [--build]
 #
 # Scenarios (see bench/README.md):
 #   dashboard-own           GET /dashboard as client jane, her own session
@@ -20,6 +21,10 @@
 #   DOWNLOAD_CONNECTIONS  wrk connections for download-10mb       (default 8)
 #   SCENARIOS    space-separated subset of the scenarios above   (default: all seven)
 #   BEHALF_BIN   server binary                       (default target/release/behalf)
+#   DATABASE     sqlite (a temporary file) or postgres (a fresh database
+#                behalf_bench_PID, dropped on exit)                  (default sqlite)
+#   PG_HOST, PG_PORT, PG_USER  PostgreSQL server for DATABASE=postgres
+#                                              (default 127.0.0.1, 5432, postgres)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,13 +39,18 @@ PORT=${PORT:-18080}
 DOWNLOAD_CONNECTIONS=${DOWNLOAD_CONNECTIONS:-8}
 SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply cart-impersonated add-to-cart download-10mb"}
 BIN=${BEHALF_BIN:-"$ROOT/target/release/behalf"}
+DATABASE=${DATABASE:-sqlite}
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+PG_USER=${PG_USER:-postgres}
 HOST=127.0.0.1
 BASE="http://$HOST:$PORT"
 BUILD=0
 
-COMMAND_LINE="CONNECTIONS=$CONNECTIONS DURATION=$DURATION THREADS=$THREADS PORT=$PORT SCENARIOS=\"$SCENARIOS\" bench/run.sh${*:+ $*}"
+[[ "$DATABASE" == sqlite ]] || DATABASE_PREFIX="DATABASE=$DATABASE "
+COMMAND_LINE="${DATABASE_PREFIX:-}CONNECTIONS=$CONNECTIONS DURATION=$DURATION THREADS=$THREADS PORT=$PORT SCENARIOS=\"$SCENARIOS\" bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*"; }
 
@@ -53,9 +63,15 @@ for arg in "$@"; do
 done
 
 # ---- checks -------------------------------------------------------------------------------
-for tool in wrk curl timeout awk sqlite3 cmp; do
+case "$DATABASE" in
+    sqlite) NEEDED=(wrk curl timeout awk cmp); DB_LABEL="SQLite demo database" ;;
+    postgres) NEEDED=(wrk curl timeout awk cmp createdb dropdb); DB_LABEL="PostgreSQL demo database on $PG_HOST:$PG_PORT" ;;
+    *) die "DATABASE must be sqlite or postgres, got '$DATABASE'" ;;
+esac
+for tool in "${NEEDED[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is required but not installed (apt-get install $tool)"
 done
+[[ "$PG_PORT" =~ ^[0-9]+$ ]] || die "PG_PORT must be a number, got '$PG_PORT'"
 [[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer, got '$THREADS'"
 [[ "$PORT" =~ ^[0-9]+$ ]] || die "PORT must be a number, got '$PORT'"
@@ -91,9 +107,18 @@ fi
 # ---- server -------------------------------------------------------------------------------
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/behalf-bench.XXXXXX")
-DB_URL="sqlite://$WORK/bench.db"
 SERVER_PID=""
 SAMPLER_PID=""
+PG_DB=""
+# SQLite keeps the original report names; PostgreSQL's get a suffix so both can sit side by side.
+SUFFIX=""
+if [[ "$DATABASE" == postgres ]]; then
+    SUFFIX="-postgres"
+    PG_DB="behalf_bench_$$"
+    DB_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
+else
+    DB_URL="sqlite://$WORK/bench.db"
+fi
 
 cleanup() {
     local rc=$?
@@ -108,6 +133,12 @@ cleanup() {
         echo "---- last lines of the server log ----" >&2
         tail -n 20 "$WORK/server.log" >&2 || true
     fi
+    if [[ -n "$PG_DB" ]]; then
+        # The server is stopped by now; --force also ends any connection left behind.
+        dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$PG_DB" 2>/dev/null \
+            || dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$PG_DB" \
+            || echo "run.sh: warning: could not drop database $PG_DB" >&2
+    fi
     rm -rf "$WORK"
     exit "$rc"
 }
@@ -119,6 +150,12 @@ echo "command: $COMMAND_LINE"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (dirty)')"
 echo "machine: $(nproc) cores, $(uname -sr); $(wrk --version 2>&1 | head -n1 | awk '{print $1, $2}')"
 echo
+
+if [[ -n "$PG_DB" ]]; then
+    log "creating database $PG_DB on $PG_HOST:$PG_PORT"
+    createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB" \
+        || { db=$PG_DB; PG_DB=""; die "createdb $db failed (is PostgreSQL running on $PG_HOST:$PG_PORT?)"; }
+fi
 
 log "starting server: $BIN --database-url $DB_URL serve --demo --bind $HOST:$PORT"
 BEHALF_FILES_DIR="$WORK/files" "$BIN" --database-url "$DB_URL" serve --demo --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
@@ -222,6 +259,16 @@ RSS_SETUP_KB=$(rss_line | awk '{print $1}')
 declare -A RPS P50 P99 NOTE CMDS
 RESULTS_ORDER=()
 
+# background_load: cores busy on the whole machine during one second with no load sent, i.e.
+# other work sharing the machine (a build, a test suite) that lowers the figures
+background_load() {
+    local b a
+    b=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat); sleep 1
+    a=$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat)
+    awk -v b="$b" -v a="$a" -v n="$(nproc)" 'BEGIN{split(b, x, " "); split(a, y, " ");
+        busy = y[1] - x[1]; all = busy + y[2] - x[2]; printf "%.2f", (all > 0 ? n * busy / all : 0)}'
+}
+
 # run_wrk NAME ENV... -- WRK-ARGS...: runs wrk bounded in time, parses BENCH_RESULT
 run_wrk() {
     local name=$1; shift
@@ -231,12 +278,13 @@ run_wrk() {
     local printed; printed=$(printf '%q ' "${cmd[@]}"); printed=${printed% }
     echo "\$ $printed"
     CMDS[$name]=$printed
+    local bg; bg=$(background_load)
     echo "$name" >"$WORK/phase"
     local rc=0
     "${cmd[@]}" >"$WORK/$name.out" 2>&1 || rc=$?
     echo idle >"$WORK/phase"
     cat "$WORK/$name.out"
-    cp "$WORK/$name.out" "$OUT/$name.txt"
+    cp "$WORK/$name.out" "$OUT/$name$SUFFIX.txt"
     RESULTS_ORDER+=("$name")
     local line; line=$(grep '^BENCH_RESULT ' "$WORK/$name.out" | tail -n1 || true)
     if (( rc != 0 )) || [[ -z "$line" ]]; then
@@ -246,11 +294,13 @@ run_wrk() {
     fi
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" ${line#BENCH_RESULT}"; }
     RPS[$name]=$(field rps); P50[$name]=$(field p50_ms); P99[$name]=$(field p99_ms)
-    local note="statuses $(field statuses)" bad sock
+    local note bad sock
+    note="statuses $(field statuses)"
     bad=$(field unexpected); sock=$(field sock_errors)
     (( bad == 0 )) || note+="; $bad unexpected"
     (( sock == 0 )) || note+="; $sock socket errors"
     [[ "$name" != start-return ]] || note="$(field cycles_per_s) cycles/s ($(field cycles) cycles); $note"
+    note+="; background load before the run $bg cores"
     NOTE[$name]=$note
 }
 
@@ -298,11 +348,12 @@ for s in $SCENARIOS; do
             # Jane shares a 10 MB file (random bytes, as a .zip) with staff; wrk then downloads it.
             head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/ten-mb.zip"
             JCSRF=$(curl -sS --max-time 10 -H "Cookie: behalf_client=$JANE" "$BASE/files" | csrf_of)
-            code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -H "Cookie: behalf_client=$JANE" \
+            # The upload answers 303 to /files?shared=ID (the same on SQLite and PostgreSQL).
+            hdr=$(curl -sS -o /dev/null -D - --max-time 60 -H "Cookie: behalf_client=$JANE" \
                 -F "csrf_token=$JCSRF" -F "file=@$WORK/ten-mb.zip;type=application/zip" "$BASE/files")
-            [[ "$code" == 303 ]] || die "uploading the 10 MB file answered $code (expected 303)"
-            FILE_ID=$(sqlite3 "$WORK/bench.db" "SELECT MAX(id) FROM files WHERE size_bytes = $((10 * 1024 * 1024))")
-            [[ -n "$FILE_ID" ]] || die "the 10 MB file has no row"
+            grep -q '^HTTP/[0-9.]* 303' <<<"$hdr" || die "uploading the 10 MB file answered $(head -n1 <<<"$hdr") (expected 303)"
+            FILE_ID=$(grep -i '^location:' <<<"$hdr" | sed -n 's/.*[?&]shared=\([0-9][0-9]*\).*/\1/p' | head -n1)
+            [[ -n "$FILE_ID" ]] || die "the upload's Location header names no file id: $(grep -i '^location:' <<<"$hdr" | tr -d '\r')"
             got=$(curl -sS --max-time 60 -H "Cookie: behalf_client=$JANE" "$BASE/files/$FILE_ID/download" | cmp - "$WORK/ten-mb.zip" && echo same)
             [[ "$got" == same ]] || die "the downloaded file differs from the uploaded one"
             # 8 connections: 32 concurrent 10 MB bodies only queue behind each other on 2 cores.
@@ -332,7 +383,7 @@ report() {
     echo "- command: \`$COMMAND_LINE\`"
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "- binary: $BIN (built $(date -u -r "$BIN" +%Y-%m-%dT%H:%M:%SZ))"
-    echo "- machine: $(nproc) cores; server and wrk share it; loopback $BASE; SQLite demo database"
+    echo "- machine: $(nproc) cores; server and wrk share it; loopback $BASE; $DB_LABEL"
     echo "- wrk: $CONNECTIONS connections, $DURATION per scenario, $THREADS threads (start-return: $CONNECTIONS threads, one staff account each)"
     echo
     echo "| scenario | req/s | p50 ms | p99 ms |"
@@ -355,6 +406,6 @@ report() {
     done
 }
 echo
-report | tee "$OUT/latest.md"
+report | tee "$OUT/latest$SUFFIX.md"
 echo
-log "written to $OUT/latest.md (raw wrk output in $OUT/<scenario>.txt)"
+log "written to $OUT/latest$SUFFIX.md (raw wrk output in $OUT/<scenario>$SUFFIX.txt)"
