@@ -85,14 +85,24 @@ impl Db {
             Ok(Db { read, write, backend: Backend::Sqlite })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Fail fast and heal by itself when PostgreSQL goes away (restart, failover): a request
-            // waits at most 3 s for a connection and then answers 503; every pooled connection is
-            // checked before use, so the ones a restart killed are dropped and replaced; none is
-            // kept open forever, so connections also move to a replacement server.
+            // waits at most 3 s for a connection and then answers 503; a pooled connection that sat
+            // idle for over a second is pinged before use, so the ones a restart killed are dropped
+            // and replaced (one busy a moment ago is trusted: pinging every acquire costs a round
+            // trip per query, and a dead one fails its one request with a 503 and is then closed);
+            // none is kept open forever, so connections also move to a replacement server.
             let pool = AnyPoolOptions::new()
                 .max_connections(16)
                 .min_connections(0)
                 .acquire_timeout(std::time::Duration::from_secs(3))
-                .test_before_acquire(true)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > std::time::Duration::from_secs(1) {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .idle_timeout(std::time::Duration::from_secs(60))
                 .max_lifetime(std::time::Duration::from_secs(30 * 60))
                 .connect(url)
