@@ -53,6 +53,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_ticket_order_index.sql"),
         postgres: include_str!("../migrations/postgres/0005_ticket_order_index.sql"),
     },
+    Migration {
+        name: "0006_outbox_claim",
+        sqlite: include_str!("../migrations/sqlite/0006_outbox_claim.sql"),
+        postgres: include_str!("../migrations/postgres/0006_outbox_claim.sql"),
+    },
 ];
 
 impl Db {

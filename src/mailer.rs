@@ -29,7 +29,9 @@ pub fn spawn(store: Store, smtp_url: String, from: String) -> anyhow::Result<()>
 }
 
 async fn deliver(store: &Store, transport: &AsyncSmtpTransport<Tokio1Executor>, from: &Mailbox) -> anyhow::Result<()> {
-    for mail in store.pending_mail(20).await? {
+    // A minute is far longer than sending 20 messages takes; a node that dies holding a claim
+    // only delays those messages by that much.
+    for mail in store.claim_mail(20, 60).await? {
         let built = mail.to_email.parse::<Mailbox>().map_err(anyhow::Error::from).and_then(|to| {
             Ok(Message::builder().from(from.clone()).to(to).subject(&mail.subject).body(mail.body.clone())?)
         });

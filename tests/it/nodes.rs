@@ -609,3 +609,53 @@ async fn a_postgresql_restart_gives_quick_503s_then_both_nodes_heal() {
     c.assert_chain_has_no_gaps().await;
     c.audit_verify().await;
 }
+
+/// Two nodes delivering the outbox at once each claim different messages: none is sent twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_claiming_the_outbox_never_take_the_same_message() {
+    let _gate = pg_read_gate().await;
+    let url = fresh_postgres_schema().await;
+    let node = |url: String| async move {
+        let db = behalf::db::Db::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        behalf::store::Store::new(db)
+    };
+    let (a, b) = (node(url.clone()).await, node(url).await);
+    let mut tx = a.begin().await.unwrap();
+    for i in 0..200 {
+        behalf::store::outbox::enqueue(&mut tx, &format!("c{i}@example.com"), "Hello", "Body").await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Both start together and pause between batches, as two mailers on their ticks would.
+    // An empty claim means "nothing free right now", so each retries until all 200 are taken.
+    let start = Arc::new(tokio::sync::Barrier::new(2));
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let drain = |store: behalf::store::Store| {
+        let (start, taken) = (start.clone(), taken.clone());
+        tokio::spawn(async move {
+            start.wait().await;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut got = Vec::new();
+            while taken.load(Ordering::SeqCst) < 200 && Instant::now() < deadline {
+                let batch = store.claim_mail(7, 60).await.unwrap();
+                taken.fetch_add(batch.len(), Ordering::SeqCst);
+                got.extend(batch.iter().map(|m| m.id));
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+            got
+        })
+    };
+    let (from_a, from_b) = (drain(a.clone()), drain(b));
+    let (mut from_a, from_b) = (from_a.await.unwrap(), from_b.await.unwrap());
+    assert!(!from_a.is_empty() && !from_b.is_empty(), "both nodes took part: {} / {}", from_a.len(), from_b.len());
+    from_a.extend(&from_b);
+    from_a.sort_unstable();
+    let before = from_a.len();
+    from_a.dedup();
+    assert_eq!(from_a.len(), before, "a message was claimed twice");
+    assert_eq!(from_a.len(), 200, "every message was claimed once");
+    // Claimed messages come back only after the lease, or once a failure is recorded.
+    assert!(a.claim_mail(10, 60).await.unwrap().is_empty());
+    a.mail_failed(from_a[0], "relay refused").await.unwrap();
+    assert_eq!(a.claim_mail(10, 60).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![from_a[0]]);
+}
