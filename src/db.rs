@@ -95,24 +95,35 @@ impl Db {
             // and replaced (one busy a moment ago is trusted: pinging every acquire costs a round
             // trip per query, and a dead one fails its one request with a 503 and is then closed);
             // none is kept open forever, so connections also move to a replacement server.
-            let pool = AnyPoolOptions::new()
-                .max_connections(16)
-                .min_connections(0)
-                .acquire_timeout(std::time::Duration::from_secs(3))
-                .test_before_acquire(false)
-                .before_acquire(|conn, meta| {
-                    Box::pin(async move {
-                        if meta.idle_for > std::time::Duration::from_secs(1) {
-                            sqlx::Connection::ping(conn).await?;
-                        }
-                        Ok(true)
+            let options = || {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(0)
+                    .acquire_timeout(std::time::Duration::from_secs(3))
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > std::time::Duration::from_secs(1) {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
                     })
-                })
-                .idle_timeout(std::time::Duration::from_secs(60))
-                .max_lifetime(std::time::Duration::from_secs(30 * 60))
-                .connect(url)
-                .await
-                .context("cannot connect to PostgreSQL")?;
+                    .idle_timeout(std::time::Duration::from_secs(60))
+                    .max_lifetime(std::time::Duration::from_secs(30 * 60))
+            };
+            // A node started while PostgreSQL restarts waits for it (up to 30 s) rather than exit.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            let pool = loop {
+                match options().connect(url).await {
+                    Ok(pool) => break pool,
+                    Err(e) if crate::error::is_unavailable(&e) && std::time::Instant::now() < deadline => {
+                        tracing::warn!(error = %e, "PostgreSQL is not answering yet; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    }
+                    Err(e) => return Err(e).context("cannot connect to PostgreSQL"),
+                }
+            };
             Ok(Db { read: pool.clone(), write: pool, backend: Backend::Postgres })
         } else {
             bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")
