@@ -160,8 +160,8 @@ for i in $(seq 600); do
     sleep 0.1
 done
 
-csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -n1 | sed 's/.*value="//; s/"$//'; }
-jar_cookie() { awk -v n="$2" '$6 == n {v=$7} END{print v}' "$1"; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 log "signing in admin@example.com"
 JAR="$WORK/jar"
@@ -246,7 +246,6 @@ for format in csv jsonl; do
 done
 
 # ---- report -------------------------------------------------------------------------------
-mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 verdict() { awk -v m="$1" -v t="$PAGE_TARGET_MS" 'BEGIN{print (m < t) ? "met" : "**not met**"}'; }
 report() {
     if (( ROWS == 1000000 )); then echo "## Activity log at 1,000,000 rows"; else echo "## Activity log at $ROWS rows"; fi

@@ -194,8 +194,8 @@ for i in $(seq 600); do
     sleep 0.1
 done
 
-csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -n1 | sed 's/.*value="//; s/"$//'; }
-jar_cookie() { awk -v n="$2" '$6 == n {v=$7} END{print v}' "$1"; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 # sign_in LOGIN_PATH EMAIL COOKIE_NAME: prints the session cookie's value.
 sign_in() {

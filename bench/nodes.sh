@@ -203,7 +203,6 @@ SAMPLER_PID=$!
 RSS_START_A=$(rss_of "$PID_A" | awk '{print $1}')
 RSS_START_B=$(rss_of "$PID_B" | awk '{print $1}')
 
-mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
 
 # ---- CPU accounting -----------------------------------------------------------------------
 # cpu_snapshot FILE -> "BUSY_TICKS NODE_A_TICKS NODE_B_TICKS" (clock ticks since boot), and
@@ -243,43 +242,9 @@ cpu_cores() {
 }
 
 # ---- helpers (as in bench/run.sh; every call goes to node A unless a base is given) ---------
-csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -n1 | sed 's/.*value="//; s/"$//'; }
-jar_cookie() { awk -v n="$2" '$6 == n {v=$7} END{print v}' "$1"; }
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
-
-login() {
-    local side=$1 email=$2 pass=$3 path name jar csrf code
-    if [[ $side == staff ]]; then path=/admin/login name=behalf_staff; else path=/login name=behalf_client; fi
-    jar=$(mktemp "$WORK/jar.XXXXXX")
-    csrf=$(curl -sS --max-time 10 -c "$jar" -b "$jar" "$BASE_A$path" | csrf_of)
-    [[ -n "$csrf" ]] || die "no csrf_token on $path"
-    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -c "$jar" -b "$jar" \
-        --data-urlencode "csrf_token=$csrf" --data-urlencode "email=$email" --data-urlencode "password=$pass" \
-        "$BASE_A$path")
-    [[ "$code" == 303 ]] || die "login of $email on $path answered $code (expected 303)"
-    local token; token=$(jar_cookie "$jar" "$name")
-    [[ -n "$token" ]] || die "login of $email set no $name cookie"
-    echo "$token"
-}
-
-staff_csrf() {
-    local c
-    c=$(curl -sS --max-time 10 -H "Cookie: behalf_staff=$1" "$BASE_A/admin/clients/1" | csrf_of)
-    [[ -n "$c" ]] || die "no staff csrf_token on /admin/clients/1"
-    echo "$c"
-}
-
-impersonate() {
-    local hdr token pcsrf
-    hdr=$(curl -sS -o /dev/null -D - --max-time 10 -H "Cookie: behalf_staff=$1" \
-        --data-urlencode "csrf_token=$2" --data-urlencode "mode=full" "$BASE_A/admin/clients/1/impersonate")
-    grep -q '^HTTP/[0-9.]* 303' <<<"$hdr" || die "impersonation start did not answer 303: $(head -n1 <<<"$hdr")"
-    token=$(grep -i '^set-cookie: behalf_client=' <<<"$hdr" | head -n1 | sed 's/^[^=]*=//; s/;.*//; s/\r//')
-    [[ -n "$token" ]] || die "impersonation start set no behalf_client cookie"
-    pcsrf=$(curl -sS --max-time 10 -H "Cookie: behalf_client=$token" "$BASE_A/dashboard" | csrf_of)
-    [[ -n "$pcsrf" ]] || die "no portal csrf_token on /dashboard while impersonating"
-    echo "$token $pcsrf"
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+BASE=$BASE_A
 
 # both_serve_dashboard CLIENT_COOKIE WHAT: a session made on node A must work on node B too
 both_serve_dashboard() {
