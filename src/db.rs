@@ -60,6 +60,17 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// Connections per node to PostgreSQL: `BEHALF_DB_POOL`, or twice this machine's cores plus two.
+/// More only queue inside PostgreSQL: on 2 cores, 6 connections served 5,557–5,692 impersonated
+/// dashboards a second against 4,011–4,985 with 16 and 4,002 with 32 (bench/RESULTS.md).
+fn postgres_pool_size() -> u32 {
+    std::env::var("BEHALF_DB_POOL")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| (1..=1000).contains(n))
+        .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2) + 2)
+}
+
 impl Db {
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -97,7 +108,7 @@ impl Db {
             // none is kept open forever, so connections also move to a replacement server.
             let options = || {
                 AnyPoolOptions::new()
-                    .max_connections(16)
+                    .max_connections(postgres_pool_size())
                     .min_connections(0)
                     .acquire_timeout(std::time::Duration::from_secs(3))
                     .test_before_acquire(false)
