@@ -120,6 +120,16 @@ impl Modules {
         self.0 & m.bit() != 0
     }
 
+    /// The visible modules' names for records, such as `invoices, tickets`, or `none`.
+    pub fn describe(self) -> String {
+        let shown: Vec<&str> = self.visible().map(|m| m.key()).collect();
+        if shown.is_empty() {
+            "none".to_string()
+        } else {
+            shown.join(", ")
+        }
+    }
+
     /// The visible modules in sidebar order.
     pub fn visible(self) -> impl Iterator<Item = Module> {
         Module::ALL.into_iter().filter(move |m| self.shows(*m))
@@ -158,5 +168,7 @@ mod tests {
         assert_eq!(m.visible().collect::<Vec<_>>(), vec![Module::Invoices, Module::Tickets]);
         assert_eq!(Module::parse("tasks"), Some(Module::Tasks));
         assert_eq!(Module::parse("admin"), None);
+        assert_eq!(m.describe(), "invoices, tickets");
+        assert_eq!(Modules::from_visible([]).describe(), "none");
     }
 }

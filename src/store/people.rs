@@ -349,26 +349,19 @@ impl Store {
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        let label = |hidden: &str| {
-            let shown: Vec<&str> =
-                crate::domain::modules::Modules::from_hidden(hidden).visible().map(|m| m.key()).collect();
-            if shown.is_empty() {
-                "none".to_string()
-            } else {
-                shown.join(", ")
-            }
-        };
-        super::activity::append(
+        let shown = |hidden: &str| crate::domain::modules::Modules::from_hidden(hidden).describe();
+        append(
             &mut tx,
-            super::activity::NewActivity {
-                subject_client_id: Some(client_id),
-                actor: by,
-                impersonation_id: None,
-                group: "account",
-                action: "Changed the client's portal modules",
-                target: format!("client #{client_id}"),
-                detail: format!("shown: {} -> {}", label(&old), label(&new)),
-                ip: ip.to_string(),
+            NewActivity {
+                detail: format!("shown: {} -> {}", shown(&old), shown(&new)),
+                ..super::client_entry(
+                    client_id,
+                    by,
+                    "account",
+                    "Changed the client's portal modules",
+                    format!("client #{client_id}"),
+                    ip,
+                )
             },
         )
         .await?;
