@@ -22,6 +22,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 cd "$ROOT"
 
 ROWS=${ROWS:-1000000}
@@ -79,12 +81,7 @@ SERVER_PID=""
 
 cleanup() {
     local rc=$?
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     if (( rc != 0 )) && [[ -f "$WORK/server.log" ]]; then
         echo "---- last lines of the server log ----" >&2
         tail -n 20 "$WORK/server.log" >&2 || true
@@ -153,26 +150,10 @@ log "activity has $TOTAL_ROWS rows (${GEN_S}s to insert; database ${DB_MB} MB)"
 log "starting server: $BIN --database-url $DB_URL serve --bind $HOST:$PORT"
 "$BIN" --database-url "$DB_URL" serve --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for i in $(seq 600); do
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/healthz" || true)" == 200 ]]; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited during start-up"
-    (( i < 600 )) || die "server did not answer /healthz within 60s"
-    sleep 0.1
-done
-
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
+wait_up "$BASE" "$SERVER_PID" server
 
 log "signing in admin@example.com"
-JAR="$WORK/jar"
-CSRF=$(curl -sS --max-time 10 -c "$JAR" -b "$JAR" "$BASE/admin/login" | csrf_of)
-[[ -n "$CSRF" ]] || die "no csrf_token on /admin/login"
-CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -c "$JAR" -b "$JAR" \
-    --data-urlencode "email=admin@example.com" --data-urlencode "password=behalf-demo" \
-    --data-urlencode "csrf_token=$CSRF" "$BASE/admin/login")
-[[ "$CODE" == 303 ]] || die "sign-in answered $CODE (expected 303)"
-STAFF=$(jar_cookie "$JAR" behalf_staff)
-[[ -n "$STAFF" ]] || die "sign-in set no behalf_staff cookie"
+STAFF=$(login staff admin@example.com behalf-demo)
 
 # ---- pages --------------------------------------------------------------------------------
 PAGES=(

@@ -25,6 +25,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 cd "$ROOT"
 
 INVOICES=${INVOICES:-10000}
@@ -89,12 +91,7 @@ SERVER_PID=""
 
 cleanup() {
     local rc=$?
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     if (( rc != 0 )) && [[ -f "$WORK/server.log" ]]; then
         echo "---- last lines of the server log ----" >&2
         tail -n 20 "$WORK/server.log" >&2 || true
@@ -187,36 +184,13 @@ log "big client: ${N_INV[big]} invoices, ${N_ORD[big]} orders, ${N_TIC[big]} tic
 log "starting server: $BIN --database-url $DB_URL serve --bind $HOST:$PORT"
 "$BIN" --database-url "$DB_URL" serve --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for i in $(seq 600); do
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/healthz" || true)" == 200 ]]; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited during start-up"
-    (( i < 600 )) || die "server did not answer /healthz within 60s"
-    sleep 0.1
-done
-
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-
-# sign_in LOGIN_PATH EMAIL COOKIE_NAME: prints the session cookie's value.
-sign_in() {
-    local path=$1 email=$2 name=$3 jar csrf code value
-    jar="$WORK/jar.$email"
-    csrf=$(curl -sS --max-time 10 -c "$jar" -b "$jar" "$BASE$path" | csrf_of)
-    [[ -n "$csrf" ]] || die "no csrf_token on $path"
-    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 30 -c "$jar" -b "$jar" \
-        --data-urlencode "email=$email" --data-urlencode "password=$PASSWORD" \
-        --data-urlencode "csrf_token=$csrf" "$BASE$path")
-    [[ "$code" == 303 ]] || die "sign-in of $email answered $code (expected 303)"
-    value=$(jar_cookie "$jar" "$name")
-    [[ -n "$value" ]] || die "sign-in of $email set no $name cookie"
-    echo "$value"
-}
+wait_up "$BASE" "$SERVER_PID" server
 
 log "signing in $JANE_EMAIL, $BIG_EMAIL and $ADMIN_EMAIL"
 declare -A SESSION
-SESSION[jane]="behalf_client=$(sign_in /login "$JANE_EMAIL" behalf_client)"
-SESSION[big]="behalf_client=$(sign_in /login "$BIG_EMAIL" behalf_client)"
-STAFF_SESSION="behalf_staff=$(sign_in /admin/login "$ADMIN_EMAIL" behalf_staff)"
+SESSION[jane]="behalf_client=$(login client "$JANE_EMAIL" "$PASSWORD")"
+SESSION[big]="behalf_client=$(login client "$BIG_EMAIL" "$PASSWORD")"
+STAFF_SESSION="behalf_staff=$(login staff "$ADMIN_EMAIL" "$PASSWORD")"
 
 # ---- pages --------------------------------------------------------------------------------
 last_page() { echo $(( $1 > 0 ? ($1 + PER_PAGE - 1) / PER_PAGE : 1 )); }

@@ -1,7 +1,31 @@
 # shellcheck shell=bash
 # Shared helpers of the bench scripts (sourced; not run on its own). Every call is bounded in time.
-# The caller defines die() and, for the sign-in helpers, BASE (the server's loopback URL) and WORK
-# (a temporary directory for cookie jars).
+# The caller defines die() and log() and, for the sign-in helpers, BASE (the server's loopback URL)
+# and WORK (a temporary directory for cookie jars).
+
+# stop_pid PID: stops a process (TERM, then KILL after 5 s) and reaps it; nothing if it is gone.
+stop_pid() {
+    local pid=$1
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# wait_up BASE PID WHAT: waits at most 60 s for BASE/healthz to answer 200; dies if PID exits first.
+wait_up() {
+    local i
+    for i in $(seq 600); do
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/healthz" || true)" == 200 ]]; then
+            log "$3 up (pid $2) after ~$(( i / 10 )).$(( i % 10 ))s"
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up"
+        sleep 0.1
+    done
+    die "$3 did not answer /healthz within 60s"
+}
 
 # The first csrf_token value in an HTML page read on standard input.
 csrf_of() { grep -o 'name="csrf_token" value="[^"]*"' | head -n1 | sed 's/.*value="//; s/"$//'; }

@@ -31,6 +31,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BENCH="$ROOT/bench"
 OUT="$BENCH/out"
 cd "$ROOT"
@@ -47,6 +49,7 @@ PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-postgres}
 HOST=127.0.0.1
 BASE_A="http://$HOST:$PORT_A"
+BASE=$BASE_A   # the sign-in helpers of bench/lib.sh talk to node A
 BASE_B="http://$HOST:$PORT_B"
 BUILD=0
 
@@ -118,15 +121,6 @@ PID_A=""
 PID_B=""
 SAMPLER_PID=""
 
-stop_pid() {
-    local pid=$1
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     local rc=$?
     if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; fi
@@ -162,30 +156,16 @@ createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB" \
     || die "createdb $PG_DB failed (is PostgreSQL running on $PG_HOST:$PG_PORT?)"
 DB_CREATED=1
 
-# wait_up BASE PID NAME
-wait_up() {
-    local i
-    for i in $(seq 600); do
-        if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1/healthz" || true)" == 200 ]]; then
-            log "node $3 up (pid $2) after ~$(( i / 10 )).$(( i % 10 ))s"
-            return 0
-        fi
-        kill -0 "$2" 2>/dev/null || die "node $3 exited during start-up"
-        sleep 0.1
-    done
-    die "node $3 did not answer /healthz within 60s"
-}
-
 # Both nodes use one files directory, as shared storage (NFS or the like) would be in production.
 mkdir -p "$WORK/files"
 log "starting node A: $BIN --database-url $DB_URL serve --demo --bind $HOST:$PORT_A"
 BEHALF_FILES_DIR="$WORK/files" "$BIN" --database-url "$DB_URL" serve --demo --bind "$HOST:$PORT_A" >"$WORK/node-a.log" 2>&1 &
 PID_A=$!
-wait_up "$BASE_A" "$PID_A" A
+wait_up "$BASE_A" "$PID_A" "node A"
 log "starting node B: $BIN --database-url $DB_URL serve --bind $HOST:$PORT_B"
 BEHALF_FILES_DIR="$WORK/files" "$BIN" --database-url "$DB_URL" serve --bind "$HOST:$PORT_B" >"$WORK/node-b.log" 2>&1 &
 PID_B=$!
-wait_up "$BASE_B" "$PID_B" B
+wait_up "$BASE_B" "$PID_B" "node B"
 
 # ---- memory sampling ----------------------------------------------------------------------
 # Every 0.2s: "<phase> <VmRSS A kB> <VmHWM A kB> <VmRSS B kB> <VmHWM B kB>"
@@ -242,10 +222,6 @@ cpu_cores() {
 }
 
 # ---- helpers (as in bench/run.sh; every call goes to node A unless a base is given) ---------
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-BASE=$BASE_A
-
 # both_serve_dashboard CLIENT_COOKIE WHAT: a session made on node A must work on node B too
 both_serve_dashboard() {
     local a b

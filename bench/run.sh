@@ -28,6 +28,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BENCH="$ROOT/bench"
 OUT="$BENCH/out"
 cd "$ROOT"
@@ -123,12 +125,7 @@ fi
 cleanup() {
     local rc=$?
     if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; fi
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     if (( rc != 0 )) && [[ -f "$WORK/server.log" ]]; then
         echo "---- last lines of the server log ----" >&2
         tail -n 20 "$WORK/server.log" >&2 || true
@@ -160,13 +157,7 @@ fi
 log "starting server: $BIN --database-url $DB_URL serve --demo --bind $HOST:$PORT"
 BEHALF_FILES_DIR="$WORK/files" "$BIN" --database-url "$DB_URL" serve --demo --bind "$HOST:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for i in $(seq 600); do
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/healthz" || true)" == 200 ]]; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || die "server exited during start-up"
-    (( i < 600 )) || die "server did not answer /healthz within 60s"
-    sleep 0.1
-done
-log "server up (pid $SERVER_PID) after ~$(( i / 10 )).$(( i % 10 ))s"
+wait_up "$BASE" "$SERVER_PID" server
 
 # ---- memory sampling ----------------------------------------------------------------------
 # Every 0.2s: "<phase> <VmRSS kB> <VmHWM kB>"; the phase is the scenario being run.
@@ -184,9 +175,6 @@ RSS_START_KB=$(rss_line | awk '{print $1}')
 
 
 # ---- helpers ------------------------------------------------------------------------------
-# shellcheck source=bench/lib.sh
-source "$BENCH/lib.sh"
-
 # expect_dashboard CLIENT_COOKIE WHAT: the session must still serve the dashboard
 expect_dashboard() {
     local code; code=$(http_code -H "Cookie: behalf_client=$1" "$BASE/dashboard")
