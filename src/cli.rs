@@ -42,6 +42,50 @@ pub struct ServeArgs {
     /// Directory for shared files (default: behalf-files beside the SQLite database)
     #[arg(long, env = "BEHALF_FILES_DIR")]
     pub files_dir: Option<std::path::PathBuf>,
+    /// Reverse proxies (CIDR,...) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed
+    #[arg(long, env = "BEHALF_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    /// Serve /metrics on this separate address (e.g. 127.0.0.1:9090) instead of the main port
+    #[arg(long, env = "BEHALF_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Open connections at most; beyond it new ones get a 503 and are closed
+    #[arg(long, env = "BEHALF_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers (e.g. 10s)
+    #[arg(long, env = "BEHALF_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: std::time::Duration,
+    /// Time a request body may go without sending anything (e.g. 15s)
+    #[arg(long, env = "BEHALF_BODY_TIMEOUT", default_value = "15s", value_parser = parse_timeout)]
+    pub body_timeout: std::time::Duration,
+    /// PostgreSQL statement_timeout: longer statements are cancelled and answer 503 (e.g. 5s)
+    #[arg(long, env = "BEHALF_DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
+    pub db_statement_timeout: std::time::Duration,
+    /// Time to open a database connection or wait for a free one (e.g. 3s)
+    #[arg(long, env = "BEHALF_DB_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
+    pub db_connect_timeout: std::time::Duration,
+}
+
+fn parse_trusted_proxies(text: &str) -> Result<crate::auth::peer::TrustedProxies, String> {
+    crate::auth::peer::TrustedProxies::parse(text)
+}
+
+/// A duration such as `500ms`, `10s` or `2m`, more than zero.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    if let Some(ms) = t.strip_suffix("ms") {
+        return ms
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=3_600_000).contains(n))
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| format!("'{text}' is not a duration from 1ms to 1h"));
+    }
+    crate::domain::duration::HumanDuration::parse(t)
+        .ok()
+        .filter(|d| (1..=3600).contains(&d.seconds()))
+        .map(|d| std::time::Duration::from_secs(d.seconds() as u64))
+        .ok_or_else(|| format!("'{text}' is not a duration such as 500ms, 10s or 2m (at most 1h)"))
 }
 
 /// Subcommands.
@@ -118,6 +162,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         smtp_url: args.smtp_url.clone(),
         mail_from: args.mail_from.clone(),
         files_dir: args.files_dir.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
+        metrics_bind: args.metrics_bind.clone(),
+        limits: crate::config::Limits {
+            max_connections: args.max_connections as usize,
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            statement_timeout: args.db_statement_timeout,
+            connect_timeout: args.db_connect_timeout,
+        },
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,

@@ -24,6 +24,40 @@ pub struct Config {
     /// Where shared files are kept; `None` means `behalf-files` beside the SQLite database
     /// (or in the working directory for PostgreSQL).
     pub files_dir: Option<std::path::PathBuf>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    /// Where `/metrics` is served apart from the public port (`None`: only on the main port, to
+    /// loopback callers that came through no proxy).
+    pub metrics_bind: Option<String>,
+    /// Limits that keep slow or hanging peers from exhausting the server.
+    pub limits: Limits,
+}
+
+/// Timeouts and caps on connections and the database.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most; more are answered 503 and closed at once.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// Time a request body may go without sending anything.
+    pub body_timeout: std::time::Duration,
+    /// PostgreSQL `statement_timeout`: a query running longer is cancelled and the request answers 503.
+    pub statement_timeout: std::time::Duration,
+    /// Time to open a database connection, and to wait for one from the pool.
+    pub connect_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(15),
+            statement_timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(3),
+        }
+    }
 }
 
 impl Config {
@@ -38,6 +72,9 @@ impl Config {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             files_dir: None,
+            trusted_proxies: Default::default(),
+            metrics_bind: None,
+            limits: Limits::default(),
         }
     }
 

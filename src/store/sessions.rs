@@ -41,7 +41,10 @@ pub struct PortalSessionRow {
     pub staff_name: Option<String>,
     pub staff_active: Option<i64>,
     pub staff_may_impersonate: i64,
+    pub staff_may_write: i64,
+    pub started_at: Option<i64>,
     pub idle_timeout: Option<String>,
+    pub max_duration: Option<String>,
 }
 
 /// An impersonation record.
@@ -100,7 +103,10 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         st.id AS store_id, st.color AS store_color, st.currency AS store_currency, c.hidden_modules,
         sf.id AS staff_id, sf.name AS staff_name, sf.active AS staff_active,
         (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate') AS staff_may_impersonate,
-        (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate.write') AS staff_may_write,
+        i.started_at,
+        (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
+        (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration
      FROM sessions s JOIN clients c ON c.id = s.client_id
      LEFT JOIN impersonations i ON i.id = s.impersonation_id
      LEFT JOIN stores st ON st.id = COALESCE(i.store_id, s.store_id,
@@ -406,20 +412,24 @@ impl Store {
 
     /// Ends impersonations past their deadline or idle limit that no request has noticed, and
     /// removes expired session rows. Safe to run on every node at once.
-    pub async fn sweep(&self, idle_timeout: i64) -> StoreResult<usize> {
+    pub async fn sweep(&self, limits: crate::domain::impersonation::LiveLimits) -> StoreResult<usize> {
         let now = crate::domain::now();
         let rows = sqlx::query(
-            "SELECT id, ends_by FROM impersonations WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2)",
+            "SELECT id, ends_by, started_at FROM impersonations
+             WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2 OR started_at <= $3)",
         )
         .bind(now)
-        .bind(now - idle_timeout)
+        .bind(now - limits.idle_timeout)
+        .bind(now - limits.max_duration)
         .fetch_all(&self.db.read)
         .await?;
         let mut ended = 0;
         for r in rows {
             let id: i64 = r.try_get(0)?;
             let ends_by: i64 = r.try_get(1)?;
-            let reason = if ends_by <= now { EndReason::Expired } else { EndReason::Idle };
+            let started_at: i64 = r.try_get(2)?;
+            let expired = ends_by.min(started_at.saturating_add(limits.max_duration)) <= now;
+            let reason = if expired { EndReason::Expired } else { EndReason::Idle };
             ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
         }
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
@@ -605,6 +615,7 @@ pub(crate) async fn end_impersonation_tx(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else { return Ok(false) };
+    metrics::counter!("behalf_impersonation_ends_total", "reason" => reason.as_str()).increment(1);
     let client_id: i64 = row.try_get(0)?;
     let staff_id: i64 = row.try_get(1)?;
     let mode: String = row.try_get(2)?;

@@ -10,6 +10,7 @@ mod governance;
 mod login_as_client;
 mod nodes;
 mod payments;
+mod production;
 mod shop;
 mod sign_in;
 mod subscriptions;
