@@ -208,7 +208,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old).await?;
+            end_portal_session_by_hash(&mut tx, old, ip).await?;
         }
         insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
         sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
@@ -243,7 +243,7 @@ impl Store {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
         if let Some(old) = n.replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old).await?;
+            end_portal_session_by_hash(&mut tx, old, n.ip).await?;
         }
         // Usually the staff member has no live impersonation: the insert then succeeds at once.
         // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
@@ -556,14 +556,14 @@ async fn insert_impersonation(
 }
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
-async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
+async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str, ip: &str) -> StoreResult<()> {
     let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
         .bind(token_hash)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(row) = row {
         if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
-            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), "").await?;
+            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), ip).await?;
         }
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
     }

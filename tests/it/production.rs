@@ -425,3 +425,39 @@ async fn out_of_file_descriptors_answers_503_not_500_with_a_quiet_log() {
     assert!(!log.contains("stack backtrace"), "no backtraces in the log");
     assert!(log.lines().count() < 400, "the log stays short: {} lines", log.lines().count());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 (or BEHALF_TEST_POSTGRES_URL): .ci/run starts it"]
+async fn a_hanging_postgresql_gives_bounded_503s_and_no_starvation() {
+    let app = TestApp::on_postgres_with(|c| {
+        c.limits.statement_timeout = Duration::from_secs(1);
+        c.limits.connect_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let jane = app.client("jane@example.com").await;
+    assert_eq!(jane.http.get(format!("{}/dashboard", jane.base)).send().await.unwrap().status(), StatusCode::OK);
+    // Another connection holds the sessions table: every request that reads it hangs in PostgreSQL.
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db_url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let http = jane.http.clone();
+            let url = format!("{}/dashboard", jane.base);
+            tokio::spawn(async move { http.get(url).send().await.map(|r| r.status()) })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().unwrap());
+    }
+    let took = started.elapsed();
+    assert!(statuses.iter().all(|s| *s == StatusCode::SERVICE_UNAVAILABLE), "{statuses:?}");
+    assert!(took < Duration::from_secs(15), "answered in bounded time, took {took:?}");
+    // Released: the pool is whole again and every request is served.
+    sqlx::raw_sql("ROLLBACK").execute(&mut holder).await.unwrap();
+    for _ in 0..30 {
+        let s = jane.http.get(format!("{}/dashboard", jane.base)).send().await.unwrap().status();
+        assert_eq!(s, StatusCode::OK);
+    }
+}
