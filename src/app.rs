@@ -68,11 +68,13 @@ pub struct Server {
     config: Arc<Config>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    mailer: Option<crate::mailer::Mailer>,
 }
 
 impl Server {
     /// Prepares the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Server> {
+        let mailer = crate::mailer::Mailer::from_config(&config)?;
         let store = prepare(&config).await?;
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
@@ -81,13 +83,15 @@ impl Server {
         let config = Arc::new(config);
         crate::web::ops::prometheus();
         let state = AppState { store: store.clone(), config: config.clone() };
-        Ok(Server { addr, store, config, listener, router: crate::router::router(state) })
+        Ok(Server { addr, store, config, listener, router: crate::router::router(state), mailer })
     }
 
     /// Serves until the process is told to stop.
     pub async fn run(self) -> anyhow::Result<()> {
-        if let Some(url) = self.config.smtp_url.clone() {
-            crate::mailer::spawn(self.store.clone(), url, self.config.mail_from.clone())?;
+        if let Some(mailer) = self.mailer {
+            mailer.spawn(self.store.clone());
+        } else if self.config.smtp_url.is_none() {
+            tracing::info!("no SMTP server configured (--smtp-url): e-mail stays queued in the outbox");
         }
         let store = self.store.clone();
         tokio::spawn(async move {

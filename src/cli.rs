@@ -33,9 +33,22 @@ pub struct ServeArgs {
     /// Mark cookies Secure (use behind HTTPS)
     #[arg(long, env = "BEHALF_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub secure_cookies: bool,
-    /// Deliver queued e-mail through this SMTP server (smtp://HOST:PORT); without it mail stays queued
+    /// Deliver queued e-mail through this SMTP server: smtp://HOST:PORT (plain, local relay),
+    /// smtp+starttls://HOST[:587] or smtps://HOST[:465]; without it mail stays queued
     #[arg(long, env = "BEHALF_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// User name for SMTP AUTH
+    #[arg(long, env = "BEHALF_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// Password for SMTP AUTH (prefer --smtp-password-file)
+    #[arg(long, env = "BEHALF_SMTP_PASSWORD", hide_env_values = true, conflicts_with = "smtp_password_file")]
+    pub smtp_password: Option<crate::config::Secret>,
+    /// File holding the password for SMTP AUTH (its first line)
+    #[arg(long, env = "BEHALF_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<std::path::PathBuf>,
+    /// PEM file of extra trusted root certificates for the SMTP server (e.g. a private CA)
+    #[arg(long, env = "BEHALF_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Sender address of outgoing e-mail
     #[arg(long, env = "BEHALF_MAIL_FROM", default_value = crate::config::DEFAULT_MAIL_FROM)]
     pub mail_from: String,
@@ -160,6 +173,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         demo,
         demo_generated_clients: 200,
         smtp_url: args.smtp_url.clone(),
+        smtp_username: args.smtp_username.clone(),
+        smtp_password: args.smtp_password.clone(),
+        smtp_password_file: args.smtp_password_file.clone(),
+        smtp_ca_file: args.smtp_ca_file.clone(),
         mail_from: args.mail_from.clone(),
         files_dir: args.files_dir.clone(),
         trusted_proxies: args.trusted_proxies.clone(),

@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/staff/{id}/role", post(admin::staff::set_role))
         .route("/admin/staff/{id}/disable", post(admin::staff::disable))
         .route("/admin/settings", get(admin::settings::show).post(admin::settings::save))
+        .route("/admin/outbox", get(admin::outbox::list))
+        .route("/admin/outbox/{id}/retry", post(admin::outbox::retry))
         .route("/admin/tickets/{id}", get(admin::ticket))
         .route("/admin/orders/{id}", get(admin::billing::order))
         .route("/admin/invoices/{id}", get(admin::billing::invoice))

@@ -8,6 +8,7 @@ mod environment;
 mod files;
 mod governance;
 mod login_as_client;
+mod mail;
 mod nodes;
 mod payments;
 mod production;

@@ -668,8 +668,10 @@ async fn two_nodes_claiming_the_outbox_never_take_the_same_message() {
     from_a.dedup();
     assert_eq!(from_a.len(), before, "a message was claimed twice");
     assert_eq!(from_a.len(), 200, "every message was claimed once");
-    // Claimed messages come back only after the lease, or once a failure is recorded.
+    // Claimed messages come back only after the lease, or once a failure is recorded and its
+    // next attempt is due.
     assert!(a.claim_mail(10, 60).await.unwrap().is_empty());
-    a.mail_failed(from_a[0], "relay refused").await.unwrap();
+    a.mail_failed(from_a[1], "relay refused", behalf::domain::now() + 60).await.unwrap();
+    a.mail_failed(from_a[0], "relay refused", behalf::domain::now()).await.unwrap();
     assert_eq!(a.claim_mail(10, 60).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![from_a[0]]);
 }

@@ -4,6 +4,7 @@
 pub mod billing;
 pub mod files;
 pub mod impersonations;
+pub mod outbox;
 pub mod settings;
 pub mod staff;
 pub mod stores;
