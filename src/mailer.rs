@@ -188,13 +188,6 @@ impl Mailer {
                 if let Err(e) = self.deliver(&store).await {
                     tracing::warn!(error = %self.scrub(&format!("{e:#}")), "mail delivery round failed");
                 }
-                match store.outbox_counts().await {
-                    Ok(c) => {
-                        metrics::gauge!("behalf_outbox_backlog").set(c.backlog as f64);
-                        metrics::gauge!("behalf_outbox_failing").set(c.failing as f64);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "counting the outbox failed"),
-                }
             }
         });
     }

@@ -45,8 +45,6 @@ pub struct Store {
 #[derive(Debug, Clone, Copy)]
 pub struct OpsCounts {
     pub live_impersonations: i64,
-    pub outbox_backlog: i64,
-    pub outbox_failing: i64,
     pub activity_entries: i64,
 }
 
@@ -78,22 +76,17 @@ impl Store {
         Ok(())
     }
 
-    /// Counts an operator watches: live Login as Client sessions, unsent and failing mail, and
-    /// the activity log's length, in one round trip.
+    /// Counts an operator watches: live Login as Client sessions and the activity log's length.
     pub async fn ops_counts(&self) -> StoreResult<OpsCounts> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL),
-                    (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL),
-                    (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND last_error IS NOT NULL),
                     (SELECT last_id FROM audit_head WHERE id = 1)",
         )
         .fetch_one(&self.db.read)
         .await?;
         Ok(OpsCounts {
             live_impersonations: row.try_get(0)?,
-            outbox_backlog: row.try_get(1)?,
-            outbox_failing: row.try_get(2)?,
-            activity_entries: row.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
+            activity_entries: row.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
         })
     }
 

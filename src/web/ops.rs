@@ -106,11 +106,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ops_counts().await {
         Ok(c) => {
             metrics::gauge!("behalf_impersonations_live").set(c.live_impersonations as f64);
-            metrics::gauge!("behalf_outbox_backlog").set(c.outbox_backlog as f64);
-            metrics::gauge!("behalf_outbox_failing").set(c.outbox_failing as f64);
             metrics::gauge!("behalf_activity_log_entries").set(c.activity_entries as f64);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
+    }
+    match state.store.outbox_counts().await {
+        Ok(c) => {
+            metrics::gauge!("behalf_outbox_backlog").set(c.backlog as f64);
+            metrics::gauge!("behalf_outbox_failing").set(c.failing as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: the outbox could not be counted"),
     }
     for p in state.store.pool_stats().await {
         metrics::gauge!("behalf_db_pool_connections", "pool" => p.name).set(p.size as f64);

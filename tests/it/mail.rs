@@ -313,19 +313,14 @@ async fn a_wrong_password_keeps_the_notice_queued_and_shown_until_it_is_sent_onc
     assert!(wrong_log.contains("sending mail failed"), "the failure is logged:\n{wrong_log}");
 }
 
-/// The metrics recorder of this test process, or `None` if something else installed one first.
-fn recorder() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
-        std::sync::OnceLock::new();
-    HANDLE.get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok()).as_ref()
+/// A metric's value in the Prometheus text of this process's recorder (the one every server of
+/// the test process shares), read through the app's `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
+    value_of(&text, name)
 }
 
-/// A metric's value in Prometheus text, from this process's recorder or else the app's `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = match recorder() {
-        Some(h) => h.render(),
-        None => reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap(),
-    };
+fn value_of(text: &str, name: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
         .unwrap_or(0.0)
@@ -334,7 +329,6 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Python 3 with aiosmtpd: .ci/run installs it"]
 async fn delivery_failures_and_sends_move_the_metrics() {
-    recorder();
     let certs = Certs::make();
     let server = SmtpServer::start("smtps", &certs);
     let url = format!("smtps://127.0.0.1:{}", server.port);
@@ -368,12 +362,7 @@ async fn delivery_failures_and_sends_move_the_metrics() {
 
 /// A counter's value before a test acts (0 when nothing recorded it yet).
 async fn metric_now(name: &str) -> f64 {
-    recorder()
-        .map(|h| h.render())
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-        .unwrap_or(0.0)
+    value_of(&behalf::web::ops::prometheus().render(), name)
 }
 
 /// Bad mail configuration stops `serve` at once with a clear message that never quotes a password.
