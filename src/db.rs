@@ -58,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_outbox_claim.sql"),
         postgres: include_str!("../migrations/postgres/0006_outbox_claim.sql"),
     },
+    Migration {
+        name: "0007_audit_checkpoints",
+        sqlite: include_str!("../migrations/sqlite/0007_audit_checkpoints.sql"),
+        postgres: include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
+    },
 ];
 
 /// Connections per node to PostgreSQL: `BEHALF_DB_POOL`, or twice this machine's cores plus two.
