@@ -46,25 +46,33 @@ pub struct Server {
     config: Arc<Config>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    signer: Option<Arc<crate::audit::Signer>>,
 }
 
 impl Server {
     /// Prepares the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Server> {
         let store = prepare(&config).await?;
+        let signer = match &config.audit {
+            Some(a) => Some(Arc::new(crate::audit::Signer::load(&a.key_file, a.checkpoints_file.clone(), &a.origin)?)),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
         let config = Arc::new(config);
         let state = AppState { store: store.clone(), config: config.clone() };
-        Ok(Server { addr, store, config, listener, router: crate::router::router(state) })
+        Ok(Server { addr, store, config, listener, router: crate::router::router(state), signer })
     }
 
     /// Serves until the process is told to stop.
     pub async fn run(self) -> anyhow::Result<()> {
         if let Some(url) = self.config.smtp_url.clone() {
             crate::mailer::spawn(self.store.clone(), url, self.config.mail_from.clone())?;
+        }
+        if let (Some(signer), Some(audit)) = (self.signer.clone(), &self.config.audit) {
+            crate::audit::spawn(self.store.clone(), signer, audit);
         }
         let store = self.store.clone();
         tokio::spawn(async move {

@@ -42,6 +42,8 @@ pub struct ServeArgs {
     /// Directory for shared files (default: behalf-files beside the SQLite database)
     #[arg(long, env = "BEHALF_FILES_DIR")]
     pub files_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub audit: crate::audit::SignerArgs,
 }
 
 /// Subcommands.
@@ -97,13 +99,17 @@ pub enum StaffCmd {
 /// `behalf audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Verify the activity log's hash chain; exits non-zero if it is broken
-    Verify,
+    /// Verify the activity log's hash chain and its signed checkpoints; exits non-zero if either fails
+    Verify(crate::audit::VerifyArgs),
     /// Write the activity log to standard output
     Export {
         #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
         format: String,
     },
+    /// Write a new Ed25519 key pair for signing checkpoints: FILE and FILE.pub
+    Keygen(crate::audit::KeygenArgs),
+    /// Sign a checkpoint of the activity log's current head now, store it and print it
+    Checkpoint(crate::audit::CheckpointArgs),
 }
 
 /// Runs the parsed command.
@@ -118,6 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         smtp_url: args.smtp_url.clone(),
         mail_from: args.mail_from.clone(),
         files_dir: args.files_dir.clone(),
+        audit: args.audit.config(),
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,
@@ -138,6 +145,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Settings(cmd)) => settings(&prepare(&Config::for_url(&url)).await?, cmd).await,
         Some(Command::Staff(cmd)) => staff(&prepare(&Config::for_url(&url)).await?, cmd).await,
+        // Making a key needs no database.
+        Some(Command::Audit(AuditCmd::Keygen(args))) => keygen(&args),
         Some(Command::Audit(cmd)) => audit(&prepare(&Config::for_url(&url)).await?, cmd).await,
     }
 }
@@ -216,13 +225,26 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
 
 async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
-        AuditCmd::Verify => match store.verify_activity_chain().await? {
-            Ok(n) => {
-                println!("activity log verified: {n} entries, chain intact");
+        AuditCmd::Verify(args) => match crate::audit::verify(store, &args).await {
+            Ok(r) => {
+                print!("activity log verified: {} entries, chain intact", r.entries);
+                if r.checkpoints > 0 {
+                    print!("; {} checkpoints hold, the newest covering {} entries", r.checkpoints, r.largest);
+                }
+                println!();
+                if r.checkpoints > 0 && !r.signatures_checked {
+                    eprintln!("warning: checkpoint signatures were not checked: give --public-key FILE.pub");
+                }
                 Ok(())
             }
-            Err(problem) => bail!("activity log verification FAILED: {problem}"),
+            Err(problem) => bail!("activity log verification FAILED: {problem:#}"),
         },
+        AuditCmd::Checkpoint(args) => {
+            let signer = crate::audit::Signer::load(&args.audit_key, args.audit_checkpoints, &args.audit_origin)?;
+            print!("{}", signer.sign_now(store).await?);
+            Ok(())
+        }
+        AuditCmd::Keygen(args) => keygen(&args),
         AuditCmd::Export { format } => match export(store, &format).await {
             // A reader that stops early (`| head`) is not an error of the export.
             Err(e)
@@ -233,6 +255,14 @@ async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
             other => other,
         },
     }
+}
+
+fn keygen(args: &crate::audit::KeygenArgs) -> anyhow::Result<()> {
+    let key = crate::audit::keygen(args)?;
+    let public = crate::audit::public_key_path(&args.out);
+    println!("private key written to {} (keep it secret, ideally off the database host)", args.out.display());
+    println!("public key written to {}: {}", public.display(), key.to_text().trim_end());
+    Ok(())
 }
 
 /// Rows fetched per query by `audit export`.

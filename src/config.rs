@@ -24,6 +24,8 @@ pub struct Config {
     /// Where shared files are kept; `None` means `behalf-files` beside the SQLite database
     /// (or in the working directory for PostgreSQL).
     pub files_dir: Option<std::path::PathBuf>,
+    /// Signing of audit checkpoints; `None` without `--audit-key`.
+    pub audit: Option<crate::audit::SignerConfig>,
 }
 
 impl Config {
@@ -38,6 +40,7 @@ impl Config {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             files_dir: None,
+            audit: None,
         }
     }
 
