@@ -69,6 +69,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: axum::Router,
     mailer: Option<crate::mailer::Mailer>,
+    signer: Option<Arc<crate::audit::Signer>>,
 }
 
 impl Server {
@@ -76,6 +77,10 @@ impl Server {
     pub async fn build(config: Config) -> anyhow::Result<Server> {
         let mailer = crate::mailer::Mailer::from_config(&config)?;
         let store = prepare(&config).await?;
+        let signer = match &config.audit {
+            Some(a) => Some(Arc::new(crate::audit::Signer::load(&a.key_file, a.checkpoints_file.clone(), &a.origin)?)),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -83,7 +88,7 @@ impl Server {
         let config = Arc::new(config);
         crate::web::ops::prometheus();
         let state = AppState { store: store.clone(), config: config.clone() };
-        Ok(Server { addr, store, config, listener, router: crate::router::router(state), mailer })
+        Ok(Server { addr, store, config, listener, router: crate::router::router(state), mailer, signer })
     }
 
     /// Serves until the process is told to stop.
@@ -92,6 +97,9 @@ impl Server {
             mailer.spawn(self.store.clone());
         } else if self.config.smtp_url.is_none() {
             tracing::info!("no SMTP server configured (--smtp-url): e-mail stays queued in the outbox");
+        }
+        if let (Some(signer), Some(audit)) = (self.signer.clone(), &self.config.audit) {
+            crate::audit::spawn(self.store.clone(), signer, audit);
         }
         let store = self.store.clone();
         tokio::spawn(async move {

@@ -76,6 +76,8 @@ pub struct ServeArgs {
     /// Time to open a database connection or wait for a free one (e.g. 3s)
     #[arg(long, env = "BEHALF_DB_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
     pub db_connect_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub audit: crate::audit::SignerArgs,
 }
 
 fn parse_trusted_proxies(text: &str) -> Result<crate::auth::peer::TrustedProxies, String> {
@@ -154,13 +156,17 @@ pub enum StaffCmd {
 /// `behalf audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Verify the activity log's hash chain; exits non-zero if it is broken
-    Verify,
+    /// Verify the activity log's hash chain and its signed checkpoints; exits non-zero if either fails
+    Verify(crate::audit::VerifyArgs),
     /// Write the activity log to standard output
     Export {
         #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
         format: String,
     },
+    /// Write a new Ed25519 key pair for signing checkpoints: FILE and FILE.pub
+    Keygen(crate::audit::KeygenArgs),
+    /// Sign a checkpoint of the activity log's current head now, store it and print it
+    Checkpoint(crate::audit::CheckpointArgs),
 }
 
 /// Runs the parsed command.
@@ -188,6 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             statement_timeout: args.db_statement_timeout,
             connect_timeout: args.db_connect_timeout,
         },
+        audit: args.audit.config(),
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,
@@ -208,6 +215,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Settings(cmd)) => settings(&prepare(&Config::for_url(&url)).await?, cmd).await,
         Some(Command::Staff(cmd)) => staff(&prepare(&Config::for_url(&url)).await?, cmd).await,
+        // Making a key needs no database.
+        Some(Command::Audit(AuditCmd::Keygen(args))) => keygen(&args),
         Some(Command::Audit(cmd)) => audit(&prepare(&Config::for_url(&url)).await?, cmd).await,
     }
 }
@@ -286,13 +295,26 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
 
 async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
-        AuditCmd::Verify => match store.verify_activity_chain().await? {
-            Ok(n) => {
-                println!("activity log verified: {n} entries, chain intact");
+        AuditCmd::Verify(args) => match crate::audit::verify(store, &args).await {
+            Ok(r) => {
+                print!("activity log verified: {} entries, chain intact", r.entries);
+                if r.checkpoints > 0 {
+                    print!("; {} checkpoints hold, the newest covering {} entries", r.checkpoints, r.largest);
+                }
+                println!();
+                if r.checkpoints > 0 && !r.signatures_checked {
+                    eprintln!("warning: checkpoint signatures were not checked: give --public-key FILE.pub");
+                }
                 Ok(())
             }
-            Err(problem) => bail!("activity log verification FAILED: {problem}"),
+            Err(problem) => bail!("activity log verification FAILED: {problem:#}"),
         },
+        AuditCmd::Checkpoint(args) => {
+            let signer = crate::audit::Signer::load(&args.audit_key, args.audit_checkpoints, &args.audit_origin)?;
+            print!("{}", signer.sign_now(store).await?);
+            Ok(())
+        }
+        AuditCmd::Keygen(args) => keygen(&args),
         AuditCmd::Export { format } => match export(store, &format).await {
             // A reader that stops early (`| head`) is not an error of the export.
             Err(e)
@@ -303,6 +325,14 @@ async fn audit(store: &Store, cmd: AuditCmd) -> anyhow::Result<()> {
             other => other,
         },
     }
+}
+
+fn keygen(args: &crate::audit::KeygenArgs) -> anyhow::Result<()> {
+    let key = crate::audit::keygen(args)?;
+    let public = crate::audit::public_key_path(&args.out);
+    println!("private key written to {} (keep it secret, ideally off the database host)", args.out.display());
+    println!("public key written to {}: {}", public.display(), key.to_text().trim_end());
+    Ok(())
 }
 
 /// Rows fetched per query by `audit export`.

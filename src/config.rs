@@ -40,6 +40,8 @@ pub struct Config {
     pub metrics_bind: Option<String>,
     /// Limits that keep slow or hanging peers from exhausting the server.
     pub limits: Limits,
+    /// Signing of audit checkpoints; `None` without `--audit-key`.
+    pub audit: Option<crate::audit::SignerConfig>,
 }
 
 /// Timeouts and caps on connections and the database.
@@ -88,6 +90,7 @@ impl Config {
             trusted_proxies: Default::default(),
             metrics_bind: None,
             limits: Limits::default(),
+            audit: None,
         }
     }
 

@@ -59,6 +59,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_outbox_claim.sql"),
     },
     Migration {
+        name: "0007_audit_checkpoints",
+        sqlite: include_str!("../migrations/sqlite/0007_audit_checkpoints.sql"),
+        postgres: include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
+    },
+    Migration {
         name: "0009_outbox_retry",
         sqlite: include_str!("../migrations/sqlite/0009_outbox_retry.sql"),
         postgres: include_str!("../migrations/postgres/0009_outbox_retry.sql"),

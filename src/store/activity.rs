@@ -65,12 +65,113 @@ pub struct ActivityRow {
     pub ip: String,
 }
 
-fn hash_entry(prev: &str, id: i64, at: i64, e: &NewActivity) -> String {
-    hash_with_strings(prev, id, at, e, e.group, e.action)
+/// The hash encoding new entries are written with (see [`entry_hash`]).
+pub const HASH_VERSION: i64 = 2;
+
+/// Every stored column of an entry, as read back from the database: what its hash binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEntry {
+    pub id: i64,
+    pub at: i64,
+    pub subject_client_id: Option<i64>,
+    pub actor_kind: String,
+    pub actor_staff_id: Option<i64>,
+    pub actor_client_id: Option<i64>,
+    pub impersonation_id: Option<i64>,
+    pub group: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+    pub prev_hash: String,
 }
 
-fn opt(v: Option<i64>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
+impl ChainEntry {
+    fn new(prev: &str, id: i64, at: i64, e: &NewActivity) -> Self {
+        let (kind, staff, client) = actor_columns(e.actor);
+        ChainEntry {
+            id,
+            at,
+            subject_client_id: e.subject_client_id,
+            actor_kind: kind.to_string(),
+            actor_staff_id: staff,
+            actor_client_id: client,
+            impersonation_id: e.impersonation_id,
+            group: e.group.to_string(),
+            action: e.action.to_string(),
+            target: e.target.clone(),
+            detail: e.detail.clone(),
+            ip: e.ip.clone(),
+            prev_hash: prev.to_string(),
+        }
+    }
+}
+
+/// The hex SHA-256 of an entry under hash encoding `version`, or `None` for an unknown version.
+///
+/// Version 1 (before 0007): each column as text (`""` for NULL), each prefixed with its length.
+/// Version 2: a domain tag, then each column typed: `0` for NULL, `1` and 8 big-endian bytes for
+/// an integer, `2`, an 8-byte big-endian length and the bytes for text. Both bind every column;
+/// version 2 also keeps the version and the column types in the hash.
+pub fn entry_hash(version: i64, e: &ChainEntry) -> Option<String> {
+    let mut h = Sha256::new();
+    match version {
+        1 => {
+            let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+            for part in [
+                e.prev_hash.clone(),
+                e.id.to_string(),
+                e.at.to_string(),
+                opt(e.subject_client_id),
+                e.actor_kind.clone(),
+                opt(e.actor_staff_id),
+                opt(e.actor_client_id),
+                opt(e.impersonation_id),
+                e.group.clone(),
+                e.action.clone(),
+                e.target.clone(),
+                e.detail.clone(),
+                e.ip.clone(),
+            ] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+        2 => {
+            let int = |h: &mut Sha256, v: Option<i64>| match v {
+                None => h.update([0u8]),
+                Some(v) => {
+                    h.update([1u8]);
+                    h.update(v.to_be_bytes());
+                }
+            };
+            let text = |h: &mut Sha256, s: &str| {
+                h.update([2u8]);
+                h.update((s.len() as u64).to_be_bytes());
+                h.update(s.as_bytes());
+            };
+            text(&mut h, "behalf activity entry v2");
+            text(&mut h, &e.prev_hash);
+            int(&mut h, Some(e.id));
+            int(&mut h, Some(e.at));
+            int(&mut h, e.subject_client_id);
+            text(&mut h, &e.actor_kind);
+            int(&mut h, e.actor_staff_id);
+            int(&mut h, e.actor_client_id);
+            int(&mut h, e.impersonation_id);
+            text(&mut h, &e.group);
+            text(&mut h, &e.action);
+            text(&mut h, &e.target);
+            text(&mut h, &e.detail);
+            text(&mut h, &e.ip);
+        }
+        _ => return None,
+    }
+    Some(hex::encode(h.finalize()))
+}
+
+fn hash_entry(prev: &str, id: i64, at: i64, e: &NewActivity) -> String {
+    entry_hash(HASH_VERSION, &ChainEntry::new(prev, id, at, e)).unwrap_or_default()
 }
 
 fn actor_columns(a: ActivityActor) -> (&'static str, Option<i64>, Option<i64>) {
@@ -135,8 +236,8 @@ pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
 async fn insert_entry(tx: &mut Tx, id: i64, at: i64, e: &NewActivity, prev: &str, hash: &str) -> StoreResult<()> {
     let (kind, staff, client) = actor_columns(e.actor);
     sqlx::query(
-        "INSERT INTO activity (id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        "INSERT INTO activity (id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, prev_hash, hash, hash_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(id)
     .bind(at)
@@ -152,6 +253,7 @@ async fn insert_entry(tx: &mut Tx, id: i64, at: i64, e: &NewActivity, prev: &str
     .bind(&e.ip)
     .bind(prev)
     .bind(hash)
+    .bind(HASH_VERSION)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -337,49 +439,76 @@ impl super::Store {
         rows.iter().map(map_row).collect()
     }
 
-    /// Walks the whole chain; returns the id of the first entry that does not verify, if any.
+    /// Walks the whole chain; returns the id of the newest entry, or what does not verify.
     pub async fn verify_activity_chain(&self) -> StoreResult<Result<i64, String>> {
+        let (last_id, last_hash) = match self.verify_activity_range(0, "", None).await? {
+            Ok(end) => end,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        let (head_id, head_hash) = self.audit_head().await?;
+        if head_id != last_id || head_hash != last_hash {
+            return Ok(Err(format!("the newest entries after {last_id} are missing")));
+        }
+        Ok(Ok(last_id))
+    }
+
+    /// The chain head as the log's writers last left it: `(last_id, last_hash)`.
+    pub async fn audit_head(&self) -> StoreResult<(i64, String)> {
+        let head =
+            sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetch_one(&self.db.read).await?;
+        Ok((head.try_get(0)?, head.try_get(1)?))
+    }
+
+    /// Walks the chain from just after entry `after` (whose hash is `after_hash`; `0` and `""` for
+    /// the start) up to entry `upto` (every entry when `None`), each entry hashed with its own
+    /// version. Returns the id and hash of the last entry walked, or what does not verify.
+    pub async fn verify_activity_range(
+        &self,
+        after: i64,
+        after_hash: &str,
+        upto: Option<i64>,
+    ) -> StoreResult<Result<(i64, String), String>> {
         // Walk in keyset batches so memory stays flat however long the log grows.
         const BATCH: i64 = 5_000;
-        let mut prev = String::new();
-        let mut expected_id = 1;
+        let upto = upto.unwrap_or(i64::MAX);
+        let mut prev = after_hash.to_string();
+        let mut expected_id = after + 1;
         loop {
             let rows = sqlx::query(
-                "SELECT id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, prev_hash, hash FROM activity WHERE id >= $1 ORDER BY id LIMIT $2",
+                "SELECT id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, prev_hash, hash, hash_version FROM activity WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT $3",
             )
             .bind(expected_id)
+            .bind(upto)
             .bind(BATCH)
             .fetch_all(&self.db.read)
             .await?;
             let batch_len = rows.len();
             for r in &rows {
-                let id: i64 = r.try_get(0)?;
-                if id != expected_id {
-                    return Ok(Err(format!("entry {expected_id} is missing (found {id} next)")));
-                }
-                let kind: String = r.try_get(3)?;
-                let actor = match kind.as_str() {
-                    "client" => ActivityActor::Client(r.try_get::<Option<i64>, _>(5)?.unwrap_or(-1)),
-                    "staff" => ActivityActor::Staff(r.try_get::<Option<i64>, _>(4)?.unwrap_or(-1)),
-                    _ => ActivityActor::System,
-                };
-                let group: String = r.try_get(7)?;
-                let action: String = r.try_get(8)?;
-                let e = NewActivity {
+                let e = ChainEntry {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
                     subject_client_id: r.try_get(2)?,
-                    actor,
+                    actor_kind: r.try_get(3)?,
+                    actor_staff_id: r.try_get(4)?,
+                    actor_client_id: r.try_get(5)?,
                     impersonation_id: r.try_get(6)?,
-                    group: "",
-                    action: "",
+                    group: r.try_get(7)?,
+                    action: r.try_get(8)?,
                     target: r.try_get(9)?,
                     detail: r.try_get(10)?,
                     ip: r.try_get(11)?,
+                    prev_hash: r.try_get(12)?,
                 };
-                let stored_prev: String = r.try_get(12)?;
                 let stored_hash: String = r.try_get(13)?;
-                let at: i64 = r.try_get(1)?;
-                let computed = hash_with_strings(&prev, id, at, &e, &group, &action);
-                if stored_prev != prev || stored_hash != computed {
+                let version: i64 = r.try_get(14)?;
+                let id = e.id;
+                if id != expected_id {
+                    return Ok(Err(format!("entry {expected_id} is missing (found {id} next)")));
+                }
+                let Some(computed) = entry_hash(version, &e) else {
+                    return Ok(Err(format!("entry {id} has an unknown hash version {version}")));
+                };
+                if e.prev_hash != prev || stored_hash != computed {
                     return Ok(Err(format!("entry {id} was changed or reordered")));
                 }
                 prev = stored_hash;
@@ -389,40 +518,11 @@ impl super::Store {
                 break;
             }
         }
-        let head =
-            sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetch_one(&self.db.read).await?;
-        let last_id: i64 = head.try_get(0)?;
-        let last_hash: String = head.try_get(1)?;
-        if last_id != expected_id - 1 || last_hash != prev {
-            return Ok(Err(format!("the newest entries after {} are missing", expected_id - 1)));
+        if upto != i64::MAX && expected_id <= upto {
+            return Ok(Err(format!("entry {expected_id} is missing")));
         }
-        Ok(Ok(expected_id - 1))
+        Ok(Ok((expected_id - 1, prev)))
     }
-}
-
-fn hash_with_strings(prev: &str, id: i64, at: i64, e: &NewActivity, group: &str, action: &str) -> String {
-    // Group and action are passed apart so verification can hash the strings read back from storage.
-    let (kind, staff, client) = actor_columns(e.actor);
-    let mut h = Sha256::new();
-    for part in [
-        prev.to_string(),
-        id.to_string(),
-        at.to_string(),
-        opt(e.subject_client_id),
-        kind.to_string(),
-        opt(staff),
-        opt(client),
-        opt(e.impersonation_id),
-        group.to_string(),
-        action.to_string(),
-        e.target.clone(),
-        e.detail.clone(),
-        e.ip.clone(),
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    hex::encode(h.finalize())
 }
 
 #[cfg(test)]
@@ -469,6 +569,142 @@ mod tests {
             target: format!("t{i}"),
             detail: String::new(),
             ip: String::new(),
+        }
+    }
+
+    fn sample() -> ChainEntry {
+        ChainEntry {
+            id: 7,
+            at: 1_700_000_000,
+            subject_client_id: Some(3),
+            actor_kind: "staff".into(),
+            actor_staff_id: Some(2),
+            actor_client_id: None,
+            impersonation_id: Some(9),
+            group: "login_as_client".into(),
+            action: "start".into(),
+            target: "client 3".into(),
+            detail: "reason: x".into(),
+            ip: "10.0.0.1".into(),
+            prev_hash: "abc".into(),
+        }
+    }
+
+    #[test]
+    fn version_1_hashes_as_the_previous_release_wrote_them() {
+        // Computed independently of this crate with the pre-0007 encoding.
+        assert_eq!(
+            entry_hash(1, &sample()).unwrap(),
+            "27570e78c4ac3c6c16c77cdfcf882745801baa6e8875531699e2e279d8f2012b"
+        );
+        assert_eq!(entry_hash(3, &sample()), None);
+    }
+
+    #[test]
+    fn every_column_changes_the_hash() {
+        let base = sample();
+        let edits: &[fn(&mut ChainEntry)] = &[
+            |e| e.id += 1,
+            |e| e.at += 1,
+            |e| e.subject_client_id = None,
+            |e| e.actor_kind = "client".into(),
+            |e| e.actor_staff_id = Some(1),
+            |e| e.actor_client_id = Some(2),
+            |e| e.impersonation_id = None,
+            |e| e.group = "security".into(),
+            |e| e.action = "end".into(),
+            |e| e.target.push('x'),
+            |e| e.detail.clear(),
+            |e| e.ip = "10.0.0.2".into(),
+            |e| e.prev_hash = "abd".into(),
+            // Moving bytes between neighbouring columns must not collide either.
+            |e| {
+                e.target = "client 3r".into();
+                e.detail = "eason: x".into();
+            },
+        ];
+        for version in [1, 2] {
+            let h = entry_hash(version, &base).unwrap();
+            for (i, edit) in edits.iter().enumerate() {
+                let mut e = base.clone();
+                edit(&mut e);
+                assert_ne!(entry_hash(version, &e).unwrap(), h, "version {version}, edit {i}");
+            }
+        }
+        assert_ne!(entry_hash(1, &base), entry_hash(2, &base));
+    }
+
+    #[tokio::test]
+    async fn old_entries_verify_beside_new_ones_and_every_column_counts() {
+        let (_dir, store) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        for i in 1..=6 {
+            append(&mut tx, entry(i)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        // Rewrite entries 1..=6 as the previous release wrote them: version 1 hashes.
+        let mut prev = String::new();
+        for i in 1..=6 {
+            let mut e = ChainEntry::new(&prev, i, 0, &entry(i));
+            e.at = sqlx::query("SELECT at FROM activity WHERE id = $1")
+                .bind(i)
+                .fetch_one(&store.db.read)
+                .await
+                .unwrap()
+                .get(0);
+            let hash = entry_hash(1, &e).unwrap();
+            sqlx::query("UPDATE activity SET hash_version = 1, prev_hash = $1, hash = $2 WHERE id = $3")
+                .bind(&prev)
+                .bind(&hash)
+                .bind(i)
+                .execute(&store.db.write)
+                .await
+                .unwrap();
+            prev = hash;
+        }
+        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&store.db.write)
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        for i in 7..=9 {
+            append(&mut tx, entry(i)).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(store.verify_activity_chain().await.unwrap(), Ok(9));
+        let versions: i64 =
+            sqlx::query("SELECT SUM(hash_version) FROM activity").fetch_one(&store.db.read).await.unwrap().get(0);
+        assert_eq!(versions, 6 + 2 * 3);
+
+        // Entry 3 is a client's own action: pinning it on a staff member fails, in either version.
+        for (id, sql) in [
+            (3, "UPDATE activity SET actor_staff_id = 1 WHERE id = 3"),
+            (3, "UPDATE activity SET actor_kind = 'system' WHERE id = 3"),
+            (7, "UPDATE activity SET actor_staff_id = 1 WHERE id = 7"),
+            (7, "UPDATE activity SET hash_version = 1 WHERE id = 7"),
+        ] {
+            let before: (String, Option<i64>, i64) =
+                sqlx::query_as("SELECT actor_kind, actor_staff_id, hash_version FROM activity WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&store.db.read)
+                    .await
+                    .unwrap();
+            sqlx::query(sql).execute(&store.db.write).await.unwrap();
+            assert_eq!(
+                store.verify_activity_chain().await.unwrap(),
+                Err(format!("entry {id} was changed or reordered")),
+                "{sql}"
+            );
+            sqlx::query("UPDATE activity SET actor_kind = $1, actor_staff_id = $2, hash_version = $3 WHERE id = $4")
+                .bind(before.0)
+                .bind(before.1)
+                .bind(before.2)
+                .bind(id)
+                .execute(&store.db.write)
+                .await
+                .unwrap();
+            assert_eq!(store.verify_activity_chain().await.unwrap(), Ok(9));
         }
     }
 

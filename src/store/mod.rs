@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod billing;
+pub mod checkpoints;
 pub mod demo;
 pub mod files;
 pub mod outbox;

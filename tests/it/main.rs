@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod browser;
+mod checkpoints;
 mod cli;
 mod durability;
 mod environment;
