@@ -58,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_outbox_claim.sql"),
         postgres: include_str!("../migrations/postgres/0006_outbox_claim.sql"),
     },
+    Migration {
+        name: "0008_staff_two_factor",
+        sqlite: include_str!("../migrations/sqlite/0008_staff_two_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0008_staff_two_factor.sql"),
+    },
 ];
 
 /// Connections per node to PostgreSQL: `BEHALF_DB_POOL`, or twice this machine's cores plus two.

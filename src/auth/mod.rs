@@ -2,6 +2,7 @@
 
 pub mod guards;
 pub mod password;
+pub mod two_factor;
 
 pub use password::{hash_password, verify_password};
 
