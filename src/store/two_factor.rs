@@ -47,6 +47,15 @@ pub enum Proof {
     Password,
 }
 
+/// What a refused answer was meant to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedProof {
+    /// An authenticator or recovery code.
+    SecondFactor,
+    /// The password, at a step-up without two-factor.
+    Password,
+}
+
 /// A new full staff session, by token hash.
 pub struct NewStaffSession<'a> {
     pub token_hash: &'a str,
@@ -241,6 +250,7 @@ impl Store {
         staff_id: i64,
         account: &str,
         ip: &str,
+        proof: FailedProof,
         detail: String,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
@@ -250,7 +260,11 @@ impl Store {
             .bind(crate::domain::now())
             .execute(&mut *tx)
             .await?;
-        append(&mut tx, event(staff_id, "Second factor refused", detail, ip)).await?;
+        let action = match proof {
+            FailedProof::SecondFactor => "Second factor refused",
+            FailedProof::Password => "Password re-check refused",
+        };
+        append(&mut tx, event(staff_id, action, detail, ip)).await?;
         tx.commit().await?;
         Ok(())
     }

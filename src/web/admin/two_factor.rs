@@ -12,7 +12,7 @@ use crate::domain::two_factor::{
 };
 use crate::domain::{format_time, now};
 use crate::error::{AppError, AppResult};
-use crate::store::two_factor::{NewStaffSession, Proof};
+use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
 use crate::web::extract::Form;
 use crate::web::layout::{admin_page, alert, csrf, public_page};
 use crate::web::login::{FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
@@ -261,7 +261,13 @@ pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<
     };
     state
         .store
-        .record_second_factor_failure(p.row.staff_id, &account(&p.row.email), &p.info.ip, format!("sign-in: {refusal}"))
+        .record_second_factor_failure(
+            p.row.staff_id,
+            &account(&p.row.email),
+            &p.info.ip,
+            FailedProof::SecondFactor,
+            format!("sign-in: {refusal}"),
+        )
         .await?;
     Err(again(StatusCode::UNAUTHORIZED, refusal))
 }
@@ -350,6 +356,10 @@ pub(super) async fn step_up(
         Err(msg) => msg,
     };
     let detail = format!("step-up before Login as Client of client #{client_id}: {refusal}");
-    state.store.record_second_factor_failure(auth.staff.id, &account(&auth.staff.email), &auth.info.ip, detail).await?;
+    let failed = if auth.two_factor { FailedProof::SecondFactor } else { FailedProof::Password };
+    state
+        .store
+        .record_second_factor_failure(auth.staff.id, &account(&auth.staff.email), &auth.info.ip, failed, detail)
+        .await?;
     Err(again(StatusCode::UNAUTHORIZED, refusal))
 }
