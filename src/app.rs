@@ -17,7 +17,7 @@ pub struct AppState {
 /// Connects to the database, applies migrations, makes sure built-in roles exist, and loads the
 /// demo data into an empty database when asked.
 pub async fn prepare(config: &Config) -> anyhow::Result<Store> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, &config.limits).await?;
     db.migrate().await?;
     let store = Store::new(db);
     store.ensure_builtin_roles().await?;
@@ -39,6 +39,28 @@ pub async fn load_demo(store: &Store, generated: usize) -> anyhow::Result<bool> 
     Ok(true)
 }
 
+/// Completes on Ctrl-C or SIGTERM (what service managers send), so open requests can finish.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// A bound, ready server: its address and the future that runs it.
 pub struct Server {
     pub addr: SocketAddr,
@@ -46,45 +68,62 @@ pub struct Server {
     config: Arc<Config>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    mailer: Option<crate::mailer::Mailer>,
 }
 
 impl Server {
     /// Prepares the store and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Server> {
+        let mailer = crate::mailer::Mailer::from_config(&config)?;
         let store = prepare(&config).await?;
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
         let config = Arc::new(config);
+        crate::web::ops::prometheus();
         let state = AppState { store: store.clone(), config: config.clone() };
-        Ok(Server { addr, store, config, listener, router: crate::router::router(state) })
+        Ok(Server { addr, store, config, listener, router: crate::router::router(state), mailer })
     }
 
     /// Serves until the process is told to stop.
     pub async fn run(self) -> anyhow::Result<()> {
-        if let Some(url) = self.config.smtp_url.clone() {
-            crate::mailer::spawn(self.store.clone(), url, self.config.mail_from.clone())?;
+        if let Some(mailer) = self.mailer {
+            mailer.spawn(self.store.clone());
+        } else if self.config.smtp_url.is_none() {
+            tracing::info!("no SMTP server configured (--smtp-url): e-mail stays queued in the outbox");
         }
         let store = self.store.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
             loop {
                 tick.tick().await;
-                let idle = match store.settings().await {
-                    Ok(s) => s.idle_timeout.seconds(),
+                let limits = match store.settings().await {
+                    Ok(s) => crate::domain::impersonation::LiveLimits {
+                        max_duration: s.max_duration.seconds(),
+                        idle_timeout: s.idle_timeout.seconds(),
+                    },
                     Err(_) => continue,
                 };
-                if let Err(e) = store.sweep(idle).await {
+                if let Err(e) = store.sweep(limits).await {
                     tracing::warn!(error = %e, "sweeping ended impersonations failed");
                 }
             }
         });
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
-        Ok(())
+        if let Some(bind) = self.config.metrics_bind.clone() {
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {bind}"))?;
+            let state = AppState { store: self.store.clone(), config: self.config.clone() };
+            let metrics =
+                axum::Router::new().route("/metrics", axum::routing::get(crate::web::ops::metrics)).with_state(state);
+            tracing::info!(addr = %bind, "metrics are served here");
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
+        crate::listener::serve(self.listener, self.router, &self.config.limits, stop_signal()).await
     }
 }

@@ -33,18 +33,77 @@ pub struct ServeArgs {
     /// Mark cookies Secure (use behind HTTPS)
     #[arg(long, env = "BEHALF_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub secure_cookies: bool,
-    /// Deliver queued e-mail through this SMTP server (smtp://HOST:PORT); without it mail stays queued
+    /// Deliver queued e-mail through this SMTP server: smtp://HOST:PORT (plain, local relay),
+    /// smtp+starttls://HOST[:587] or smtps://HOST[:465]; without it mail stays queued
     #[arg(long, env = "BEHALF_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// User name for SMTP AUTH
+    #[arg(long, env = "BEHALF_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// Password for SMTP AUTH (prefer --smtp-password-file)
+    #[arg(long, env = "BEHALF_SMTP_PASSWORD", hide_env_values = true, conflicts_with = "smtp_password_file")]
+    pub smtp_password: Option<crate::config::Secret>,
+    /// File holding the password for SMTP AUTH (its first line)
+    #[arg(long, env = "BEHALF_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<std::path::PathBuf>,
+    /// PEM file of extra trusted root certificates for the SMTP server (e.g. a private CA)
+    #[arg(long, env = "BEHALF_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Sender address of outgoing e-mail
     #[arg(long, env = "BEHALF_MAIL_FROM", default_value = crate::config::DEFAULT_MAIL_FROM)]
     pub mail_from: String,
     /// Directory for shared files (default: behalf-files beside the SQLite database)
     #[arg(long, env = "BEHALF_FILES_DIR")]
     pub files_dir: Option<std::path::PathBuf>,
+    /// Reverse proxies (CIDR,...) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed
+    #[arg(long, env = "BEHALF_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    /// Serve /metrics on this separate address (e.g. 127.0.0.1:9090) instead of the main port
+    #[arg(long, env = "BEHALF_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Open connections at most; beyond it new ones get a 503 and are closed
+    #[arg(long, env = "BEHALF_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers (e.g. 10s)
+    #[arg(long, env = "BEHALF_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: std::time::Duration,
+    /// Time a request body may go without sending anything (e.g. 15s)
+    #[arg(long, env = "BEHALF_BODY_TIMEOUT", default_value = "15s", value_parser = parse_timeout)]
+    pub body_timeout: std::time::Duration,
+    /// PostgreSQL statement_timeout: longer statements are cancelled and answer 503 (e.g. 5s)
+    #[arg(long, env = "BEHALF_DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
+    pub db_statement_timeout: std::time::Duration,
+    /// Time to open a database connection or wait for a free one (e.g. 3s)
+    #[arg(long, env = "BEHALF_DB_CONNECT_TIMEOUT", default_value = "3s", value_parser = parse_timeout)]
+    pub db_connect_timeout: std::time::Duration,
+}
+
+fn parse_trusted_proxies(text: &str) -> Result<crate::auth::peer::TrustedProxies, String> {
+    crate::auth::peer::TrustedProxies::parse(text)
+}
+
+/// A duration such as `500ms`, `10s` or `2m`, more than zero.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    if let Some(ms) = t.strip_suffix("ms") {
+        return ms
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=3_600_000).contains(n))
+            .map(std::time::Duration::from_millis)
+            .ok_or_else(|| format!("'{text}' is not a duration from 1ms to 1h"));
+    }
+    crate::domain::duration::HumanDuration::parse(t)
+        .ok()
+        .filter(|d| (1..=3600).contains(&d.seconds()))
+        .map(|d| std::time::Duration::from_secs(d.seconds() as u64))
+        .ok_or_else(|| format!("'{text}' is not a duration such as 500ms, 10s or 2m (at most 1h)"))
 }
 
 /// Subcommands.
+// Parsed once at start, so the size of `Serve` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default)
@@ -120,8 +179,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         demo,
         demo_generated_clients: 200,
         smtp_url: args.smtp_url.clone(),
+        smtp_username: args.smtp_username.clone(),
+        smtp_password: args.smtp_password.clone(),
+        smtp_password_file: args.smtp_password_file.clone(),
+        smtp_ca_file: args.smtp_ca_file.clone(),
         mail_from: args.mail_from.clone(),
         files_dir: args.files_dir.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
+        metrics_bind: args.metrics_bind.clone(),
+        limits: crate::config::Limits {
+            max_connections: args.max_connections as usize,
+            header_timeout: args.header_timeout,
+            body_timeout: args.body_timeout,
+            statement_timeout: args.db_statement_timeout,
+            connect_timeout: args.db_connect_timeout,
+        },
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,

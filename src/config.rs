@@ -17,13 +17,56 @@ pub struct Config {
     pub demo: bool,
     /// How many generated clients `--demo` adds beside the named ones.
     pub demo_generated_clients: usize,
-    /// `smtp://HOST:PORT` to deliver the outbox; without it, mail stays queued.
+    /// `smtp://HOST:PORT` (plain, to a local relay), `smtp+starttls://HOST:PORT` or
+    /// `smtps://HOST:PORT` to deliver the outbox; without it, mail stays queued.
     pub smtp_url: Option<String>,
+    /// User name for SMTP AUTH.
+    pub smtp_username: Option<String>,
+    /// Password for SMTP AUTH; prints as `***`.
+    pub smtp_password: Option<Secret>,
+    /// File whose first line is the SMTP password (instead of `smtp_password`).
+    pub smtp_password_file: Option<std::path::PathBuf>,
+    /// PEM file of extra trusted roots for the SMTP server's certificate.
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// Sender of outgoing mail.
     pub mail_from: String,
     /// Where shared files are kept; `None` means `behalf-files` beside the SQLite database
     /// (or in the working directory for PostgreSQL).
     pub files_dir: Option<std::path::PathBuf>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    /// Where `/metrics` is served apart from the public port (`None`: only on the main port, to
+    /// loopback callers that came through no proxy).
+    pub metrics_bind: Option<String>,
+    /// Limits that keep slow or hanging peers from exhausting the server.
+    pub limits: Limits,
+}
+
+/// Timeouts and caps on connections and the database.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most; more are answered 503 and closed at once.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// Time a request body may go without sending anything.
+    pub body_timeout: std::time::Duration,
+    /// PostgreSQL `statement_timeout`: a query running longer is cancelled and the request answers 503.
+    pub statement_timeout: std::time::Duration,
+    /// Time to open a database connection, and to wait for one from the pool.
+    pub connect_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(15),
+            statement_timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(3),
+        }
+    }
 }
 
 impl Config {
@@ -36,8 +79,15 @@ impl Config {
             demo: false,
             demo_generated_clients: 200,
             smtp_url: None,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_password_file: None,
+            smtp_ca_file: None,
             mail_from: DEFAULT_MAIL_FROM.into(),
             files_dir: None,
+            trusted_proxies: Default::default(),
+            metrics_bind: None,
+            limits: Limits::default(),
         }
     }
 
@@ -55,9 +105,56 @@ impl Config {
     }
 }
 
+/// A secret (a password): `Debug` and `Display` print `***`, so it never reaches a log, an
+/// error message or a `{:?}` of the configuration; only [`Secret::expose`] reads it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    /// Never fails, so clap has no error message that could quote the value.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Config;
+    use super::{Config, Secret};
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::for_url("sqlite://x.db");
+        c.smtp_password = Some(Secret::new("hunter2-very-secret"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(Secret::new("x").to_string(), "***");
+        assert_eq!(Secret::new("hunter2").expose(), "hunter2");
+    }
     use std::path::PathBuf;
 
     #[test]

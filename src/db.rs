@@ -63,6 +63,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_staff_two_factor.sql"),
         postgres: include_str!("../migrations/postgres/0008_staff_two_factor.sql"),
     },
+    Migration {
+        name: "0009_outbox_retry",
+        sqlite: include_str!("../migrations/sqlite/0009_outbox_retry.sql"),
+        postgres: include_str!("../migrations/postgres/0009_outbox_retry.sql"),
+    },
 ];
 
 /// Connections per node to PostgreSQL: `BEHALF_DB_POOL`, or twice this machine's cores plus two.
@@ -77,8 +82,13 @@ fn postgres_pool_size() -> u32 {
 }
 
 impl Db {
-    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…` with the default limits.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_with(url, &crate::config::Limits::default()).await
+    }
+
+    /// Connects with the given timeouts.
+    pub async fn connect_with(url: &str, limits: &crate::config::Limits) -> anyhow::Result<Db> {
         install_default_drivers();
         if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
             if path.is_empty() {
@@ -111,11 +121,29 @@ impl Db {
             // and replaced (one busy a moment ago is trusted: pinging every acquire costs a round
             // trip per query, and a dead one fails its one request with a 503 and is then closed);
             // none is kept open forever, so connections also move to a replacement server.
+            // A server that accepts connections but hangs (a table held by a lock, a stuck disk) must
+            // not hold requests or connections for ever: each statement is cancelled after
+            // `statement_timeout` and the request answers 503, and the connection goes back whole.
+            let statement_ms = limits.statement_timeout.as_millis().max(1);
+            let set_timeouts: std::sync::Arc<str> =
+                format!("SET statement_timeout = {statement_ms}; SET idle_in_transaction_session_timeout = 60000")
+                    .into();
+            let connect_timeout = limits.connect_timeout;
             let options = || {
                 AnyPoolOptions::new()
                     .max_connections(postgres_pool_size())
                     .min_connections(0)
-                    .acquire_timeout(std::time::Duration::from_secs(3))
+                    .acquire_timeout(connect_timeout)
+                    .after_connect({
+                        let set_timeouts = set_timeouts.clone();
+                        move |conn, _| {
+                            let sql = set_timeouts.clone();
+                            Box::pin(async move {
+                                conn.execute(sqlx::raw_sql(&sql)).await?;
+                                Ok(())
+                            })
+                        }
+                    })
                     .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {
@@ -150,6 +178,8 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         let mut conn = self.write.acquire().await?;
         if self.backend == Backend::Postgres {
+            // Migrations and the wait for another node's may take longer than a request may.
+            conn.execute("SET statement_timeout = 0").await?;
             // Several nodes may start at once; one migrates, the others wait.
             conn.execute("SELECT pg_advisory_lock(724529001)").await?;
         }
@@ -184,6 +214,8 @@ impl Db {
         .await;
         if self.backend == Backend::Postgres {
             conn.execute("SELECT pg_advisory_unlock(724529001)").await?;
+            // This connection lost its statement timeout; it is not given back to the pool.
+            conn.close().await?;
         }
         result
     }

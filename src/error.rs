@@ -55,7 +55,7 @@ impl From<StoreError> for AppError {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         if is_unavailable(&e) {
-            tracing::warn!(error = %e, "database unavailable");
+            log_limited(|| tracing::warn!(error = %e, "database unavailable"));
             AppError::Unavailable
         } else {
             AppError::Internal(e.into())
@@ -74,7 +74,7 @@ impl From<anyhow::Error> for AppError {
             })
             .is_some_and(is_unavailable);
         if outage {
-            tracing::warn!(error = %e, "database unavailable");
+            log_limited(|| tracing::warn!(error = format!("{e:#}"), "database unavailable"));
             AppError::Unavailable
         } else {
             AppError::Internal(e)
@@ -103,7 +103,16 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
 }
 
 fn unavailable_sqlstate(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+    // PostgreSQL's SQLSTATEs have five characters; SQLite's (extended) result codes at most four digits.
+    if let Some(sqlite) = code.parse::<i64>().ok().filter(|_| code.len() < 5) {
+        // SQLite's result codes: busy or locked past the busy timeout, out of memory, disk I/O,
+        // disk full, and "unable to open database file" (which running out of file descriptors
+        // gives) all mean "not now", not a bug.
+        return matches!(sqlite & 0xff, 5 | 6 | 7 | 10 | 13 | 14);
+    }
+    // PostgreSQL: connection exceptions, insufficient resources (too many connections),
+    // a statement cancelled by `statement_timeout`, a lock not available, and shutdown or start.
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57014" | "55P03" | "57P01" | "57P02" | "57P03")
 }
 
 impl IntoResponse for AppError {
@@ -129,7 +138,8 @@ impl IntoResponse for AppError {
             )
                 .into_response(),
             AppError::Internal(e) => {
-                tracing::error!(error = ?e, "internal error");
+                // One line per error (the cause chain, no backtrace), and a flood is summarised.
+                log_limited(|| tracing::error!(error = format!("{e:#}"), "internal error"));
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     crate::web::layout::message_page(
@@ -140,6 +150,47 @@ impl IntoResponse for AppError {
                     .into_response()
             }
         }
+    }
+}
+
+/// Error lines written per second at most; beyond that they are counted and summarised, so an
+/// outage cannot fill the disk with logs.
+const ERROR_LINES_PER_SECOND: u32 = 20;
+
+struct LogWindow {
+    started: std::time::Instant,
+    written: u32,
+    suppressed: u64,
+}
+
+static LOG_WINDOW: std::sync::Mutex<Option<LogWindow>> = std::sync::Mutex::new(None);
+
+/// Runs `log` unless this second's budget of error lines is spent; says how many were dropped
+/// when the next second starts.
+pub fn log_limited(log: impl FnOnce()) {
+    let now = std::time::Instant::now();
+    let (write, dropped) = {
+        let mut guard = LOG_WINDOW.lock().unwrap_or_else(|p| p.into_inner());
+        let w = guard.get_or_insert(LogWindow { started: now, written: 0, suppressed: 0 });
+        let mut dropped = 0;
+        if now.duration_since(w.started) >= std::time::Duration::from_secs(1) {
+            dropped = std::mem::take(&mut w.suppressed);
+            w.started = now;
+            w.written = 0;
+        }
+        let write = w.written < ERROR_LINES_PER_SECOND;
+        if write {
+            w.written += 1;
+        } else {
+            w.suppressed += 1;
+        }
+        (write, dropped)
+    };
+    if dropped > 0 {
+        tracing::warn!(suppressed = dropped, "similar error lines were suppressed in the last second");
+    }
+    if write {
+        log();
     }
 }
 
@@ -159,10 +210,11 @@ mod tests {
         assert!(is_unavailable(&sqlx::Error::Protocol("unexpected end of stream".into())));
         assert!(!is_unavailable(&sqlx::Error::RowNotFound));
         assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
-        for code in ["08000", "08006", "08001", "57P01", "57P02", "57P03"] {
+        for code in ["08000", "08006", "08001", "57P01", "57P02", "57P03", "57014", "53300", "55P03", "14", "270", "5"]
+        {
             assert!(unavailable_sqlstate(code), "{code}");
         }
-        for code in ["23505", "40001", "42P01", "57014"] {
+        for code in ["23505", "40001", "42P01", "22021", "19", "1", "2067"] {
             assert!(!unavailable_sqlstate(code), "{code}");
         }
     }

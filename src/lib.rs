@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod listener;
 pub mod mailer;
 pub mod router;
 pub mod store;

@@ -16,6 +16,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Builds the router with its middleware.
 pub fn router(state: AppState) -> Router {
+    let trusted = std::sync::Arc::new(state.config.trusted_proxies.clone());
+    let body_timeout = state.config.limits.body_timeout;
     Router::new()
         // Staff side
         .route("/admin/login", get(admin::login_page).post(admin::login))
@@ -41,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/staff/{id}/role", post(admin::staff::set_role))
         .route("/admin/staff/{id}/disable", post(admin::staff::disable))
         .route("/admin/settings", get(admin::settings::show).post(admin::settings::save))
+        .route("/admin/outbox", get(admin::outbox::list))
+        .route("/admin/outbox/{id}/retry", post(admin::outbox::retry))
         .route("/admin/tickets/{id}", get(admin::ticket))
         .route("/admin/orders/{id}", get(admin::billing::order))
         .route("/admin/invoices/{id}", get(admin::billing::invoice))
@@ -114,7 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/tasks/{id}/reopen", post(admin::work::reopen))
         // Operations
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
+        .route("/metrics", get(ops::metrics_on_main_port))
         .route("/static/app.css", get(ops::stylesheet))
         .route("/static/stores.css", get(ops::store_stylesheet))
         .fallback(|| async { AppError::not_found() })
@@ -122,7 +126,12 @@ pub fn router(state: AppState) -> Router {
             (StatusCode::METHOD_NOT_ALLOWED, crate::web::layout::message_page(StatusCode::METHOD_NOT_ALLOWED, "This address does not accept that method."))
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn(same_origin_posts))
+        // A body that stops arriving (a slow-loris POST) fails after this long without data.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(middleware::from_fn(move |req, next| crate::auth::peer::attach_peer(trusted.clone(), req, next)))
+        .layer(middleware::from_fn(ops::track_requests))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private")))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -135,35 +144,76 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Refuses state-changing requests that a browser says came from another site (Origin or
-/// Sec-Fetch-Site), on top of the per-form CSRF token.
+/// Sec-Fetch-Site), on top of the per-form CSRF token. The site is the request's host (the
+/// `Host` header, or the URI's authority) and, when a trusted proxy says it, its scheme; a request
+/// that names an Origin but no host at all is refused.
 async fn same_origin_posts(req: Request, next: Next) -> Response {
-    ops::REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let h = req.headers();
         let cross_site = h
             .get("sec-fetch-site")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v == "cross-site" || v == "same-site");
-        let origin_mismatch = match (
-            h.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-            h.get(header::HOST).and_then(|v| v.to_str().ok()),
-        ) {
-            (Some("null"), _) => true,
-            (Some(origin), Some(host)) => url::Url::parse(origin)
-                .ok()
-                .map(|u| {
-                    let o = match u.port() {
-                        Some(p) => format!("{}:{p}", u.host_str().unwrap_or("")),
-                        None => u.host_str().unwrap_or("").to_string(),
-                    };
-                    o != host
-                })
-                .unwrap_or(true),
-            _ => false,
+        let host = h
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| req.uri().authority().map(|a| a.to_string()));
+        let https = req.extensions().get::<crate::auth::peer::Peer>().and_then(|p| p.forwarded_https);
+        let origin = h.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null"));
+        let origin_mismatch = match origin {
+            None => false,
+            Some(origin) => !same_site(origin, host.as_deref(), https),
         };
         if cross_site || origin_mismatch {
             return AppError::forbidden("This request came from another site and was refused.").into_response();
         }
     }
     next.run(req).await
+}
+
+/// Whether an `Origin` header names this site: the same host and port, and the same scheme when
+/// a trusted proxy told us which one the browser used.
+fn same_site(origin: &str, host: Option<&str>, https: Option<bool>) -> bool {
+    let (Some(host), Ok(url)) = (host, url::Url::parse(origin)) else { return false };
+    let Some(origin_host) = url.host_str() else { return false };
+    let origin_authority = match url.port() {
+        Some(p) => format!("{origin_host}:{p}"),
+        None => origin_host.to_string(),
+    };
+    let scheme_ok = match https {
+        Some(true) => url.scheme() == "https",
+        Some(false) => url.scheme() == "http",
+        None => matches!(url.scheme(), "http" | "https"),
+    };
+    scheme_ok && origin_authority.eq_ignore_ascii_case(host)
+}
+
+/// Refuses a NUL character in the path, the query or a form body (raw or `%00`) with a 400:
+/// PostgreSQL cannot store it in text, and no page of Behalf has a use for it.
+async fn refuse_nul(req: Request, next: Next) -> Response {
+    let has_nul =
+        |s: &str| s.contains('\0') || s.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
+    let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+    if has_nul(target) {
+        return AppError::bad_request("The address contains a NUL character.").into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site;
+
+    #[test]
+    fn origin_must_name_this_host_and_scheme() {
+        assert!(same_site("http://127.0.0.1:8080", Some("127.0.0.1:8080"), None));
+        assert!(same_site("https://portal.example", Some("portal.example"), Some(true)));
+        assert!(!same_site("http://portal.example", Some("portal.example"), Some(true)));
+        assert!(!same_site("https://evil.example", Some("portal.example"), None));
+        assert!(!same_site("https://portal.example:444", Some("portal.example"), None));
+        assert!(!same_site("https://portal.example", None, None), "no host: refused");
+        assert!(!same_site("null", Some("portal.example"), None));
+        assert!(!same_site("ftp://portal.example", Some("portal.example"), None));
+    }
 }

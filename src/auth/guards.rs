@@ -4,7 +4,9 @@ use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::app::AppState;
 use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StoreInfo};
 use crate::domain::duration::HumanDuration;
-use crate::domain::impersonation::{check_live, should_touch, EndReason, LiveState, Mode};
+use crate::domain::impersonation::{
+    check_live, effective_ends_by, live_mode, should_touch, EndReason, LiveLimits, LiveState, Mode,
+};
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Grants;
 use crate::error::AppError;
@@ -26,11 +28,15 @@ pub struct ClientInfo {
 impl ClientInfo {
     /// Reads them from the request.
     pub fn from_parts(parts: &Parts) -> Self {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        // The address resolved through trusted proxies, when the middleware ran; the socket's otherwise.
+        let ip = match parts.extensions.get::<super::peer::Peer>() {
+            Some(peer) => peer.ip.to_string(),
+            None => parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_canonical().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        };
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -241,19 +247,26 @@ impl FromRequestParts<AppState> for PortalAuth {
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, ended, secure));
                 }
-                let idle = row
-                    .idle_timeout
-                    .as_deref()
-                    .and_then(|v| HumanDuration::parse(v).ok())
-                    .unwrap_or(HumanDuration(900))
-                    .seconds();
+                let setting = |value: &Option<String>, default: i64| {
+                    value
+                        .as_deref()
+                        .and_then(|v| HumanDuration::parse(v).ok())
+                        .unwrap_or(HumanDuration(default))
+                        .seconds()
+                };
+                let limits = LiveLimits {
+                    max_duration: setting(&row.max_duration, 3600),
+                    idle_timeout: setting(&row.idle_timeout, 900),
+                };
+                let idle = limits.idle_timeout;
                 let live = LiveState {
+                    started_at: row.started_at.unwrap_or(0),
                     ends_by: row.ends_by.unwrap_or(0),
                     last_seen_at: row.last_seen_at.unwrap_or(0),
                     staff_active: row.staff_active == Some(1),
                     staff_may_impersonate: row.staff_may_impersonate > 0,
                 };
-                if let Err(reason) = check_live(&live, idle, now) {
+                if let Err(reason) = check_live(&live, limits, now) {
                     state.store.end_impersonation(imp_id, reason, ActivityActor::System, &info.ip).await?;
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, reason, secure));
@@ -263,8 +276,11 @@ impl FromRequestParts<AppState> for PortalAuth {
                 }
                 Some(ImpersonationInfo {
                     id: imp_id,
-                    mode: row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
-                    ends_by: live.ends_by,
+                    mode: live_mode(
+                        row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
+                        row.staff_may_write > 0,
+                    ),
+                    ends_by: effective_ends_by(&live, limits),
                     reason: row.reason.clone().unwrap_or_default(),
                     store_name: row.store_name.clone(),
                     several_stores: row.store_count > 1,

@@ -164,6 +164,21 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// A stable name for the refusal, for metrics and records.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NoPermission => "no_permission",
+            Refusal::FeatureOff => "feature_off",
+            Refusal::ClientDisabled => "client_disabled",
+            Refusal::NoConsent => "no_consent",
+            Refusal::FullModeNotAllowed => "full_mode_not_allowed",
+            Refusal::ReasonRequired => "reason_required",
+            Refusal::ReasonTooLong => "reason_too_long",
+            Refusal::StoreRequired => "store_required",
+            Refusal::UnknownMode => "unknown_mode",
+        }
+    }
+
     /// HTTP status for the refusal.
     pub fn status(&self) -> u16 {
         match self {
@@ -267,22 +282,46 @@ pub fn decide_start(
 
 /// The state of a live impersonation as read on each portal request.
 pub struct LiveState {
+    pub started_at: i64,
     pub ends_by: i64,
     pub last_seen_at: i64,
     pub staff_active: bool,
     pub staff_may_impersonate: bool,
 }
 
+/// The time limits in force now; read live from the settings, so lowering one shortens the
+/// sessions already running at their next request.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveLimits {
+    pub max_duration: i64,
+    pub idle_timeout: i64,
+}
+
+/// When a live impersonation must end: its recorded deadline, or the current maximum duration
+/// counted from its start, whichever is sooner.
+pub fn effective_ends_by(state: &LiveState, limits: LiveLimits) -> i64 {
+    state.ends_by.min(state.started_at.saturating_add(limits.max_duration))
+}
+
 /// Whether a live impersonation may serve this request, or the reason it must end now.
-pub fn check_live(state: &LiveState, idle_timeout: i64, now: i64) -> Result<(), EndReason> {
+pub fn check_live(state: &LiveState, limits: LiveLimits, now: i64) -> Result<(), EndReason> {
     if !state.staff_active || !state.staff_may_impersonate {
         Err(EndReason::Revoked)
-    } else if now >= state.ends_by {
+    } else if now >= effective_ends_by(state, limits) {
         Err(EndReason::Expired)
-    } else if now - state.last_seen_at >= idle_timeout {
+    } else if now - state.last_seen_at >= limits.idle_timeout {
         Err(EndReason::Idle)
     } else {
         Ok(())
+    }
+}
+
+/// The mode a request of a live impersonation runs in: full access lasts only while the staff
+/// member still holds `clients.impersonate.write`; without it every request is read-only.
+pub fn live_mode(started: Mode, staff_may_write: bool) -> Mode {
+    match started {
+        Mode::Full if staff_may_write => Mode::Full,
+        _ => Mode::ReadOnly,
     }
 }
 
@@ -420,12 +459,31 @@ mod tests {
 
     #[test]
     fn live_checks_in_order() {
-        let live = LiveState { ends_by: 1000, last_seen_at: 500, staff_active: true, staff_may_impersonate: true };
-        assert_eq!(check_live(&live, 900, 600), Ok(()));
-        assert_eq!(check_live(&live, 900, 1000), Err(EndReason::Expired));
-        assert_eq!(check_live(&live, 60, 600), Err(EndReason::Idle));
+        let live = LiveState {
+            started_at: 0,
+            ends_by: 1000,
+            last_seen_at: 500,
+            staff_active: true,
+            staff_may_impersonate: true,
+        };
+        let limits = |max_duration, idle_timeout| LiveLimits { max_duration, idle_timeout };
+        assert_eq!(check_live(&live, limits(1000, 900), 600), Ok(()));
+        assert_eq!(check_live(&live, limits(1000, 900), 1000), Err(EndReason::Expired));
+        assert_eq!(check_live(&live, limits(1000, 60), 600), Err(EndReason::Idle));
         let revoked = LiveState { staff_may_impersonate: false, ..live };
-        assert_eq!(check_live(&revoked, 900, 600), Err(EndReason::Revoked));
+        assert_eq!(check_live(&revoked, limits(1000, 900), 600), Err(EndReason::Revoked));
+        // A maximum lowered after the start ends the session at its next request.
+        assert_eq!(check_live(&live, limits(600, 900), 600), Err(EndReason::Expired));
+        assert_eq!(check_live(&live, limits(601, 900), 600), Ok(()));
+        // Raising it never lengthens a session past the deadline it started with.
+        assert_eq!(check_live(&live, limits(5000, 900), 1000), Err(EndReason::Expired));
+    }
+
+    #[test]
+    fn full_mode_needs_the_write_permission_on_every_request() {
+        assert_eq!(live_mode(Mode::Full, true), Mode::Full);
+        assert_eq!(live_mode(Mode::Full, false), Mode::ReadOnly);
+        assert_eq!(live_mode(Mode::ReadOnly, true), Mode::ReadOnly);
     }
 
     #[test]

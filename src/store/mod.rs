@@ -42,6 +42,26 @@ pub struct Store {
     pub db: Db,
 }
 
+/// What [`Store::ops_counts`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct OpsCounts {
+    pub live_impersonations: i64,
+    pub outbox_backlog: i64,
+    pub outbox_failing: i64,
+    pub activity_entries: i64,
+}
+
+/// One connection pool's state, from [`Store::pool_stats`].
+#[derive(Debug, Clone)]
+pub struct PoolStats {
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+    /// How long a connection took to get; `None` when none came within the acquire timeout.
+    pub wait: Option<std::time::Duration>,
+}
+
 impl Store {
     /// Wraps connected pools.
     pub fn new(db: Db) -> Self {
@@ -57,6 +77,48 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.db.read).await?;
         Ok(())
+    }
+
+    /// Counts an operator watches: live Login as Client sessions, unsent and failing mail, and
+    /// the activity log's length, in one round trip.
+    pub async fn ops_counts(&self) -> StoreResult<OpsCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL),
+                    (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL),
+                    (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND last_error IS NOT NULL),
+                    (SELECT last_id FROM audit_head WHERE id = 1)",
+        )
+        .fetch_one(&self.db.read)
+        .await?;
+        Ok(OpsCounts {
+            live_impersonations: row.try_get(0)?,
+            outbox_backlog: row.try_get(1)?,
+            outbox_failing: row.try_get(2)?,
+            activity_entries: row.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
+        })
+    }
+
+    /// The connection pools' sizes and idle connections, and how long getting a connection from
+    /// each takes right now (the pool's wait time as one sample).
+    pub async fn pool_stats(&self) -> Vec<PoolStats> {
+        let mut out = Vec::new();
+        let pools: &[(&'static str, &sqlx::AnyPool)] = if self.db.backend == crate::db::Backend::Sqlite {
+            &[("read", &self.db.read), ("write", &self.db.write)]
+        } else {
+            &[("shared", &self.db.read)]
+        };
+        for (name, pool) in pools {
+            let started = std::time::Instant::now();
+            let acquired = pool.acquire().await.is_ok();
+            out.push(PoolStats {
+                name,
+                size: pool.size(),
+                idle: pool.num_idle(),
+                max: pool.options().get_max_connections(),
+                wait: acquired.then(|| started.elapsed()),
+            });
+        }
+        out
     }
 
     /// One page of a client-owned table, newest first or as `t.order` says, with the total.

@@ -1,8 +1,10 @@
 //! The e-mail outbox: messages are written in the transaction that causes them and delivered
-//! later by the mailer, so a mail server outage never loses or blocks a write.
+//! later by the mailer, so a mail server outage never loses or blocks a write. A message that
+//! fails stays here, with its attempts and last error, and is tried again later, forever.
 
-use super::{Store, StoreResult, Tx};
-use sqlx::FromRow;
+use super::activity::{append, ActivityActor, NewActivity};
+use super::{page_offset, Page, Store, StoreError, StoreResult, Tx};
+use sqlx::{FromRow, Row};
 
 /// A message waiting to be sent.
 #[derive(Debug, Clone, FromRow)]
@@ -14,8 +16,31 @@ pub struct Mail {
     pub attempts: i64,
 }
 
-/// Delivery gives up on a message after this many failures.
-pub const MAX_ATTEMPTS: i64 = 5;
+/// A queued message as the admin outbox page shows it: never the body.
+#[derive(Debug, Clone, FromRow)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub to_email: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+}
+
+/// How many messages are not sent yet, and how many of those failed their last attempt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub backlog: i64,
+    pub failing: i64,
+}
+
+/// Seconds before the next try after `attempts` failures: 30 s doubled per failure, capped at an
+/// hour, plus `jitter` (0.0–1.0) of a tenth more, so nodes that failed together do not retry in step.
+pub fn retry_delay(attempts: i64, jitter: f64) -> i64 {
+    let base = 30_i64.saturating_mul(1_i64 << (attempts - 1).clamp(0, 20)).min(3600);
+    base + (base as f64 * 0.1 * jitter.clamp(0.0, 1.0)) as i64
+}
 
 /// Queues a message inside the caller's transaction.
 pub async fn enqueue(tx: &mut Tx, to: &str, subject: &str, body: &str) -> StoreResult<()> {
@@ -30,27 +55,27 @@ pub async fn enqueue(tx: &mut Tx, to: &str, subject: &str, body: &str) -> StoreR
 }
 
 impl Store {
-    /// Claims up to `limit` unsent messages, oldest first, for `lease` seconds: another node (or
-    /// this one) sees them again only if that time passes without a delivery being recorded. The
-    /// claim is one UPDATE whose condition is checked again on each row it locks, so two nodes
-    /// claiming at once never get the same message; on PostgreSQL the candidates skip rows
-    /// another node is claiming right now, so it takes the next ones instead of none (SQLite has
-    /// one writer and no such race). The candidates are picked once (MATERIALIZED): PostgreSQL
-    /// would otherwise run a skip-locked subquery again for each row and claim a different set.
+    /// Claims up to `limit` unsent messages that are due, oldest first, for `lease` seconds:
+    /// another node (or this one) sees them again only if that time passes without a delivery
+    /// being recorded. The claim is one UPDATE whose condition is checked again on each row it
+    /// locks, so two nodes claiming at once never get the same message; on PostgreSQL the
+    /// candidates skip rows another node is claiming right now, so it takes the next ones instead
+    /// of none (SQLite has one writer and no such race). The candidates are picked once
+    /// (MATERIALIZED): PostgreSQL would otherwise run a skip-locked subquery again for each row
+    /// and claim a different set.
     pub async fn claim_mail(&self, limit: i64, lease: i64) -> StoreResult<Vec<Mail>> {
         let now = crate::domain::now();
-        let free = "sent_at IS NULL AND attempts < $2 AND (claimed_until IS NULL OR claimed_until < $3)";
+        let free = "sent_at IS NULL AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2)";
         let skip_locked = match self.db.backend {
             crate::db::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             crate::db::Backend::Sqlite => "",
         };
         let mut mail: Vec<Mail> = sqlx::query_as(&format!(
-            "WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE {free} ORDER BY id LIMIT $4{skip_locked})
+            "WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE {free} ORDER BY id LIMIT $3{skip_locked})
              UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM picked) AND {free}
              RETURNING id, to_email, subject, body, attempts"
         ))
         .bind(now + lease)
-        .bind(MAX_ATTEMPTS)
         .bind(now)
         .bind(limit)
         .fetch_all(&self.db.write)
@@ -69,13 +94,102 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt.
-    pub async fn mail_failed(&self, id: i64, error: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, claimed_until = NULL WHERE id = $2")
-            .bind(error.chars().take(500).collect::<String>())
-            .bind(id)
-            .execute(&self.db.write)
-            .await?;
+    /// Records a failed attempt; the message is claimed again from `next_attempt_at` on.
+    pub async fn mail_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL
+             WHERE id = $3",
+        )
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(next_attempt_at)
+        .bind(id)
+        .execute(&self.db.write)
+        .await?;
         Ok(())
+    }
+
+    /// Messages not sent yet, and those among them whose last attempt failed.
+    pub async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0)
+             FROM outbox WHERE sent_at IS NULL",
+        )
+        .fetch_one(&self.db.read)
+        .await?;
+        Ok(OutboxCounts { backlog: row.try_get(0)?, failing: row.try_get(1)? })
+    }
+
+    /// One page of the messages not sent yet, newest first.
+    pub async fn list_outbox(&self, page: i64, per_page: i64) -> StoreResult<Page<QueuedMail>> {
+        let (page, offset) = page_offset(page, per_page);
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let items = sqlx::query_as(
+            "SELECT id, to_email, subject, created_at, attempts, last_error, next_attempt_at
+             FROM outbox WHERE sent_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(&self.db.read)
+        .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+
+    /// Makes one unsent message due now, recorded in the activity log with who asked. A message
+    /// a node is sending right now keeps its claim: the outcome of that attempt is recorded as usual.
+    /// `NotFound` for an unknown id, `Conflict` for a message already sent.
+    pub async fn retry_mail_now(&self, id: i64, by: ActivityActor, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT to_email, subject, sent_at, attempts FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if row.try_get::<Option<i64>, _>(2)?.is_some() {
+            return Err(StoreError::Conflict("That message has already been sent.".into()));
+        }
+        let (to, subject, attempts): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
+        sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL")
+            .bind(crate::domain::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: None,
+                actor: by,
+                impersonation_id: None,
+                // The outbox is run from the settings side (`settings.manage`), so its actions file there.
+                group: "settings",
+                action: "Mail retry requested",
+                target: format!("outbox #{id}"),
+                detail: format!("to {to}: {subject} (after {attempts} attempts)"),
+                ip: ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_up_to_an_hour() {
+        assert_eq!(retry_delay(1, 0.0), 30);
+        assert_eq!(retry_delay(2, 0.0), 60);
+        assert_eq!(retry_delay(3, 0.0), 120);
+        assert_eq!(retry_delay(7, 0.0), 1920);
+        assert_eq!(retry_delay(8, 0.0), 3600);
+        assert_eq!(retry_delay(1_000_000, 0.0), 3600);
+        assert_eq!(retry_delay(0, 0.0), 30);
+        assert_eq!(retry_delay(1, 1.0), 33);
+        assert_eq!(retry_delay(8, 1.0), 3960);
     }
 }

@@ -47,7 +47,10 @@ pub struct PortalSessionRow {
     pub staff_name: Option<String>,
     pub staff_active: Option<i64>,
     pub staff_may_impersonate: i64,
+    pub staff_may_write: i64,
+    pub started_at: Option<i64>,
     pub idle_timeout: Option<String>,
+    pub max_duration: Option<String>,
 }
 
 /// An impersonation record.
@@ -106,7 +109,10 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         st.id AS store_id, st.color AS store_color, st.currency AS store_currency, c.hidden_modules,
         sf.id AS staff_id, sf.name AS staff_name, sf.active AS staff_active,
         (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate') AS staff_may_impersonate,
-        (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate.write') AS staff_may_write,
+        i.started_at,
+        (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
+        (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration
      FROM sessions s JOIN clients c ON c.id = s.client_id
      LEFT JOIN impersonations i ON i.id = s.impersonation_id
      LEFT JOIN stores st ON st.id = COALESCE(i.store_id, s.store_id,
@@ -219,7 +225,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old).await?;
+            end_portal_session_by_hash(&mut tx, old, ip).await?;
         }
         insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
         sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
@@ -254,7 +260,7 @@ impl Store {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
         if let Some(old) = n.replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old).await?;
+            end_portal_session_by_hash(&mut tx, old, n.ip).await?;
         }
         // Usually the staff member has no live impersonation: the insert then succeeds at once.
         // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
@@ -423,20 +429,24 @@ impl Store {
 
     /// Ends impersonations past their deadline or idle limit that no request has noticed, and
     /// removes expired session rows. Safe to run on every node at once.
-    pub async fn sweep(&self, idle_timeout: i64) -> StoreResult<usize> {
+    pub async fn sweep(&self, limits: crate::domain::impersonation::LiveLimits) -> StoreResult<usize> {
         let now = crate::domain::now();
         let rows = sqlx::query(
-            "SELECT id, ends_by FROM impersonations WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2)",
+            "SELECT id, ends_by, started_at FROM impersonations
+             WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2 OR started_at <= $3)",
         )
         .bind(now)
-        .bind(now - idle_timeout)
+        .bind(now - limits.idle_timeout)
+        .bind(now - limits.max_duration)
         .fetch_all(&self.db.read)
         .await?;
         let mut ended = 0;
         for r in rows {
             let id: i64 = r.try_get(0)?;
             let ends_by: i64 = r.try_get(1)?;
-            let reason = if ends_by <= now { EndReason::Expired } else { EndReason::Idle };
+            let started_at: i64 = r.try_get(2)?;
+            let expired = ends_by.min(started_at.saturating_add(limits.max_duration)) <= now;
+            let reason = if expired { EndReason::Expired } else { EndReason::Idle };
             ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
         }
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
@@ -563,14 +573,14 @@ async fn insert_impersonation(
 }
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
-async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
+async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str, ip: &str) -> StoreResult<()> {
     let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
         .bind(token_hash)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(row) = row {
         if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
-            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), "").await?;
+            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), ip).await?;
         }
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
     }
@@ -622,6 +632,7 @@ pub(crate) async fn end_impersonation_tx(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else { return Ok(false) };
+    metrics::counter!("behalf_impersonation_ends_total", "reason" => reason.as_str()).increment(1);
     let client_id: i64 = row.try_get(0)?;
     let staff_id: i64 = row.try_get(1)?;
     let mode: String = row.try_get(2)?;

@@ -33,6 +33,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
             };
             AppError::Status(status, msg)
         })?;
+        // PostgreSQL cannot store NUL in text; refuse it here, once, for every form.
+        if bytes.contains(&0) || bytes.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0') {
+            return Err(AppError::Status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The form contains a NUL character, which no field accepts.".into(),
+            ));
+        }
         serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|e| {
             AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form is incomplete or malformed: {e}."))
         })

@@ -63,6 +63,7 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                     @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/impersonations" { "Login as Client log" } }
                     @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/activity" { "Activity" } }
                     @if g.has(p::SETTINGS_MANAGE) { a href="/admin/settings" { "Settings" } }
+                    @if g.has(p::SETTINGS_MANAGE) { a href="/admin/outbox" { "Mail outbox" } }
                     @if g.has(p::STAFF_MANAGE) { a href="/admin/staff" { "Staff" } }
                     @if g.has(p::STAFF_MANAGE) { a href="/admin/roles" { "Roles" } }
                 }

@@ -3,7 +3,9 @@
 
 use crate::app::AppState;
 use crate::auth::guards::{check_csrf, cookie, ClientInfo};
-use crate::auth::{hash_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE};
+use crate::auth::{
+    hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
+};
 use crate::error::{AppError, AppResult};
 use crate::web::layout::{alert, csrf, public_page};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -74,7 +76,7 @@ fn login_markup(side: Side, token: &str, email: &str, message: Option<&str>) -> 
 
 /// The sign-in page; sets the pre-session CSRF cookie when the browser has none.
 pub fn login_page(side: Side, headers: &HeaderMap, secure: bool) -> Response {
-    let existing = cookie(headers, LOGIN_CSRF_COOKIE);
+    let existing = cookie(headers, LOGIN_CSRF_COOKIE).filter(|t| is_issued_token(t));
     let token = existing.clone().unwrap_or_else(new_token);
     let mut r = login_markup(side, &token, "", None).into_response();
     if existing.is_none() {
@@ -93,7 +95,7 @@ async fn sign_in(
     info: &ClientInfo,
     form: &LoginForm,
 ) -> AppResult<i64> {
-    let token = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let token = cookie(headers, LOGIN_CSRF_COOKIE).filter(|t| is_issued_token(t)).unwrap_or_default();
     check_csrf(&token, &form.csrf_token)?;
     let email = form.email.trim().to_lowercase();
     let again = |code: StatusCode, msg: &str| AppError::Page(code, login_markup(side, &token, &email, Some(msg)));
@@ -118,12 +120,11 @@ async fn sign_in(
             None => (0, None, false, None),
         },
     };
-    if !verify_password(form.password.clone(), hash).await {
+    // A disabled account gets the same answer as a wrong password, so the answer never tells
+    // whether a guess was right.
+    if !verify_password(form.password.clone(), hash).await || !active {
         state.store.record_login_failure(&account, &info.ip, subject).await?;
         return Err(again(StatusCode::UNAUTHORIZED, "The e-mail address or password is not right."));
-    }
-    if !active {
-        return Err(again(StatusCode::FORBIDDEN, "This account is disabled."));
     }
     Ok(id)
 }

@@ -58,10 +58,16 @@ async fn sign_in_rotates_the_session_and_needs_the_form_token() {
     let mut old = app.browser();
     old.put_cookie("behalf_client", &first);
     assert_eq!(old.get("/dashboard").await.location(), Some("/login"));
-    // Disabled clients cannot sign in.
+    // Disabled clients cannot sign in, and the right password gets the very answer a wrong one
+    // gets, so a guess is never confirmed.
     let mut ivan = app.browser();
-    let p = ivan.post_from("/login", "/login", &[("email", "ivan@example.com"), ("password", "behalf-demo")]).await;
-    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let right = ivan.post_from("/login", "/login", &[("email", "ivan@example.com"), ("password", "behalf-demo")]).await;
+    let wrong = ivan.post_from("/login", "/login", &[("email", "ivan@example.com"), ("password", "wrong-guess")]).await;
+    assert_eq!(right.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, right.status);
+    assert_eq!(right.body, wrong.body);
+    assert!(right.body.contains("The e-mail address or password is not right."));
+    assert!(right.set_cookie("behalf_client").is_none());
     // Signing in records the time shown on the admin record.
     let mut admin = app.staff("admin@example.com").await;
     assert_ne!(admin.get("/admin/clients/1").await.text_of("last-login").unwrap(), "never");

@@ -71,9 +71,19 @@ impl TestApp {
 
     /// Starts a server with demo data and a configuration adjusted by `adjust`.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::build(on_postgres(), adjust).await
+    }
+
+    /// Starts a server on PostgreSQL whichever half of the suite runs (for tests of PostgreSQL
+    /// itself; they carry an ignore reason naming it).
+    pub async fn on_postgres_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::build(true, adjust).await
+    }
+
+    async fn build(postgres: bool, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let _pg_gate = if on_postgres() { Some(pg_read_gate().await) } else { None };
-        let db_url = if on_postgres() {
+        let _pg_gate = if postgres { Some(pg_read_gate().await) } else { None };
+        let db_url = if postgres {
             fresh_postgres_schema().await
         } else {
             format!("sqlite://{}", dir.path().join("behalf.db").display())

@@ -4,6 +4,7 @@
 pub mod billing;
 pub mod files;
 pub mod impersonations;
+pub mod outbox;
 pub mod settings;
 pub mod staff;
 pub mod stores;
@@ -355,19 +356,19 @@ pub struct StartForm {
     reauth: Option<String>,
 }
 
-/// Keeps `next` only if it is a same-site portal path.
+/// Keeps `next` only if it is a plain path of this site's portal: `/` followed by URL-safe
+/// printable ASCII (after the form's decoding), never `//` or a backslash that browsers read as
+/// another host, never a control or space character that would break or bend `Location`.
 fn safe_next(next: Option<&str>) -> String {
+    let plain = |n: &str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.starts_with("/admin")
+            && n.len() < 500
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    };
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.starts_with("/admin")
-                && n.len() < 500
-                && !n.contains(['\r', '\n']) =>
-        {
-            n.to_string()
-        }
+        Some(n) if plain(n) => n.to_string(),
         _ => "/dashboard".to_string(),
     }
 }
@@ -382,6 +383,7 @@ pub async fn impersonate(
 ) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_IMPERSONATE)?;
+    let next = safe_next(f.next.as_deref());
     let client = state.store.client(id).await?;
     let settings = state.store.settings().await?;
     if let Some(ask) = two_factor::step_up(&state, &auth, &settings, id, &f).await? {
@@ -401,7 +403,11 @@ pub async fn impersonate(
         stores: &store_ids,
     };
     let ask = StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store };
-    let decision = match decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now()) {
+    let decided = decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now());
+    if let Err(r) = &decided {
+        metrics::counter!("behalf_impersonation_refusals_total", "reason" => r.code()).increment(1);
+    }
+    let decision = match decided {
         Ok(d) => d,
         Err(r) if r.status() == 422 => {
             return Err(AppError::Page(
@@ -433,11 +439,8 @@ pub async fn impersonate(
             client_email: &client.email,
         })
         .await?;
-    crate::web::ops::IMPERSONATIONS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Err(AppError::Redirect {
-        to: safe_next(f.next.as_deref()),
-        cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)],
-    })
+    metrics::counter!("behalf_impersonation_starts_total").increment(1);
+    Err(AppError::Redirect { to: next, cookies: vec![set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)] })
 }
 
 /// The admin consent form.
@@ -489,7 +492,7 @@ pub async fn set_modules(
 
 /// `GET /admin/tickets/{id}`.
 pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(perm::TICKETS_MANAGE)?;
     let (t, replies) = state.store.ticket(id, None).await?;
     let c = state.store.client(t.client_id).await?;
     let settings = state.store.settings().await?;
@@ -625,5 +628,10 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
         assert_eq!(safe_next(Some("/admin/staff")), "/dashboard");
         assert_eq!(safe_next(None), "/dashboard");
+        // Control and space characters that the form decoding gives back (%09, %0B, %20, %7F).
+        for bad in ["/\t/evil.example", "/\u{b}/x", "/ /evil.example", "/x\u{7f}", "/\r\nSet-Cookie: a=b", "/é"] {
+            assert_eq!(safe_next(Some(bad)), "/dashboard", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/tickets?status=open&page=2")), "/tickets?status=open&page=2");
     }
 }

@@ -45,6 +45,7 @@ fn page(auth: &StaffAuth, values: &HashMap<String, String>, errors: &HashMap<Str
         "Settings",
         html! {
             h1 { "Settings" }
+            p { "Outgoing e-mail, and any that failed: " a #outbox-link href="/admin/outbox" { "Mail outbox" } "." }
             @if saved { p.notice role="status" #settings-saved { "Settings saved. They apply from the next request." } }
             @if !errors.is_empty() { (alert("Some values are not valid; nothing was saved. Correct them and save again.")) }
             form #settings-form method="post" action="/admin/settings" {
