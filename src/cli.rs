@@ -104,6 +104,8 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// Subcommands.
+// Parsed once at start, so the size of `Serve` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default)
@@ -151,6 +153,10 @@ pub enum StaffCmd {
     Disable { email: String },
     /// Change a staff member's role
     SetRole { email: String, role: String },
+    /// Turn off a staff member's two-factor (lost device): clears it and the recovery codes and
+    /// ends their sessions; they set it up again at their next sign-in
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }
 
 /// `behalf audit …`
@@ -288,6 +294,11 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
             let role_id = store.role_id(&role).await.map_err(|_| anyhow!("unknown role '{role}'"))?;
             store.set_staff_role(s.id, role_id, ActivityActor::System).await?;
             println!("{} is now {role}", s.email);
+        }
+        StaffCmd::Reset2fa { email } => {
+            let s = find(email).await?;
+            store.reset_two_factor(s.id, ActivityActor::System, "cli").await?;
+            println!("two-factor of {} reset; their sessions ended", s.email);
         }
     }
     Ok(())

@@ -64,6 +64,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
     },
     Migration {
+        name: "0008_staff_two_factor",
+        sqlite: include_str!("../migrations/sqlite/0008_staff_two_factor.sql"),
+        postgres: include_str!("../migrations/postgres/0008_staff_two_factor.sql"),
+    },
+    Migration {
         name: "0009_outbox_retry",
         sqlite: include_str!("../migrations/sqlite/0009_outbox_retry.sql"),
         postgres: include_str!("../migrations/postgres/0009_outbox_retry.sql"),

@@ -22,6 +22,9 @@ pub fn router(state: AppState) -> Router {
         // Staff side
         .route("/admin/login", get(admin::login_page).post(admin::login))
         .route("/admin/logout", post(admin::logout))
+        .route("/admin/login/2fa", get(admin::two_factor::code_page).post(admin::two_factor::code))
+        .route("/admin/login/2fa/cancel", post(admin::two_factor::cancel))
+        .route("/admin/2fa/setup", get(admin::two_factor::setup_page).post(admin::two_factor::setup))
         .route("/admin", get(admin::dashboard))
         .route("/admin/clients", get(admin::clients))
         .route("/admin/clients/{id}", get(admin::client))

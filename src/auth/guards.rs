@@ -12,6 +12,7 @@ use crate::domain::permissions::Grants;
 use crate::error::AppError;
 use crate::store::activity::ActivityActor;
 use crate::store::people::Staff;
+use crate::store::two_factor::PendingStaffRow;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -73,6 +74,12 @@ pub struct StaffAuth {
     pub staff: Staff,
     pub grants: Grants,
     pub info: ClientInfo,
+    /// When this session last checked a password or code (for the step-up before Login as Client).
+    pub verified_at: i64,
+    /// Whether the staff member has two-factor.
+    pub two_factor: bool,
+    /// Whether `security.staff_2fa` requires two-factor of this staff member.
+    pub two_factor_required: bool,
 }
 
 impl StaffAuth {
@@ -107,23 +114,73 @@ pub fn check_csrf(expected: &str, submitted: &str) -> Result<(), AppError> {
     }
 }
 
+/// Reads the full staff session; a half-signed-in one (code still owed) goes to the code page.
+async fn staff_session(parts: &Parts, state: &AppState) -> Result<StaffAuth, AppError> {
+    let token = cookie(&parts.headers, STAFF_COOKIE).ok_or_else(|| AppError::redirect("/admin/login"))?;
+    let hash = hash_token(&token);
+    let now = crate::domain::now();
+    let Some(row) = state.store.staff_session(&hash, now).await? else {
+        if state.store.pending_staff_session(&hash, now).await?.is_some() {
+            return Err(AppError::redirect("/admin/login/2fa"));
+        }
+        return Err(AppError::Redirect {
+            to: "/admin/login".into(),
+            cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
+        });
+    };
+    let grants = Grants::new(row.permissions);
+    Ok(StaffAuth {
+        session_id: row.session_id,
+        csrf_token: row.csrf_token,
+        staff: row.staff,
+        two_factor_required: row.staff_2fa.applies_to(&grants),
+        grants,
+        info: ClientInfo::from_parts(parts),
+        verified_at: row.verified_at,
+        two_factor: row.two_factor,
+    })
+}
+
+/// Every admin page: a staff member whom `security.staff_2fa` requires to have two-factor and
+/// who has not set it up is sent to the setup page.
 impl FromRequestParts<AppState> for StaffAuth {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let auth = staff_session(parts, state).await?;
+        if auth.two_factor_required && !auth.two_factor {
+            return Err(AppError::redirect("/admin/2fa/setup"));
+        }
+        Ok(auth)
+    }
+}
+
+/// A signed-in staff member who may still owe the two-factor setup: only for the setup page
+/// and sign-out.
+#[derive(Debug, Clone)]
+pub struct StaffEnrolling(pub StaffAuth);
+
+impl FromRequestParts<AppState> for StaffEnrolling {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(StaffEnrolling(staff_session(parts, state).await?))
+    }
+}
+
+/// A half-signed-in staff session: the password was right and the code is still owed. It
+/// answers only the code page; anything else sends it to sign in again.
+#[derive(Debug, Clone)]
+pub struct PendingStaff {
+    pub row: PendingStaffRow,
+    pub info: ClientInfo,
+}
+
+impl FromRequestParts<AppState> for PendingStaff {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = cookie(&parts.headers, STAFF_COOKIE).ok_or_else(|| AppError::redirect("/admin/login"))?;
-        let row = state.store.staff_session(&hash_token(&token), crate::domain::now()).await?.ok_or_else(|| {
-            AppError::Redirect {
-                to: "/admin/login".into(),
-                cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
-            }
-        })?;
-        Ok(StaffAuth {
-            session_id: row.session_id,
-            csrf_token: row.csrf_token,
-            staff: row.staff,
-            grants: Grants::new(row.permissions),
-            info: ClientInfo::from_parts(parts),
-        })
+        let row = state.store.pending_staff_session(&hash_token(&token), crate::domain::now()).await?;
+        let row = row.ok_or_else(|| AppError::redirect("/admin/login"))?;
+        Ok(PendingStaff { row, info: ClientInfo::from_parts(parts) })
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod guards;
 pub mod password;
 pub mod peer;
+pub mod two_factor;
 
 pub use password::{hash_password, verify_password};
 

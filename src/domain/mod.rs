@@ -10,6 +10,7 @@ pub mod money;
 pub mod payments;
 pub mod permissions;
 pub mod settings;
+pub mod two_factor;
 
 /// Current time as Unix seconds; every stored time uses this unit.
 pub fn now() -> i64 {

@@ -1,7 +1,8 @@
-//! The impersonation settings of SPEC §3: keys, defaults and validation.
+//! The settings of SPEC §3 (and the two-factor ones of §6): keys, defaults and validation.
 
 use super::duration::HumanDuration;
 use super::impersonation::Mode;
+use super::two_factor::StaffTwoFactor;
 
 /// One setting key with its default and the rule for its values.
 pub struct SettingDef {
@@ -67,6 +68,18 @@ pub const DEFS: &[SettingDef] = &[
         help: "tell the client in the portal and by e-mail",
         kind: Kind::Bool,
     },
+    SettingDef {
+        key: "impersonation.reauth_within",
+        default: "12h",
+        help: "Login as Client asks for a fresh code (or the password) when the last check is older than this",
+        kind: Kind::Duration,
+    },
+    SettingDef {
+        key: "security.staff_2fa",
+        default: "off",
+        help: "off, impersonators (roles holding clients.impersonate) or all: who must set up two-factor",
+        kind: Kind::OneOf(&["off", "impersonators", "all"]),
+    },
 ];
 
 /// Checks a value for a key, returning it in canonical form or a message saying what is wrong.
@@ -111,6 +124,10 @@ pub struct Settings {
     pub require_reason: bool,
     pub manual_store: bool,
     pub notify_client: bool,
+    /// How old the staff session's last password or code check may be at a Login as Client start.
+    pub reauth_within: HumanDuration,
+    /// Which staff must have two-factor.
+    pub staff_2fa: StaffTwoFactor,
 }
 
 impl Settings {
@@ -138,6 +155,8 @@ impl Settings {
             require_reason: get("impersonation.require_reason") == "true",
             manual_store: get("impersonation.store_selection") == "manual",
             notify_client: get("impersonation.notify_client") == "true",
+            reauth_within: duration("impersonation.reauth_within"),
+            staff_2fa: StaffTwoFactor::parse(&get("security.staff_2fa")),
         }
     }
 }
@@ -154,6 +173,8 @@ mod tests {
         assert_eq!(s.max_duration.seconds(), 3600);
         assert_eq!(s.idle_timeout.seconds(), 900);
         assert_eq!(s.consent, ConsentPolicy::NotRequired);
+        assert_eq!(s.reauth_within.seconds(), 12 * 3600);
+        assert_eq!(s.staff_2fa, StaffTwoFactor::Off);
     }
 
     #[test]

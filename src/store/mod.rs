@@ -14,6 +14,7 @@ pub mod shop;
 pub mod stores;
 pub mod subscriptions;
 pub mod tasks;
+pub mod two_factor;
 
 use crate::db::Db;
 use activity::{append, ActivityActor, NewActivity};

@@ -13,6 +13,12 @@ pub struct StaffSessionRow {
     pub csrf_token: String,
     pub staff: Staff,
     pub permissions: Vec<String>,
+    /// When the session last checked a password or code.
+    pub verified_at: i64,
+    /// Whether the staff member has two-factor.
+    pub two_factor: bool,
+    /// The `security.staff_2fa` setting, read with the session.
+    pub staff_2fa: crate::domain::two_factor::StaffTwoFactor,
 }
 
 /// A portal session as read on each portal request: the client, and the impersonation if any.
@@ -133,7 +139,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind = 'staff'")
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
                 .bind(old)
                 .execute(&mut *tx)
                 .await?;
@@ -148,7 +154,9 @@ impl Store {
     /// Reads a live staff session with the staff member's permissions; disabled staff have none.
     pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
         let rows = sqlx::query(
-            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission
+            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission,
+                    COALESCE(s.verified_at, s.created_at), CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
+                    (SELECT value FROM settings WHERE key = 'security.staff_2fa')
              FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
              LEFT JOIN role_permissions rp ON rp.role_id = r.id
              WHERE s.token_hash = $1 AND s.kind = 'staff' AND s.expires_at > $2 AND st.active = 1",
@@ -175,7 +183,16 @@ impl Store {
                 permissions.push(p);
             }
         }
-        Ok(Some(StaffSessionRow { session_id: first.try_get(0)?, csrf_token: first.try_get(1)?, staff, permissions }))
+        let staff_2fa: Option<String> = first.try_get(12)?;
+        Ok(Some(StaffSessionRow {
+            session_id: first.try_get(0)?,
+            csrf_token: first.try_get(1)?,
+            staff,
+            permissions,
+            verified_at: first.try_get(10)?,
+            two_factor: first.try_get::<i64, _>(11)? == 1,
+            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(staff_2fa.as_deref().unwrap_or("off")),
+        }))
     }
 
     /// Staff sign-out: ends the session and every live impersonation of that staff member.
@@ -493,7 +510,7 @@ impl Store {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_session(
+pub(crate) async fn insert_session(
     tx: &mut Tx,
     token_hash: &str,
     kind: &str,

@@ -67,6 +67,7 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                     @if g.has(p::STAFF_MANAGE) { a href="/admin/staff" { "Staff" } }
                     @if g.has(p::STAFF_MANAGE) { a href="/admin/roles" { "Roles" } }
                 }
+                a href="/admin/2fa/setup" { "Two-factor" }
                 form.inline method="post" action="/admin/logout" {
                     span.who { (auth.staff.name) " (" (auth.staff.role_name) ")" }
                     (csrf(&auth.csrf_token))

@@ -19,6 +19,8 @@ pub const MAX_FAILURES: i64 = 5;
 pub const FAILURE_WINDOW: i64 = 15 * 60;
 /// How long a session lasts at most, in seconds.
 pub const SESSION_SECONDS: i64 = 12 * 3600;
+/// How long a staff member has between the password and the two-factor code, in seconds.
+pub const PENDING_SECONDS: i64 = 10 * 60;
 const MAX_FIELD: usize = 500;
 
 /// Which side is signing in.
@@ -147,6 +149,15 @@ pub async fn sign_in_and_redirect(
     };
     let old = cookie(headers, cookie_name).map(|t| hash_token(&t));
     match side {
+        Side::Staff if state.store.two_factor_state(id).await?.secret.is_some() => {
+            // The session stays half signed in (it opens only the code page) until the code.
+            let expires = crate::domain::now() + PENDING_SECONDS;
+            state.store.create_pending_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?;
+            return Err(AppError::Redirect {
+                to: "/admin/login/2fa".into(),
+                cookies: vec![set_cookie(cookie_name, &token, state.config.secure_cookies)],
+            });
+        }
         Side::Staff => {
             state.store.create_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
         }

@@ -774,3 +774,39 @@ async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_tas
 
     web.finish().await;
 }
+
+/// Staff two-factor as Alice sees it: she enrols with a code her app computes from the key on the
+/// setup page, signs out, and signs in again with her password and then a code.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+async fn alice_enrols_in_two_factor_and_signs_in_with_a_code() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let a = web.a.clone();
+
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    web.open(&format!("{a}/admin/2fa/setup")).await;
+    assert!(web.has("#totp-qr svg").await, "the QR code is drawn in the page");
+    let secret = web.text("#totp-secret").await;
+    let mut phone = crate::two_factor::Authenticator::new(&secret);
+    web.fill("#code", &phone.next().await).await;
+    web.press("#enable-2fa").await;
+    assert!(web.text("#two-factor-enabled").await.contains("password and a code"));
+    assert_eq!(web.texts("#recovery-codes li").await.len(), 10);
+    web.press("#continue").await;
+    assert_eq!(web.path().await, "/admin");
+
+    web.press("header form[action='/admin/logout'] button").await;
+    assert_eq!(web.path().await, "/admin/login");
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    assert_eq!(web.path().await, "/admin/login/2fa");
+    web.open(&format!("{a}/admin/clients")).await;
+    assert_eq!(web.path().await, "/admin/login/2fa", "no admin page before the code");
+    web.fill("#code", &phone.next().await).await;
+    web.press("#verify-code").await;
+    assert_eq!(web.path().await, "/admin");
+    assert_eq!(web.status().await, 200);
+    assert_eq!(web.text("h1").await, "Welcome, Alice Admin");
+
+    web.finish().await;
+}

@@ -18,3 +18,4 @@ mod sign_in;
 mod subscriptions;
 mod support;
 mod tasks;
+mod two_factor;

@@ -8,10 +8,11 @@ pub mod outbox;
 pub mod settings;
 pub mod staff;
 pub mod stores;
+pub mod two_factor;
 pub mod work;
 
 use crate::app::AppState;
-use crate::auth::guards::{cookie, ClientInfo, StaffAuth};
+use crate::auth::guards::{cookie, ClientInfo, StaffAuth, StaffEnrolling};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::domain::impersonation::{
     decide_start, parse_consent_choice, Consent, EndReason, Refusal, StartAsk, TargetClient,
@@ -54,7 +55,11 @@ pub async fn login(
 }
 
 /// `POST /admin/logout`: ends the staff session and any live Login as Client session of this staff member.
-pub async fn logout(State(state): State<AppState>, auth: StaffAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    StaffEnrolling(auth): StaffEnrolling,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     state.store.end_staff_session(auth.session_id, auth.staff.id, &auth.info.ip).await?;
     Err(AppError::Redirect {
@@ -347,6 +352,8 @@ pub struct StartForm {
     reason: String,
     store: Option<String>,
     next: Option<String>,
+    /// The step-up answer (code or password) when the session's last check is too old.
+    reauth: Option<String>,
 }
 
 /// Keeps `next` only if it is a plain path of this site's portal: `/` followed by URL-safe
@@ -379,6 +386,9 @@ pub async fn impersonate(
     let next = safe_next(f.next.as_deref());
     let client = state.store.client(id).await?;
     let settings = state.store.settings().await?;
+    if let Some(ask) = two_factor::step_up(&state, &auth, &settings, id, &f).await? {
+        return Ok(ask);
+    }
     let stores = state.store.client_stores(id).await?;
     let store_ids: Vec<i64> = stores.iter().map(|s| s.id).collect();
     let store = match f.store.as_deref().map(str::trim) {

@@ -30,6 +30,7 @@ fn choices(key: &str) -> Option<&'static [&'static str]> {
         "impersonation.consent" => Some(&["not_required", "opt_in", "opt_out"]),
         "impersonation.default_mode" => Some(&["read_only", "full"]),
         "impersonation.store_selection" => Some(&["automatic", "manual"]),
+        "security.staff_2fa" => Some(&["off", "impersonators", "all"]),
         _ => None,
     }
 }

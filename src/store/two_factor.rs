@@ -1,0 +1,372 @@
+//! Staff two-factor: secrets, recovery codes, the half-signed-in session between password and
+//! code, and the step-up check. Each change and each accepted or refused factor is recorded.
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::sessions::{end_impersonations_where, insert_session};
+use super::{Store, StoreError, StoreResult, Tx};
+use crate::domain::impersonation::EndReason;
+use sqlx::Row;
+
+/// Session kind of a staff member who gave the right password and still owes the code. Every
+/// staff query reads `kind = 'staff'`, so such a session opens no admin page by construction.
+pub const PENDING_KIND: &str = "staff_2fa";
+
+/// A staff member's two-factor state.
+#[derive(Debug, Clone)]
+pub struct TwoFactorState {
+    /// The confirmed secret; `None` when two-factor is off.
+    pub secret: Option<String>,
+    /// The secret shown on the setup page, not yet confirmed by a code.
+    pub pending: Option<String>,
+    /// The last accepted time step.
+    pub last_step: Option<i64>,
+    pub enabled_at: Option<i64>,
+    /// Recovery codes not yet used.
+    pub recovery_left: i64,
+}
+
+/// A half-signed-in staff session (password right, code still owed).
+#[derive(Debug, Clone)]
+pub struct PendingStaffRow {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub staff_id: i64,
+    pub email: String,
+    pub secret: String,
+    pub last_step: Option<i64>,
+}
+
+/// What proved the second factor (or the password, at a step-up without two-factor).
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// An authenticator code of this time step.
+    Code(i64),
+    /// A recovery code, by its stored hash.
+    Recovery(String),
+    /// The password (staff without two-factor, at a step-up).
+    Password,
+}
+
+/// What a refused answer was meant to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailedProof {
+    /// An authenticator or recovery code.
+    SecondFactor,
+    /// The password, at a step-up without two-factor.
+    Password,
+}
+
+/// A new full staff session, by token hash.
+pub struct NewStaffSession<'a> {
+    pub token_hash: &'a str,
+    pub csrf_token: &'a str,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// The staff member's two-factor state.
+    pub async fn two_factor_state(&self, staff_id: i64) -> StoreResult<TwoFactorState> {
+        let r = sqlx::query(
+            "SELECT totp_secret, totp_pending, totp_last_step, totp_enabled_at,
+                    (SELECT COUNT(*) FROM staff_recovery_codes c WHERE c.staff_id = s.id AND c.used_at IS NULL)
+             FROM staff s WHERE s.id = $1",
+        )
+        .bind(staff_id)
+        .fetch_optional(&self.db.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(TwoFactorState {
+            secret: r.try_get(0)?,
+            pending: r.try_get(1)?,
+            last_step: r.try_get(2)?,
+            enabled_at: r.try_get(3)?,
+            recovery_left: r.try_get(4)?,
+        })
+    }
+
+    /// Binds a secret to the staff member for the setup page, unless two-factor is already on.
+    pub async fn set_pending_secret(&self, staff_id: i64, secret: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE staff SET totp_pending = $1 WHERE id = $2 AND totp_secret IS NULL")
+            .bind(secret)
+            .bind(staff_id)
+            .execute(&self.db.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Turns two-factor on with the pending secret the first code was checked against (only if
+    /// it is still the pending one), stores the recovery codes' hashes, ends every session of
+    /// the staff member and opens `new` in their place (the session rotates). False when the
+    /// pending secret changed meanwhile or two-factor was already on.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn enable_two_factor(
+        &self,
+        staff_id: i64,
+        secret: &str,
+        step: i64,
+        recovery_hashes: &[String],
+        new: &NewStaffSession<'_>,
+        ip: &str,
+    ) -> StoreResult<bool> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE staff SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1, totp_enabled_at = $2
+             WHERE id = $3 AND totp_secret IS NULL AND totp_pending = $4",
+        )
+        .bind(step)
+        .bind(now)
+        .bind(staff_id)
+        .bind(secret)
+        .execute(&mut *tx)
+        .await?;
+        if n.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
+        for h in recovery_hashes {
+            sqlx::query("INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)")
+                .bind(staff_id)
+                .bind(h)
+                .execute(&mut *tx)
+                .await?;
+        }
+        delete_staff_sessions(&mut tx, staff_id).await?;
+        insert_session(&mut tx, new.token_hash, "staff", Some(staff_id), None, None, new.csrf_token, new.expires_at)
+            .await?;
+        append(
+            &mut tx,
+            event(
+                staff_id,
+                "Two-factor enabled",
+                format!("{} recovery codes issued; other sessions ended", recovery_hashes.len()),
+                ip,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// After the right password of a staff member with two-factor: a half-signed-in session
+    /// that can only answer the code page. Ends the staff session this browser had.
+    pub async fn create_pending_staff_session(
+        &self,
+        staff_id: i64,
+        token_hash: &str,
+        csrf: &str,
+        expires_at: i64,
+        replaces_token_hash: Option<&str>,
+        ip: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(old) = replaces_token_hash {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_session(&mut tx, token_hash, PENDING_KIND, Some(staff_id), None, None, csrf, expires_at).await?;
+        append(&mut tx, event(staff_id, "Staff password accepted", "second factor still owed".into(), ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a live half-signed-in session of an active staff member who has two-factor.
+    pub async fn pending_staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PendingStaffRow>> {
+        let Some(r) = sqlx::query(
+            "SELECT s.id, s.csrf_token, st.id, st.email, st.totp_secret, st.totp_last_step
+             FROM sessions s JOIN staff st ON st.id = s.staff_id
+             WHERE s.token_hash = $1 AND s.kind = 'staff_2fa' AND s.expires_at > $2 AND st.active = 1
+               AND st.totp_secret IS NOT NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.db.read)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PendingStaffRow {
+            session_id: r.try_get(0)?,
+            csrf_token: r.try_get(1)?,
+            staff_id: r.try_get(2)?,
+            email: r.try_get(3)?,
+            secret: r.try_get(4)?,
+            last_step: r.try_get(5)?,
+        }))
+    }
+
+    /// The second step of a sign-in: uses up the proof (a code's time step, or a recovery
+    /// code), ends the half-signed-in session and opens `new` (a fresh token). False, with
+    /// nothing changed, when the proof was already used (a replay, or two tabs at once).
+    pub async fn complete_staff_sign_in(
+        &self,
+        pending_session_id: i64,
+        staff_id: i64,
+        proof: &Proof,
+        new: &NewStaffSession<'_>,
+        ip: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        if !use_proof(&mut tx, staff_id, proof, ip, "sign-in").await? {
+            return Ok(false);
+        }
+        let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
+            .bind(pending_session_id)
+            .execute(&mut *tx)
+            .await?;
+        if n.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_session(&mut tx, new.token_hash, "staff", Some(staff_id), None, None, new.csrf_token, new.expires_at)
+            .await?;
+        self.touch_staff_login(&mut tx, staff_id).await?;
+        append(&mut tx, event(staff_id, "Staff signed in", "with two-factor".into(), ip)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A successful step-up: uses up the proof and records the check as the session's last.
+    /// False, with nothing changed, when the proof was already used.
+    pub async fn staff_step_up(&self, session_id: i64, staff_id: i64, proof: &Proof, ip: &str) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        if !use_proof(&mut tx, staff_id, proof, ip, "step-up before Login as Client").await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE sessions SET verified_at = $1 WHERE id = $2 AND kind = 'staff'")
+            .bind(crate::domain::now())
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A refused code, recovery code or step-up password: counts against the sign-in limit of
+    /// `account` from `ip`, and is recorded with the staff member as actor.
+    pub async fn record_second_factor_failure(
+        &self,
+        staff_id: i64,
+        account: &str,
+        ip: &str,
+        proof: FailedProof,
+        detail: String,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
+            .bind(account)
+            .bind(ip)
+            .bind(crate::domain::now())
+            .execute(&mut *tx)
+            .await?;
+        let action = match proof {
+            FailedProof::SecondFactor => "Second factor refused",
+            FailedProof::Password => "Password re-check refused",
+        };
+        append(&mut tx, event(staff_id, action, detail, ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Clears the staff member's two-factor and recovery codes and ends their staff sessions
+    /// (and so their live Login as Client sessions, as a sign-out would).
+    pub async fn reset_two_factor(&self, staff_id: i64, by: ActivityActor, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL
+             WHERE id = $1",
+        )
+        .bind(staff_id)
+        .execute(&mut *tx)
+        .await?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
+        let sessions = delete_staff_sessions(&mut tx, staff_id).await?;
+        let ended = end_impersonations_where(&mut tx, "staff_id", staff_id, EndReason::Revoked, by, ip).await?;
+        append(
+            &mut tx,
+            NewActivity {
+                actor: by,
+                ..event(
+                    staff_id,
+                    "Two-factor reset",
+                    format!("recovery codes removed; {sessions} sessions and {ended} Login as Client sessions ended"),
+                    ip,
+                )
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Uses up a proof inside the transaction and records it; false when it was already used.
+async fn use_proof(tx: &mut Tx, staff_id: i64, proof: &Proof, ip: &str, context: &str) -> StoreResult<bool> {
+    let now = crate::domain::now();
+    let entry = match proof {
+        Proof::Code(step) => {
+            // Only a later step than the last accepted one moves it: two requests with the
+            // same code cannot both pass.
+            let n = sqlx::query(
+                "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step)
+            .bind(staff_id)
+            .execute(&mut **tx)
+            .await?;
+            if n.rows_affected() != 1 {
+                return Ok(false);
+            }
+            event(staff_id, "Second factor accepted", format!("authenticator code; {context}"), ip)
+        }
+        Proof::Recovery(hash) => {
+            let n = sqlx::query(
+                "UPDATE staff_recovery_codes SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(staff_id)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+            if n.rows_affected() != 1 {
+                return Ok(false);
+            }
+            let left: i64 =
+                sqlx::query("SELECT COUNT(*) FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL")
+                    .bind(staff_id)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .try_get(0)?;
+            event(staff_id, "Recovery code used", format!("{context}; {left} recovery codes left"), ip)
+        }
+        Proof::Password => event(staff_id, "Password re-checked", context.to_string(), ip),
+    };
+    append(tx, entry).await?;
+    Ok(true)
+}
+
+/// Deletes the staff member's admin sessions, whole or half signed in (never their portal ones).
+async fn delete_staff_sessions(tx: &mut Tx, staff_id: i64) -> StoreResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND kind IN ('staff', 'staff_2fa')")
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
+fn event(staff_id: i64, action: &'static str, detail: String, ip: &str) -> NewActivity {
+    NewActivity {
+        subject_client_id: None,
+        actor: ActivityActor::Staff(staff_id),
+        impersonation_id: None,
+        group: "security",
+        action,
+        target: format!("staff #{staff_id}"),
+        detail,
+        ip: ip.to_string(),
+    }
+}

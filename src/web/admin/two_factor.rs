@@ -1,0 +1,365 @@
+//! Staff two-factor pages: setup (secret, QR code, first code, recovery codes), the code step
+//! of the sign-in, and the step-up a stale session passes before Login as Client.
+
+use super::StartForm;
+use crate::app::AppState;
+use crate::auth::guards::{check_csrf, PendingStaff, StaffAuth, StaffEnrolling};
+use crate::auth::two_factor::{hash_recovery_code, new_recovery_codes, new_secret};
+use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, verify_password, STAFF_COOKIE};
+use crate::domain::settings::Settings;
+use crate::domain::two_factor::{
+    check_code, display_recovery, is_code_shaped, needs_step_up, normalize_recovery, otpauth_uri, CodeCheck,
+};
+use crate::domain::{format_time, now};
+use crate::error::{AppError, AppResult};
+use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
+use crate::web::extract::Form;
+use crate::web::layout::{admin_page, alert, csrf, public_page};
+use crate::web::login::{FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
+
+const WRONG_CODE: &str = "That code is not right. Check your authenticator app and try again.";
+const USED_CODE: &str = "That code was already used. Wait for the next one and try again.";
+const WRONG_RECOVERY: &str = "That recovery code is not right or was already used.";
+const WRONG_PASSWORD: &str = "That password is not right.";
+const TOO_MANY: &str = "Too many failed attempts for this account. Wait 15 minutes and try again.";
+const MAX_ANSWER: usize = 500;
+
+/// A form with a code (authenticator or recovery) and the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Reads an answer as an authenticator code or a recovery code, before it is used up.
+fn read_answer(staff_id: i64, secret: &str, last_step: Option<i64>, answer: &str) -> Result<Proof, &'static str> {
+    if is_code_shaped(answer) {
+        match check_code(secret, answer, now(), last_step) {
+            CodeCheck::Accepted(step) => Ok(Proof::Code(step)),
+            CodeCheck::Wrong => Err(WRONG_CODE),
+            CodeCheck::Replayed => Err(USED_CODE),
+        }
+    } else if let Some(code) = normalize_recovery(answer) {
+        Ok(Proof::Recovery(hash_recovery_code(staff_id, &code)))
+    } else {
+        Err(WRONG_CODE)
+    }
+}
+
+/// Why a proof that read well could not be used up (someone used it first).
+fn used_message(proof: &Proof) -> &'static str {
+    match proof {
+        Proof::Recovery(_) => WRONG_RECOVERY,
+        Proof::Code(_) => USED_CODE,
+        Proof::Password => WRONG_PASSWORD,
+    }
+}
+
+/// Whether the sign-in limit has locked this account from this address (SPEC §5).
+async fn locked(state: &AppState, email: &str, ip: &str) -> AppResult<bool> {
+    let failures = state.store.recent_login_failures(&account(email), ip, now() - FAILURE_WINDOW).await?;
+    Ok(failures >= MAX_FAILURES)
+}
+
+/// The sign-in limit's key for a staff member, the same one the password uses.
+fn account(email: &str) -> String {
+    format!("staff:{}", email.trim().to_lowercase())
+}
+
+fn qr_svg(uri: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).build();
+    // Inline in HTML the XML declaration has no place; the <svg> element is all that is needed.
+    svg.find("<svg").map(|i| svg[i..].to_string())
+}
+
+fn setup_markup(auth: &StaffAuth, secret: &str, message: Option<&str>) -> Markup {
+    let uri = otpauth_uri(secret, &auth.staff.email);
+    admin_page(
+        auth,
+        "Set up two-factor",
+        html! {
+            h1 { "Set up two-factor sign-in" }
+            @if let Some(m) = message { (alert(m)) }
+            @if auth.two_factor_required {
+                p.notice role="status" #two-factor-required { "Your role must use two-factor sign-in. Set it up to continue." }
+            }
+            ol {
+                li { "Scan this QR code with an authenticator app (such as FreeOTP, Aegis or Google Authenticator)." }
+                li { "Or type this key into the app: " code #totp-secret { (secret) } " (time-based, 6 digits, 30 seconds)." }
+                li { "Enter the 6-digit code the app shows." }
+            }
+            @if let Some(svg) = qr_svg(&uri) {
+                // The SVG comes from the QR encoder: only numbers and fixed markup.
+                div #totp-qr role="img" aria-label="QR code of the two-factor key" { (PreEscaped(svg)) }
+            }
+            form #two-factor-setup method="post" action="/admin/2fa/setup" {
+                (csrf(&auth.csrf_token))
+                label for="code" { "Code from the app" }
+                input #code type="text" name="code" required autocomplete="one-time-code" inputmode="numeric" maxlength="10";
+                p { button #enable-2fa type="submit" { "Turn on two-factor" } }
+            }
+        },
+    )
+}
+
+/// `GET /admin/2fa/setup`: the secret (bound to this staff member on the server) and its QR
+/// code; or, when two-factor is already on, its state.
+pub async fn setup_page(State(state): State<AppState>, StaffEnrolling(auth): StaffEnrolling) -> AppResult<Markup> {
+    let tf = state.store.two_factor_state(auth.staff.id).await?;
+    if tf.secret.is_some() {
+        return Ok(admin_page(
+            &auth,
+            "Two-factor",
+            html! {
+                h1 { "Two-factor sign-in" }
+                p #two-factor-status {
+                    "Two-factor sign-in is on"
+                    @if let Some(at) = tf.enabled_at { " since " (format_time(at)) }
+                    ". " (tf.recovery_left) " recovery codes are left."
+                }
+                p.muted { "To move it to a new device or get new recovery codes, ask an operator to run "
+                    code { "behalf staff reset-2fa " (auth.staff.email) } ", then set it up again." }
+            },
+        ));
+    }
+    let secret = match tf.pending {
+        Some(p) => p,
+        None => {
+            let s = new_secret();
+            state.store.set_pending_secret(auth.staff.id, &s).await?;
+            s
+        }
+    };
+    Ok(setup_markup(&auth, &secret, None))
+}
+
+/// `POST /admin/2fa/setup` (`code`): the first code confirms the pending secret; two-factor
+/// goes on, the session rotates, and the ten recovery codes are shown this once.
+pub async fn setup(
+    State(state): State<AppState>,
+    StaffEnrolling(auth): StaffEnrolling,
+    Form(f): Form<CodeForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    let tf = state.store.two_factor_state(auth.staff.id).await?;
+    if tf.secret.is_some() {
+        return Err(AppError::Status(StatusCode::CONFLICT, "Two-factor sign-in is already on.".into()));
+    }
+    let Some(secret) = tf.pending else {
+        return Err(AppError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Open the two-factor setup page first, then enter the code your app shows.".into(),
+        ));
+    };
+    let step = match check_code(&secret, f.code.trim(), now(), None) {
+        CodeCheck::Accepted(step) => step,
+        _ => {
+            return Err(AppError::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                setup_markup(
+                    &auth,
+                    &secret,
+                    Some("That code is not right. Check the key and your device's clock, then try again."),
+                ),
+            ))
+        }
+    };
+    let codes = new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| hash_recovery_code(auth.staff.id, c)).collect();
+    let token = new_token();
+    let csrf_token = new_token();
+    let new = NewStaffSession {
+        token_hash: &hash_token(&token),
+        csrf_token: &csrf_token,
+        expires_at: now() + SESSION_SECONDS,
+    };
+    if !state.store.enable_two_factor(auth.staff.id, &secret, step, &hashes, &new, &auth.info.ip).await? {
+        return Err(AppError::Status(
+            StatusCode::CONFLICT,
+            "The two-factor key changed meanwhile (another tab?). Open the setup page again.".into(),
+        ));
+    }
+    let rotated = StaffAuth { csrf_token: csrf_token.clone(), two_factor: true, ..auth };
+    let page = admin_page(
+        &rotated,
+        "Two-factor is on",
+        html! {
+            h1 { "Two-factor sign-in is on" }
+            p.notice role="status" #two-factor-enabled { "From now on you sign in with your password and a code from your app. Your other sessions were signed out." }
+            h2 { "Recovery codes" }
+            p { "Each of these codes signs you in once in place of a code, if you lose your device. Keep them somewhere safe: they are shown only now." }
+            ol #recovery-codes { @for c in &codes { li { code { (display_recovery(c)) } } } }
+            p { a #continue href="/admin" { "Continue to the admin" } }
+        },
+    );
+    let cookie = set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies);
+    Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], page).into_response())
+}
+
+fn code_markup(csrf_token: &str, message: Option<&str>) -> Markup {
+    public_page(
+        "Two-factor sign-in",
+        html! {
+            h1 { "Two-factor sign-in" }
+            @if let Some(m) = message { (alert(m)) }
+            p { "Enter the 6-digit code from your authenticator app, or one of your recovery codes." }
+            form #two-factor-sign-in method="post" action="/admin/login/2fa" {
+                (csrf(csrf_token))
+                label for="code" { "Code" }
+                input #code type="text" name="code" required autocomplete="one-time-code" maxlength="40";
+                p { button #verify-code type="submit" { "Verify" } }
+            }
+            form.inline method="post" action="/admin/login/2fa/cancel" {
+                (csrf(csrf_token))
+                button #cancel-2fa type="submit" { "Cancel and start again" }
+            }
+        },
+    )
+}
+
+/// `GET /admin/login/2fa`: the code page of a half-signed-in staff member.
+pub async fn code_page(p: PendingStaff) -> Markup {
+    code_markup(&p.row.csrf_token, None)
+}
+
+/// `POST /admin/login/2fa` (`code`: an authenticator code or a recovery code): the second step
+/// of the sign-in, limited like passwords; on success a new session token replaces the half one.
+pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<CodeForm>) -> AppResult<Response> {
+    check_csrf(&p.row.csrf_token, &f.csrf_token)?;
+    let again = |status: StatusCode, msg: &str| AppError::Page(status, code_markup(&p.row.csrf_token, Some(msg)));
+    if locked(&state, &p.row.email, &p.info.ip).await? {
+        return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
+    }
+    let answer: String = f.code.trim().chars().take(MAX_ANSWER).collect();
+    let token = new_token();
+    let csrf_token = new_token();
+    let new = NewStaffSession {
+        token_hash: &hash_token(&token),
+        csrf_token: &csrf_token,
+        expires_at: now() + SESSION_SECONDS,
+    };
+    let refusal = match read_answer(p.row.staff_id, &p.row.secret, p.row.last_step, &answer) {
+        Ok(proof) => {
+            let ip = &p.info.ip;
+            if state.store.complete_staff_sign_in(p.row.session_id, p.row.staff_id, &proof, &new, ip).await? {
+                return Err(AppError::Redirect {
+                    to: "/admin".into(),
+                    cookies: vec![set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)],
+                });
+            }
+            used_message(&proof)
+        }
+        Err(msg) => msg,
+    };
+    state
+        .store
+        .record_second_factor_failure(
+            p.row.staff_id,
+            &account(&p.row.email),
+            &p.info.ip,
+            FailedProof::SecondFactor,
+            format!("sign-in: {refusal}"),
+        )
+        .await?;
+    Err(again(StatusCode::UNAUTHORIZED, refusal))
+}
+
+/// `POST /admin/login/2fa/cancel`: drops the half-signed-in session.
+pub async fn cancel(
+    State(state): State<AppState>,
+    p: PendingStaff,
+    Form(f): Form<super::CsrfOnly>,
+) -> AppResult<Response> {
+    check_csrf(&p.row.csrf_token, &f.csrf_token)?;
+    state.store.delete_session(p.row.session_id).await?;
+    Err(AppError::Redirect {
+        to: "/admin/login".into(),
+        cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
+    })
+}
+
+fn step_up_markup(auth: &StaffAuth, client_id: i64, f: &StartForm, message: Option<&str>) -> Markup {
+    admin_page(
+        auth,
+        "Confirm it is you",
+        html! {
+            h1 { "Confirm it is you" }
+            @if let Some(m) = message { (alert(m)) }
+            p { "Your last sign-in check was a while ago. Before you log in as this client, "
+                @if auth.two_factor { "enter a code from your authenticator app (or a recovery code)." }
+                @else { "enter your password again." } }
+            form #step-up-form method="post" action=(format!("/admin/clients/{client_id}/impersonate")) {
+                (csrf(&auth.csrf_token))
+                input type="hidden" name="reason" value=(f.reason);
+                @if let Some(mode) = &f.mode { input type="hidden" name="mode" value=(mode); }
+                @if let Some(store) = &f.store { input type="hidden" name="store" value=(store); }
+                @if let Some(next) = &f.next { input type="hidden" name="next" value=(next); }
+                @if auth.two_factor {
+                    label for="reauth" { "Code" }
+                    input #reauth type="text" name="reauth" required autocomplete="one-time-code" maxlength="40";
+                } @else {
+                    label for="reauth" { "Password" }
+                    input #reauth type="password" name="reauth" required autocomplete="current-password";
+                }
+                p { button #confirm-step-up type="submit" { "Confirm and log in as the client" } }
+            }
+        },
+    )
+}
+
+/// The step-up before a Login as Client start. `None`: the session's last check is recent
+/// enough, or the answer in the form (`reauth`) just passed and the session's check time was
+/// refreshed, so the start goes on. `Some(page)`: the page asking for the code or password,
+/// carrying the start's fields. A wrong answer counts against the sign-in limit.
+pub(super) async fn step_up(
+    state: &AppState,
+    auth: &StaffAuth,
+    settings: &Settings,
+    client_id: i64,
+    f: &StartForm,
+) -> AppResult<Option<Response>> {
+    if !needs_step_up(auth.verified_at, settings.reauth_within.seconds(), now()) {
+        return Ok(None);
+    }
+    let answer: String = f.reauth.as_deref().unwrap_or("").trim().chars().take(MAX_ANSWER).collect();
+    if answer.is_empty() {
+        return Ok(Some(step_up_markup(auth, client_id, f, None).into_response()));
+    }
+    let again = |status: StatusCode, msg: &str| AppError::Page(status, step_up_markup(auth, client_id, f, Some(msg)));
+    if locked(state, &auth.staff.email, &auth.info.ip).await? {
+        return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
+    }
+    let read = if auth.two_factor {
+        let tf = state.store.two_factor_state(auth.staff.id).await?;
+        let secret = tf.secret.unwrap_or_default();
+        read_answer(auth.staff.id, &secret, tf.last_step, &answer)
+    } else if verify_password(answer, Some(auth.staff.password_hash.clone())).await {
+        Ok(Proof::Password)
+    } else {
+        Err(WRONG_PASSWORD)
+    };
+    let refusal = match read {
+        Ok(proof) => {
+            if state.store.staff_step_up(auth.session_id, auth.staff.id, &proof, &auth.info.ip).await? {
+                return Ok(None);
+            }
+            used_message(&proof)
+        }
+        Err(msg) => msg,
+    };
+    let detail = format!("step-up before Login as Client of client #{client_id}: {refusal}");
+    let failed = if auth.two_factor { FailedProof::SecondFactor } else { FailedProof::Password };
+    state
+        .store
+        .record_second_factor_failure(auth.staff.id, &account(&auth.staff.email), &auth.info.ip, failed, detail)
+        .await?;
+    Err(again(StatusCode::UNAUTHORIZED, refusal))
+}
