@@ -139,10 +139,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
+            end_staff_session_by_hash(&mut tx, old).await?;
         }
         insert_session(&mut tx, token_hash, "staff", Some(staff_id), None, None, csrf, expires_at).await?;
         self.touch_staff_login(&mut tx, staff_id).await?;
@@ -570,6 +567,15 @@ async fn insert_impersonation(
         e => StoreError::Db(e),
     })?;
     row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+}
+
+/// Removes the staff session (whole or half signed in) that a browser had, before it gets a new one.
+pub(crate) async fn end_staff_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
+        .bind(token_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.

@@ -2,7 +2,7 @@
 //! code, and the step-up check. Each change and each accepted or refused factor is recorded.
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::sessions::{end_impersonations_where, insert_session};
+use super::sessions::{end_impersonations_where, end_staff_session_by_hash, insert_session};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::EndReason;
 use sqlx::Row;
@@ -161,10 +161,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
+            end_staff_session_by_hash(&mut tx, old).await?;
         }
         insert_session(&mut tx, token_hash, PENDING_KIND, Some(staff_id), None, None, csrf, expires_at).await?;
         append(&mut tx, event(staff_id, "Staff password accepted", "second factor still owed".into(), ip)).await?;
