@@ -134,7 +134,8 @@ REPORT="$OUT/robustness$SUFFIX.txt"
     echo "concurrent run ($CONNECTIONS connections, ${CONCURRENT_SECONDS}s, server side): 2xx=$(delta "$AFTER_FUZZ" "$AFTER_LOAD" 2xx) 3xx=$(delta "$AFTER_FUZZ" "$AFTER_LOAD" 3xx) 4xx=$(delta "$AFTER_FUZZ" "$AFTER_LOAD" 4xx) 5xx=$(delta "$AFTER_FUZZ" "$AFTER_LOAD" 5xx) shed503=$(delta "$AFTER_FUZZ" "$AFTER_LOAD" shed503)"
     grep -h -E "requests in|Requests/sec|Non-2xx|Socket errors" "$WORK/wrk-login.txt" "$WORK/wrk-dashboard.txt" | sed 's/^/  wrk: /'
     echo "server peak RSS: $(mb "$RSS_KB") MB"
-    echo "server log lines: $(wc -l <"$WORK/server.log")"
+    echo "server log lines: $(wc -l <"$WORK/server.log"), by kind:"
+    sed -E 's/\x1b\[[0-9;]*m//g; s/^[^ ]+ +//; s/[0-9]+/N/g' "$WORK/server.log" | cut -c1-160 | sort | uniq -c | sort -rn | head -n 8 | sed 's/^/  /'
 } | tee "$REPORT"
 FIVE=$(( $(delta "$BEFORE" "$AFTER_LOAD" 5xx) ))
 (( FUZZ_RC == 0 )) || die "the malformed run saw answers >= 500 other than 503 (see above)"
