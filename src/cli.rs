@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Reverse proxies (CIDR,...) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed
     #[arg(long, env = "BEHALF_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
     pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    /// Which headers the trusted proxies write: x-forwarded-for (with X-Forwarded-Proto) or forwarded (RFC 7239)
+    #[arg(long, env = "BEHALF_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = crate::auth::peer::ProxyHeader::parse)]
+    pub proxy_header: crate::auth::peer::ProxyHeader,
     /// Serve /metrics on this separate address (e.g. 127.0.0.1:9090) instead of the main port
     #[arg(long, env = "BEHALF_METRICS_BIND")]
     pub metrics_bind: Option<String>,
@@ -70,6 +73,9 @@ pub struct ServeArgs {
     /// Time a request body may go without sending anything (e.g. 15s)
     #[arg(long, env = "BEHALF_BODY_TIMEOUT", default_value = "15s", value_parser = parse_timeout)]
     pub body_timeout: std::time::Duration,
+    /// Time a whole request may take until its answer starts, body included (e.g. 120s); then 408
+    #[arg(long, env = "BEHALF_REQUEST_TIMEOUT", default_value = "120s", value_parser = parse_timeout)]
+    pub request_timeout: std::time::Duration,
     /// PostgreSQL statement_timeout: longer statements are cancelled and answer 503 (e.g. 5s)
     #[arg(long, env = "BEHALF_DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
     pub db_statement_timeout: std::time::Duration,
@@ -191,12 +197,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         smtp_ca_file: args.smtp_ca_file.clone(),
         mail_from: args.mail_from.clone(),
         files_dir: args.files_dir.clone(),
-        trusted_proxies: args.trusted_proxies.clone(),
+        trusted_proxies: args.trusted_proxies.clone().with_header(args.proxy_header),
         metrics_bind: args.metrics_bind.clone(),
         limits: crate::config::Limits {
             max_connections: args.max_connections as usize,
             header_timeout: args.header_timeout,
             body_timeout: args.body_timeout,
+            request_timeout: args.request_timeout,
             statement_timeout: args.db_statement_timeout,
             connect_timeout: args.db_connect_timeout,
         },

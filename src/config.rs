@@ -53,6 +53,9 @@ pub struct Limits {
     pub header_timeout: std::time::Duration,
     /// Time a request body may go without sending anything.
     pub body_timeout: std::time::Duration,
+    /// Time a whole request may take until its answer starts (a body trickled in byte by byte
+    /// included); then 408.
+    pub request_timeout: std::time::Duration,
     /// PostgreSQL `statement_timeout`: a query running longer is cancelled and the request answers 503.
     pub statement_timeout: std::time::Duration,
     /// Time to open a database connection, and to wait for one from the pool.
@@ -65,6 +68,7 @@ impl Default for Limits {
             max_connections: 4096,
             header_timeout: std::time::Duration::from_secs(10),
             body_timeout: std::time::Duration::from_secs(15),
+            request_timeout: std::time::Duration::from_secs(120),
             statement_timeout: std::time::Duration::from_secs(5),
             connect_timeout: std::time::Duration::from_secs(3),
         }

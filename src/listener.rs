@@ -1,11 +1,11 @@
-//! The accept loop: HTTP/1 and HTTP/2 over hyper with a header read timeout, a cap on open
+//! The accept loop: HTTP/1 over hyper with a header read timeout, a cap on open
 //! connections that answers 503 at once beyond it (never a stall), and graceful shutdown.
 
 use crate::config::Limits;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,12 +50,13 @@ pub async fn serve(
     }
     let permits = Arc::new(Semaphore::new(max));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 only: TLS and HTTP/2 end at the reverse proxy. (Guessing the version would wait for
+    // an HTTP/2 preface with no timer, so a silent socket could hold its place for ever.)
+    let mut builder = http1::Builder::new();
     // A client must finish its headers in time, on every request of a kept-alive connection;
     // hyper then closes the connection (the slow-loris defence for headers). Bodies have their
-    // own idle timeout in the router.
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new()).keep_alive_interval(Some(Duration::from_secs(30)));
+    // own idle timeout and the whole request a deadline, in the router.
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -83,10 +84,19 @@ pub async fn serve(
             let mut router = router.clone();
             async move { router.call(req.map(axum::body::Body::new)).await }
         });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_byte = limits.header_timeout;
         tokio::spawn(async move {
-            let _ = connection.await;
+            // hyper's header timer starts with the first byte; a socket that never sends one
+            // would otherwise keep its place for ever.
+            let mut probe = [0u8; 1];
+            if !matches!(tokio::time::timeout(first_byte, stream.peek(&mut probe)).await, Ok(Ok(n)) if n > 0) {
+                drop(permit);
+                return;
+            }
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = watcher.watch(connection).await;
             drop(permit);
         });
     }

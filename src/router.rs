@@ -18,6 +18,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let trusted = std::sync::Arc::new(state.config.trusted_proxies.clone());
     let body_timeout = state.config.limits.body_timeout;
+    let request_timeout = state.config.limits.request_timeout;
     Router::new()
         // Staff side
         .route("/admin/login", get(admin::login_page).post(admin::login))
@@ -130,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(same_origin_posts))
         // A body that stops arriving (a slow-loris POST) fails after this long without data.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout))
+        // ...and one trickled in a byte at a time still ends, as does any request that outstays this.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(middleware::from_fn(move |req, next| crate::auth::peer::attach_peer(trusted.clone(), req, next)))
         .layer(middleware::from_fn(ops::track_requests))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private")))

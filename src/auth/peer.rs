@@ -9,9 +9,35 @@ use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-/// The networks whose forwarding headers are believed. Empty by default: nothing is believed.
+/// Which forwarding headers the proxies write. Only that family is read: a proxy passes the other
+/// one through from the client untouched, so reading both would let a client choose its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` and `X-Forwarded-Proto`, as nginx and Caddy write them.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239), with `for=` and `proto=`.
+    Forwarded,
+}
+
+impl ProxyHeader {
+    /// `x-forwarded-for` or `forwarded`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ProxyHeader::XForwardedFor),
+            "forwarded" => Ok(ProxyHeader::Forwarded),
+            other => Err(format!("'{other}' is not a proxy header: use x-forwarded-for or forwarded")),
+        }
+    }
+}
+
+/// The networks whose forwarding headers are believed, and which headers those are. Empty by
+/// default: nothing is believed.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    nets: Vec<IpNet>,
+    header: ProxyHeader,
+}
 
 impl TrustedProxies {
     /// Parses `CIDR,CIDR,…`; a bare address means that one host. Empty text means none.
@@ -27,18 +53,23 @@ impl TrustedProxies {
             };
             nets.push(net);
         }
-        Ok(TrustedProxies(nets))
+        Ok(TrustedProxies { nets, header: ProxyHeader::default() })
+    }
+
+    /// The same proxies, writing `header`.
+    pub fn with_header(self, header: ProxyHeader) -> Self {
+        TrustedProxies { header, ..self }
     }
 
     /// Whether `ip` is one of the trusted proxies.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
-        self.0.iter().any(|n| n.contains(&ip))
+        self.nets.iter().any(|n| n.contains(&ip))
     }
 
     /// Whether any proxy is trusted at all.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.nets.is_empty()
     }
 }
 
@@ -56,21 +87,23 @@ pub struct Peer {
 
 /// Resolves the client address and scheme of a request that came from `peer`.
 ///
-/// Forwarding headers count only when `peer` is trusted. The hops named in `Forwarded` (or, when
-/// it is absent, `X-Forwarded-For`) are walked from the right, skipping trusted proxies; the first
+/// Forwarding headers count only when `peer` is trusted, and only the family the proxies write
+/// (`--proxy-header`). The hops are walked from the right, skipping trusted proxies; the first
 /// address that is not trusted is the client. A hop that cannot be read (garbage, `unknown`, an
 /// obfuscated name) stops the walk and the peer's own address is used: it is never a reason for
-/// an error.
+/// an error. The scheme is the one the nearest proxy reported (the rightmost value).
 pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> Peer {
     let peer = peer.to_canonical();
     let direct = Peer { ip: peer, forwarded_https: None, via_proxy: false };
     if !trusted.contains(peer) {
         return direct;
     }
-    let forwarded = joined(headers, header::FORWARDED.as_str());
-    let (hops, protos): (Vec<Option<IpAddr>>, Vec<Option<bool>>) = match &forwarded {
-        Some(value) => value.split(',').map(forwarded_element).unzip(),
-        None => match joined(headers, "x-forwarded-for") {
+    let (hops, protos): (Vec<Option<IpAddr>>, Vec<Option<bool>>) = match trusted.header {
+        ProxyHeader::Forwarded => match joined(headers, header::FORWARDED.as_str()) {
+            Some(value) => value.split(',').map(forwarded_element).unzip(),
+            None => (Vec::new(), Vec::new()),
+        },
+        ProxyHeader::XForwardedFor => match joined(headers, "x-forwarded-for") {
             Some(value) => (value.split(',').map(|h| parse_hop(h.trim())).collect(), Vec::new()),
             None => (Vec::new(), Vec::new()),
         },
@@ -95,24 +128,27 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> P
         // Every hop is a trusted proxy: the leftmost is as far as anyone can see.
         chosen = Some(0);
     }
-    let https = match &forwarded {
-        Some(_) => chosen.and_then(|i| protos.get(i).copied().flatten()),
-        None => joined(headers, "x-forwarded-proto").and_then(|v| scheme(v.split(',').next().unwrap_or(""))),
+    let https = match trusted.header {
+        ProxyHeader::Forwarded => chosen.and_then(|i| protos.get(i).copied().flatten()),
+        ProxyHeader::XForwardedFor => {
+            joined(headers, "x-forwarded-proto").and_then(|v| scheme(v.rsplit(',').next().unwrap_or("")))
+        }
     };
     Peer { ip, forwarded_https: https, via_proxy: true }
 }
 
-/// Every line of a header joined with commas, as RFC 9110 allows; `None` when absent or unreadable.
+/// Every line of a header joined with commas, as RFC 9110 allows; `None` when absent. Bytes that
+/// are not text become U+FFFD, so a client's garbage spoils only its own (leftmost) part.
 fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut out: Option<String> = None;
     for v in headers.get_all(name) {
-        let s = v.to_str().ok()?;
+        let s = String::from_utf8_lossy(v.as_bytes());
         match &mut out {
             Some(o) => {
                 o.push(',');
-                o.push_str(s);
+                o.push_str(&s);
             }
-            None => out = Some(s.to_string()),
+            None => out = Some(s.into_owned()),
         }
     }
     out
@@ -229,6 +265,16 @@ mod tests {
     #[test]
     fn a_chain_of_proxies_resolves_to_the_rightmost_untrusted_hop() {
         let t = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        // The proxies write X-Forwarded-For, so a client's own Forwarded header is never read.
+        let h = headers(&[("forwarded", "for=6.6.6.6"), ("x-forwarded-for", "198.51.100.9")]);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &t).ip, ip("198.51.100.9"));
+        // A proxy that appends to X-Forwarded-Proto: the nearest one's value counts.
+        let h = headers(&[("x-forwarded-for", "198.51.100.9"), ("x-forwarded-proto", "https, http")]);
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &t).forwarded_https, Some(false));
+        // Bytes that are not text on the client's side spoil nothing to their right.
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff\xfe, 198.51.100.10").unwrap());
+        assert_eq!(resolve(ip("10.0.0.1"), &h, &t).ip, ip("198.51.100.10"));
         // The client forged "6.6.6.6"; the edge proxy appended the real client, the inner proxy the edge.
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.0.0.2"), ("x-forwarded-proto", "https")]);
         let p = resolve(ip("10.0.0.1"), &h, &t);
@@ -242,8 +288,8 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_wins_and_carries_the_chosen_hops_proto() {
-        let t = TrustedProxies::parse("10.0.0.0/8").unwrap();
+    fn forwarded_is_read_when_the_proxies_write_it_and_carries_the_chosen_hops_proto() {
+        let t = TrustedProxies::parse("10.0.0.0/8").unwrap().with_header(ProxyHeader::Forwarded);
         let h = headers(&[
             ("forwarded", r#"for=6.6.6.6;proto=http, for="[2001:db8:cafe::17]:4711";proto=https, for=10.0.0.2"#),
             ("x-forwarded-for", "7.7.7.7"),
@@ -264,8 +310,10 @@ mod tests {
             let h = headers(&[("x-forwarded-for", bad)]);
             assert_eq!(resolve(ip("10.0.0.1"), &h, &t).ip, ip("10.0.0.1"), "{bad:?}");
         }
+        let f = t.clone().with_header(ProxyHeader::Forwarded);
         for bad in ["for=unknown", "for=_hidden", "garbage", "for=", "for=\"[zz]\""] {
             let h = headers(&[("forwarded", bad)]);
+            assert_eq!(resolve(ip("10.0.0.1"), &h, &f).ip, ip("10.0.0.1"), "{bad:?}");
             assert_eq!(resolve(ip("10.0.0.1"), &h, &t).ip, ip("10.0.0.1"), "{bad:?}");
         }
         // Garbage left of the real client is never reached.

@@ -412,6 +412,16 @@ impl Store {
             .try_get(0)?)
     }
 
+    /// Failed sign-ins of one account from every address since `since`.
+    pub async fn recent_login_failures_anywhere(&self, account: &str, since: i64) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND at > $2")
+            .bind(account)
+            .bind(since)
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?)
+    }
+
     /// Records one failed sign-in, with an activity entry for the security log.
     pub async fn record_login_failure(&self, account: &str, ip: &str, subject_client: Option<i64>) -> StoreResult<()> {
         let mut tx = self.begin().await?;

@@ -63,6 +63,11 @@ pub struct NewStaffSession<'a> {
     pub expires_at: i64,
 }
 
+/// The sign-in limit's key under which wrong codes of `account` are counted from every address.
+pub fn second_factor_account(account: &str) -> String {
+    format!("{account}#second-factor")
+}
+
 impl Store {
     /// The staff member's two-factor state.
     pub async fn two_factor_state(&self, staff_id: i64) -> StoreResult<TwoFactorState> {
@@ -257,6 +262,14 @@ impl Store {
             .bind(crate::domain::now())
             .execute(&mut *tx)
             .await?;
+        if proof == FailedProof::SecondFactor {
+            // Counted once more under the account alone, so the code limit also holds across addresses.
+            sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, '', $2)")
+                .bind(second_factor_account(account))
+                .bind(crate::domain::now())
+                .execute(&mut *tx)
+                .await?;
+        }
         let action = match proof {
             FailedProof::SecondFactor => "Second factor refused",
             FailedProof::Password => "Password re-check refused",

@@ -27,6 +27,13 @@ pub fn prometheus() -> &'static PrometheusHandle {
         // Another recorder already installed (a test harness) only means ours is not global.
         let _ = metrics::set_global_recorder(recorder);
         describe();
+        // Histogram samples wait in the recorder until they are folded into their buckets; do that
+        // every few seconds, so memory stays flat when nobody scrapes.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            upkeep.run_upkeep();
+        });
         handle
     })
 }

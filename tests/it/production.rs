@@ -79,13 +79,20 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
     let r = admin
         .http
         .post(format!("{}/admin/login", admin.base))
-        .header("forwarded", "for=\"[2001:db8::7]:4711\";proto=https")
+        .header("x-forwarded-for", "2001:db8::7")
+        .header("x-forwarded-proto", "https")
+        // The proxies write X-Forwarded-For, so a Forwarded header is the client's own and ignored.
+        .header("forwarded", "for=6.6.6.6;proto=http")
         .form(&[("email", "admin@example.com"), ("password", "behalf-demo"), ("csrf_token", csrf.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    // proto=https from the trusted proxy marks the cookie Secure.
+    // https from the trusted proxy marks the cookie Secure.
+    assert_eq!(
+        app.text("SELECT ip FROM activity WHERE action = 'Staff signed in' ORDER BY id DESC LIMIT 1").await.as_deref(),
+        Some("2001:db8::7")
+    );
     let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>();
     assert!(cookie.iter().any(|c| c.starts_with("behalf_staff=") && c.contains("; Secure")), "{cookie:?}");
     let token = cookie.iter().find(|c| c.starts_with("behalf_staff=")).unwrap();
@@ -324,8 +331,23 @@ async fn slow_headers_and_bodies_are_cut_off() {
     let app = TestApp::with_config(|c| {
         c.limits.header_timeout = Duration::from_secs(1);
         c.limits.body_timeout = Duration::from_secs(1);
+        c.limits.request_timeout = Duration::from_secs(3);
     })
     .await;
+    // A socket that sends nothing at all: closed after the header timeout.
+    let (_, took) = raw(&app, b"", Duration::from_secs(10)).await;
+    assert!(took < Duration::from_secs(5), "a silent socket was held for {took:?}");
+    // Just the start of an HTTP/2 preface: the same.
+    let (_, took) = raw(&app, b"PRI", Duration::from_secs(10)).await;
+    assert!(took < Duration::from_secs(5), "held for {took:?}");
+    // A kept-alive connection that goes silent after a request: closed after the header timeout.
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
+    assert!(started.elapsed() < Duration::from_secs(5), "an idle kept-alive connection was held");
     // Half a header line, then nothing: closed after the header timeout.
     let (_, took) = raw(&app, b"GET /login HTTP/1.1\r\nHost: x\r\nUser-Ag", Duration::from_secs(10)).await;
     assert!(took < Duration::from_secs(5), "held for {took:?}");
@@ -338,6 +360,27 @@ async fn slow_headers_and_bodies_are_cut_off() {
     .await;
     assert!(took < Duration::from_secs(5), "held for {took:?}");
     assert!(!answer.starts_with("HTTP/1.1 5"), "{answer}");
+    // A body trickled a byte at a time, each within the body timeout, still ends at the request
+    // deadline.
+    let started = Instant::now();
+    let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+    s.write_all(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    for _ in 0..20 {
+        if s.write_all(b"a").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+            answer.extend_from_slice(&buf[..n]);
+            break;
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(6), "held for {:?}", started.elapsed());
     // The server still serves.
     assert_eq!(app.browser().get("/login").await.status, StatusCode::OK);
 }

@@ -62,10 +62,23 @@ fn used_message(proof: &Proof) -> &'static str {
     }
 }
 
-/// Whether the sign-in limit has locked this account from this address (SPEC §5).
+/// Codes are checked one at a time on a node, so a burst of parallel guesses cannot all pass the
+/// limit before any failure is recorded. Second factors are rare (sign-ins, step-ups), so one
+/// gate for the node costs nothing.
+static SECOND_FACTOR_GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether the limit has locked this account's second factor: the sign-in limit of this address
+/// (SPEC §5), or twice that many wrong codes from all addresses together, so an attacker who has
+/// the password cannot guess codes from many addresses (wrong passwords do not count there, so
+/// guessing passwords cannot lock a staff member out of their codes).
 async fn locked(state: &AppState, email: &str, ip: &str) -> AppResult<bool> {
-    let failures = state.store.recent_login_failures(&account(email), ip, now() - FAILURE_WINDOW).await?;
-    Ok(failures >= MAX_FAILURES)
+    let since = now() - FAILURE_WINDOW;
+    let here = state.store.recent_login_failures(&account(email), ip, since).await?;
+    let everywhere = state
+        .store
+        .recent_login_failures_anywhere(&crate::store::two_factor::second_factor_account(&account(email)), since)
+        .await?;
+    Ok(here >= MAX_FAILURES || everywhere >= 2 * MAX_FAILURES)
 }
 
 /// The sign-in limit's key for a staff member, the same one the password uses.
@@ -235,6 +248,7 @@ pub async fn code_page(p: PendingStaff) -> Markup {
 pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<CodeForm>) -> AppResult<Response> {
     check_csrf(&p.row.csrf_token, &f.csrf_token)?;
     let again = |status: StatusCode, msg: &str| AppError::Page(status, code_markup(&p.row.csrf_token, Some(msg)));
+    let _gate = SECOND_FACTOR_GATE.lock().await;
     if locked(&state, &p.row.email, &p.info.ip).await? {
         return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
     }
@@ -334,6 +348,7 @@ pub(super) async fn step_up(
         return Ok(Some(step_up_markup(auth, client_id, f, None).into_response()));
     }
     let again = |status: StatusCode, msg: &str| AppError::Page(status, step_up_markup(auth, client_id, f, Some(msg)));
+    let _gate = SECOND_FACTOR_GATE.lock().await;
     if locked(state, &auth.staff.email, &auth.info.ip).await? {
         return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
     }
