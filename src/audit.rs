@@ -152,16 +152,52 @@ impl Signer {
         Ok(Signer { public: key.public(), key, file: checkpoints_file, origin: origin.to_string() })
     }
 
-    /// The newest stored checkpoint this key signed for this log, and when it was stored.
+    /// The newest checkpoint this key signed for this log, and when it was stored: the larger of
+    /// the database's newest and the checkpoints file's last, so deleting the database's
+    /// checkpoints cannot make the signer bless a rewritten log from scratch.
     async fn last_signed(&self, store: &Store) -> anyhow::Result<Option<(Checkpoint, i64)>> {
+        let mut newest: Option<(Checkpoint, i64)> = None;
         for c in store.newest_checkpoints(10).await? {
             if let Ok(note) = Note::parse(&c.note) {
                 if note.checkpoint.origin == self.origin && self.public.verify(&note).is_ok() {
-                    return Ok(Some((note.checkpoint, c.created_at)));
+                    newest = Some((note.checkpoint, c.created_at));
+                    break;
                 }
             }
         }
-        Ok(None)
+        if let Some(shipped) = self.last_in_file().await? {
+            if newest.as_ref().is_none_or(|(c, _)| shipped.size > c.size) {
+                newest = Some((shipped, crate::domain::now()));
+            }
+        }
+        Ok(newest)
+    }
+
+    /// The largest checkpoint of this key and origin in the checkpoints file, if there is one.
+    async fn last_in_file(&self) -> anyhow::Result<Option<Checkpoint>> {
+        let Some(path) = self.file.clone() else { return Ok(None) };
+        let (public, origin) = (self.public.clone(), self.origin.clone());
+        tokio::task::spawn_blocking(move || {
+            let file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(anyhow!("cannot read the checkpoints file {}: {e}", path.display())),
+            };
+            let mut reader = crate::domain::checkpoint::NoteReader::new(std::io::BufReader::new(file));
+            let mut best: Option<Checkpoint> = None;
+            while let Some((_, text)) = reader.next_note().map_err(|e| anyhow!("{}: {e}", path.display()))? {
+                if let Ok(note) = Note::parse(&text) {
+                    if note.checkpoint.origin == origin
+                        && public.verify(&note).is_ok()
+                        && best.as_ref().is_none_or(|b| note.checkpoint.size > b.size)
+                    {
+                        best = Some(note.checkpoint);
+                    }
+                }
+            }
+            Ok(best)
+        })
+        .await?
     }
 
     /// Signs the current head, stores the checkpoint, appends it to the file; returns the note.

@@ -175,6 +175,11 @@ async fn checkpoints_catch_a_rehashed_log_a_cut_tail_and_another_key() {
     assert!(behalf(&db, &["audit", "verify"]).0);
     let (ok, _, err) = behalf(&db, &verify_all);
     assert!(!ok && err.contains(&format!("line 1 of {}", file.display())) && err.contains("was rewritten"), "{err}");
+    // With the database's checkpoints gone, a signer that keeps the file still will not bless
+    // the rewritten log from scratch.
+    let (ok, _, err) = behalf(&db, &["audit", "checkpoint", "--audit-key", s(&key), "--audit-checkpoints", s(&file)]);
+    assert!(!ok && err.contains("rewritten") && err.contains("not signing"), "{err}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_checkpoints").await, 0);
     app.exec(&format!("UPDATE activity SET detail = '{original}' WHERE id = 2")).await;
     rehash_from(&app, 2).await;
     let (ok, out, err) = behalf(&db, &verify_all);
