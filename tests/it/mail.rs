@@ -221,19 +221,19 @@ async fn delivers_over(mode: &str, scheme: &str) {
 }
 
 #[tokio::test]
-#[ignore = "needs Python 3 with aiosmtpd: .ci/run installs it"]
+#[ignore = "needs Python 3 with aiosmtpd, and openssl: .ci/run installs them"]
 async fn a_notice_is_delivered_over_starttls_with_auth() {
     delivers_over("starttls", "smtp+starttls").await;
 }
 
 #[tokio::test]
-#[ignore = "needs Python 3 with aiosmtpd: .ci/run installs it"]
+#[ignore = "needs Python 3 with aiosmtpd, and openssl: .ci/run installs them"]
 async fn a_notice_is_delivered_over_implicit_tls_with_auth() {
     delivers_over("smtps", "smtps").await;
 }
 
 #[tokio::test]
-#[ignore = "needs Python 3 with aiosmtpd: .ci/run installs it"]
+#[ignore = "needs Python 3 with aiosmtpd, and openssl: .ci/run installs them"]
 async fn a_wrong_password_keeps_the_notice_queued_and_shown_until_it_is_sent_once() {
     let certs = Certs::make();
     let server = SmtpServer::start("starttls", &certs);
@@ -327,7 +327,7 @@ fn value_of(text: &str, name: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs Python 3 with aiosmtpd: .ci/run installs it"]
+#[ignore = "needs Python 3 with aiosmtpd, and openssl: .ci/run installs them"]
 async fn delivery_failures_and_sends_move_the_metrics() {
     let certs = Certs::make();
     let server = SmtpServer::start("smtps", &certs);
