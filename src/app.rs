@@ -107,10 +107,7 @@ impl Server {
             loop {
                 tick.tick().await;
                 let limits = match store.settings().await {
-                    Ok(s) => crate::domain::impersonation::LiveLimits {
-                        max_duration: s.max_duration.seconds(),
-                        idle_timeout: s.idle_timeout.seconds(),
-                    },
+                    Ok(s) => s.live_limits(),
                     Err(_) => continue,
                 };
                 if let Err(e) = store.sweep(limits).await {

@@ -152,10 +152,10 @@ impl Signer {
         Ok(Signer { public: key.public(), key, file: checkpoints_file, origin: origin.to_string() })
     }
 
-    /// The newest checkpoint this key signed for this log, and when it was stored: the larger of
-    /// the database's newest and the checkpoints file's last, so deleting the database's
-    /// checkpoints cannot make the signer bless a rewritten log from scratch.
-    async fn last_signed(&self, store: &Store) -> anyhow::Result<Option<(Checkpoint, i64)>> {
+    /// The newest checkpoint this key signed for this log, and when it was stored: the database's
+    /// newest, or with `with_file` the larger of it and the checkpoints file's last, so deleting
+    /// the database's checkpoints cannot make the signer bless a rewritten log from scratch.
+    async fn last_signed(&self, store: &Store, with_file: bool) -> anyhow::Result<Option<(Checkpoint, i64)>> {
         let mut newest: Option<(Checkpoint, i64)> = None;
         for c in store.newest_checkpoints(10).await? {
             if let Ok(note) = Note::parse(&c.note) {
@@ -165,7 +165,8 @@ impl Signer {
                 }
             }
         }
-        if let Some(shipped) = self.last_in_file().await? {
+        let shipped = if with_file { self.last_in_file().await? } else { None };
+        if let Some(shipped) = shipped {
             if newest.as_ref().is_none_or(|(c, _)| shipped.size > c.size) {
                 newest = Some((shipped, crate::domain::now()));
             }
@@ -240,7 +241,7 @@ impl Signer {
 
     /// `behalf audit checkpoint`: signs the current head now.
     pub async fn sign_now(&self, store: &Store) -> anyhow::Result<String> {
-        let since = self.last_signed(store).await?;
+        let since = self.last_signed(store, true).await?;
         Ok(self.sign_head(store, since.as_ref().map(|(c, _)| c)).await?.1)
     }
 
@@ -252,7 +253,8 @@ impl Signer {
         last: &mut Option<(Checkpoint, i64)>,
     ) -> anyhow::Result<()> {
         // Another node may have signed meanwhile: the largest checkpoint under this key counts.
-        if let Some(stored) = self.last_signed(store).await? {
+        // The file is read once, to start from; after that this task appends to it itself.
+        if let Some(stored) = self.last_signed(store, last.is_none()).await? {
             if last.as_ref().is_none_or(|(c, _)| stored.0.size > c.size) {
                 *last = Some(stored);
             }

@@ -192,13 +192,11 @@ fn same_site(origin: &str, host: Option<&str>, https: Option<bool>) -> bool {
     scheme_ok && origin_authority.eq_ignore_ascii_case(host)
 }
 
-/// Refuses a NUL character in the path, the query or a form body (raw or `%00`) with a 400:
-/// PostgreSQL cannot store it in text, and no page of Behalf has a use for it.
+/// Refuses a NUL character in the path or the query (raw or `%00`) with a 400; forms are checked
+/// by the `Form` extractor with the same rule.
 async fn refuse_nul(req: Request, next: Next) -> Response {
-    let has_nul =
-        |s: &str| s.contains('\0') || s.as_bytes().windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0');
     let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
-    if has_nul(target) {
+    if crate::web::extract::contains_nul(target.as_bytes()) {
         return AppError::bad_request("The address contains a NUL character.").into_response();
     }
     next.run(req).await

@@ -3,20 +3,17 @@
 use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::app::AppState;
 use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StoreInfo};
-use crate::domain::duration::HumanDuration;
-use crate::domain::impersonation::{
-    check_live, effective_ends_by, live_mode, should_touch, EndReason, LiveLimits, LiveState, Mode,
-};
+use crate::domain::impersonation::{check_live, live_mode, should_touch, EndReason, LiveState, Mode};
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Grants;
+use crate::domain::settings::live_limits;
 use crate::error::AppError;
 use crate::store::activity::ActivityActor;
 use crate::store::people::Staff;
 use crate::store::two_factor::PendingStaffRow;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use std::net::SocketAddr;
 
 /// The caller's address and user agent, for records.
 #[derive(Debug, Clone)]
@@ -28,15 +25,9 @@ pub struct ClientInfo {
 impl ClientInfo {
     /// Reads them from the request.
     pub fn from_parts(parts: &Parts) -> Self {
-        // The address resolved through trusted proxies, when the middleware ran; the socket's otherwise.
-        let ip = match parts.extensions.get::<super::peer::Peer>() {
-            Some(peer) => peer.ip.to_string(),
-            None => parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_canonical().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        };
+        // The one address of the request, resolved through trusted proxies by `attach_peer`.
+        let ip =
+            parts.extensions.get::<super::peer::Peer>().map(|p| p.ip.to_string()).unwrap_or_else(|| "unknown".into());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -247,17 +238,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, ended, secure));
                 }
-                let setting = |value: &Option<String>, default: i64| {
-                    value
-                        .as_deref()
-                        .and_then(|v| HumanDuration::parse(v).ok())
-                        .unwrap_or(HumanDuration(default))
-                        .seconds()
-                };
-                let limits = LiveLimits {
-                    max_duration: setting(&row.max_duration, 3600),
-                    idle_timeout: setting(&row.idle_timeout, 900),
-                };
+                let limits = live_limits(row.max_duration.as_deref(), row.idle_timeout.as_deref());
                 let idle = limits.idle_timeout;
                 let live = LiveState {
                     started_at: row.started_at.unwrap_or(0),
@@ -280,7 +261,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                         row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
                         row.staff_may_write > 0,
                     ),
-                    ends_by: effective_ends_by(&live, limits),
+                    ends_by: limits.deadline(live.started_at, live.ends_by),
                     reason: row.reason.clone().unwrap_or_default(),
                     store_name: row.store_name.clone(),
                     several_stores: row.store_count > 1,

@@ -36,10 +36,7 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Compares secrets without leaking where they differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use crate::domain::constant_time_eq;
 
 /// Reads one cookie from a `Cookie` header value.
 pub fn read_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {

@@ -194,14 +194,12 @@ fn parse_hop(s: &str) -> Option<IpAddr> {
 /// Middleware: resolves the [`Peer`] once and attaches it to the request, and marks every cookie
 /// `Secure` when a trusted proxy says the browser used HTTPS.
 pub async fn attach_peer(trusted: Arc<TrustedProxies>, mut req: Request, next: Next) -> Response {
-    let socket = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let peer = match socket {
-        Some(ip) => resolve(ip, req.headers(), &trusted),
-        None => Peer { ip: IpAddr::from([0, 0, 0, 0]), forwarded_https: None, via_proxy: false },
-    };
-    req.extensions_mut().insert(peer);
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| resolve(c.0.ip(), req.headers(), &trusted));
+    if let Some(peer) = peer {
+        req.extensions_mut().insert(peer);
+    }
     let mut response = next.run(req).await;
-    if peer.forwarded_https == Some(true) {
+    if peer.is_some_and(|p| p.forwarded_https == Some(true)) {
         let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
         if !cookies.is_empty() {
             response.headers_mut().remove(header::SET_COOKIE);

@@ -297,17 +297,19 @@ pub struct LiveLimits {
     pub idle_timeout: i64,
 }
 
-/// When a live impersonation must end: its recorded deadline, or the current maximum duration
-/// counted from its start, whichever is sooner.
-pub fn effective_ends_by(state: &LiveState, limits: LiveLimits) -> i64 {
-    state.ends_by.min(state.started_at.saturating_add(limits.max_duration))
+impl LiveLimits {
+    /// When a live impersonation must end: its recorded deadline, or the current maximum
+    /// duration counted from its start, whichever is sooner.
+    pub fn deadline(self, started_at: i64, ends_by: i64) -> i64 {
+        ends_by.min(started_at.saturating_add(self.max_duration))
+    }
 }
 
 /// Whether a live impersonation may serve this request, or the reason it must end now.
 pub fn check_live(state: &LiveState, limits: LiveLimits, now: i64) -> Result<(), EndReason> {
     if !state.staff_active || !state.staff_may_impersonate {
         Err(EndReason::Revoked)
-    } else if now >= effective_ends_by(state, limits) {
+    } else if now >= limits.deadline(state.started_at, state.ends_by) {
         Err(EndReason::Expired)
     } else if now - state.last_seen_at >= limits.idle_timeout {
         Err(EndReason::Idle)

@@ -12,6 +12,11 @@ pub mod permissions;
 pub mod settings;
 pub mod two_factor;
 
+/// Compares secrets (tokens, codes) without leaking where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Current time as Unix seconds; every stored time uses this unit.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)

@@ -1,7 +1,7 @@
 //! The settings of SPEC §3 (and the two-factor ones of §6): keys, defaults and validation.
 
 use super::duration::HumanDuration;
-use super::impersonation::Mode;
+use super::impersonation::{LiveLimits, Mode};
 use super::two_factor::StaffTwoFactor;
 
 /// One setting key with its default and the rule for its values.
@@ -105,6 +105,28 @@ pub fn validate(key: &str, value: &str) -> Result<String, String> {
     }
 }
 
+/// The value stored for `key` in canonical form, or the key's default when it is missing or not
+/// valid: the one fallback for settings read as a whole ([`Settings::from_pairs`]) or singly
+/// beside another query (the session reads).
+pub fn value_or_default(key: &str, stored: Option<&str>) -> String {
+    stored
+        .and_then(|v| validate(key, v).ok())
+        .unwrap_or_else(|| DEFS.iter().find(|d| d.key == key).map(|d| d.default).unwrap_or("").to_string())
+}
+
+fn duration_or_default(key: &str, stored: Option<&str>) -> HumanDuration {
+    HumanDuration::parse(&value_or_default(key, stored)).unwrap_or(HumanDuration(3600))
+}
+
+/// The time limits of live impersonations from the two stored values, as a portal request reads
+/// them with its session.
+pub fn live_limits(max_duration: Option<&str>, idle_timeout: Option<&str>) -> LiveLimits {
+    LiveLimits {
+        max_duration: duration_or_default("impersonation.max_duration", max_duration).seconds(),
+        idle_timeout: duration_or_default("impersonation.idle_timeout", idle_timeout).seconds(),
+    }
+}
+
 /// Consent policy for Login as Client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentPolicy {
@@ -133,15 +155,9 @@ pub struct Settings {
 impl Settings {
     /// Builds typed settings from stored key/value pairs; missing or unreadable values fall back to defaults.
     pub fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let get = |key: &str| -> String {
-            let default = DEFS.iter().find(|d| d.key == key).map(|d| d.default).unwrap_or("");
-            pairs
-                .iter()
-                .find(|(k, _)| k == key)
-                .and_then(|(_, v)| validate(key, v).ok())
-                .unwrap_or_else(|| default.to_string())
-        };
-        let duration = |key: &str| HumanDuration::parse(&get(key)).unwrap_or(HumanDuration(3600));
+        let stored = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let get = |key: &str| value_or_default(key, stored(key));
+        let duration = |key: &str| duration_or_default(key, stored(key));
         Settings {
             enabled: get("impersonation.enabled") == "true",
             consent: match get("impersonation.consent").as_str() {
@@ -158,6 +174,11 @@ impl Settings {
             reauth_within: duration("impersonation.reauth_within"),
             staff_2fa: StaffTwoFactor::parse(&get("security.staff_2fa")),
         }
+    }
+
+    /// The time limits of live impersonations.
+    pub fn live_limits(&self) -> LiveLimits {
+        LiveLimits { max_duration: self.max_duration.seconds(), idle_timeout: self.idle_timeout.seconds() }
     }
 }
 

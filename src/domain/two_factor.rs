@@ -83,7 +83,7 @@ pub fn check_code(secret_b32: &str, input: &str, now: i64, last_step: Option<i64
     let mut matched = None;
     for step in current - 1..=current + 1 {
         let Ok(at) = u64::try_from(step * STEP) else { continue };
-        if same(&t.generate(at), &code) {
+        if super::constant_time_eq(&t.generate(at), &code) {
             matched = Some(step);
         }
     }
@@ -92,10 +92,6 @@ pub fn check_code(secret_b32: &str, input: &str, now: i64, last_step: Option<i64
         Some(step) if last_step.is_some_and(|last| step <= last) => CodeCheck::Replayed,
         Some(step) => CodeCheck::Accepted(step),
     }
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A recovery code in its canonical form (upper case, no dashes or spaces), if it has the shape of one.

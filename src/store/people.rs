@@ -1,7 +1,7 @@
 //! Staff, roles, clients and the failed sign-in counter.
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::{Page, Store, StoreError, StoreResult};
+use super::{Page, Store, StoreError, StoreResult, Tx};
 use sqlx::{FromRow, Row};
 
 /// A staff member with their role.
@@ -63,6 +63,17 @@ pub struct StoreRow {
 const STAFF_COLUMNS: &str =
     "SELECT s.id, s.email, s.name, s.password_hash, s.role_id, r.name AS role_name, s.active FROM staff s JOIN roles r ON r.id = s.role_id";
 const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_hash, active, consent, consent_until, created_at, last_login_at, hidden_modules FROM clients";
+
+/// Counts one failed sign-in (password or code) of `account` from `ip` against the limit.
+pub(crate) async fn insert_login_failure(tx: &mut Tx, account: &str, ip: &str) -> StoreResult<()> {
+    sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
+        .bind(account)
+        .bind(ip)
+        .bind(crate::domain::now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 impl Store {
     /// Finds a staff member by e-mail (case-insensitive).
@@ -257,10 +268,7 @@ impl Store {
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND kind = 'staff'")
-            .bind(staff_id)
-            .execute(&mut *tx)
-            .await?;
+        super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
         super::sessions::end_impersonations_where(
             &mut tx,
             "staff_id",
@@ -426,12 +434,7 @@ impl Store {
     pub async fn record_login_failure(&self, account: &str, ip: &str, subject_client: Option<i64>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let now = crate::domain::now();
-        sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
-            .bind(account)
-            .bind(ip)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        insert_login_failure(&mut tx, account, ip).await?;
         // Old rows are useless to the 15-minute window; trimming here keeps the table small.
         sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
         append(

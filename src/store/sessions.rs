@@ -188,7 +188,10 @@ impl Store {
             permissions,
             verified_at: first.try_get(10)?,
             two_factor: first.try_get::<i64, _>(11)? == 1,
-            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(staff_2fa.as_deref().unwrap_or("off")),
+            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
+                "security.staff_2fa",
+                staff_2fa.as_deref(),
+            )),
         }))
     }
 
@@ -442,7 +445,7 @@ impl Store {
             let id: i64 = r.try_get(0)?;
             let ends_by: i64 = r.try_get(1)?;
             let started_at: i64 = r.try_get(2)?;
-            let expired = ends_by.min(started_at.saturating_add(limits.max_duration)) <= now;
+            let expired = limits.deadline(started_at, ends_by) <= now;
             let reason = if expired { EndReason::Expired } else { EndReason::Idle };
             ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
         }
@@ -576,6 +579,15 @@ pub(crate) async fn end_staff_session_by_hash(tx: &mut Tx, token_hash: &str) -> 
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Deletes a staff member's admin sessions, whole or half signed in (never their portal ones).
+pub(crate) async fn delete_staff_sessions(tx: &mut Tx, staff_id: i64) -> StoreResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND kind IN ('staff', 'staff_2fa')")
+        .bind(staff_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
 }
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.

@@ -2,7 +2,8 @@
 //! code, and the step-up check. Each change and each accepted or refused factor is recorded.
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::sessions::{end_impersonations_where, end_staff_session_by_hash, insert_session};
+use super::people::insert_login_failure;
+use super::sessions::{delete_staff_sessions, end_impersonations_where, end_staff_session_by_hash, insert_session};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::EndReason;
 use sqlx::Row;
@@ -174,6 +175,20 @@ impl Store {
         Ok(())
     }
 
+    /// Drops a half-signed-in session at the staff member's request, recorded like a sign-out.
+    pub async fn cancel_pending_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        if n.rows_affected() == 1 {
+            append(&mut tx, event(staff_id, "Two-factor sign-in cancelled", String::new(), ip)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Reads a live half-signed-in session of an active staff member who has two-factor.
     pub async fn pending_staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PendingStaffRow>> {
         let Some(r) = sqlx::query(
@@ -256,19 +271,10 @@ impl Store {
         detail: String,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
-            .bind(account)
-            .bind(ip)
-            .bind(crate::domain::now())
-            .execute(&mut *tx)
-            .await?;
+        insert_login_failure(&mut tx, account, ip).await?;
         if proof == FailedProof::SecondFactor {
             // Counted once more under the account alone, so the code limit also holds across addresses.
-            sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, '', $2)")
-                .bind(second_factor_account(account))
-                .bind(crate::domain::now())
-                .execute(&mut *tx)
-                .await?;
+            insert_login_failure(&mut tx, &second_factor_account(account), "").await?;
         }
         let action = match proof {
             FailedProof::SecondFactor => "Second factor refused",
@@ -357,15 +363,6 @@ async fn use_proof(tx: &mut Tx, staff_id: i64, proof: &Proof, ip: &str, context:
     };
     append(tx, entry).await?;
     Ok(true)
-}
-
-/// Deletes the staff member's admin sessions, whole or half signed in (never their portal ones).
-async fn delete_staff_sessions(tx: &mut Tx, staff_id: i64) -> StoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND kind IN ('staff', 'staff_2fa')")
-        .bind(staff_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
 }
 
 fn event(staff_id: i64, action: &'static str, detail: String, ip: &str) -> NewActivity {

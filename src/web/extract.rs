@@ -7,6 +7,12 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
+/// Whether URL-encoded text holds a NUL character, raw or as `%00`. PostgreSQL cannot store it
+/// in text and no page has a use for it, so paths, queries and forms with one are refused.
+pub fn contains_nul(encoded: &[u8]) -> bool {
+    encoded.contains(&0) || encoded.windows(3).any(|w| w == b"%00")
+}
+
 /// A URL-encoded form body (at most the router's body limit, else 413).
 pub struct Form<T>(pub T);
 
@@ -34,7 +40,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
             AppError::Status(status, msg)
         })?;
         // PostgreSQL cannot store NUL in text; refuse it here, once, for every form.
-        if bytes.contains(&0) || bytes.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0') {
+        if contains_nul(&bytes) {
             return Err(AppError::Status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "The form contains a NUL character, which no field accepts.".into(),

@@ -45,6 +45,15 @@ impl Side {
     }
 }
 
+/// The sign-in limit's key of an account: the side and the e-mail address as typed at sign-in.
+pub fn limit_key(side: Side, email: &str) -> String {
+    let side = match side {
+        Side::Staff => "staff",
+        Side::Client => "client",
+    };
+    format!("{side}:{}", email.trim().to_lowercase())
+}
+
 /// The sign-in form fields.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
@@ -102,7 +111,7 @@ async fn sign_in(
     if email.is_empty() || form.password.is_empty() || email.len() > MAX_FIELD || form.password.len() > MAX_FIELD {
         return Err(again(StatusCode::UNPROCESSABLE_ENTITY, "Enter your e-mail address and password."));
     }
-    let account = format!("{}:{email}", if side == Side::Staff { "staff" } else { "client" });
+    let account = limit_key(side, &email);
     let now = crate::domain::now();
     if state.store.recent_login_failures(&account, &info.ip, now - FAILURE_WINDOW).await? >= MAX_FAILURES {
         return Err(again(

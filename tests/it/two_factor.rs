@@ -162,6 +162,17 @@ async fn enrol_then_sign_in_with_password_and_code() {
     assert_eq!(activity_has(&app, "Second factor accepted").await, 1);
     let actor = app.scalar("SELECT actor_staff_id FROM activity WHERE action = 'Second factor accepted'").await;
     assert_eq!(actor, app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await);
+
+    // Cancelling at the code page drops the half session, and it is recorded like a sign-out.
+    sign_out(&mut b).await;
+    password_step(&mut b, "admin@example.com").await;
+    let half = b.cookie("behalf_staff").unwrap();
+    let p = b.post_from("/admin/login/2fa", "/admin/login/2fa/cancel", &[]).await;
+    assert_eq!(p.location(), Some("/admin/login"));
+    let mut stale = app.browser();
+    stale.put_cookie("behalf_staff", &half);
+    assert_eq!(stale.get("/admin/login/2fa").await.location(), Some("/admin/login"));
+    assert_eq!(activity_has(&app, "Two-factor sign-in cancelled").await, 1);
 }
 
 #[tokio::test]

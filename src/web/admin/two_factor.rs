@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
 use crate::web::extract::Form;
 use crate::web::layout::{admin_page, alert, csrf, public_page};
-use crate::web::login::{FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
+use crate::web::login::{limit_key, Side, FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -83,7 +83,7 @@ async fn locked(state: &AppState, email: &str, ip: &str) -> AppResult<bool> {
 
 /// The sign-in limit's key for a staff member, the same one the password uses.
 fn account(email: &str) -> String {
-    format!("staff:{}", email.trim().to_lowercase())
+    limit_key(Side::Staff, email)
 }
 
 fn qr_svg(uri: &str) -> Option<String> {
@@ -293,7 +293,7 @@ pub async fn cancel(
     Form(f): Form<super::CsrfOnly>,
 ) -> AppResult<Response> {
     check_csrf(&p.row.csrf_token, &f.csrf_token)?;
-    state.store.delete_session(p.row.session_id).await?;
+    state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.info.ip).await?;
     Err(AppError::Redirect {
         to: "/admin/login".into(),
         cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
