@@ -2,17 +2,12 @@
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::impersonation::LiveLimits;
+use crate::state::AppState;
 use crate::store::Store;
 use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// Shared state handed to every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-}
 
 /// Connects to the database, applies migrations, makes sure built-in roles exist, and loads the
 /// demo data into an empty database when asked.
@@ -107,7 +102,7 @@ impl Server {
             loop {
                 tick.tick().await;
                 let limits = match store.settings().await {
-                    Ok(s) => s.live_limits(),
+                    Ok(s) => LiveLimits::from_settings(&s),
                     Err(_) => continue,
                 };
                 if let Err(e) = store.sweep(limits).await {

@@ -1,6 +1,7 @@
 //! Signed checkpoints at work: key files, signing the activity log's head (on demand and in the
 //! background of `serve`), and checking every checkpoint against the database.
 
+use crate::config::SignerConfig;
 use crate::domain::checkpoint::{
     Checkpoint, Note, NoteReader, PrivateKey, PublicKey, DEFAULT_KEY_NAME, DEFAULT_ORIGIN,
 };
@@ -42,18 +43,6 @@ impl SignerArgs {
             every_seconds: self.audit_checkpoint_interval.seconds(),
         })
     }
-}
-
-/// How `serve` signs checkpoints.
-#[derive(Debug, Clone)]
-pub struct SignerConfig {
-    pub key_file: PathBuf,
-    pub checkpoints_file: Option<PathBuf>,
-    pub origin: String,
-    /// Sign once this many entries were added since the last checkpoint…
-    pub every_entries: i64,
-    /// …or once this many seconds passed since it, whichever comes first.
-    pub every_seconds: i64,
 }
 
 /// `behalf audit keygen`

@@ -4,6 +4,7 @@ use crate::app::{prepare, Server};
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL};
 use crate::store::activity::ActivityActor;
 use crate::store::{Store, StoreError};
+use crate::web::export::{activity_csv, activity_json, ACTIVITY_CSV_HEADER};
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Read, Write};
@@ -57,10 +58,10 @@ pub struct ServeArgs {
     pub files_dir: Option<std::path::PathBuf>,
     /// Reverse proxies (CIDR,...) whose Forwarded / X-Forwarded-For / X-Forwarded-Proto are believed
     #[arg(long, env = "BEHALF_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
-    pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    pub trusted_proxies: crate::config::TrustedProxies,
     /// Which headers the trusted proxies write: x-forwarded-for (with X-Forwarded-Proto) or forwarded (RFC 7239)
-    #[arg(long, env = "BEHALF_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = crate::auth::peer::ProxyHeader::parse)]
-    pub proxy_header: crate::auth::peer::ProxyHeader,
+    #[arg(long, env = "BEHALF_PROXY_HEADER", default_value = "x-forwarded-for", value_parser = crate::config::ProxyHeader::parse)]
+    pub proxy_header: crate::config::ProxyHeader,
     /// Serve /metrics on this separate address (e.g. 127.0.0.1:9090) instead of the main port
     #[arg(long, env = "BEHALF_METRICS_BIND")]
     pub metrics_bind: Option<String>,
@@ -86,8 +87,8 @@ pub struct ServeArgs {
     pub audit: crate::audit::SignerArgs,
 }
 
-fn parse_trusted_proxies(text: &str) -> Result<crate::auth::peer::TrustedProxies, String> {
-    crate::auth::peer::TrustedProxies::parse(text)
+fn parse_trusted_proxies(text: &str) -> Result<crate::config::TrustedProxies, String> {
+    crate::config::TrustedProxies::parse(text)
 }
 
 /// A duration such as `500ms`, `10s` or `2m`, more than zero.
@@ -382,10 +383,7 @@ async fn export(store: &Store, format: &str) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     if csv {
-        writeln!(
-            out,
-            "id,at,subject_client_id,actor_kind,actor_staff_id,impersonation_id,group,action,target,detail,ip"
-        )?;
+        writeln!(out, "{ACTIVITY_CSV_HEADER}")?;
     }
     let mut after = 0;
     loop {
@@ -393,38 +391,8 @@ async fn export(store: &Store, format: &str) -> anyhow::Result<()> {
         let Some(last) = rows.last() else { break };
         after = last.id;
         for r in &rows {
-            if csv {
-                let cells = [
-                    r.id.to_string(),
-                    r.at.to_string(),
-                    r.subject_client_id.map(|v| v.to_string()).unwrap_or_default(),
-                    r.actor_kind.clone(),
-                    r.actor_staff_id.map(|v| v.to_string()).unwrap_or_default(),
-                    r.impersonation_id.map(|v| v.to_string()).unwrap_or_default(),
-                    r.group.clone(),
-                    r.action.clone(),
-                    r.target.clone(),
-                    r.detail.clone(),
-                    r.ip.clone(),
-                ];
-                writeln!(out, "{}", cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","))?;
-            } else {
-                writeln!(
-                    out,
-                    "{{\"id\":{},\"at\":{},\"subject_client_id\":{},\"actor_kind\":{},\"actor_staff_id\":{},\"impersonation_id\":{},\"group\":{},\"action\":{},\"target\":{},\"detail\":{},\"ip\":{}}}",
-                    r.id,
-                    r.at,
-                    json_opt(r.subject_client_id),
-                    json_str(&r.actor_kind),
-                    json_opt(r.actor_staff_id),
-                    json_opt(r.impersonation_id),
-                    json_str(&r.group),
-                    json_str(&r.action),
-                    json_str(&r.target),
-                    json_str(&r.detail),
-                    json_str(&r.ip)
-                )?;
-            }
+            let line = if csv { activity_csv(r) } else { activity_json(r)? };
+            writeln!(out, "{line}")?;
         }
         bar.inc(rows.len() as u64);
         if (rows.len() as i64) < EXPORT_BATCH {
@@ -434,36 +402,4 @@ async fn export(store: &Store, format: &str) -> anyhow::Result<()> {
     out.flush()?;
     bar.finish_and_clear();
     Ok(())
-}
-
-/// Quotes a CSV cell, and defuses spreadsheet formulas.
-pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn json_opt(v: Option<i64>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_else(|| "null".into())
 }

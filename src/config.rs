@@ -1,5 +1,9 @@
 //! Runtime configuration from flags and environment.
 
+use ipnet::IpNet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
 /// Default database when none is given.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://behalf.db";
 /// Default listen address.
@@ -34,14 +38,14 @@ pub struct Config {
     /// (or in the working directory for PostgreSQL).
     pub files_dir: Option<std::path::PathBuf>,
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are believed.
-    pub trusted_proxies: crate::auth::peer::TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
     /// Where `/metrics` is served apart from the public port (`None`: only on the main port, to
     /// loopback callers that came through no proxy).
     pub metrics_bind: Option<String>,
     /// Limits that keep slow or hanging peers from exhausting the server.
     pub limits: Limits,
     /// Signing of audit checkpoints; `None` without `--audit-key`.
-    pub audit: Option<crate::audit::SignerConfig>,
+    pub audit: Option<SignerConfig>,
 }
 
 /// Timeouts and caps on connections and the database.
@@ -148,6 +152,87 @@ impl std::str::FromStr for Secret {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Secret(s.to_string()))
     }
+}
+
+/// Which forwarding headers the proxies write. Only that family is read: a proxy passes the other
+/// one through from the client untouched, so reading both would let a client choose its address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` and `X-Forwarded-Proto`, as nginx and Caddy write them.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239), with `for=` and `proto=`.
+    Forwarded,
+}
+
+impl ProxyHeader {
+    /// `x-forwarded-for` or `forwarded`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ProxyHeader::XForwardedFor),
+            "forwarded" => Ok(ProxyHeader::Forwarded),
+            other => Err(format!("'{other}' is not a proxy header: use x-forwarded-for or forwarded")),
+        }
+    }
+}
+
+/// The networks whose forwarding headers are believed, and which headers those are. Empty by
+/// default: nothing is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies {
+    nets: Vec<IpNet>,
+    header: ProxyHeader,
+}
+
+impl TrustedProxies {
+    /// Parses `CIDR,CIDR,…`; a bare address means that one host. Empty text means none.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let net = match part.parse::<IpNet>() {
+                Ok(n) => n,
+                Err(_) => match part.parse::<IpAddr>() {
+                    Ok(ip) => IpNet::from(ip),
+                    Err(_) => return Err(format!("'{part}' is not an address or CIDR range (e.g. 10.0.0.0/8)")),
+                },
+            };
+            nets.push(net);
+        }
+        Ok(TrustedProxies { nets, header: ProxyHeader::default() })
+    }
+
+    /// The same proxies, writing `header`.
+    pub fn with_header(self, header: ProxyHeader) -> Self {
+        TrustedProxies { header, ..self }
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.nets.iter().any(|n| n.contains(&ip))
+    }
+
+    /// Which header family the proxies write.
+    pub fn header(&self) -> ProxyHeader {
+        self.header
+    }
+
+    /// Whether any proxy is trusted at all.
+    pub fn is_empty(&self) -> bool {
+        self.nets.is_empty()
+    }
+}
+
+/// How `serve` signs checkpoints.
+#[derive(Debug, Clone)]
+pub struct SignerConfig {
+    pub key_file: PathBuf,
+    pub checkpoints_file: Option<PathBuf>,
+    pub origin: String,
+    /// Sign once this many entries were added since the last checkpoint…
+    pub every_entries: i64,
+    /// …or once this many seconds passed since it, whichever comes first.
+    pub every_seconds: i64,
 }
 
 #[cfg(test)]

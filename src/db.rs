@@ -173,7 +173,7 @@ impl Db {
             let pool = loop {
                 match options().connect(url).await {
                     Ok(pool) => break pool,
-                    Err(e) if crate::error::is_unavailable(&e) && std::time::Instant::now() < deadline => {
+                    Err(e) if is_unavailable(&e) && std::time::Instant::now() < deadline => {
                         tracing::warn!(error = %e, "PostgreSQL is not answering yet; retrying");
                         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                     }
@@ -233,9 +233,60 @@ impl Db {
     }
 }
 
+/// Whether a database error means "the database cannot be reached right now" (answer 503 and
+/// let the pool reconnect) rather than a fault in a query (answer 500).
+///
+/// Connection-class failures are I/O and TLS errors, an exhausted or closed pool, a connection
+/// that died mid-conversation (protocol errors, a crashed worker), and the PostgreSQL SQLSTATEs
+/// of class `08` (connection exception) and `57P01`–`57P03` (the server is shutting down,
+/// crashed, or not accepting connections yet), which a restart produces.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| unavailable_sqlstate(&c)),
+        _ => false,
+    }
+}
+
+fn unavailable_sqlstate(code: &str) -> bool {
+    // PostgreSQL's SQLSTATEs have five characters; SQLite's (extended) result codes at most four digits.
+    if let Some(sqlite) = code.parse::<i64>().ok().filter(|_| code.len() < 5) {
+        // SQLite's result codes: busy or locked past the busy timeout, out of memory, disk I/O,
+        // disk full, and "unable to open database file" (which running out of file descriptors
+        // gives) all mean "not now", not a bug.
+        return matches!(sqlite & 0xff, 5 | 6 | 7 | 10 | 13 | 14);
+    }
+    // PostgreSQL: connection exceptions, insufficient resources (too many connections),
+    // a statement cancelled by `statement_timeout`, a lock not available, and shutdown or start.
+    code.starts_with("08") || code.starts_with("53") || matches!(code, "57014" | "55P03" | "57P01" | "57P02" | "57P03")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable_and_query_faults_are_not() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(is_unavailable(&sqlx::Error::Io(refused)));
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::PoolClosed));
+        assert!(is_unavailable(&sqlx::Error::Protocol("unexpected end of stream".into())));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
+        for code in ["08000", "08006", "08001", "57P01", "57P02", "57P03", "57014", "53300", "55P03", "14", "270", "5"]
+        {
+            assert!(unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "40001", "42P01", "22021", "19", "1", "2067"] {
+            assert!(!unavailable_sqlstate(code), "{code}");
+        }
+    }
 
     #[test]
     fn migration_folders_match() {

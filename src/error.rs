@@ -1,5 +1,6 @@
 //! `AppError`: every failure becomes a page with the right status; internals are logged, never shown.
 
+use crate::db::is_unavailable;
 use crate::store::StoreError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -82,39 +83,6 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
-/// Whether a database error means "the database cannot be reached right now" (answer 503 and
-/// let the pool reconnect) rather than a fault in a query (answer 500).
-///
-/// Connection-class failures are I/O and TLS errors, an exhausted or closed pool, a connection
-/// that died mid-conversation (protocol errors, a crashed worker), and the PostgreSQL SQLSTATEs
-/// of class `08` (connection exception) and `57P01`–`57P03` (the server is shutting down,
-/// crashed, or not accepting connections yet), which a restart produces.
-pub fn is_unavailable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(d) => d.code().is_some_and(|c| unavailable_sqlstate(&c)),
-        _ => false,
-    }
-}
-
-fn unavailable_sqlstate(code: &str) -> bool {
-    // PostgreSQL's SQLSTATEs have five characters; SQLite's (extended) result codes at most four digits.
-    if let Some(sqlite) = code.parse::<i64>().ok().filter(|_| code.len() < 5) {
-        // SQLite's result codes: busy or locked past the busy timeout, out of memory, disk I/O,
-        // disk full, and "unable to open database file" (which running out of file descriptors
-        // gives) all mean "not now", not a bug.
-        return matches!(sqlite & 0xff, 5 | 6 | 7 | 10 | 13 | 14);
-    }
-    // PostgreSQL: connection exceptions, insufficient resources (too many connections),
-    // a statement cancelled by `statement_timeout`, a lock not available, and shutdown or start.
-    code.starts_with("08") || code.starts_with("53") || matches!(code, "57014" | "55P03" | "57P01" | "57P02" | "57P03")
-}
-
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
@@ -127,11 +95,11 @@ impl IntoResponse for AppError {
                 }
                 r
             }
-            AppError::Status(code, msg) => (code, crate::web::layout::message_page(code, &msg)).into_response(),
+            AppError::Status(code, msg) => (code, crate::page::message_page(code, &msg)).into_response(),
             AppError::Page(code, markup) => (code, markup).into_response(),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                crate::web::layout::message_page(
+                crate::page::message_page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The service is briefly unavailable. Please try again in a moment.",
                 ),
@@ -142,7 +110,7 @@ impl IntoResponse for AppError {
                 log_limited(|| tracing::error!(error = format!("{e:#}"), "internal error"));
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    crate::web::layout::message_page(
+                    crate::page::message_page(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "Something went wrong on our side. It has been logged.",
                     ),
@@ -200,24 +168,6 @@ pub type AppResult<T> = Result<T, AppError>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn connection_failures_are_unavailable_and_query_faults_are_not() {
-        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        assert!(is_unavailable(&sqlx::Error::Io(refused)));
-        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
-        assert!(is_unavailable(&sqlx::Error::PoolClosed));
-        assert!(is_unavailable(&sqlx::Error::Protocol("unexpected end of stream".into())));
-        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
-        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
-        for code in ["08000", "08006", "08001", "57P01", "57P02", "57P03", "57014", "53300", "55P03", "14", "270", "5"]
-        {
-            assert!(unavailable_sqlstate(code), "{code}");
-        }
-        for code in ["23505", "40001", "42P01", "22021", "19", "1", "2067"] {
-            assert!(!unavailable_sqlstate(code), "{code}");
-        }
-    }
 
     #[test]
     fn an_outage_through_anyhow_is_still_a_503() {

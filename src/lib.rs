@@ -14,6 +14,8 @@ pub mod error;
 pub mod files;
 pub mod listener;
 pub mod mailer;
+pub mod page;
 pub mod router;
+pub mod state;
 pub mod store;
 pub mod web;

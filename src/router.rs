@@ -1,7 +1,7 @@
 //! THE route table and the middleware stack: every URL of Behalf is listed here.
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::{admin, ops, portal};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -87,7 +87,7 @@ pub fn router(state: AppState) -> Router {
             "/files",
             get(portal::files::list)
                 .post(portal::files::upload)
-                .layer(DefaultBodyLimit::max(portal::files::UPLOAD_BODY_LIMIT)),
+                .layer(DefaultBodyLimit::max(crate::web::uploads::UPLOAD_BODY_LIMIT)),
         )
         .route("/files/{id}/download", get(portal::files::download))
         .route("/files/{id}/delete", post(portal::files::delete))
@@ -106,7 +106,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/clients/{id}/files",
             get(admin::files::client_files)
                 .post(admin::files::upload)
-                .layer(DefaultBodyLimit::max(portal::files::UPLOAD_BODY_LIMIT)),
+                .layer(DefaultBodyLimit::max(crate::web::uploads::UPLOAD_BODY_LIMIT)),
         )
         .route("/admin/files/{id}/download", get(admin::files::download))
         .route("/admin/files/{id}/delete", post(admin::files::delete))
@@ -124,7 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/stores.css", get(ops::store_stylesheet))
         .fallback(|| async { AppError::not_found() })
         .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, crate::web::layout::message_page(StatusCode::METHOD_NOT_ALLOWED, "This address does not accept that method."))
+            (StatusCode::METHOD_NOT_ALLOWED, crate::page::message_page(StatusCode::METHOD_NOT_ALLOWED, "This address does not accept that method."))
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(refuse_nul))

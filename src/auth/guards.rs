@@ -1,13 +1,12 @@
 //! Request guards: `StaffAuth` for admin pages and `PortalAuth` (which builds `Acting`) for the portal.
 
 use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
-use crate::app::AppState;
 use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StoreInfo};
-use crate::domain::impersonation::{check_live, live_mode, should_touch, EndReason, LiveState, Mode};
+use crate::domain::impersonation::{check_live, live_mode, should_touch, EndReason, LiveLimits, LiveState, Mode};
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Grants;
-use crate::domain::settings::live_limits;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::activity::ActivityActor;
 use crate::store::people::Staff;
 use crate::store::two_factor::PendingStaffRow;
@@ -238,7 +237,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, ended, secure));
                 }
-                let limits = live_limits(row.max_duration.as_deref(), row.idle_timeout.as_deref());
+                let limits = LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref());
                 let idle = limits.idle_timeout;
                 let live = LiveState {
                     started_at: row.started_at.unwrap_or(0),

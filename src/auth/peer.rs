@@ -1,77 +1,13 @@
 //! Who is on the other end of a request: the client address and scheme, read through trusted
 //! reverse proxies only (`--trusted-proxies`), so one value is recorded and limited by everywhere.
 
+use crate::config::{ProxyHeader, TrustedProxies};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-
-/// Which forwarding headers the proxies write. Only that family is read: a proxy passes the other
-/// one through from the client untouched, so reading both would let a client choose its address.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ProxyHeader {
-    /// `X-Forwarded-For` and `X-Forwarded-Proto`, as nginx and Caddy write them.
-    #[default]
-    XForwardedFor,
-    /// `Forwarded` (RFC 7239), with `for=` and `proto=`.
-    Forwarded,
-}
-
-impl ProxyHeader {
-    /// `x-forwarded-for` or `forwarded`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "x-forwarded-for" => Ok(ProxyHeader::XForwardedFor),
-            "forwarded" => Ok(ProxyHeader::Forwarded),
-            other => Err(format!("'{other}' is not a proxy header: use x-forwarded-for or forwarded")),
-        }
-    }
-}
-
-/// The networks whose forwarding headers are believed, and which headers those are. Empty by
-/// default: nothing is believed.
-#[derive(Debug, Clone, Default)]
-pub struct TrustedProxies {
-    nets: Vec<IpNet>,
-    header: ProxyHeader,
-}
-
-impl TrustedProxies {
-    /// Parses `CIDR,CIDR,…`; a bare address means that one host. Empty text means none.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut nets = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let net = match part.parse::<IpNet>() {
-                Ok(n) => n,
-                Err(_) => match part.parse::<IpAddr>() {
-                    Ok(ip) => IpNet::from(ip),
-                    Err(_) => return Err(format!("'{part}' is not an address or CIDR range (e.g. 10.0.0.0/8)")),
-                },
-            };
-            nets.push(net);
-        }
-        Ok(TrustedProxies { nets, header: ProxyHeader::default() })
-    }
-
-    /// The same proxies, writing `header`.
-    pub fn with_header(self, header: ProxyHeader) -> Self {
-        TrustedProxies { header, ..self }
-    }
-
-    /// Whether `ip` is one of the trusted proxies.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.nets.iter().any(|n| n.contains(&ip))
-    }
-
-    /// Whether any proxy is trusted at all.
-    pub fn is_empty(&self) -> bool {
-        self.nets.is_empty()
-    }
-}
 
 /// The resolved origin of one request, attached to it by [`attach_peer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +34,7 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> P
     if !trusted.contains(peer) {
         return direct;
     }
-    let (hops, protos): (Vec<Option<IpAddr>>, Vec<Option<bool>>) = match trusted.header {
+    let (hops, protos): (Vec<Option<IpAddr>>, Vec<Option<bool>>) = match trusted.header() {
         ProxyHeader::Forwarded => match joined(headers, header::FORWARDED.as_str()) {
             Some(value) => value.split(',').map(forwarded_element).unzip(),
             None => (Vec::new(), Vec::new()),
@@ -128,7 +64,7 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> P
         // Every hop is a trusted proxy: the leftmost is as far as anyone can see.
         chosen = Some(0);
     }
-    let https = match trusted.header {
+    let https = match trusted.header() {
         ProxyHeader::Forwarded => chosen.and_then(|i| protos.get(i).copied().flatten()),
         ProxyHeader::XForwardedFor => {
             joined(headers, "x-forwarded-proto").and_then(|v| scheme(v.rsplit(',').next().unwrap_or("")))

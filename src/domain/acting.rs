@@ -1,6 +1,6 @@
 //! `Acting`: who is using the portal for which client, built once per portal request.
 
-use super::impersonation::Mode;
+use super::mode::Mode;
 use super::modules::{Module, Modules};
 
 /// The person behind a portal request.

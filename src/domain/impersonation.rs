@@ -1,43 +1,8 @@
 //! Login as Client rules: who may start, in which mode, and when a live impersonation must end.
 
+pub use super::mode::Mode;
 use super::permissions::{Grants, CLIENTS_IMPERSONATE, CLIENTS_IMPERSONATE_WRITE};
-use super::settings::{ConsentPolicy, Settings};
-
-/// What staff may do while logged in as a client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Look only: every portal write is refused.
-    ReadOnly,
-    /// Act as the client (reply, order, pay); needs `clients.impersonate.write`.
-    Full,
-}
-
-impl Mode {
-    /// Stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::ReadOnly => "read_only",
-            Mode::Full => "full",
-        }
-    }
-
-    /// Parses the stored or submitted form.
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "read_only" => Some(Mode::ReadOnly),
-            "full" => Some(Mode::Full),
-            _ => None,
-        }
-    }
-
-    /// Words for pages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Mode::ReadOnly => "read-only",
-            Mode::Full => "full access",
-        }
-    }
-}
+use super::settings::{duration_or_default, ConsentPolicy, Settings};
 
 /// Why an impersonation ended (SPEC §2.17).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +263,19 @@ pub struct LiveLimits {
 }
 
 impl LiveLimits {
+    /// The limits the settings give now.
+    pub fn from_settings(settings: &Settings) -> Self {
+        LiveLimits { max_duration: settings.max_duration.seconds(), idle_timeout: settings.idle_timeout.seconds() }
+    }
+
+    /// The limits from the two stored values, as a portal request reads them with its session.
+    pub fn from_stored(max_duration: Option<&str>, idle_timeout: Option<&str>) -> Self {
+        LiveLimits {
+            max_duration: duration_or_default("impersonation.max_duration", max_duration).seconds(),
+            idle_timeout: duration_or_default("impersonation.idle_timeout", idle_timeout).seconds(),
+        }
+    }
+
     /// When a live impersonation must end: its recorded deadline, or the current maximum
     /// duration counted from its start, whichever is sooner.
     pub fn deadline(self, started_at: i64, ends_by: i64) -> i64 {

@@ -5,11 +5,13 @@ pub mod checkpoint;
 pub mod duration;
 pub mod files;
 pub mod impersonation;
+pub mod mode;
 pub mod modules;
 pub mod money;
 pub mod payments;
 pub mod permissions;
 pub mod settings;
+pub mod token;
 pub mod two_factor;
 
 /// Compares secrets (tokens, codes) without leaking where they differ.

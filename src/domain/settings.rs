@@ -1,7 +1,7 @@
 //! The settings of SPEC §3 (and the two-factor ones of §6): keys, defaults and validation.
 
 use super::duration::HumanDuration;
-use super::impersonation::{LiveLimits, Mode};
+use super::mode::Mode;
 use super::two_factor::StaffTwoFactor;
 
 /// One setting key with its default and the rule for its values.
@@ -114,17 +114,9 @@ pub fn value_or_default(key: &str, stored: Option<&str>) -> String {
         .unwrap_or_else(|| DEFS.iter().find(|d| d.key == key).map(|d| d.default).unwrap_or("").to_string())
 }
 
-fn duration_or_default(key: &str, stored: Option<&str>) -> HumanDuration {
+/// A stored duration setting, or its default when missing or unreadable.
+pub fn duration_or_default(key: &str, stored: Option<&str>) -> HumanDuration {
     HumanDuration::parse(&value_or_default(key, stored)).unwrap_or(HumanDuration(3600))
-}
-
-/// The time limits of live impersonations from the two stored values, as a portal request reads
-/// them with its session.
-pub fn live_limits(max_duration: Option<&str>, idle_timeout: Option<&str>) -> LiveLimits {
-    LiveLimits {
-        max_duration: duration_or_default("impersonation.max_duration", max_duration).seconds(),
-        idle_timeout: duration_or_default("impersonation.idle_timeout", idle_timeout).seconds(),
-    }
 }
 
 /// Consent policy for Login as Client.
@@ -174,11 +166,6 @@ impl Settings {
             reauth_within: duration("impersonation.reauth_within"),
             staff_2fa: StaffTwoFactor::parse(&get("security.staff_2fa")),
         }
-    }
-
-    /// The time limits of live impersonations.
-    pub fn live_limits(&self) -> LiveLimits {
-        LiveLimits { max_duration: self.max_duration.seconds(), idle_timeout: self.idle_timeout.seconds() }
     }
 }
 

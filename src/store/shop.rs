@@ -257,7 +257,7 @@ impl Store {
              ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING id",
         )
         .bind(acting.client_id)
-        .bind(format!("TMP-{}", crate::auth::new_token()))
+        .bind(format!("TMP-{}", crate::domain::token::new_token()))
         .bind(total)
         .bind(now)
         .bind(store.id)
@@ -281,7 +281,7 @@ impl Store {
              VALUES ($1, $2, 'unpaid', $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(acting.client_id)
-        .bind(format!("TMP-{}", crate::auth::new_token()))
+        .bind(format!("TMP-{}", crate::domain::token::new_token()))
         .bind(&store.currency)
         .bind(total)
         .bind(now)

@@ -5,43 +5,9 @@ use crate::auth::guards::{PortalAuth, StaffAuth};
 use crate::domain::duration::describe_remaining;
 use crate::domain::modules::Module;
 use crate::domain::permissions as p;
-use axum::http::StatusCode;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
-
-fn head(title: &str) -> Markup {
-    html! {
-        (DOCTYPE)
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            title { (title) " · Behalf" }
-            link rel="stylesheet" href="/static/app.css";
-            link rel="stylesheet" href="/static/stores.css";
-        }
-    }
-}
-
-/// A page for people who are not signed in (sign-in forms, errors).
-pub fn public_page(title: &str, body: Markup) -> Markup {
-    html! {
-        (head(title))
-        body.public {
-            main.narrow { (body) }
-        }
-    }
-}
-
-/// A simple page that shows one message with its status.
-pub fn message_page(code: StatusCode, msg: &str) -> Markup {
-    public_page(
-        code.canonical_reason().unwrap_or("Error"),
-        html! {
-            h1 { (code.as_u16()) " " (code.canonical_reason().unwrap_or("")) }
-            p.message role="alert" { (msg) }
-            p { a href="/" { "Home" } }
-        },
-    )
-}
+use crate::page::head;
+pub use crate::page::{message_page, public_page};
+use maud::{html, Markup, PreEscaped};
 
 /// A hidden CSRF field.
 pub fn csrf(token: &str) -> Markup {

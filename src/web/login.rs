@@ -1,12 +1,12 @@
 //! Sign-in for staff and clients: one flow with the same error for unknown e-mail and wrong password,
 //! a failed-attempt limit per account and address, and a fresh session on success.
 
-use crate::app::AppState;
 use crate::auth::guards::{check_csrf, cookie, ClientInfo};
 use crate::auth::{
     hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
 };
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::layout::{alert, csrf, public_page};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -2,8 +2,12 @@
 
 pub mod admin;
 pub mod attribution;
+pub mod export;
 pub mod extract;
+pub mod forms;
 pub mod layout;
 pub mod login;
 pub mod ops;
 pub mod portal;
+pub mod uploads;
+pub mod views;

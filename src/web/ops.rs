@@ -1,8 +1,8 @@
 //! Operations endpoints and static files: health, Prometheus metrics (and the request metrics
 //! middleware that feeds them), the stylesheets.
 
-use crate::app::AppState;
 use crate::auth::peer::Peer;
+use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;

@@ -260,7 +260,7 @@ async fn serve_signs_a_checkpoint_every_n_entries() {
 
     // A bad key stops the server before it serves.
     let mut bad = behalf::config::Config::for_url(&scratch);
-    bad.audit = Some(behalf::audit::SignerConfig {
+    bad.audit = Some(behalf::config::SignerConfig {
         key_file: dir.path().join("missing"),
         checkpoints_file: None,
         origin: "behalf activity log".into(),
@@ -270,7 +270,7 @@ async fn serve_signs_a_checkpoint_every_n_entries() {
     let err = behalf::app::Server::build(bad).await.err().expect("a missing key is refused");
     assert!(format!("{err:#}").contains("cannot read the audit key"), "{err:#}");
 
-    let signer = behalf::audit::SignerConfig {
+    let signer = behalf::config::SignerConfig {
         key_file: key.clone(),
         checkpoints_file: Some(file.clone()),
         origin: "behalf activity log".into(),

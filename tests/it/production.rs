@@ -2,7 +2,7 @@
 //! security probe found (each tried as the attacker did, over HTTP or a raw socket).
 
 use crate::support::*;
-use behalf::auth::peer::TrustedProxies;
+use behalf::config::TrustedProxies;
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

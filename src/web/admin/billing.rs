@@ -2,15 +2,15 @@
 //! staff member behind a Login as Client write) and a quick Login as Client button.
 
 use super::quick_login_for;
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::AppResult;
+use crate::state::AppState;
 use crate::web::attribution::Who;
 use crate::web::extract::Id;
 use crate::web::layout::admin_page;
-use crate::web::portal::shop::order_lines;
+use crate::web::views::order_lines;
 use axum::extract::State;
 use maud::{html, Markup};
 
@@ -63,7 +63,7 @@ pub async fn invoice(State(state): State<AppState>, auth: StaffAuth, Id(id): Id)
             (quick)
             p #invoice-status { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) } " · Status: " (inv.status)
                 " · Due " (format_date(inv.due_at)) @if let Some(t) = paid_at { " · Paid " (format_time(t)) } }
-            (crate::web::portal::invoice_lines(&inv, &lines))
+            (crate::web::views::invoice_lines(&inv, &lines))
             h2 { "Payments" }
             @if payments.is_empty() { p #no-payments { "No payment attempts." } } @else {
                 table #payments { thead { tr { th { "When" } th { "Amount" } th { "Result" } th { "By" } th { "Provider" } th { "Reference" } } }

@@ -1,17 +1,17 @@
 //! Admin files: a client's shared files in both directions, sharing a file with the client,
 //! downloading and deleting (`clients.view` to see, `clients.manage` to share and delete).
 
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
 use crate::domain::files::{format_size, Direction};
 use crate::domain::format_time;
 use crate::domain::permissions as perm;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::files::FileRow;
 use crate::web::admin::{quick_login_for, CsrfOnly};
 use crate::web::extract::{page_number, Form, Id, Query};
 use crate::web::layout::{admin_page, alert, csrf, pager};
-use crate::web::portal::files::{
+use crate::web::uploads::{
     accept_list, download_response, limits_note, receive_upload, shared_by, storage, UploadFailure,
 };
 use axum::extract::multipart::MultipartRejection;

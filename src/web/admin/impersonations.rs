@@ -1,13 +1,13 @@
 //! The Login as Client log: `/admin/impersonations`, its CSV export, and ending a live session.
 
 use super::CsrfOnly;
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
-use crate::cli::csv_cell;
 use crate::domain::impersonation::EndReason;
 use crate::domain::{format_time, permissions as perm};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::sessions::{Impersonation, ImpersonationFilter};
+use crate::web::export::csv_row;
 use crate::web::extract::{optional_id, page_number, Form, Id, Query};
 use crate::web::layout::{admin_page, csrf, pager};
 use axum::extract::State;
@@ -175,7 +175,7 @@ pub async fn csv(State(state): State<AppState>, auth: StaffAuth, Query(q): Query
                 i.end_reason.clone().unwrap_or_default(),
                 i.actions.to_string(),
             ];
-            out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+            out.push_str(&csv_row(&cells));
             out.push('\n');
         }
         if page >= rows.pages() {

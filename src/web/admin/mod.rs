@@ -11,7 +11,6 @@ pub mod stores;
 pub mod two_factor;
 pub mod work;
 
-use crate::app::AppState;
 use crate::auth::guards::{cookie, ClientInfo, StaffAuth, StaffEnrolling};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::domain::impersonation::{
@@ -21,9 +20,11 @@ use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::{self as perm, Grants};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::activity::{ActivityFilter, ActivityRow};
 use crate::store::sessions::{ImpersonationFilter, NewImpersonation};
 use crate::web::extract::{optional_id, page_number, Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::login::{self, LoginForm, Side};
 use axum::extract::State;
@@ -31,13 +32,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-
-/// A form with only the CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf_token: String,
-}
 
 /// `GET /admin/login`.
 pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -1,10 +1,10 @@
 //! `/admin/settings`: every impersonation setting, validated together, recorded when changed.
 
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::settings::{validate, DEFS};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::web::extract::Query;
 use crate::web::layout::{admin_page, alert, csrf};
 use axum::body::Bytes;

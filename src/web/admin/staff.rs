@@ -1,10 +1,10 @@
 //! `/admin/staff` and `/admin/roles` (permission `staff.manage`): staff accounts and the
 //! editable roles × permissions matrix. Changes apply from the next request.
 
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::people::{Role, Staff};
 use crate::store::StoreError;
 use crate::web::extract::{Form, Id};
@@ -295,7 +295,7 @@ pub async fn disable(
     State(state): State<AppState>,
     auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<super::CsrfOnly>,
+    Form(f): Form<crate::web::forms::CsrfOnly>,
 ) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::STAFF_MANAGE)?;

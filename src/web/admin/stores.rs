@@ -1,10 +1,10 @@
 //! Admin pages for stores: the stores with their catalogues, and which stores a client belongs to.
 
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
 use crate::domain::format_money;
 use crate::domain::permissions as perm;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::people::StoreRow;
 use crate::web::extract::{Form, Id};
 use crate::web::layout::{admin_page, csrf};

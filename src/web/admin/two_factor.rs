@@ -2,7 +2,6 @@
 //! of the sign-in, and the step-up a stale session passes before Login as Client.
 
 use super::StartForm;
-use crate::app::AppState;
 use crate::auth::guards::{check_csrf, PendingStaff, StaffAuth, StaffEnrolling};
 use crate::auth::two_factor::{hash_recovery_code, new_recovery_codes, new_secret};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, verify_password, STAFF_COOKIE};
@@ -12,6 +11,7 @@ use crate::domain::two_factor::{
 };
 use crate::domain::{format_time, now};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
 use crate::web::extract::Form;
 use crate::web::layout::{admin_page, alert, csrf, public_page};
@@ -290,7 +290,7 @@ pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<
 pub async fn cancel(
     State(state): State<AppState>,
     p: PendingStaff,
-    Form(f): Form<super::CsrfOnly>,
+    Form(f): Form<crate::web::forms::CsrfOnly>,
 ) -> AppResult<Response> {
     check_csrf(&p.row.csrf_token, &f.csrf_token)?;
     state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.info.ip).await?;

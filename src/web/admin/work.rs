@@ -2,19 +2,19 @@
 //! its tasks (list, create, comment, mark done or reopen).
 
 use super::CsrfOnly;
-use crate::app::AppState;
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::{format_date, format_time};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::tasks::{NewTask, Task, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::store::StoreError;
 use crate::web::attribution::{reply_author_admin, via_login_as_client};
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::{checked_body, BodyForm, PageQuery};
 use crate::web::layout::{admin_page, alert, csrf, pager};
-use crate::web::portal::subscriptions::price_label;
-use crate::web::portal::tasks::{completed_by, status_label};
-use crate::web::portal::{checked_body, BodyForm, PageQuery};
+use crate::web::views::price_label;
+use crate::web::views::{completed_by, status_label};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

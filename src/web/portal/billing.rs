@@ -2,7 +2,6 @@
 //! payment methods (sensitive: only the client may change them, never through Login as Client).
 
 use super::{authorize, invoice_lines};
-use crate::app::AppState;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
 use crate::domain::format_money;
@@ -10,11 +9,12 @@ use crate::domain::format_time;
 use crate::domain::modules::Module;
 use crate::domain::payments::{self, ChargeStatus};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::billing::{PayResult, Payment, PaymentMethod, MAX_LABEL_CHARS};
 use crate::store::StoreError;
-use crate::web::admin::CsrfOnly;
 use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::layout::{alert, csrf, portal_page};
 use crate::web::portal::shop::idempotency_key;
 use axum::extract::State;

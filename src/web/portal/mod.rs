@@ -7,7 +7,6 @@ pub mod shop;
 pub mod subscriptions;
 pub mod tasks;
 
-use crate::app::AppState;
 use crate::auth::guards::{ended_redirect, ClientInfo, PortalAuth};
 use crate::auth::{clear_cookie, hash_password, verify_password, CLIENT_COOKIE};
 use crate::domain::acting::WriteKind;
@@ -15,13 +14,15 @@ use crate::domain::impersonation::{parse_consent_choice, Consent, EndReason};
 use crate::domain::modules::Module;
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::activity::ActivityActor;
-use crate::store::portal::{Invoice, InvoiceLine, Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
+use crate::store::portal::{Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 use crate::store::sessions::ImpersonationFilter;
-use crate::web::admin::CsrfOnly;
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::{checked_body, BodyForm, CsrfOnly, PageQuery};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::login::{self, LoginForm, Side};
+use crate::web::views::invoice_lines;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -49,12 +50,6 @@ pub(crate) fn unprocessable(auth: &PortalAuth, title: &str, msg: &str) -> AppErr
             html! { h1 { (title) } (alert(msg)) p { a href="/dashboard" { "Back to the dashboard" } } },
         ),
     )
-}
-
-/// Page query.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    pub(crate) page: Option<String>,
 }
 
 /// `GET /login`.
@@ -198,27 +193,6 @@ pub async fn invoices(
     ))
 }
 
-/// The lines table of an invoice, shared by the portal and admin pages.
-pub fn invoice_lines(inv: &Invoice, lines: &[InvoiceLine]) -> Markup {
-    lines_table(lines, &inv.currency, inv.total_cents, None, "invoice-total")
-}
-
-/// The lines table of an invoice or order with its total; `table_id` and `total_id` are the
-/// element ids the pages (and tests) look for.
-pub(crate) fn lines_table(
-    lines: &[InvoiceLine],
-    currency: &str,
-    total_cents: i64,
-    table_id: Option<&str>,
-    total_id: &str,
-) -> Markup {
-    html! {
-        table.lines id=[table_id] { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
-            tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, currency)) } td { (format_money(l.amount_cents, currency)) } } } }
-            tfoot { tr { th colspan="3" { "Total" } th id=(total_id) { (format_money(total_cents, currency)) } } } }
-    }
-}
-
 fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
     html! {
         h2 { "Open a ticket" }
@@ -325,24 +299,6 @@ pub async fn ticket(State(state): State<AppState>, auth: PortalAuth, Id(id): Id)
     auth.require_module(Module::Tickets)?;
     let (t, replies) = state.store.ticket(id, Some(auth.acting.client_id)).await?;
     Ok(ticket_page(&auth, &t, &replies, "", None))
-}
-
-/// A form with one text: a ticket reply or a task comment (portal or admin).
-#[derive(Debug, Deserialize)]
-pub struct BodyForm {
-    #[serde(default)]
-    pub(crate) csrf_token: String,
-    #[serde(default)]
-    pub(crate) body: String,
-}
-
-/// The trimmed text of a reply or comment (`what`), or the message asking for 1 to `max` characters.
-pub(crate) fn checked_body<'a>(body: &'a str, max: usize, what: &str) -> Result<&'a str, String> {
-    let trimmed = body.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
-        return Err(format!("Write a {what} of 1 to {max} characters."));
-    }
-    Ok(trimmed)
 }
 
 /// `POST /tickets/{id}/replies`.

@@ -2,19 +2,20 @@
 //! the client's orders. Cart and checkout are ordinary writes (refused in read-only Login as Client).
 
 use super::{authorize, PageQuery};
-use crate::app::AppState;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::{StoreInfo, WriteKind};
 use crate::domain::modules::Module;
 use crate::domain::money::{self, MAX_QUANTITY};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
-use crate::store::shop::{CartLine, Checkout, OrderDetail, OrderLine, MAX_KEY_CHARS};
+use crate::state::AppState;
+use crate::store::shop::{CartLine, Checkout, MAX_KEY_CHARS};
 use crate::store::StoreError;
-use crate::web::admin::CsrfOnly;
 use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::views::order_lines;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -348,11 +349,6 @@ pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Q
             @if auth.acting.shows(Module::Shop) { p { a href="/shop" { "Order something new" } } }
         },
     ))
-}
-
-/// The lines table of an order, shared by the portal and admin pages.
-pub fn order_lines(o: &OrderDetail, lines: &[OrderLine]) -> Markup {
-    super::lines_table(lines, &o.currency, o.total_cents, Some("order-lines"), "order-total")
 }
 
 /// `GET /orders/{id}`: one of the acting client's orders; any other id is 404. The staff-only

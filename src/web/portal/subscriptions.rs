@@ -2,35 +2,23 @@
 //! the end of the period (or resuming it before then).
 
 use super::{authorize, PageQuery};
-use crate::app::AppState;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
 use crate::domain::modules::Module;
-use crate::domain::{format_date, format_money, format_time};
+use crate::domain::{format_date, format_time};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::subscriptions::Subscription;
 use crate::store::StoreError;
-use crate::web::admin::CsrfOnly;
 use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::views::price_label;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-
-/// "4.99 USD / monthly".
-pub fn price_label(s: &Subscription) -> String {
-    format!("{} / {}", format_money(s.price_cents, &s.currency), interval_label(&s.billing_interval))
-}
-
-fn interval_label(interval: &str) -> &str {
-    match interval {
-        "monthly" => "month",
-        "yearly" => "year",
-        other => other,
-    }
-}
 
 /// What the "next charge" column says: the date, or when it cancels instead.
 fn next_charge(s: &Subscription, now: i64) -> Markup {

@@ -1,18 +1,19 @@
 //! Portal task pages: the work the agency does for the client, its comments, commenting and
 //! marking a task done where the agency allows it.
 
-use super::{authorize, checked_body, BodyForm, PageQuery};
-use crate::app::AppState;
+use super::authorize;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
 use crate::domain::modules::Module;
 use crate::domain::{format_date, format_time};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::tasks::{Task, TaskComment, MAX_TASK_BODY_CHARS};
-use crate::web::admin::CsrfOnly;
 use crate::web::attribution::{Who, AGENCY};
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::{checked_body, BodyForm, CsrfOnly, PageQuery};
 use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::views::{completed_by, status_label};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,16 +21,6 @@ use maud::{html, Markup};
 
 /// The refusal when the agency keeps completion to itself.
 pub const AGENCY_ONLY: &str = "This task can only be completed by the agency.";
-
-/// A status as people read it.
-pub fn status_label(status: &str) -> &str {
-    match status {
-        "open" => "open",
-        "in_progress" => "in progress",
-        "done" => "done",
-        other => other,
-    }
-}
 
 /// `GET /tasks`.
 pub async fn list(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
@@ -52,15 +43,6 @@ pub async fn list(State(state): State<AppState>, auth: PortalAuth, Query(q): Que
             (pager("/tasks", page.page, page.pages()))
         },
     ))
-}
-
-/// Who completed a task (None while it is not), the staff member acting for the client named.
-pub fn completed_by(t: &Task) -> Option<Who<'_>> {
-    let name = t.completed_by_staff_name.as_deref();
-    t.completed_by_kind.as_deref().map(|kind| match kind {
-        "client" => Who::Client { actor: name },
-        _ => Who::Staff(name),
-    })
 }
 
 /// Says who completed a task, as the client sees it.

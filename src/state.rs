@@ -1,0 +1,13 @@
+//! The state every handler and guard receives: the store and the configuration. It sits below
+//! `auth` and `web`, so both can take it without importing the application that builds it.
+
+use crate::config::Config;
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Shared state handed to every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
