@@ -83,18 +83,22 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+/// A 303 to `to` that sets (or clears) `cookies`: how sign-in, sign-out and the starts and ends
+/// of Login as Client answer on success, and how a guard sends a visitor to sign in.
+pub fn see_other(to: &str, cookies: &[String]) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    for c in cookies {
+        if let Ok(v) = c.parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
-            AppError::Redirect { to, cookies } => {
-                let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
-                for c in cookies {
-                    if let Ok(v) = c.parse() {
-                        r.headers_mut().append(header::SET_COOKIE, v);
-                    }
-                }
-                r
-            }
+            AppError::Redirect { to, cookies } => see_other(&to, &cookies),
             AppError::Status(code, msg) => (code, crate::page::message_page(code, &msg)).into_response(),
             AppError::Page(code, markup) => (code, markup).into_response(),
             AppError::Unavailable => (

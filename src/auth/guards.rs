@@ -207,10 +207,12 @@ impl PortalAuth {
 
 /// Where a staff member lands when their impersonation ends outside their control.
 pub fn ended_redirect(client_id: i64, reason: EndReason, secure: bool) -> AppError {
-    AppError::Redirect {
-        to: format!("/admin/clients/{client_id}?ended={}", reason.as_str()),
-        cookies: vec![clear_cookie(CLIENT_COOKIE, secure)],
-    }
+    AppError::Redirect { to: ended_path(client_id, reason), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] }
+}
+
+/// The client record that tells staff why their Login as Client session ended.
+pub fn ended_path(client_id: i64, reason: EndReason) -> String {
+    format!("/admin/clients/{client_id}?ended={}", reason.as_str())
 }
 
 impl FromRequestParts<AppState> for PortalAuth {

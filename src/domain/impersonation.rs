@@ -198,6 +198,23 @@ pub const MIN_REASON_CHARS: usize = 10;
 /// Longest reason stored.
 pub const MAX_REASON_CHARS: usize = 500;
 
+/// Whether a staff member may start Login as Client on this client at all, before anything is
+/// asked (mode, reason, store). The start button is disabled by exactly this rule, and
+/// [`decide_start`] begins with it.
+pub fn may_start(grants: &Grants, settings: &Settings, target: &TargetClient, now: i64) -> Result<(), Refusal> {
+    if !grants.has(CLIENTS_IMPERSONATE) {
+        Err(Refusal::NoPermission)
+    } else if !settings.enabled {
+        Err(Refusal::FeatureOff)
+    } else if !target.active {
+        Err(Refusal::ClientDisabled)
+    } else if !target.consent.lets_staff_in(settings.consent, now) {
+        Err(Refusal::NoConsent)
+    } else {
+        Ok(())
+    }
+}
+
 /// Decides whether a staff member may start Login as Client, and how.
 pub fn decide_start(
     grants: &Grants,
@@ -206,18 +223,7 @@ pub fn decide_start(
     ask: &StartAsk,
     now: i64,
 ) -> Result<StartDecision, Refusal> {
-    if !grants.has(CLIENTS_IMPERSONATE) {
-        return Err(Refusal::NoPermission);
-    }
-    if !settings.enabled {
-        return Err(Refusal::FeatureOff);
-    }
-    if !target.active {
-        return Err(Refusal::ClientDisabled);
-    }
-    if !target.consent.lets_staff_in(settings.consent, now) {
-        return Err(Refusal::NoConsent);
-    }
+    may_start(grants, settings, target, now)?;
     let can_write = grants.has(CLIENTS_IMPERSONATE_WRITE);
     let mode = match ask.mode.map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => match Mode::parse(m) {

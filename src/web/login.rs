@@ -5,9 +5,11 @@ use crate::auth::guards::{check_csrf, cookie, ClientInfo};
 use crate::auth::{
     hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
 };
-use crate::error::{AppError, AppResult};
+use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
+use crate::web::extract::Form;
 use crate::web::layout::{alert, csrf, public_page};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
@@ -83,8 +85,42 @@ fn login_markup(side: Side, token: &str, email: &str, message: Option<&str>) -> 
     )
 }
 
+/// Which side a sign-in route serves, chosen in the route table (`login::page::<StaffSide>`), so
+/// one pair of handlers serves both sign-in pages.
+pub trait SignInSide {
+    const SIDE: Side;
+}
+
+/// The staff sign-in at `/admin/login`.
+pub enum StaffSide {}
+impl SignInSide for StaffSide {
+    const SIDE: Side = Side::Staff;
+}
+
+/// The client sign-in at `/login`.
+pub enum ClientSide {}
+impl SignInSide for ClientSide {
+    const SIDE: Side = Side::Client;
+}
+
+/// `GET /admin/login` and `GET /login`.
+pub async fn page<S: SignInSide>(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    login_page(S::SIDE, &headers, state.config.secure_cookies)
+}
+
+/// `POST /admin/login` and `POST /login`: a fresh session of that side on success; the
+/// browser's old session of that side ends.
+pub async fn submit<S: SignInSide>(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    info: ClientInfo,
+    Form(f): Form<LoginForm>,
+) -> AppResult<Response> {
+    sign_in_and_redirect(&state, S::SIDE, &headers, &info, &f).await
+}
+
 /// The sign-in page; sets the pre-session CSRF cookie when the browser has none.
-pub fn login_page(side: Side, headers: &HeaderMap, secure: bool) -> Response {
+fn login_page(side: Side, headers: &HeaderMap, secure: bool) -> Response {
     let existing = cookie(headers, LOGIN_CSRF_COOKIE).filter(|t| is_issued_token(t));
     let token = existing.clone().unwrap_or_else(new_token);
     let mut r = login_markup(side, &token, "", None).into_response();
@@ -140,7 +176,7 @@ async fn sign_in(
 
 /// The whole sign-in: check the form, then replace the browser's session of that side with a
 /// fresh one (a new random token, so the session rotates) and redirect to the side's home.
-pub async fn sign_in_and_redirect(
+async fn sign_in_and_redirect(
     state: &AppState,
     side: Side,
     headers: &HeaderMap,
@@ -162,10 +198,7 @@ pub async fn sign_in_and_redirect(
             // The session stays half signed in (it opens only the code page) until the code.
             let expires = crate::domain::now() + PENDING_SECONDS;
             state.store.create_pending_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?;
-            return Err(AppError::Redirect {
-                to: "/admin/login/2fa".into(),
-                cookies: vec![set_cookie(cookie_name, &token, state.config.secure_cookies)],
-            });
+            return Ok(see_other("/admin/login/2fa", &[set_cookie(cookie_name, &token, state.config.secure_cookies)]));
         }
         Side::Staff => {
             state.store.create_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
@@ -174,8 +207,5 @@ pub async fn sign_in_and_redirect(
             state.store.create_client_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
         }
     }
-    Err(AppError::Redirect {
-        to: home.into(),
-        cookies: vec![set_cookie(cookie_name, &token, state.config.secure_cookies)],
-    })
+    Ok(see_other(home, &[set_cookie(cookie_name, &token, state.config.secure_cookies)]))
 }

@@ -1,7 +1,7 @@
 //! Admin order and invoice pages: lines, both order notes, who placed or paid what (naming the
 //! staff member behind a Login as Client write) and a quick Login as Client button.
 
-use super::quick_login_for;
+use super::impersonation_views::quick_login_for;
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::{format_date, format_money, format_time};

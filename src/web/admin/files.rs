@@ -8,8 +8,9 @@ use crate::domain::permissions as perm;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::files::FileRow;
-use crate::web::admin::{quick_login_for, CsrfOnly};
+use crate::web::admin::impersonation_views::quick_login_for;
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::uploads::{
     accept_list, download_response, limits_note, receive_upload, shared_by, storage, UploadFailure,

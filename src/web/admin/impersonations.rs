@@ -1,17 +1,22 @@
-//! The Login as Client log: `/admin/impersonations`, its CSV export, and ending a live session.
+//! Login as Client on the staff side: the button and why it is disabled, starting a session,
+//! the log at `/admin/impersonations` with its CSV export, and ending a live session.
 
-use super::CsrfOnly;
-use crate::auth::guards::StaffAuth;
-use crate::domain::impersonation::EndReason;
-use crate::domain::{format_time, permissions as perm};
-use crate::error::{AppError, AppResult};
+use super::clients::client_record;
+use super::impersonation_views::{table, StartForm};
+use crate::auth::guards::{cookie, StaffAuth};
+use crate::auth::{hash_token, new_token, set_cookie, CLIENT_COOKIE};
+use crate::domain::format_time;
+use crate::domain::impersonation::{decide_start, Consent, EndReason, Refusal, StartAsk, TargetClient};
+use crate::domain::permissions::{self as perm};
+use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::sessions::{Impersonation, ImpersonationFilter};
+use crate::store::sessions::{ImpersonationFilter, NewImpersonation};
 use crate::web::export::csv_row;
 use crate::web::extract::{optional_id, page_number, Form, Id, Query};
-use crate::web::layout::{admin_page, csrf, pager};
+use crate::web::forms::CsrfOnly;
+use crate::web::layout::{admin_page, pager};
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -68,43 +73,6 @@ impl LogQuery {
         url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs.iter().filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (*k, v))))
             .finish()
-    }
-}
-
-/// The table of sessions, shared with the client record.
-pub fn table(auth: &StaffAuth, items: &[Impersonation]) -> Markup {
-    let can_end = auth.grants.has(perm::IMPERSONATION_SESSIONS_END);
-    html! {
-        table.impersonations {
-            thead { tr { th { "#" } th { "Staff" } th { "Client" } th { "Store" } th { "Reason" } th { "Mode" } th { "IP" }
-                th { "Started" } th { "Last seen" } th { "Ended" } th { "End reason" } th { "Actions" } th {} } }
-            tbody {
-                @for i in items {
-                    tr {
-                        td { (i.id) }
-                        td { (i.staff_name) }
-                        td { a href=(format!("/admin/clients/{}", i.client_id)) { (i.client_name) } }
-                        td { (i.store_name.as_deref().unwrap_or("")) }
-                        td.reason { (i.reason) }
-                        td { (i.mode) }
-                        td { (i.ip) }
-                        td { (format_time(i.started_at)) }
-                        td { (format_time(i.last_seen_at)) }
-                        td { @if let Some(e) = i.ended_at { (format_time(e)) } @else { span.badge.live { "live" } } }
-                        td.end-reason { (i.end_reason.as_deref().unwrap_or("")) }
-                        td { (i.actions) }
-                        td {
-                            @if can_end && i.ended_at.is_none() {
-                                form.inline method="post" action=(format!("/admin/impersonations/{}/end", i.id)) {
-                                    (csrf(&auth.csrf_token))
-                                    button.danger type="submit" { "End" }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -208,4 +176,111 @@ pub async fn end(
     }
     state.store.end_impersonation(id, EndReason::EndedByStaff, auth.actor(), &auth.info.ip).await?;
     Ok(Redirect::to("/admin/impersonations").into_response())
+}
+
+/// `POST /admin/clients/{id}/impersonate`: Login as Client.
+pub async fn impersonate(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Id(id): Id,
+    headers: HeaderMap,
+    Form(f): Form<StartForm>,
+) -> AppResult<Response> {
+    auth.check_csrf(&f.csrf_token)?;
+    auth.require(perm::CLIENTS_IMPERSONATE)?;
+    let next = safe_next(f.next.as_deref());
+    let client = state.store.client(id).await?;
+    let settings = state.store.settings().await?;
+    if let Some(ask) = super::two_factor::step_up(&state, &auth, &settings, id, &f).await? {
+        return Ok(ask);
+    }
+    let stores = state.store.client_stores(id).await?;
+    let store_ids: Vec<i64> = stores.iter().map(|s| s.id).collect();
+    let store = match f.store.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<i64>().map_err(|_| {
+            AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, Refusal::StoreRequired.message().into())
+        })?),
+    };
+    let target = TargetClient {
+        active: client.active == 1,
+        consent: Consent::from_stored(&client.consent, client.consent_until),
+        stores: &store_ids,
+    };
+    let ask = StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store };
+    let decided = decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now());
+    if let Err(r) = &decided {
+        metrics::counter!("behalf_impersonation_refusals_total", "reason" => r.code()).increment(1);
+    }
+    let decision = match decided {
+        Ok(d) => d,
+        Err(r) if r.status() == 422 => {
+            return Err(AppError::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                client_record(&state, &auth, id, None, Some(r.message()), Some(&f)).await?,
+            ));
+        }
+        Err(r) => return Err(AppError::forbidden(r.message())),
+    };
+    let token = new_token();
+    let token_hash = hash_token(&token);
+    let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
+    let store_name = stores.iter().find(|s| Some(s.id) == decision.store).map(|s| s.name.as_str());
+    state
+        .store
+        .start_impersonation(&NewImpersonation {
+            staff_id: auth.staff.id,
+            staff_name: &auth.staff.name,
+            client_id: id,
+            client_name: &client.name,
+            decision: &decision,
+            store_name,
+            ip: &auth.info.ip,
+            user_agent: &auth.info.user_agent,
+            token_hash: &token_hash,
+            csrf_token: &new_token(),
+            replaces_token_hash: old.as_deref(),
+            notify: settings.notify_client,
+            client_email: &client.email,
+        })
+        .await?;
+    metrics::counter!("behalf_impersonation_starts_total").increment(1);
+    Ok(see_other(&next, &[set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)]))
+}
+
+/// Keeps `next` only if it is a plain path of this site's portal: `/` followed by URL-safe
+/// printable ASCII (after the form's decoding), never `//` or a backslash that browsers read as
+/// another host, never a control or space character that would break or bend `Location`.
+fn safe_next(next: Option<&str>) -> String {
+    let plain = |n: &str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.starts_with("/admin")
+            && n.len() < 500
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    };
+    match next {
+        Some(n) if plain(n) => n.to_string(),
+        _ => "/dashboard".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_must_be_same_site() {
+        assert_eq!(safe_next(Some("/tickets/4")), "/tickets/4");
+        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/admin/staff")), "/dashboard");
+        assert_eq!(safe_next(None), "/dashboard");
+        // Control and space characters that the form decoding gives back (%09, %0B, %20, %7F).
+        for bad in ["/\t/evil.example", "/\u{b}/x", "/ /evil.example", "/x\u{7f}", "/\r\nSet-Cookie: a=b", "/é"] {
+            assert_eq!(safe_next(Some(bad)), "/dashboard", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/tickets?status=open&page=2")), "/tickets?status=open&page=2");
+    }
 }

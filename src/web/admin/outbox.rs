@@ -1,12 +1,12 @@
 //! `/admin/outbox`: the e-mail not sent yet, with its attempts and last error, and "Retry now".
 
-use super::CsrfOnly;
 use crate::auth::guards::StaffAuth;
 use crate::domain::duration::describe_remaining;
 use crate::domain::{format_time, permissions as perm};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::layout::{admin_page, csrf, pager};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};

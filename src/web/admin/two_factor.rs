@@ -1,7 +1,7 @@
 //! Staff two-factor pages: setup (secret, QR code, first code, recovery codes), the code step
 //! of the sign-in, and the step-up a stale session passes before Login as Client.
 
-use super::StartForm;
+use super::impersonation_views::StartForm;
 use crate::auth::guards::{check_csrf, PendingStaff, StaffAuth, StaffEnrolling};
 use crate::auth::two_factor::{hash_recovery_code, new_recovery_codes, new_secret};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, verify_password, STAFF_COOKIE};
@@ -10,7 +10,7 @@ use crate::domain::two_factor::{
     check_code, display_recovery, is_code_shaped, needs_step_up, normalize_recovery, otpauth_uri, CodeCheck,
 };
 use crate::domain::{format_time, now};
-use crate::error::{AppError, AppResult};
+use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
 use crate::web::extract::Form;
@@ -264,10 +264,7 @@ pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<
         Ok(proof) => {
             let ip = &p.info.ip;
             if state.store.complete_staff_sign_in(p.row.session_id, p.row.staff_id, &proof, &new, ip).await? {
-                return Err(AppError::Redirect {
-                    to: "/admin".into(),
-                    cookies: vec![set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)],
-                });
+                return Ok(see_other("/admin", &[set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)]));
             }
             used_message(&proof)
         }
@@ -294,10 +291,7 @@ pub async fn cancel(
 ) -> AppResult<Response> {
     check_csrf(&p.row.csrf_token, &f.csrf_token)?;
     state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.info.ip).await?;
-    Err(AppError::Redirect {
-        to: "/admin/login".into(),
-        cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
-    })
+    Ok(see_other("/admin/login", &[clear_cookie(STAFF_COOKIE, state.config.secure_cookies)]))
 }
 
 fn step_up_markup(auth: &StaffAuth, client_id: i64, f: &StartForm, message: Option<&str>) -> Markup {

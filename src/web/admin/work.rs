@@ -1,7 +1,6 @@
 //! Admin pages for the work done for one client: its subscriptions (with who cancelled them) and
 //! its tasks (list, create, comment, mark done or reopen).
 
-use super::CsrfOnly;
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
 use crate::domain::{format_date, format_time};
@@ -11,6 +10,7 @@ use crate::store::tasks::{NewTask, Task, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::store::StoreError;
 use crate::web::attribution::{reply_author_admin, via_login_as_client};
 use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::forms::CsrfOnly;
 use crate::web::forms::{checked_body, BodyForm, PageQuery};
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::views::price_label;
@@ -33,7 +33,7 @@ pub async fn client_subscriptions(
     }
     let c = state.store.client(id).await?;
     let page = state.store.subscriptions(id, page_number(&q.page)?, 25).await?;
-    let quick = super::quick_login_for(&state, &auth, id, "/subscriptions").await?;
+    let quick = super::impersonation_views::quick_login_for(&state, &auth, id, "/subscriptions").await?;
     let now = crate::domain::now();
     Ok(admin_page(
         &auth,
@@ -107,7 +107,7 @@ async fn tasks_page(
 ) -> AppResult<Markup> {
     let c = state.store.client(id).await?;
     let page = state.store.tasks(id, page_no, 25).await?;
-    let quick = super::quick_login_for(state, auth, id, "/tasks").await?;
+    let quick = super::impersonation_views::quick_login_for(state, auth, id, "/tasks").await?;
     Ok(admin_page(
         auth,
         &format!("Tasks of {}", c.name),
@@ -219,7 +219,7 @@ fn completed_by_admin(client_name: &str, t: &Task) -> Markup {
 async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, error: Option<&str>) -> AppResult<Markup> {
     let (t, comments) = state.store.task(id, None).await?;
     let c = state.store.client(t.client_id).await?;
-    let quick = super::quick_login_for(state, auth, c.id, &format!("/tasks/{id}")).await?;
+    let quick = super::impersonation_views::quick_login_for(state, auth, c.id, &format!("/tasks/{id}")).await?;
     let may = auth.grants.has(perm::CLIENTS_MANAGE);
     Ok(admin_page(
         auth,

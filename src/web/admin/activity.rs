@@ -1,0 +1,116 @@
+//! The activity log: every recorded change, filtered by group, actor and client.
+
+use crate::auth::guards::StaffAuth;
+use crate::domain::format_time;
+use crate::domain::permissions::{self as perm};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::activity::{ActivityFilter, ActivityRow};
+use crate::web::extract::{optional_id, page_number, Query};
+use crate::web::layout::{admin_page, pager};
+use axum::extract::State;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+fn enc(v: Option<&str>) -> String {
+    url::form_urlencoded::byte_serialize(v.unwrap_or("").as_bytes()).collect()
+}
+
+/// `GET /admin/activity`.
+pub async fn activity(
+    State(state): State<AppState>,
+    auth: StaffAuth,
+    Query(q): Query<ActivityQuery>,
+) -> AppResult<Markup> {
+    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    let staff = state.store.list_staff().await?;
+    let mut f = ActivityFilter {
+        group: q.group.clone().filter(|g| !g.trim().is_empty()),
+        client: optional_id(&q.client, "client")?,
+        ..Default::default()
+    };
+    match q.actor.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some(a) => match a.split_once(':') {
+            Some(("staff", id)) => f.actor_staff = optional_id(&Some(id.to_string()), "actor")?,
+            Some(("client", id)) => f.actor_client = optional_id(&Some(id.to_string()), "actor")?,
+            _ => return Err(AppError::bad_request("The actor filter must look like staff:ID or client:ID.")),
+        },
+    }
+    let page = state.store.list_activity(&f, page_number(&q.page)?, 50).await?;
+    let base = format!(
+        "/admin/activity?group={}&actor={}&client={}",
+        enc(q.group.as_deref()),
+        enc(q.actor.as_deref()),
+        enc(q.client.as_deref())
+    );
+    Ok(admin_page(
+        &auth,
+        "Activity",
+        html! {
+            h1 { "Activity log" }
+            form.actions method="get" action="/admin/activity" {
+                div { label for="group" { "Group" }
+                    select #group name="group" {
+                        option value="" { "All groups" }
+                        @for g in ACTIVITY_GROUPS { option value=(g) selected[q.group.as_deref() == Some(*g)] { (g) } }
+                    } }
+                div { label for="actor" { "Actor" }
+                    select #actor name="actor" {
+                        option value="" { "Anyone" }
+                        @if let Some(a) = q.actor.as_deref().filter(|a| a.starts_with("client:")) { option value=(a) selected { (a) } }
+                        @for s in &staff { @let v = format!("staff:{}", s.id); option value=(v) selected[q.actor.as_deref() == Some(v.as_str())] { (s.name) " (staff)" } }
+                    } }
+                div { label for="client" { "Client id" } input #client type="text" name="client" value=(q.client.as_deref().unwrap_or("")); }
+                button type="submit" { "Filter" }
+            }
+            p.muted { (page.total) " entries" }
+            table #activity {
+                thead { tr { th { "#" } th { "Time" } th { "Who" } th { "Client" } th { "Group" } th { "Action" } th { "Target" } th { "Details" } th { "Session" } th { "IP" } } }
+                tbody {
+                    @for r in &page.items {
+                        tr {
+                            td { (r.id) }
+                            td { (format_time(r.at)) }
+                            td.who { (describe_actor(r)) }
+                            td.subject { @if let (Some(id), Some(name)) = (r.subject_client_id, &r.subject_name) { a href=(format!("/admin/clients/{id}")) { (name) } } }
+                            td { (r.group) }
+                            td.action { (r.action) }
+                            td { (r.target) }
+                            td.detail { (r.detail) }
+                            td { @if let Some(i) = r.impersonation_id { "Login as Client #" (i) } }
+                            td { (r.ip) }
+                        }
+                    }
+                }
+            }
+            (pager(&base, page.page, page.pages()))
+        },
+    ))
+}
+
+/// How an activity row names who acted.
+pub fn describe_actor(r: &ActivityRow) -> String {
+    let staff = r.actor_staff_name.clone().unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
+    match (r.actor_kind.as_str(), &r.subject_name, r.impersonation_id) {
+        ("staff", Some(client), Some(_)) if r.group != "login_as_client" => {
+            format!("{client} (by {staff} via Login as Client)")
+        }
+        ("staff", _, _) => format!("{staff} (staff)"),
+        ("client", Some(client), _) => client.clone(),
+        _ => "System".into(),
+    }
+}
+
+/// Query of the activity log.
+#[derive(Debug, Deserialize)]
+pub struct ActivityQuery {
+    group: Option<String>,
+    actor: Option<String>,
+    client: Option<String>,
+    page: Option<String>,
+}
+
+/// The action groups the activity log knows.
+pub const ACTIVITY_GROUPS: &[&str] =
+    &["login_as_client", "tickets", "account", "security", "settings", "staff", "billing", "shop", "files", "tasks"];
