@@ -82,11 +82,6 @@ impl StaffAuth {
         }
     }
 
-    /// Refuses with 403 unless the submitted token matches this session's.
-    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
-        check_csrf(&self.csrf_token, token)
-    }
-
     /// The actor for records.
     pub fn actor(&self) -> ActivityActor {
         ActivityActor::Staff(self.staff.id)
@@ -101,6 +96,37 @@ pub fn check_csrf(expected: &str, submitted: &str) -> Result<(), AppError> {
         Err(AppError::forbidden(
             "The form has expired or did not come from this site. Go back, reload the page and try again.",
         ))
+    }
+}
+
+/// A signed-in session that carries a CSRF token: every form post checks against it, through
+/// `web::forms::Post`, before its handler runs.
+pub trait SessionCsrf {
+    /// Refuses with 403 unless `token` is this session's.
+    fn check_csrf(&self, token: &str) -> Result<(), AppError>;
+}
+
+impl SessionCsrf for StaffAuth {
+    fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        check_csrf(&self.csrf_token, token)
+    }
+}
+
+impl SessionCsrf for StaffEnrolling {
+    fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        check_csrf(&self.0.csrf_token, token)
+    }
+}
+
+impl SessionCsrf for PendingStaff {
+    fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        check_csrf(&self.row.csrf_token, token)
+    }
+}
+
+impl SessionCsrf for PortalAuth {
+    fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        check_csrf(&self.csrf_token, token)
     }
 }
 
@@ -184,11 +210,6 @@ pub struct PortalAuth {
 }
 
 impl PortalAuth {
-    /// Refuses with 403 unless the submitted token matches this session's.
-    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
-        check_csrf(&self.csrf_token, token)
-    }
-
     /// Answers 404 when staff have hidden this module from the client, exactly as for a page
     /// that does not exist, so a Login as Client session sees what the client sees.
     pub fn require_module(&self, m: Module) -> Result<(), AppError> {

@@ -19,37 +19,48 @@ pub struct Form<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err(AppError::Status(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Forms must be sent as application/x-www-form-urlencoded.".into(),
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            let status = r.status();
-            let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "The form is too large (the limit is 1 MiB).".to_string()
-            } else {
-                "The form could not be read.".to_string()
-            };
-            AppError::Status(status, msg)
-        })?;
-        // PostgreSQL cannot store NUL in text; refuse it here, once, for every form.
-        if contains_nul(&bytes) {
-            return Err(AppError::Status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The form contains a NUL character, which no field accepts.".into(),
-            ));
-        }
-        serde_urlencoded::from_bytes(&bytes).map(Form).map_err(|e| {
-            AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form is incomplete or malformed: {e}."))
-        })
+        let bytes = form_bytes(req, state).await?;
+        parse_form(&bytes).map(Form)
     }
+}
+
+/// The body of a URL-encoded form: the right type, within the body limit, and free of NUL.
+pub async fn form_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::Status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Forms must be sent as application/x-www-form-urlencoded.".into(),
+        ));
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        let status = r.status();
+        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "The form is too large (the limit is 1 MiB).".to_string()
+        } else {
+            "The form could not be read.".to_string()
+        };
+        AppError::Status(status, msg)
+    })?;
+    // PostgreSQL cannot store NUL in text; refuse it here, once, for every form.
+    if contains_nul(&bytes) {
+        return Err(AppError::Status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The form contains a NUL character, which no field accepts.".into(),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads a form's fields into `T`; a missing or malformed field answers 422.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form is incomplete or malformed: {e}."))
+    })
 }
 
 /// A query string parsed into `T`; bad values answer 400 with a message.

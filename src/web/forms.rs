@@ -1,6 +1,39 @@
-//! Forms both sides post: the CSRF-only form, a page number, and a text body with its check.
+//! Forms both sides post: the extractor that checks a post's CSRF token against its session, the
+//! CSRF-only form, a page number, and a text body with its check.
 
+use crate::auth::guards::SessionCsrf;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::extract::{form_bytes, parse_form};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+
+/// A form post from a signed-in session `G` (`StaffAuth`, `StaffEnrolling` or `PortalAuth`),
+/// whose CSRF token already matched that session: the preamble every state-changing handler
+/// shares, written once, so no handler can forget it. The guard answers first (a visitor
+/// without a session is sent to sign in), then a malformed form (422), then a wrong token (403).
+pub struct Post<G, T> {
+    pub auth: G,
+    pub form: T,
+}
+
+impl<G, T> FromRequest<AppState> for Post<G, T>
+where
+    G: FromRequestParts<AppState, Rejection = AppError> + SessionCsrf + Send,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
+        let (mut parts, body) = req.into_parts();
+        let auth = G::from_request_parts(&mut parts, state).await?;
+        let bytes = form_bytes(Request::from_parts(parts, body), state).await?;
+        let form: T = parse_form(&bytes)?;
+        let CsrfOnly { csrf_token } = parse_form(&bytes)?;
+        auth.check_csrf(&csrf_token)?;
+        Ok(Post { auth, form })
+    }
+}
 
 /// A form with only the CSRF token.
 #[derive(Debug, Deserialize)]
@@ -21,8 +54,6 @@ pub(crate) fn checked_body<'a>(body: &'a str, max: usize, what: &str) -> Result<
 /// A form with one text: a ticket reply or a task comment (portal or admin).
 #[derive(Debug, Deserialize)]
 pub struct BodyForm {
-    #[serde(default)]
-    pub(crate) csrf_token: String,
     #[serde(default)]
     pub(crate) body: String,
 }

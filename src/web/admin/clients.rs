@@ -9,7 +9,8 @@ use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::sessions::ImpersonationFilter;
-use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::Post;
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,11 +22,9 @@ use serde::Deserialize;
 /// modules; fields are `module.KEY=on` for each module shown.
 pub async fn set_modules(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<std::collections::HashMap<String, String>>,
+    Post { auth, form: f }: Post<StaffAuth, std::collections::HashMap<String, String>>,
 ) -> AppResult<Response> {
-    auth.check_csrf(f.get("csrf_token").map(String::as_str).unwrap_or(""))?;
     auth.require(perm::CLIENTS_MANAGE)?;
     let mut shown = Vec::new();
     for key in f.keys().filter(|k| k.as_str() != "csrf_token") {
@@ -41,11 +40,9 @@ pub async fn set_modules(
 /// `POST /admin/clients/{id}/consent`: staff with `clients.consent.manage` change the client's flag.
 pub async fn set_consent(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<ConsentForm>,
+    Post { auth, form: f }: Post<StaffAuth, ConsentForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_CONSENT_MANAGE)?;
     let (value, until) = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
         .map_err(|m| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, m.into()))?;
@@ -56,8 +53,6 @@ pub async fn set_consent(
 /// The admin consent form.
 #[derive(Debug, Deserialize)]
 pub struct ConsentForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     consent: String,
     #[serde(default, rename = "for")]

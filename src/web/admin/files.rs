@@ -1,6 +1,7 @@
 //! Admin files: a client's shared files in both directions, sharing a file with the client,
 //! downloading and deleting (`clients.view` to see, `clients.manage` to share and delete).
 
+use crate::auth::guards::SessionCsrf;
 use crate::auth::guards::StaffAuth;
 use crate::domain::files::{format_size, Direction};
 use crate::domain::format_time;
@@ -9,8 +10,8 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::files::FileRow;
 use crate::web::admin::impersonation_views::quick_login_for;
-use crate::web::extract::{page_number, Form, Id, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::uploads::{
     accept_list, download_response, limits_note, receive_upload, shared_by, storage, UploadFailure,
@@ -142,11 +143,9 @@ pub async fn download(State(state): State<AppState>, auth: StaffAuth, Id(id): Id
 /// `POST /admin/files/{id}/delete`.
 pub async fn delete(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_MANAGE)?;
     let (client_id, key) = state.store.delete_file_as_staff(auth.staff.id, id, &auth.info.ip).await?;
     storage(&state).remove(&key).await;

@@ -12,8 +12,8 @@ use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::sessions::{ImpersonationFilter, NewImpersonation};
 use crate::web::export::csv_row;
-use crate::web::extract::{optional_id, page_number, Form, Id, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::{optional_id, page_number, Id, Query};
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{admin_page, pager};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -164,11 +164,9 @@ pub async fn csv(State(state): State<AppState>, auth: StaffAuth, Query(q): Query
 /// `POST /admin/impersonations/{id}/end`: another staff member ends a live session.
 pub async fn end(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::IMPERSONATION_SESSIONS_END)?;
     let imp = state.store.impersonation(id).await?;
     if imp.ended_at.is_some() {
@@ -181,12 +179,10 @@ pub async fn end(
 /// `POST /admin/clients/{id}/impersonate`: Login as Client.
 pub async fn impersonate(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
     headers: HeaderMap,
-    Form(f): Form<StartForm>,
+    Post { auth, form: f }: Post<StaffAuth, StartForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_IMPERSONATE)?;
     let next = safe_next(f.next.as_deref());
     let client = state.store.client(id).await?;

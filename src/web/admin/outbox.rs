@@ -5,8 +5,8 @@ use crate::domain::duration::describe_remaining;
 use crate::domain::{format_time, permissions as perm};
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::web::extract::{page_number, Form, Id, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{admin_page, csrf, pager};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -67,11 +67,9 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
 /// `POST /admin/outbox/{id}/retry`: makes one message due now, recorded with the staff member.
 pub async fn retry(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::SETTINGS_MANAGE)?;
     state.store.retry_mail_now(id, auth.actor(), &auth.info.ip).await?;
     Ok(Redirect::to("/admin/outbox?retried=1").into_response())

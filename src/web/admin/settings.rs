@@ -6,8 +6,8 @@ use crate::domain::settings::{validate, DEFS};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::extract::Query;
+use crate::web::forms::Post;
 use crate::web::layout::{admin_page, alert, csrf};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -79,11 +79,10 @@ pub async fn show(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
 }
 
 /// `POST /admin/settings`: validates every field first; saves only if all are valid.
-pub async fn save(State(state): State<AppState>, auth: StaffAuth, body: Bytes) -> AppResult<Response> {
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form could not be read: {e}.")))?;
-    let token = fields.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str()).unwrap_or("");
-    auth.check_csrf(token)?;
+pub async fn save(
+    State(state): State<AppState>,
+    Post { auth, form: fields }: Post<StaffAuth, Vec<(String, String)>>,
+) -> AppResult<Response> {
     auth.require(perm::SETTINGS_MANAGE)?;
     let current: HashMap<String, String> = state.store.setting_pairs().await?.into_iter().collect();
     let mut typed = HashMap::new();

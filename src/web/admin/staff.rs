@@ -7,9 +7,9 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::people::{Role, Staff};
 use crate::store::StoreError;
-use crate::web::extract::{Form, Id};
+use crate::web::extract::Id;
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{admin_page, alert, csrf};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -66,11 +66,10 @@ pub async fn roles(State(state): State<AppState>, auth: StaffAuth) -> AppResult<
 }
 
 /// `POST /admin/roles`: the whole matrix; super_admin is never reduced, whatever is sent.
-pub async fn save_roles(State(state): State<AppState>, auth: StaffAuth, body: Bytes) -> AppResult<Response> {
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, format!("The form could not be read: {e}.")))?;
-    let token = fields.iter().find(|(k, _)| k == "csrf_token").map(|(_, v)| v.as_str()).unwrap_or("");
-    auth.check_csrf(token)?;
+pub async fn save_roles(
+    State(state): State<AppState>,
+    Post { auth, form: fields }: Post<StaffAuth, Vec<(String, String)>>,
+) -> AppResult<Response> {
     auth.require(perm::STAFF_MANAGE)?;
     let roles = state.store.list_roles().await?;
     let mut grants: Vec<(i64, &str)> = Vec::new();
@@ -102,18 +101,14 @@ pub async fn save_roles(State(state): State<AppState>, auth: StaffAuth, body: By
 #[derive(Debug, Deserialize)]
 pub struct NewRoleForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     name: String,
 }
 
 /// `POST /admin/roles/new`.
 pub async fn add_role(
     State(state): State<AppState>,
-    auth: StaffAuth,
-    Form(f): Form<NewRoleForm>,
+    Post { auth, form: f }: Post<StaffAuth, NewRoleForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::STAFF_MANAGE)?;
     let name = f.name.trim().to_lowercase();
     let valid = (2..=40).contains(&name.len())
@@ -139,8 +134,6 @@ pub async fn add_role(
 /// What the add-staff form held, to show it again.
 #[derive(Debug, Deserialize, Default)]
 pub struct NewStaffForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -218,8 +211,10 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<M
 }
 
 /// `POST /admin/staff`: adds a staff member.
-pub async fn add(State(state): State<AppState>, auth: StaffAuth, Form(f): Form<NewStaffForm>) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
+pub async fn add(
+    State(state): State<AppState>,
+    Post { auth, form: f }: Post<StaffAuth, NewStaffForm>,
+) -> AppResult<Response> {
     auth.require(perm::STAFF_MANAGE)?;
     let email = f.email.trim().to_lowercase();
     let name = f.name.trim();
@@ -261,19 +256,15 @@ pub async fn add(State(state): State<AppState>, auth: StaffAuth, Form(f): Form<N
 #[derive(Debug, Deserialize)]
 pub struct RoleForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     role: String,
 }
 
 /// `POST /admin/staff/{id}/role`.
 pub async fn set_role(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<RoleForm>,
+    Post { auth, form: f }: Post<StaffAuth, RoleForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::STAFF_MANAGE)?;
     let role_id = state
         .store
@@ -293,11 +284,9 @@ pub async fn set_role(
 /// `POST /admin/staff/{id}/disable`: ends the member's sessions and Login as Client sessions.
 pub async fn disable(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<crate::web::forms::CsrfOnly>,
+    Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::STAFF_MANAGE)?;
     if id == auth.staff.id {
         return Err(AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, "You cannot disable your own account.".into()));

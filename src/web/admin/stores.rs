@@ -6,7 +6,8 @@ use crate::domain::permissions as perm;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::people::StoreRow;
-use crate::web::extract::{Form, Id};
+use crate::web::extract::Id;
+use crate::web::forms::Post;
 use crate::web::layout::{admin_page, csrf};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -65,11 +66,9 @@ pub fn client_stores_section(auth: &StaffAuth, client_id: i64, all: &[StoreRow],
 /// `POST /admin/clients/{id}/stores`: fields `store.ID=on` for each store the client belongs to.
 pub async fn set_client_stores(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<HashMap<String, String>>,
+    Post { auth, form: f }: Post<StaffAuth, HashMap<String, String>>,
 ) -> AppResult<Response> {
-    auth.check_csrf(f.get("csrf_token").map(String::as_str).unwrap_or(""))?;
     auth.require(perm::CLIENTS_MANAGE)?;
     let mut ids = Vec::new();
     for key in f.keys().filter(|k| k.as_str() != "csrf_token") {

@@ -2,7 +2,7 @@
 //! of the sign-in, and the step-up a stale session passes before Login as Client.
 
 use super::impersonation_views::StartForm;
-use crate::auth::guards::{check_csrf, PendingStaff, StaffAuth, StaffEnrolling};
+use crate::auth::guards::{PendingStaff, StaffAuth, StaffEnrolling};
 use crate::auth::two_factor::{hash_recovery_code, new_recovery_codes, new_secret};
 use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, verify_password, STAFF_COOKIE};
 use crate::domain::settings::Settings;
@@ -13,7 +13,7 @@ use crate::domain::{format_time, now};
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
-use crate::web::extract::Form;
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{admin_page, alert, csrf, public_page};
 use crate::web::login::{limit_key, Side, FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
 use axum::extract::State;
@@ -29,13 +29,11 @@ const WRONG_PASSWORD: &str = "That password is not right.";
 const TOO_MANY: &str = "Too many failed attempts for this account. Wait 15 minutes and try again.";
 const MAX_ANSWER: usize = 500;
 
-/// A form with a code (authenticator or recovery) and the CSRF token.
+/// A form with a code (authenticator or recovery).
 #[derive(Debug, Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
     code: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Reads an answer as an authenticator code or a recovery code, before it is used up.
@@ -158,10 +156,8 @@ pub async fn setup_page(State(state): State<AppState>, StaffEnrolling(auth): Sta
 /// goes on, the session rotates, and the ten recovery codes are shown this once.
 pub async fn setup(
     State(state): State<AppState>,
-    StaffEnrolling(auth): StaffEnrolling,
-    Form(f): Form<CodeForm>,
+    Post { auth: StaffEnrolling(auth), form: f }: Post<StaffEnrolling, CodeForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     let tf = state.store.two_factor_state(auth.staff.id).await?;
     if tf.secret.is_some() {
         return Err(AppError::Status(StatusCode::CONFLICT, "Two-factor sign-in is already on.".into()));
@@ -245,8 +241,10 @@ pub async fn code_page(p: PendingStaff) -> Markup {
 
 /// `POST /admin/login/2fa` (`code`: an authenticator code or a recovery code): the second step
 /// of the sign-in, limited like passwords; on success a new session token replaces the half one.
-pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<CodeForm>) -> AppResult<Response> {
-    check_csrf(&p.row.csrf_token, &f.csrf_token)?;
+pub async fn code(
+    State(state): State<AppState>,
+    Post { auth: p, form: f }: Post<PendingStaff, CodeForm>,
+) -> AppResult<Response> {
     let again = |status: StatusCode, msg: &str| AppError::Page(status, code_markup(&p.row.csrf_token, Some(msg)));
     let _gate = SECOND_FACTOR_GATE.lock().await;
     if locked(&state, &p.row.email, &p.info.ip).await? {
@@ -286,10 +284,8 @@ pub async fn code(State(state): State<AppState>, p: PendingStaff, Form(f): Form<
 /// `POST /admin/login/2fa/cancel`: drops the half-signed-in session.
 pub async fn cancel(
     State(state): State<AppState>,
-    p: PendingStaff,
-    Form(f): Form<crate::web::forms::CsrfOnly>,
+    Post { auth: p, form: _ }: Post<PendingStaff, CsrfOnly>,
 ) -> AppResult<Response> {
-    check_csrf(&p.row.csrf_token, &f.csrf_token)?;
     state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.info.ip).await?;
     Ok(see_other("/admin/login", &[clear_cookie(STAFF_COOKIE, state.config.secure_cookies)]))
 }

@@ -9,9 +9,9 @@ use crate::state::AppState;
 use crate::store::tasks::{NewTask, Task, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::store::StoreError;
 use crate::web::attribution::{reply_author_admin, via_login_as_client};
-use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::CsrfOnly;
-use crate::web::forms::{checked_body, BodyForm, PageQuery};
+use crate::web::forms::{checked_body, BodyForm, PageQuery, Post};
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::views::price_label;
 use crate::web::views::{completed_by, status_label};
@@ -65,8 +65,6 @@ pub async fn client_subscriptions(
 /// The create-task form, keeping what was typed.
 #[derive(Debug, Default, Deserialize)]
 pub struct TaskForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -186,11 +184,9 @@ fn validate_task(f: &TaskForm) -> Result<(String, String, Option<i64>), String> 
 /// `POST /admin/clients/{id}/tasks` (`clients.manage`).
 pub async fn create_task(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<TaskForm>,
+    Post { auth, form: f }: Post<StaffAuth, TaskForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_MANAGE)?;
     let (title, description, due_at) = match validate_task(&f) {
         Ok(v) => v,
@@ -278,11 +274,9 @@ pub async fn task(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) ->
 /// `POST /admin/tasks/{id}/comments` (`clients.manage`).
 pub async fn comment(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<BodyForm>,
+    Post { auth, form: f }: Post<StaffAuth, BodyForm>,
 ) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_MANAGE)?;
     let body = match checked_body(&f.body, MAX_TASK_BODY_CHARS, "comment") {
         Ok(body) => body,
@@ -295,8 +289,7 @@ pub async fn comment(
     Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response())
 }
 
-async fn set_done(state: AppState, auth: StaffAuth, id: i64, token: &str, done: bool) -> AppResult<Response> {
-    auth.check_csrf(token)?;
+async fn set_done(state: AppState, auth: StaffAuth, id: i64, done: bool) -> AppResult<Response> {
     auth.require(perm::CLIENTS_MANAGE)?;
     match state.store.set_task_done_by_staff(auth.staff.id, id, done, &auth.info.ip).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
@@ -310,21 +303,19 @@ async fn set_done(state: AppState, auth: StaffAuth, id: i64, token: &str, done: 
 /// `POST /admin/tasks/{id}/done` (`clients.manage`).
 pub async fn mark_done(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    set_done(state, auth, id, &f.csrf_token, true).await
+    set_done(state, auth, id, true).await
 }
 
 /// `POST /admin/tasks/{id}/reopen` (`clients.manage`).
 pub async fn reopen(
     State(state): State<AppState>,
-    auth: StaffAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    set_done(state, auth, id, &f.csrf_token, false).await
+    set_done(state, auth, id, false).await
 }
 
 #[cfg(test)]

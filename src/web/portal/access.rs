@@ -9,8 +9,8 @@ use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store::activity::ActivityActor;
 use crate::store::sessions::ImpersonationFilter;
-use crate::web::extract::{page_number, Form, Query};
-use crate::web::forms::{CsrfOnly, PageQuery};
+use crate::web::extract::{page_number, Query};
+use crate::web::forms::{CsrfOnly, PageQuery, Post};
 use crate::web::layout::{pager, portal_page};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -20,10 +20,9 @@ use serde::Deserialize;
 /// `POST /account/end-support-access` (sensitive): ends every live impersonation of this account.
 pub async fn end_support_access(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     state.store.end_client_impersonations(auth.acting.client_id, &auth.info.ip).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
@@ -31,10 +30,9 @@ pub async fn end_support_access(
 /// `POST /account/consent` (sensitive).
 pub async fn set_consent(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<ConsentForm>,
+    Post { auth, form: f }: Post<PortalAuth, ConsentForm>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     // An unticked checkbox sends nothing: that is a refusal.
     let consent = f.consent.as_deref().unwrap_or(if f.from_checkbox == "1" { "refuse" } else { "" });
     let (value, until) = parse_consent_choice(consent, &f.duration, crate::domain::now())
@@ -48,8 +46,6 @@ pub async fn set_consent(
 /// an explicit `consent` of allow / refuse / unset.
 #[derive(Debug, Deserialize)]
 pub struct ConsentForm {
-    #[serde(default)]
-    csrf_token: String,
     consent: Option<String>,
     #[serde(default, rename = "for")]
     duration: String,
@@ -60,10 +56,9 @@ pub struct ConsentForm {
 /// `POST /account/access/seen`: the client dismisses the access notices.
 pub async fn access_seen(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     state.store.mark_access_seen(&auth.acting).await?;
     Ok(axum::response::Redirect::to("/dashboard").into_response())
 }

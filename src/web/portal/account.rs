@@ -8,8 +8,8 @@ use crate::domain::format_time;
 use crate::domain::impersonation::Consent;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::web::extract::{Form, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::Query;
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{alert, csrf, portal_page};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,10 +20,9 @@ use serde::Deserialize;
 /// `POST /account/delete` (sensitive): closes the account and signs out everywhere.
 pub async fn delete_account(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     state.store.close_client_account(&auth.acting).await?;
     Ok(see_other("/login", &[clear_cookie(CLIENT_COOKIE, state.config.secure_cookies)]))
 }
@@ -31,10 +30,9 @@ pub async fn delete_account(
 /// `POST /account/email` (sensitive).
 pub async fn change_email(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<EmailForm>,
+    Post { auth, form: f }: Post<PortalAuth, EmailForm>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     let email = f.email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'))
@@ -53,18 +51,15 @@ pub async fn change_email(
 #[derive(Debug, Deserialize)]
 pub struct EmailForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     email: String,
 }
 
 /// `POST /account/password` (sensitive).
 pub async fn change_password(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<PasswordForm>,
+    Post { auth, form: f }: Post<PortalAuth, PasswordForm>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     let c = state.store.client(auth.acting.client_id).await?;
     if f.current_password.len() > 500 || !verify_password(f.current_password.clone(), Some(c.password_hash)).await {
         return Err(unprocessable(&auth, "Change password", "The current password is not right."));
@@ -82,8 +77,6 @@ pub async fn change_password(
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     current_password: String,
     #[serde(default)]
     new_password: String,
@@ -92,10 +85,9 @@ pub struct PasswordForm {
 /// `POST /account`: profile (name, phone).
 pub async fn save_profile(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<ProfileForm>,
+    Post { auth, form: f }: Post<PortalAuth, ProfileForm>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let name = f.name.trim();
     let phone = f.phone.trim();
     if name.is_empty() || name.chars().count() > 200 || phone.chars().count() > 50 {
@@ -113,8 +105,6 @@ pub async fn save_profile(
 /// The profile form.
 #[derive(Debug, Deserialize)]
 pub struct ProfileForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     name: String,
     #[serde(default)]

@@ -13,8 +13,8 @@ use crate::state::AppState;
 use crate::store::billing::{PayResult, Payment, PaymentMethod, MAX_LABEL_CHARS};
 use crate::store::StoreError;
 use crate::web::attribution::on_your_behalf;
-use crate::web::extract::{Form, Id, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::{Id, Query};
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{alert, csrf, portal_page};
 use crate::web::portal::shop::idempotency_key;
 use axum::extract::State;
@@ -102,8 +102,6 @@ pub async fn invoice(
 #[derive(Debug, Deserialize)]
 pub struct PayForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     idempotency_key: String,
     #[serde(default)]
     payment_method_id: String,
@@ -113,12 +111,11 @@ pub struct PayForm {
 /// submitted again charges nothing and leads back to the invoice.
 pub async fn pay(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<PayForm>,
+    Post { auth, form: f }: Post<PortalAuth, PayForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Invoices)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let refuse = |status: StatusCode, msg: &str| {
         let state = state.clone();
         let auth = auth.clone();
@@ -216,8 +213,6 @@ pub async fn payment_methods(
 #[derive(Debug, Deserialize)]
 pub struct CardForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     label: String,
     #[serde(default)]
     card_number: String,
@@ -226,10 +221,9 @@ pub struct CardForm {
 /// `POST /account/payment-methods` (sensitive): saves a test card, keeping only its last four digits.
 pub async fn save_payment_method(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<CardForm>,
+    Post { auth, form: f }: Post<PortalAuth, CardForm>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     let label = f.label.trim();
     let checked = if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
         Err(format!("Give the card a name of 1 to {MAX_LABEL_CHARS} characters."))
@@ -255,11 +249,10 @@ pub async fn save_payment_method(
 /// `POST /account/payment-methods/{id}/delete` (sensitive).
 pub async fn delete_payment_method(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    authorize(&auth, WriteKind::Sensitive, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Sensitive)?;
     state.store.delete_payment_method(&auth.acting, id).await?;
     Ok(Redirect::to("/account/payment-methods?saved=1").into_response())
 }

@@ -2,6 +2,7 @@
 //! downloading and deleting; plus the streaming upload and download shared with the admin side.
 
 use crate::auth::guards::PortalAuth;
+use crate::auth::guards::SessionCsrf;
 use crate::domain::acting::WriteKind;
 use crate::domain::files::{format_size, Direction};
 use crate::domain::format_time;
@@ -10,8 +11,8 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::files::FileRow;
 use crate::web::attribution::SUPPORT;
-use crate::web::extract::{page_number, Form, Id, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::portal::authorize;
 use crate::web::uploads::{
@@ -105,7 +106,11 @@ pub async fn upload(
 ) -> AppResult<Response> {
     auth.require_module(Module::Files)?;
     let storage = storage(&state);
-    let received = match receive_upload(multipart, &storage, |t| authorize(&auth, WriteKind::Ordinary, t)).await {
+    let received = match receive_upload(multipart, &storage, |t| {
+        auth.check_csrf(t).and_then(|()| authorize(&auth, WriteKind::Ordinary))
+    })
+    .await
+    {
         Ok(r) => r,
         Err(UploadFailure::Refused(e)) => return Err(e),
         Err(UploadFailure::Invalid(code, msg)) => {
@@ -127,12 +132,11 @@ pub async fn download(State(state): State<AppState>, auth: PortalAuth, Id(id): I
 /// `POST /files/{id}/delete`: the client deletes a file they shared (not one staff shared).
 pub async fn delete(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Files)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let key = state.store.delete_client_file(&auth.acting, id).await?;
     storage(&state).remove(&key).await;
     Ok(Redirect::to("/files?deleted=1").into_response())

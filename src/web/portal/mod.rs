@@ -21,9 +21,9 @@ use crate::web::views::invoice_lines;
 use axum::http::StatusCode;
 use maud::html;
 
-/// Applies CSRF and the write rules of this session, refusing with a 403 page that keeps the banner.
-pub(crate) fn authorize(auth: &PortalAuth, kind: WriteKind, token: &str) -> AppResult<()> {
-    auth.check_csrf(token)?;
+/// Applies the write rules of this session (read-only mode, the sensitive-action block), refusing
+/// with a 403 page that keeps the banner. The CSRF token was checked by `Post` already.
+pub(crate) fn authorize(auth: &PortalAuth, kind: WriteKind) -> AppResult<()> {
     auth.acting.authorize(kind).map_err(|r| {
         AppError::Page(
             StatusCode::FORBIDDEN,

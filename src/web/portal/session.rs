@@ -1,5 +1,6 @@
 //! Portal sign-in and sign-out, the home redirect, and the way back to the admin side from Login as Client.
 
+use crate::auth::guards::SessionCsrf;
 use crate::auth::guards::{ended_path, PortalAuth};
 use crate::auth::{clear_cookie, CLIENT_COOKIE};
 use crate::domain::impersonation::EndReason;
@@ -7,7 +8,7 @@ use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::activity::ActivityActor;
 use crate::web::extract::Form;
-use crate::web::forms::CsrfOnly;
+use crate::web::forms::{CsrfOnly, Post};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
@@ -37,8 +38,10 @@ pub async fn return_to_admin(
 }
 
 /// `POST /logout`: signs the client out, or closes a Login as Client session.
-pub async fn logout(State(state): State<AppState>, auth: PortalAuth, Form(f): Form<CsrfOnly>) -> AppResult<Response> {
-    auth.check_csrf(&f.csrf_token)?;
+pub async fn logout(
+    State(state): State<AppState>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
+) -> AppResult<Response> {
     let secure = state.config.secure_cookies;
     match (&auth.acting.impersonation, auth.acting.staff_id()) {
         (Some(imp), Some(staff)) => {

@@ -12,8 +12,8 @@ use crate::state::AppState;
 use crate::store::shop::{CartLine, Checkout, MAX_KEY_CHARS};
 use crate::store::StoreError;
 use crate::web::attribution::on_your_behalf;
-use crate::web::extract::{page_number, Form, Id, Query};
-use crate::web::forms::CsrfOnly;
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::views::order_lines;
 use axum::extract::State;
@@ -101,8 +101,6 @@ pub async fn shop(State(state): State<AppState>, auth: PortalAuth) -> AppResult<
 #[derive(Debug, Deserialize)]
 pub struct StoreForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     store_id: String,
 }
 
@@ -110,11 +108,9 @@ pub struct StoreForm {
 /// the store it started with.
 pub async fn choose_store(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<StoreForm>,
+    Post { auth, form: f }: Post<PortalAuth, StoreForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Shop)?;
-    auth.check_csrf(&f.csrf_token)?;
     if auth.acting.impersonation.is_some() {
         return Err(AppError::Page(
             StatusCode::FORBIDDEN,
@@ -139,8 +135,6 @@ pub async fn choose_store(
 #[derive(Debug, Deserialize)]
 pub struct AddForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     product_id: String,
     #[serde(default)]
     quantity: String,
@@ -149,11 +143,10 @@ pub struct AddForm {
 /// `POST /cart/items`: adds a product of the current store (to its line if there is one).
 pub async fn add_to_cart(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<AddForm>,
+    Post { auth, form: f }: Post<PortalAuth, AddForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Shop)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let store = auth.store()?.clone();
     let Some(product_id) = parse_product_id(&f.product_id) else {
         return Err(AppError::Page(
@@ -245,20 +238,17 @@ pub async fn cart(State(state): State<AppState>, auth: PortalAuth) -> AppResult<
 #[derive(Debug, Deserialize)]
 pub struct QuantityForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     quantity: String,
 }
 
 /// `POST /cart/items/{product_id}`: sets a line's quantity; 0 removes the line.
 pub async fn set_quantity(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(product_id): Id,
-    Form(f): Form<QuantityForm>,
+    Post { auth, form: f }: Post<PortalAuth, QuantityForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Shop)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let store = auth.store()?;
     match money::parse_set_quantity(&f.quantity) {
         Ok(q) => {
@@ -279,12 +269,11 @@ pub async fn set_quantity(
 /// `POST /cart/items/{product_id}/remove`.
 pub async fn remove_from_cart(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(product_id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Shop)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let store = auth.store()?;
     state.store.remove_from_cart(&auth.acting, store.id, product_id).await?;
     Ok(Redirect::to("/cart").into_response())
@@ -299,8 +288,6 @@ pub(crate) fn idempotency_key(raw: &str) -> Option<&str> {
 #[derive(Debug, Deserialize)]
 pub struct CheckoutForm {
     #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
     idempotency_key: String,
 }
 
@@ -308,11 +295,10 @@ pub struct CheckoutForm {
 /// form submitted again leads to the order it already made.
 pub async fn checkout(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<CheckoutForm>,
+    Post { auth, form: f }: Post<PortalAuth, CheckoutForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Shop)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let store = auth.store()?;
     let Some(key) = idempotency_key(&f.idempotency_key) else {
         let lines = state.store.cart(auth.acting.client_id, store.id).await?;

@@ -11,8 +11,9 @@ use crate::state::AppState;
 use crate::store::subscriptions::Subscription;
 use crate::store::StoreError;
 use crate::web::attribution::on_your_behalf;
-use crate::web::extract::{page_number, Form, Id, Query};
+use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::CsrfOnly;
+use crate::web::forms::Post;
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::views::price_label;
 use axum::extract::State;
@@ -108,9 +109,9 @@ pub async fn show(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -
 
 /// Cancels (`resume` false) or resumes one of the acting client's subscriptions, an ordinary
 /// write; a refused change shows the subscription page with the reason, as a 409.
-async fn change(state: AppState, auth: PortalAuth, id: i64, token: &str, resume: bool) -> AppResult<Response> {
+async fn change(state: AppState, auth: PortalAuth, id: i64, resume: bool) -> AppResult<Response> {
     auth.require_module(Module::Subscriptions)?;
-    authorize(&auth, WriteKind::Ordinary, token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let changed = if resume {
         state.store.resume_subscription(&auth.acting, id).await
     } else {
@@ -129,19 +130,17 @@ async fn change(state: AppState, auth: PortalAuth, id: i64, token: &str, resume:
 /// `POST /subscriptions/{id}/cancel`: cancel at period end (an ordinary write).
 pub async fn cancel(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    change(state, auth, id, &f.csrf_token, false).await
+    change(state, auth, id, false).await
 }
 
 /// `POST /subscriptions/{id}/resume`: undoes a cancellation before the period ends.
 pub async fn resume(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    change(state, auth, id, &f.csrf_token, true).await
+    change(state, auth, id, true).await
 }

@@ -10,8 +10,8 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::tasks::{Task, TaskComment, MAX_TASK_BODY_CHARS};
 use crate::web::attribution::{Who, AGENCY};
-use crate::web::extract::{page_number, Form, Id, Query};
-use crate::web::forms::{checked_body, BodyForm, CsrfOnly, PageQuery};
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::{checked_body, BodyForm, CsrfOnly, PageQuery, Post};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::views::{completed_by, status_label};
 use axum::extract::State;
@@ -103,12 +103,11 @@ pub async fn show(State(state): State<AppState>, auth: PortalAuth, Id(id): Id) -
 /// `POST /tasks/{id}/comments`.
 pub async fn comment(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<BodyForm>,
+    Post { auth, form: f }: Post<PortalAuth, BodyForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Tasks)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let body = match checked_body(&f.body, MAX_TASK_BODY_CHARS, "comment") {
         Ok(body) => body,
         Err(msg) => {
@@ -124,12 +123,11 @@ pub async fn comment(
 /// `POST /tasks/{id}/done`: only where the agency lets the client complete the task.
 pub async fn done(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<CsrfOnly>,
+    Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Tasks)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let (t, comments) = state.store.task(id, Some(auth.acting.client_id)).await?;
     let refusal = if t.client_can_complete != 1 {
         Some((StatusCode::FORBIDDEN, AGENCY_ONLY.to_string()))

@@ -8,8 +8,8 @@ use crate::domain::modules::Module;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::portal::{Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
-use crate::web::extract::{page_number, Form, Id, Query};
-use crate::web::forms::{checked_body, BodyForm, PageQuery};
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::forms::{checked_body, BodyForm, PageQuery, Post};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,12 +20,11 @@ use serde::Deserialize;
 /// `POST /tickets/{id}/replies`.
 pub async fn reply(
     State(state): State<AppState>,
-    auth: PortalAuth,
     Id(id): Id,
-    Form(f): Form<BodyForm>,
+    Post { auth, form: f }: Post<PortalAuth, BodyForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Tickets)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let body = match checked_body(&f.body, MAX_BODY_CHARS, "reply") {
         Ok(body) => body,
         Err(msg) => {
@@ -78,11 +77,10 @@ fn ticket_page(
 /// `POST /tickets`.
 pub async fn create_ticket(
     State(state): State<AppState>,
-    auth: PortalAuth,
-    Form(f): Form<TicketForm>,
+    Post { auth, form: f }: Post<PortalAuth, TicketForm>,
 ) -> AppResult<Response> {
     auth.require_module(Module::Tickets)?;
-    authorize(&auth, WriteKind::Ordinary, &f.csrf_token)?;
+    authorize(&auth, WriteKind::Ordinary)?;
     let subject = f.subject.trim();
     let body = f.body.trim();
     let problem = if subject.is_empty() || body.is_empty() {
@@ -107,8 +105,6 @@ pub async fn create_ticket(
 /// A new ticket.
 #[derive(Debug, Deserialize)]
 pub struct TicketForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(default)]
     subject: String,
     #[serde(default)]
