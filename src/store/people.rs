@@ -196,7 +196,7 @@ impl Store {
                 sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
             for row in staff {
                 let staff_id: i64 = row.try_get(0)?;
-                super::sessions::end_impersonations_where(
+                super::impersonations::end_impersonations_where(
                     &mut tx,
                     "staff_id",
                     staff_id,
@@ -269,7 +269,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
-        super::sessions::end_impersonations_where(
+        super::impersonations::end_impersonations_where(
             &mut tx,
             "staff_id",
             staff_id,

@@ -373,7 +373,7 @@ impl Store {
             .bind(acting.client_id)
             .execute(&mut *tx)
             .await?;
-        super::sessions::end_impersonations_where(
+        super::impersonations::end_impersonations_where(
             &mut tx,
             "client_id",
             acting.client_id,

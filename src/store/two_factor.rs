@@ -2,8 +2,9 @@
 //! code, and the step-up check. Each change and each accepted or refused factor is recorded.
 
 use super::activity::{append, ActivityActor, NewActivity};
+use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
-use super::sessions::{delete_staff_sessions, end_impersonations_where, end_staff_session_by_hash, insert_session};
+use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::EndReason;
 use sqlx::Row;

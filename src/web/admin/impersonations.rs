@@ -6,7 +6,7 @@ use crate::domain::impersonation::EndReason;
 use crate::domain::{format_time, permissions as perm};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::sessions::{Impersonation, ImpersonationFilter};
+use crate::store::impersonations::{Impersonation, ImpersonationFilter};
 use crate::web::export::csv_row;
 use crate::web::extract::{optional_id, page_number, Form, Id, Query};
 use crate::web::layout::{admin_page, csrf, pager};

@@ -22,7 +22,7 @@ use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::activity::{ActivityFilter, ActivityRow};
-use crate::store::sessions::{ImpersonationFilter, NewImpersonation};
+use crate::store::impersonations::{ImpersonationFilter, NewImpersonation};
 use crate::web::extract::{optional_id, page_number, Form, Id, Query};
 use crate::web::forms::CsrfOnly;
 use crate::web::layout::{admin_page, alert, csrf, pager};
