@@ -3,24 +3,8 @@
 //! `impersonations`.
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::people::Staff;
 use super::{Store, StoreResult, Tx};
-use sqlx::{FromRow, Row};
-
-/// A live staff session with the staff member and their permissions.
-#[derive(Debug, Clone)]
-pub struct StaffSessionRow {
-    pub session_id: i64,
-    pub csrf_token: String,
-    pub staff: Staff,
-    pub permissions: Vec<String>,
-    /// When the session last checked a password or code.
-    pub verified_at: i64,
-    /// Whether the staff member has two-factor.
-    pub two_factor: bool,
-    /// The `security.staff_2fa` setting, read with the session.
-    pub staff_2fa: crate::domain::two_factor::StaffTwoFactor,
-}
+use sqlx::FromRow;
 
 /// A portal session as read on each portal request: the client, and the impersonation if any.
 #[derive(Debug, Clone, FromRow)]
@@ -91,53 +75,6 @@ impl Store {
         append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Reads a live staff session with the staff member's permissions; disabled staff have none.
-    pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission,
-                    COALESCE(s.verified_at, s.created_at), CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
-                    (SELECT value FROM settings WHERE key = 'security.staff_2fa')
-             FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
-             LEFT JOIN role_permissions rp ON rp.role_id = r.id
-             WHERE s.token_hash = $1 AND s.kind = 'staff' AND s.expires_at > $2 AND st.active = 1",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_all(&self.db.read)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let staff = Staff {
-            id: first.try_get(2)?,
-            email: first.try_get(3)?,
-            name: first.try_get(4)?,
-            password_hash: first.try_get(5)?,
-            role_id: first.try_get(6)?,
-            role_name: first.try_get(7)?,
-            active: first.try_get(8)?,
-        };
-        let mut permissions = Vec::new();
-        for r in &rows {
-            if let Some(p) = r.try_get::<Option<String>, _>(9)? {
-                permissions.push(p);
-            }
-        }
-        let staff_2fa: Option<String> = first.try_get(12)?;
-        Ok(Some(StaffSessionRow {
-            session_id: first.try_get(0)?,
-            csrf_token: first.try_get(1)?,
-            staff,
-            permissions,
-            verified_at: first.try_get(10)?,
-            two_factor: first.try_get::<i64, _>(11)? == 1,
-            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
-                "security.staff_2fa",
-                staff_2fa.as_deref(),
-            )),
-        }))
     }
 
     /// Reads a portal session, with its impersonation and the staff member's current standing.
