@@ -10,6 +10,7 @@ pub mod modules;
 pub mod money;
 pub mod payments;
 pub mod permissions;
+pub mod session;
 pub mod settings;
 pub mod token;
 pub mod two_factor;

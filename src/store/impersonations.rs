@@ -6,6 +6,7 @@ use super::activity::{append, ActivityActor, NewActivity};
 use super::sessions::{insert_session, security_event};
 use super::{Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::{EndReason, Mode, StartDecision};
+use crate::domain::session::{SessionKind, Whose};
 use sqlx::{FromRow, Row};
 
 /// An impersonation record.
@@ -71,8 +72,7 @@ impl Store {
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
         end_impersonations_where(
             &mut tx,
-            "staff_id",
-            staff_id,
+            Whose::Staff(staff_id),
             EndReason::StaffLogout,
             ActivityActor::Staff(staff_id),
             ip,
@@ -97,7 +97,7 @@ impl Store {
         if let Some(old) = replaces_token_hash {
             end_portal_session_by_hash(&mut tx, old, ip).await?;
         }
-        insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
+        insert_session(&mut tx, token_hash, SessionKind::Client, None, Some(client_id), None, csrf, expires_at).await?;
         sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
             .bind(crate::domain::now())
             .bind(client_id)
@@ -125,8 +125,7 @@ impl Store {
             None => {
                 end_impersonations_where(
                     &mut tx,
-                    "staff_id",
-                    n.staff_id,
+                    Whose::Staff(n.staff_id),
                     EndReason::Replaced,
                     ActivityActor::Staff(n.staff_id),
                     n.ip,
@@ -140,7 +139,7 @@ impl Store {
         insert_session(
             &mut tx,
             n.token_hash,
-            "client",
+            SessionKind::Client,
             Some(n.staff_id),
             Some(n.client_id),
             Some(id),
@@ -209,8 +208,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let n = end_impersonations_where(
             &mut tx,
-            "client_id",
-            client_id,
+            Whose::Client(client_id),
             EndReason::ClientEnded,
             ActivityActor::Client(client_id),
             ip,
@@ -408,28 +406,24 @@ async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str, ip: &str) -> 
     Ok(())
 }
 
-async fn live_ids(tx: &mut Tx, column: &str, value: i64) -> StoreResult<Vec<i64>> {
-    let column = match column {
-        "staff_id" => "staff_id",
-        _ => "client_id",
+async fn live_ids(tx: &mut Tx, whose: Whose) -> StoreResult<Vec<i64>> {
+    let (sql, id) = match whose {
+        Whose::Staff(id) => ("SELECT id FROM impersonations WHERE staff_id = $1 AND ended_at IS NULL", id),
+        Whose::Client(id) => ("SELECT id FROM impersonations WHERE client_id = $1 AND ended_at IS NULL", id),
     };
-    let rows = sqlx::query(&format!("SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"))
-        .bind(value)
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows = sqlx::query(sql).bind(id).fetch_all(&mut **tx).await?;
     rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
 }
 
-/// Ends every live impersonation whose `column` (`staff_id` or `client_id`) equals `value`.
+/// Ends every live impersonation of this staff member, or of this client.
 pub(crate) async fn end_impersonations_where(
     tx: &mut Tx,
-    column: &str,
-    value: i64,
+    whose: Whose,
     reason: EndReason,
     by: ActivityActor,
     ip: &str,
 ) -> StoreResult<usize> {
-    let ids = live_ids(tx, column, value).await?;
+    let ids = live_ids(tx, whose).await?;
     for id in &ids {
         end_impersonation_tx(tx, *id, reason, by, ip).await?;
     }

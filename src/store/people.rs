@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::session::Whose;
 use sqlx::{FromRow, Row};
 
 /// A staff member with their role.
@@ -262,8 +263,7 @@ impl Store {
                 let staff_id: i64 = row.try_get(0)?;
                 super::impersonations::end_impersonations_where(
                     &mut tx,
-                    "staff_id",
-                    staff_id,
+                    Whose::Staff(staff_id),
                     crate::domain::impersonation::EndReason::Revoked,
                     by,
                     ip,
@@ -335,8 +335,7 @@ impl Store {
         super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
         super::impersonations::end_impersonations_where(
             &mut tx,
-            "staff_id",
-            staff_id,
+            Whose::Staff(staff_id),
             crate::domain::impersonation::EndReason::Revoked,
             ActivityActor::System,
             "",

@@ -375,8 +375,7 @@ impl Store {
             .await?;
         super::impersonations::end_impersonations_where(
             &mut tx,
-            "client_id",
-            acting.client_id,
+            crate::domain::session::Whose::Client(acting.client_id),
             crate::domain::impersonation::EndReason::ClientEnded,
             super::activity::ActivityActor::Client(acting.client_id),
             &acting.ip,

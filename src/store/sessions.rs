@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Store, StoreResult, Tx};
+use crate::domain::session::SessionKind;
 use sqlx::FromRow;
 
 /// A portal session as read on each portal request: the client, and the impersonation if any.
@@ -70,7 +71,7 @@ impl Store {
         if let Some(old) = replaces_token_hash {
             end_staff_session_by_hash(&mut tx, old).await?;
         }
-        insert_session(&mut tx, token_hash, "staff", Some(staff_id), None, None, csrf, expires_at).await?;
+        insert_session(&mut tx, token_hash, SessionKind::Staff, Some(staff_id), None, None, csrf, expires_at).await?;
         self.touch_staff_login(&mut tx, staff_id).await?;
         append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
         tx.commit().await?;
@@ -103,7 +104,7 @@ impl Store {
 pub(crate) async fn insert_session(
     tx: &mut Tx,
     token_hash: &str,
-    kind: &str,
+    kind: SessionKind,
     staff_id: Option<i64>,
     client_id: Option<i64>,
     impersonation_id: Option<i64>,
@@ -115,7 +116,7 @@ pub(crate) async fn insert_session(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token_hash)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(staff_id)
     .bind(client_id)
     .bind(impersonation_id)
