@@ -3,7 +3,7 @@
 //! session, a staff sign-out, the sweep of expired sessions).
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::sessions::{insert_session, security_event};
+use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
 use super::{Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::{EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
@@ -83,28 +83,34 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a client's own new portal session (sign-in) and ends the one this browser had.
-    pub async fn create_client_session(
+    /// Signs a staff member or a client in: ends the session of that side this browser had,
+    /// stores the new one, notes the sign-in time and records it. It lives here because the
+    /// portal session it replaces may have a Login as Client session behind it, which ends as
+    /// `replaced`.
+    pub async fn create_session(
         &self,
-        client_id: i64,
+        whose: Whose,
         token_hash: &str,
         csrf: &str,
         expires_at: i64,
         replaces_token_hash: Option<&str>,
         ip: &str,
     ) -> StoreResult<()> {
+        let (kind, staff_id, client_id, actor, subject, action) = match whose {
+            Whose::Staff(id) => (SessionKind::Staff, Some(id), None, ActivityActor::Staff(id), None, "Staff signed in"),
+            Whose::Client(id) => {
+                (SessionKind::Client, None, Some(id), ActivityActor::Client(id), Some(id), "Client signed in")
+            }
+        };
         let mut tx = self.begin().await?;
-        if let Some(old) = replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old, ip).await?;
+        match (whose, replaces_token_hash) {
+            (Whose::Staff(_), Some(old)) => end_staff_session_by_hash(&mut tx, old).await?,
+            (Whose::Client(_), Some(old)) => end_portal_session_by_hash(&mut tx, old, ip).await?,
+            (_, None) => {}
         }
-        insert_session(&mut tx, token_hash, SessionKind::Client, None, Some(client_id), None, csrf, expires_at).await?;
-        sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
-            .bind(crate::domain::now())
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed in", ip))
-            .await?;
+        insert_session(&mut tx, token_hash, kind, staff_id, client_id, None, csrf, expires_at).await?;
+        touch_last_login(&mut tx, whose).await?;
+        append(&mut tx, security_event(actor, subject, action, ip)).await?;
         tx.commit().await?;
         Ok(())
     }

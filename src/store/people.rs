@@ -362,16 +362,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records a staff sign-in time.
-    pub async fn touch_staff_login(&self, tx: &mut super::Tx, staff_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE staff SET last_login_at = $1 WHERE id = $2")
-            .bind(crate::domain::now())
-            .bind(staff_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
     /// Finds a client by e-mail (case-insensitive).
     pub async fn client_by_email(&self, email: &str) -> StoreResult<Option<Client>> {
         Ok(sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE email = $1"))

@@ -4,7 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Store, StoreResult, Tx};
-use crate::domain::session::SessionKind;
+use crate::domain::session::{SessionKind, Whose};
 use sqlx::FromRow;
 
 /// A portal session as read on each portal request: the client, and the impersonation if any.
@@ -57,27 +57,6 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
      WHERE s.token_hash = $1 AND s.kind = 'client' AND s.expires_at > $2";
 
 impl Store {
-    /// Stores a new staff session (sign-in), records the sign-in, and ends the session it replaces.
-    pub async fn create_staff_session(
-        &self,
-        staff_id: i64,
-        token_hash: &str,
-        csrf: &str,
-        expires_at: i64,
-        replaces_token_hash: Option<&str>,
-        ip: &str,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        if let Some(old) = replaces_token_hash {
-            end_staff_session_by_hash(&mut tx, old).await?;
-        }
-        insert_session(&mut tx, token_hash, SessionKind::Staff, Some(staff_id), None, None, csrf, expires_at).await?;
-        self.touch_staff_login(&mut tx, staff_id).await?;
-        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Reads a portal session, with its impersonation and the staff member's current standing.
     pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
         Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
@@ -125,6 +104,16 @@ pub(crate) async fn insert_session(
     .bind(expires_at)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Notes the sign-in time on the staff member's or the client's row.
+pub(crate) async fn touch_last_login(tx: &mut Tx, whose: Whose) -> StoreResult<()> {
+    let (sql, id) = match whose {
+        Whose::Staff(id) => ("UPDATE staff SET last_login_at = $1 WHERE id = $2", id),
+        Whose::Client(id) => ("UPDATE clients SET last_login_at = $1 WHERE id = $2", id),
+    };
+    sqlx::query(sql).bind(crate::domain::now()).bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
-use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session};
+use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session, touch_last_login};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::EndReason;
 use crate::domain::session::{SessionKind, Whose};
@@ -255,7 +255,7 @@ impl Store {
             new.expires_at,
         )
         .await?;
-        self.touch_staff_login(&mut tx, staff_id).await?;
+        touch_last_login(&mut tx, Whose::Staff(staff_id)).await?;
         append(&mut tx, event(staff_id, "Staff signed in", "with two-factor".into(), ip)).await?;
         tx.commit().await?;
         Ok(true)

@@ -5,6 +5,7 @@ use crate::auth::guards::{check_csrf, cookie, ClientInfo};
 use crate::auth::{
     hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
 };
+use crate::domain::session::Whose;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::layout::{alert, csrf, public_page};
@@ -168,10 +169,10 @@ pub async fn sign_in_and_redirect(
             });
         }
         Side::Staff => {
-            state.store.create_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+            state.store.create_session(Whose::Staff(id), &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
         }
         Side::Client => {
-            state.store.create_client_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+            state.store.create_session(Whose::Client(id), &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
         }
     }
     Err(AppError::Redirect {
