@@ -85,6 +85,24 @@ impl Consent {
         }
     }
 
+    /// Stored form (`clients.consent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Unset => "unset",
+            Consent::Allowed { .. } => "allowed",
+            Consent::Refused => "refused",
+        }
+    }
+
+    /// When an allowance ends (`clients.consent_until`); `None` for one until revoked, and for
+    /// every other answer.
+    pub fn until(self) -> Option<i64> {
+        match self {
+            Consent::Allowed { until } => until,
+            Consent::Unset | Consent::Refused => None,
+        }
+    }
+
     /// Whether staff may log in under the given policy at `now`.
     pub fn lets_staff_in(self, policy: ConsentPolicy, now: i64) -> bool {
         match policy {
@@ -97,19 +115,14 @@ impl Consent {
     }
 }
 
-/// Reads a consent choice (`allow`/`refuse`/`unset`, for `24h`/`7d`/`always`) into the stored
-/// value and its end time.
-pub fn parse_consent_choice(
-    consent: &str,
-    duration: &str,
-    now: i64,
-) -> Result<(&'static str, Option<i64>), &'static str> {
+/// Reads a consent choice (`allow`/`refuse`/`unset`, for `24h`/`7d`/`always`) made at `now`.
+pub fn parse_consent_choice(consent: &str, duration: &str, now: i64) -> Result<Consent, &'static str> {
     match (consent, duration) {
-        ("allow", "24h") => Ok(("allowed", Some(now + 86400))),
-        ("allow", "7d") => Ok(("allowed", Some(now + 7 * 86400))),
-        ("allow", "always" | "") => Ok(("allowed", None)),
-        ("refuse", _) => Ok(("refused", None)),
-        ("unset", _) => Ok(("unset", None)),
+        ("allow", "24h") => Ok(Consent::Allowed { until: Some(now + 86400) }),
+        ("allow", "7d") => Ok(Consent::Allowed { until: Some(now + 7 * 86400) }),
+        ("allow", "always" | "") => Ok(Consent::Allowed { until: None }),
+        ("refuse", _) => Ok(Consent::Refused),
+        ("unset", _) => Ok(Consent::Unset),
         _ => Err("Choose allow, refuse or unset, for 24h, 7d or always."),
     }
 }
@@ -417,11 +430,21 @@ mod tests {
 
     #[test]
     fn consent_choices() {
-        assert_eq!(parse_consent_choice("allow", "24h", 10), Ok(("allowed", Some(86410))));
-        assert_eq!(parse_consent_choice("allow", "always", 10), Ok(("allowed", None)));
-        assert_eq!(parse_consent_choice("refuse", "", 10), Ok(("refused", None)));
+        assert_eq!(parse_consent_choice("allow", "24h", 10), Ok(Consent::Allowed { until: Some(86410) }));
+        assert_eq!(parse_consent_choice("allow", "always", 10), Ok(Consent::Allowed { until: None }));
+        assert_eq!(parse_consent_choice("refuse", "", 10), Ok(Consent::Refused));
+        assert_eq!(parse_consent_choice("unset", "7d", 10), Ok(Consent::Unset));
         assert!(parse_consent_choice("maybe", "1y", 10).is_err());
         assert!(parse_consent_choice("allow", "1y", 10).is_err());
+    }
+
+    #[test]
+    fn consent_is_stored_as_it_is_read_back() {
+        for c in
+            [Consent::Unset, Consent::Refused, Consent::Allowed { until: None }, Consent::Allowed { until: Some(5) }]
+        {
+            assert_eq!(Consent::from_stored(c.as_str(), c.until()), c);
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::activity::{append, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult};
 use crate::domain::acting::Acting;
+use crate::domain::impersonation::Consent;
 use sqlx::{FromRow, Row};
 
 /// A service (hosting plan, domain…).
@@ -327,14 +328,14 @@ impl Store {
     pub async fn set_consent(
         &self,
         client_id: i64,
-        consent: &str,
-        until: Option<i64>,
+        consent: Consent,
         by: super::activity::ActivityActor,
         ip: &str,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        let (value, until) = (consent.as_str(), consent.until());
         let n = sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
-            .bind(consent)
+            .bind(value)
             .bind(until)
             .bind(client_id)
             .execute(&mut *tx)
@@ -343,7 +344,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let detail = format!(
-            "consent: {consent}; until: {}",
+            "consent: {value}; until: {}",
             until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
         );
         append(

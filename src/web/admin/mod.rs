@@ -457,9 +457,9 @@ pub async fn set_consent(
 ) -> AppResult<Response> {
     auth.check_csrf(&f.csrf_token)?;
     auth.require(perm::CLIENTS_CONSENT_MANAGE)?;
-    let (value, until) = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
+    let consent = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
         .map_err(|m| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, m.into()))?;
-    state.store.set_consent(id, value, until, auth.actor(), &auth.info.ip).await?;
+    state.store.set_consent(id, consent, auth.actor(), &auth.info.ip).await?;
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 
