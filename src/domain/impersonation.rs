@@ -206,6 +206,45 @@ pub struct StartDecision {
     pub ends_by: i64,
 }
 
+impl StartDecision {
+    /// The reason as the client and the log read it.
+    pub fn shown_reason(&self) -> &str {
+        if self.reason.is_empty() {
+            "none given"
+        } else {
+            &self.reason
+        }
+    }
+}
+
+/// An e-mail that tells a client support staff logged in to their account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientNotice {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The notice to `client_email` that `staff_name` started `decision` at `at`.
+pub fn start_notice(
+    client_name: &str,
+    client_email: &str,
+    staff_name: &str,
+    decision: &StartDecision,
+    at: i64,
+) -> ClientNotice {
+    let body = format!(
+        "Hello {client_name},\n\n{staff_name} from our support team logged in to your account on {} ({} mode).\n\
+         Reason: {}\n\n\
+         Every access to your account is listed under Account > Who has accessed my account, with what was done.\n\
+         You can end support access at any time from your Account page.\n",
+        super::format_time(at),
+        decision.mode.label(),
+        decision.shown_reason()
+    );
+    ClientNotice { to: client_email.to_string(), subject: "Support accessed your account".into(), body }
+}
+
 /// Shortest reason accepted when a reason is required.
 pub const MIN_REASON_CHARS: usize = 10;
 /// Longest reason stored.
@@ -445,6 +484,23 @@ mod tests {
         {
             assert_eq!(Consent::from_stored(c.as_str(), c.until()), c);
         }
+    }
+
+    #[test]
+    fn start_notice_tells_the_client_who_when_how_and_why() {
+        let d = decide_start(&grants("admin"), &settings(), &target(), &ask(), 0).unwrap();
+        let n = start_notice("Jane", "jane@example.com", "Alice Admin", &d, 86400);
+        assert_eq!(n.to, "jane@example.com");
+        assert_eq!(n.subject, "Support accessed your account");
+        assert_eq!(
+            n.body,
+            "Hello Jane,\n\nAlice Admin from our support team logged in to your account on 1970-01-02 00:00 UTC \
+             (read-only mode).\nReason: none given\n\nEvery access to your account is listed under Account > Who \
+             has accessed my account, with what was done.\nYou can end support access at any time from your Account \
+             page.\n"
+        );
+        let given = StartDecision { reason: "Ticket #1234".into(), ..d };
+        assert!(start_notice("Jane", "j@x", "A", &given, 0).body.contains("\nReason: Ticket #1234\n"));
     }
 
     #[test]

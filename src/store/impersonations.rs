@@ -5,7 +5,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
 use super::{Page, Store, StoreError, StoreResult, Tx};
-use crate::domain::impersonation::{EndReason, Mode, StartDecision};
+use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::{FromRow, Row};
 
@@ -44,9 +44,9 @@ pub struct NewImpersonation<'a> {
     pub csrf_token: &'a str,
     /// The portal session this browser had, which the start ends.
     pub replaces_token_hash: Option<&'a str>,
-    /// Tell the client (portal notice and e-mail), per `impersonation.notify_client`.
-    pub notify: bool,
-    pub client_email: &'a str,
+    /// The e-mail telling the client, per `impersonation.notify_client`; with it the start also
+    /// shows on the client's portal. `None` tells the client nothing.
+    pub notice: Option<ClientNotice>,
 }
 
 /// Filters for the impersonation log.
@@ -153,19 +153,8 @@ impl Store {
             d.ends_by + 86400,
         )
         .await?;
-        let reason = if d.reason.is_empty() { "none given" } else { &d.reason };
-        if n.notify {
-            let body = format!(
-                "Hello {},\n\n{} from our support team logged in to your account on {} ({} mode).\nReason: {}\n\n\
-                 Every access to your account is listed under Account > Who has accessed my account, with what was done.\n\
-                 You can end support access at any time from your Account page.\n",
-                n.client_name,
-                n.staff_name,
-                crate::domain::format_time(now),
-                d.mode.label(),
-                reason
-            );
-            super::outbox::enqueue(&mut tx, n.client_email, "Support accessed your account", &body).await?;
+        if let Some(notice) = &n.notice {
+            super::outbox::enqueue(&mut tx, &notice.to, &notice.subject, &notice.body).await?;
         }
         append(
             &mut tx,
@@ -182,7 +171,7 @@ impl Store {
                     n.staff_id,
                     n.client_name,
                     n.client_id,
-                    reason,
+                    d.shown_reason(),
                     d.mode.as_str(),
                     n.store_name.unwrap_or("-"),
                     n.user_agent
@@ -385,7 +374,7 @@ async fn insert_impersonation(
     .bind(n.user_agent)
     .bind(now)
     .bind(d.ends_by)
-    .bind(n.notify as i64)
+    .bind(n.notice.is_some() as i64)
     .fetch_optional(&mut **tx)
     .await
     .map_err(|e| match e {

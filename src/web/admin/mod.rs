@@ -429,8 +429,15 @@ pub async fn impersonate(
             token_hash: &token_hash,
             csrf_token: &new_token(),
             replaces_token_hash: old.as_deref(),
-            notify: settings.notify_client,
-            client_email: &client.email,
+            notice: settings.notify_client.then(|| {
+                crate::domain::impersonation::start_notice(
+                    &client.name,
+                    &client.email,
+                    &auth.staff.name,
+                    &decision,
+                    crate::domain::now(),
+                )
+            }),
         })
         .await?;
     metrics::counter!("behalf_impersonation_starts_total").increment(1);
