@@ -12,6 +12,7 @@ pub mod payments;
 pub mod permissions;
 pub mod session;
 pub mod settings;
+pub mod shop;
 pub mod token;
 pub mod two_factor;
 
