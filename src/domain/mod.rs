@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod duration;
 pub mod files;
 pub mod impersonation;
+pub mod mail;
 pub mod mode;
 pub mod modules;
 pub mod money;
