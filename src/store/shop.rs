@@ -341,7 +341,7 @@ impl Store {
         .fetch_optional(&self.db.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok((o, self.document_lines("order_lines", "order_id", id).await?))
+        Ok((o, self.document_lines(super::portal::LinesOf::Order, id).await?))
     }
 }
 
