@@ -79,6 +79,7 @@ impl Store {
     }
 }
 
+/// Inserts one session row; `impersonation_id` only for a Login as Client portal session.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_session(
     tx: &mut Tx,
