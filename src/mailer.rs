@@ -2,7 +2,7 @@
 //! or STARTTLS / implicit TLS (rustls) with AUTH. Failures stay queued and are retried with backoff.
 
 use crate::config::{Config, Secret};
-use crate::store::outbox::retry_delay;
+use crate::domain::mail::retry_delay;
 use crate::store::Store;
 use anyhow::{bail, Context};
 use lettre::message::Mailbox;

@@ -85,6 +85,24 @@ impl Consent {
         }
     }
 
+    /// Stored form (`clients.consent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consent::Unset => "unset",
+            Consent::Allowed { .. } => "allowed",
+            Consent::Refused => "refused",
+        }
+    }
+
+    /// When an allowance ends (`clients.consent_until`); `None` for one until revoked, and for
+    /// every other answer.
+    pub fn until(self) -> Option<i64> {
+        match self {
+            Consent::Allowed { until } => until,
+            Consent::Unset | Consent::Refused => None,
+        }
+    }
+
     /// Whether staff may log in under the given policy at `now`.
     pub fn lets_staff_in(self, policy: ConsentPolicy, now: i64) -> bool {
         match policy {
@@ -97,19 +115,14 @@ impl Consent {
     }
 }
 
-/// Reads a consent choice (`allow`/`refuse`/`unset`, for `24h`/`7d`/`always`) into the stored
-/// value and its end time.
-pub fn parse_consent_choice(
-    consent: &str,
-    duration: &str,
-    now: i64,
-) -> Result<(&'static str, Option<i64>), &'static str> {
+/// Reads a consent choice (`allow`/`refuse`/`unset`, for `24h`/`7d`/`always`) made at `now`.
+pub fn parse_consent_choice(consent: &str, duration: &str, now: i64) -> Result<Consent, &'static str> {
     match (consent, duration) {
-        ("allow", "24h") => Ok(("allowed", Some(now + 86400))),
-        ("allow", "7d") => Ok(("allowed", Some(now + 7 * 86400))),
-        ("allow", "always" | "") => Ok(("allowed", None)),
-        ("refuse", _) => Ok(("refused", None)),
-        ("unset", _) => Ok(("unset", None)),
+        ("allow", "24h") => Ok(Consent::Allowed { until: Some(now + 86400) }),
+        ("allow", "7d") => Ok(Consent::Allowed { until: Some(now + 7 * 86400) }),
+        ("allow", "always" | "") => Ok(Consent::Allowed { until: None }),
+        ("refuse", _) => Ok(Consent::Refused),
+        ("unset", _) => Ok(Consent::Unset),
         _ => Err("Choose allow, refuse or unset, for 24h, 7d or always."),
     }
 }
@@ -191,6 +204,45 @@ pub struct StartDecision {
     pub store: Option<i64>,
     pub reason: String,
     pub ends_by: i64,
+}
+
+impl StartDecision {
+    /// The reason as the client and the log read it.
+    pub fn shown_reason(&self) -> &str {
+        if self.reason.is_empty() {
+            "none given"
+        } else {
+            &self.reason
+        }
+    }
+}
+
+/// An e-mail that tells a client support staff logged in to their account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientNotice {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The notice to `client_email` that `staff_name` started `decision` at `at`.
+pub fn start_notice(
+    client_name: &str,
+    client_email: &str,
+    staff_name: &str,
+    decision: &StartDecision,
+    at: i64,
+) -> ClientNotice {
+    let body = format!(
+        "Hello {client_name},\n\n{staff_name} from our support team logged in to your account on {} ({} mode).\n\
+         Reason: {}\n\n\
+         Every access to your account is listed under Account > Who has accessed my account, with what was done.\n\
+         You can end support access at any time from your Account page.\n",
+        super::format_time(at),
+        decision.mode.label(),
+        decision.shown_reason()
+    );
+    ClientNotice { to: client_email.to_string(), subject: "Support accessed your account".into(), body }
 }
 
 /// Shortest reason accepted when a reason is required.
@@ -423,11 +475,38 @@ mod tests {
 
     #[test]
     fn consent_choices() {
-        assert_eq!(parse_consent_choice("allow", "24h", 10), Ok(("allowed", Some(86410))));
-        assert_eq!(parse_consent_choice("allow", "always", 10), Ok(("allowed", None)));
-        assert_eq!(parse_consent_choice("refuse", "", 10), Ok(("refused", None)));
+        assert_eq!(parse_consent_choice("allow", "24h", 10), Ok(Consent::Allowed { until: Some(86410) }));
+        assert_eq!(parse_consent_choice("allow", "always", 10), Ok(Consent::Allowed { until: None }));
+        assert_eq!(parse_consent_choice("refuse", "", 10), Ok(Consent::Refused));
+        assert_eq!(parse_consent_choice("unset", "7d", 10), Ok(Consent::Unset));
         assert!(parse_consent_choice("maybe", "1y", 10).is_err());
         assert!(parse_consent_choice("allow", "1y", 10).is_err());
+    }
+
+    #[test]
+    fn consent_is_stored_as_it_is_read_back() {
+        for c in
+            [Consent::Unset, Consent::Refused, Consent::Allowed { until: None }, Consent::Allowed { until: Some(5) }]
+        {
+            assert_eq!(Consent::from_stored(c.as_str(), c.until()), c);
+        }
+    }
+
+    #[test]
+    fn start_notice_tells_the_client_who_when_how_and_why() {
+        let d = decide_start(&grants("admin"), &settings(), &target(), &ask(), 0).unwrap();
+        let n = start_notice("Jane", "jane@example.com", "Alice Admin", &d, 86400);
+        assert_eq!(n.to, "jane@example.com");
+        assert_eq!(n.subject, "Support accessed your account");
+        assert_eq!(
+            n.body,
+            "Hello Jane,\n\nAlice Admin from our support team logged in to your account on 1970-01-02 00:00 UTC \
+             (read-only mode).\nReason: none given\n\nEvery access to your account is listed under Account > Who \
+             has accessed my account, with what was done.\nYou can end support access at any time from your Account \
+             page.\n"
+        );
+        let given = StartDecision { reason: "Ticket #1234".into(), ..d };
+        assert!(start_notice("Jane", "j@x", "A", &given, 0).body.contains("\nReason: Ticket #1234\n"));
     }
 
     #[test]

@@ -5,12 +5,15 @@ pub mod checkpoint;
 pub mod duration;
 pub mod files;
 pub mod impersonation;
+pub mod mail;
 pub mod mode;
 pub mod modules;
 pub mod money;
 pub mod payments;
 pub mod permissions;
+pub mod session;
 pub mod settings;
+pub mod shop;
 pub mod token;
 pub mod two_factor;
 

@@ -528,7 +528,7 @@ impl super::Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sessions::ImpersonationFilter;
+    use crate::store::impersonations::ImpersonationFilter;
     use crate::store::Store;
 
     #[test]

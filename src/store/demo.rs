@@ -247,7 +247,7 @@ async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i
     .bind(status)
     .bind(total)
     .bind(issued)
-    .bind(issued + 86400 * 14)
+    .bind(crate::domain::shop::invoice_due_at(issued))
     .fetch_one(&mut **tx)
     .await?
     .try_get(0)?;

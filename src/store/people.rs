@@ -1,7 +1,10 @@
-//! Staff, roles, clients and the failed sign-in counter.
+//! Staff, roles, clients and the failed sign-in counter, and the staff member a staff session
+//! belongs to. Disabling staff or withdrawing a permission ends their sessions and impersonations,
+//! so this file builds on `sessions` and `impersonations`, and they never name `Staff`.
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::session::Whose;
 use sqlx::{FromRow, Row};
 
 /// A staff member with their role.
@@ -14,6 +17,21 @@ pub struct Staff {
     pub role_id: i64,
     pub role_name: String,
     pub active: i64,
+}
+
+/// A live staff session with the staff member and their permissions.
+#[derive(Debug, Clone)]
+pub struct StaffSessionRow {
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub staff: Staff,
+    pub permissions: Vec<String>,
+    /// When the session last checked a password or code.
+    pub verified_at: i64,
+    /// Whether the staff member has two-factor.
+    pub two_factor: bool,
+    /// The `security.staff_2fa` setting, read with the session.
+    pub staff_2fa: crate::domain::two_factor::StaffTwoFactor,
 }
 
 /// A client account.
@@ -82,6 +100,53 @@ impl Store {
             .bind(email.trim().to_lowercase())
             .fetch_optional(&self.db.read)
             .await?)
+    }
+
+    /// Reads a live staff session with the staff member's permissions; disabled staff have none.
+    pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission,
+                    COALESCE(s.verified_at, s.created_at), CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
+                    (SELECT value FROM settings WHERE key = 'security.staff_2fa')
+             FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
+             LEFT JOIN role_permissions rp ON rp.role_id = r.id
+             WHERE s.token_hash = $1 AND s.kind = 'staff' AND s.expires_at > $2 AND st.active = 1",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_all(&self.db.read)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let staff = Staff {
+            id: first.try_get(2)?,
+            email: first.try_get(3)?,
+            name: first.try_get(4)?,
+            password_hash: first.try_get(5)?,
+            role_id: first.try_get(6)?,
+            role_name: first.try_get(7)?,
+            active: first.try_get(8)?,
+        };
+        let mut permissions = Vec::new();
+        for r in &rows {
+            if let Some(p) = r.try_get::<Option<String>, _>(9)? {
+                permissions.push(p);
+            }
+        }
+        let staff_2fa: Option<String> = first.try_get(12)?;
+        Ok(Some(StaffSessionRow {
+            session_id: first.try_get(0)?,
+            csrf_token: first.try_get(1)?,
+            staff,
+            permissions,
+            verified_at: first.try_get(10)?,
+            two_factor: first.try_get::<i64, _>(11)? == 1,
+            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
+                "security.staff_2fa",
+                staff_2fa.as_deref(),
+            )),
+        }))
     }
 
     /// Finds a staff member by id.
@@ -196,10 +261,9 @@ impl Store {
                 sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
             for row in staff {
                 let staff_id: i64 = row.try_get(0)?;
-                super::sessions::end_impersonations_where(
+                super::impersonations::end_impersonations_where(
                     &mut tx,
-                    "staff_id",
-                    staff_id,
+                    Whose::Staff(staff_id),
                     crate::domain::impersonation::EndReason::Revoked,
                     by,
                     ip,
@@ -269,10 +333,9 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
-        super::sessions::end_impersonations_where(
+        super::impersonations::end_impersonations_where(
             &mut tx,
-            "staff_id",
-            staff_id,
+            Whose::Staff(staff_id),
             crate::domain::impersonation::EndReason::Revoked,
             ActivityActor::System,
             "",
@@ -296,16 +359,6 @@ impl Store {
         }
         append(&mut tx, staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id)).await?;
         tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records a staff sign-in time.
-    pub async fn touch_staff_login(&self, tx: &mut super::Tx, staff_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE staff SET last_login_at = $1 WHERE id = $2")
-            .bind(crate::domain::now())
-            .bind(staff_id)
-            .execute(&mut **tx)
-            .await?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 use super::activity::{append, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult};
 use crate::domain::acting::Acting;
+use crate::domain::impersonation::Consent;
 use sqlx::{FromRow, Row};
 
 /// A service (hosting plan, domain…).
@@ -96,6 +97,13 @@ pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest ticket message accepted.
 pub const MAX_BODY_CHARS: usize = 20_000;
 
+/// The documents [`Store::document_lines`] reads the lines of.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LinesOf {
+    Invoice,
+    Order,
+}
+
 const SERVICE_COLS: &str =
     "SELECT id, client_id, name, product, status, price_cents, billing_cycle, next_due_at FROM services";
 const INVOICE_COLS: &str =
@@ -149,18 +157,20 @@ impl Store {
             .fetch_optional(&self.db.read)
             .await?
             .ok_or(StoreError::NotFound)?;
-        Ok((inv, self.document_lines("invoice_lines", "invoice_id", id).await?))
+        Ok((inv, self.document_lines(LinesOf::Invoice, id).await?))
     }
 
-    /// The lines of one invoice or order, in order: `table` is `invoice_lines` or `order_lines`
-    /// and `parent` its column naming the invoice or order (constants, never input).
-    pub(crate) async fn document_lines(&self, table: &str, parent: &str, id: i64) -> StoreResult<Vec<InvoiceLine>> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT description, quantity, unit_cents, amount_cents FROM {table} WHERE {parent} = $1 ORDER BY id"
-        ))
-        .bind(id)
-        .fetch_all(&self.db.read)
-        .await?)
+    /// The lines of one invoice or order, in order.
+    pub(crate) async fn document_lines(&self, of: LinesOf, id: i64) -> StoreResult<Vec<InvoiceLine>> {
+        let sql = match of {
+            LinesOf::Invoice => {
+                "SELECT description, quantity, unit_cents, amount_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY id"
+            }
+            LinesOf::Order => {
+                "SELECT description, quantity, unit_cents, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id"
+            }
+        };
+        Ok(sqlx::query_as(sql).bind(id).fetch_all(&self.db.read).await?)
     }
 
     /// A client's orders, newest first, paged.
@@ -327,14 +337,14 @@ impl Store {
     pub async fn set_consent(
         &self,
         client_id: i64,
-        consent: &str,
-        until: Option<i64>,
+        consent: Consent,
         by: super::activity::ActivityActor,
         ip: &str,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        let (value, until) = (consent.as_str(), consent.until());
         let n = sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
-            .bind(consent)
+            .bind(value)
             .bind(until)
             .bind(client_id)
             .execute(&mut *tx)
@@ -343,7 +353,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let detail = format!(
-            "consent: {consent}; until: {}",
+            "consent: {value}; until: {}",
             until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
         );
         append(
@@ -373,10 +383,9 @@ impl Store {
             .bind(acting.client_id)
             .execute(&mut *tx)
             .await?;
-        super::sessions::end_impersonations_where(
+        super::impersonations::end_impersonations_where(
             &mut tx,
-            "client_id",
-            acting.client_id,
+            crate::domain::session::Whose::Client(acting.client_id),
             crate::domain::impersonation::EndReason::ClientEnded,
             super::activity::ActivityActor::Client(acting.client_id),
             &acting.ip,

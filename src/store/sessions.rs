@@ -1,25 +1,11 @@
-//! Sessions (staff and portal, stored by token hash) and the impersonation records behind them.
+//! Session rows (staff, half signed-in staff, and portal, stored by token hash): creating, reading
+//! and deleting them. An ending that must also end a Login as Client session behind it belongs in
+//! `impersonations`.
 
 use super::activity::{append, ActivityActor, NewActivity};
-use super::people::Staff;
-use super::{Page, Store, StoreError, StoreResult, Tx};
-use crate::domain::impersonation::{EndReason, Mode, StartDecision};
-use sqlx::{FromRow, Row};
-
-/// A live staff session with the staff member and their permissions.
-#[derive(Debug, Clone)]
-pub struct StaffSessionRow {
-    pub session_id: i64,
-    pub csrf_token: String,
-    pub staff: Staff,
-    pub permissions: Vec<String>,
-    /// When the session last checked a password or code.
-    pub verified_at: i64,
-    /// Whether the staff member has two-factor.
-    pub two_factor: bool,
-    /// The `security.staff_2fa` setting, read with the session.
-    pub staff_2fa: crate::domain::two_factor::StaffTwoFactor,
-}
+use super::{Store, StoreResult, Tx};
+use crate::domain::session::{SessionKind, Whose};
+use sqlx::FromRow;
 
 /// A portal session as read on each portal request: the client, and the impersonation if any.
 #[derive(Debug, Clone, FromRow)]
@@ -53,56 +39,6 @@ pub struct PortalSessionRow {
     pub max_duration: Option<String>,
 }
 
-/// An impersonation record.
-#[derive(Debug, Clone, FromRow)]
-pub struct Impersonation {
-    pub id: i64,
-    pub staff_id: i64,
-    pub staff_name: String,
-    pub client_id: i64,
-    pub client_name: String,
-    pub store_name: Option<String>,
-    pub reason: String,
-    pub mode: String,
-    pub ip: String,
-    pub user_agent: String,
-    pub started_at: i64,
-    pub last_seen_at: i64,
-    pub ends_by: i64,
-    pub ended_at: Option<i64>,
-    pub end_reason: Option<String>,
-    pub actions: i64,
-}
-
-/// Everything a start writes, decided beforehand by the policy.
-pub struct NewImpersonation<'a> {
-    pub staff_id: i64,
-    pub staff_name: &'a str,
-    pub client_id: i64,
-    pub client_name: &'a str,
-    pub decision: &'a StartDecision,
-    pub store_name: Option<&'a str>,
-    pub ip: &'a str,
-    pub user_agent: &'a str,
-    pub token_hash: &'a str,
-    pub csrf_token: &'a str,
-    /// The portal session this browser had, which the start ends.
-    pub replaces_token_hash: Option<&'a str>,
-    /// Tell the client (portal notice and e-mail), per `impersonation.notify_client`.
-    pub notify: bool,
-    pub client_email: &'a str,
-}
-
-/// Filters for the impersonation log.
-#[derive(Debug, Clone, Default)]
-pub struct ImpersonationFilter {
-    pub staff: Option<i64>,
-    pub client: Option<i64>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub live: Option<bool>,
-}
-
 const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id AS client_id, c.name AS client_name, c.email AS client_email,
         c.active AS client_active, i.id AS impersonation_id, i.mode, i.reason, i.ends_by, i.last_seen_at, i.ended_at, i.end_reason,
         st.name AS store_name, (SELECT COUNT(*) FROM client_stores cs WHERE cs.client_id = c.id) AS store_count,
@@ -120,125 +56,7 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
      LEFT JOIN staff sf ON sf.id = i.staff_id
      WHERE s.token_hash = $1 AND s.kind = 'client' AND s.expires_at > $2";
 
-const IMPERSONATION_SQL: &str = "SELECT i.id, i.staff_id, sf.name AS staff_name, i.client_id, c.name AS client_name, st.name AS store_name,
-        i.reason, i.mode, i.ip, i.user_agent, i.started_at, i.last_seen_at, i.ends_by, i.ended_at, i.end_reason,
-        (SELECT COUNT(*) FROM activity a WHERE a.impersonation_id = i.id AND a.action_group <> 'login_as_client') AS actions
-     FROM impersonations i JOIN staff sf ON sf.id = i.staff_id JOIN clients c ON c.id = i.client_id
-     LEFT JOIN stores st ON st.id = i.store_id";
-
 impl Store {
-    /// Stores a new staff session (sign-in), records the sign-in, and ends the session it replaces.
-    pub async fn create_staff_session(
-        &self,
-        staff_id: i64,
-        token_hash: &str,
-        csrf: &str,
-        expires_at: i64,
-        replaces_token_hash: Option<&str>,
-        ip: &str,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        if let Some(old) = replaces_token_hash {
-            end_staff_session_by_hash(&mut tx, old).await?;
-        }
-        insert_session(&mut tx, token_hash, "staff", Some(staff_id), None, None, csrf, expires_at).await?;
-        self.touch_staff_login(&mut tx, staff_id).await?;
-        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed in", ip)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Reads a live staff session with the staff member's permissions; disabled staff have none.
-    pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission,
-                    COALESCE(s.verified_at, s.created_at), CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
-                    (SELECT value FROM settings WHERE key = 'security.staff_2fa')
-             FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
-             LEFT JOIN role_permissions rp ON rp.role_id = r.id
-             WHERE s.token_hash = $1 AND s.kind = 'staff' AND s.expires_at > $2 AND st.active = 1",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_all(&self.db.read)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let staff = Staff {
-            id: first.try_get(2)?,
-            email: first.try_get(3)?,
-            name: first.try_get(4)?,
-            password_hash: first.try_get(5)?,
-            role_id: first.try_get(6)?,
-            role_name: first.try_get(7)?,
-            active: first.try_get(8)?,
-        };
-        let mut permissions = Vec::new();
-        for r in &rows {
-            if let Some(p) = r.try_get::<Option<String>, _>(9)? {
-                permissions.push(p);
-            }
-        }
-        let staff_2fa: Option<String> = first.try_get(12)?;
-        Ok(Some(StaffSessionRow {
-            session_id: first.try_get(0)?,
-            csrf_token: first.try_get(1)?,
-            staff,
-            permissions,
-            verified_at: first.try_get(10)?,
-            two_factor: first.try_get::<i64, _>(11)? == 1,
-            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
-                "security.staff_2fa",
-                staff_2fa.as_deref(),
-            )),
-        }))
-    }
-
-    /// Staff sign-out: ends the session and every live impersonation of that staff member.
-    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        end_impersonations_where(
-            &mut tx,
-            "staff_id",
-            staff_id,
-            EndReason::StaffLogout,
-            ActivityActor::Staff(staff_id),
-            ip,
-        )
-        .await?;
-        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Stores a client's own new portal session (sign-in) and ends the one this browser had.
-    pub async fn create_client_session(
-        &self,
-        client_id: i64,
-        token_hash: &str,
-        csrf: &str,
-        expires_at: i64,
-        replaces_token_hash: Option<&str>,
-        ip: &str,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        if let Some(old) = replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old, ip).await?;
-        }
-        insert_session(&mut tx, token_hash, "client", None, Some(client_id), None, csrf, expires_at).await?;
-        sqlx::query("UPDATE clients SET last_login_at = $1 WHERE id = $2")
-            .bind(crate::domain::now())
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed in", ip))
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Reads a portal session, with its impersonation and the staff member's current standing.
     pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
         Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
@@ -254,266 +72,19 @@ impl Store {
         Ok(())
     }
 
-    /// Starts Login as Client: ends this staff member's live impersonation and the browser's old
-    /// portal session, then creates the record, the new portal session and the activity entry.
-    pub async fn start_impersonation(&self, n: &NewImpersonation<'_>) -> StoreResult<i64> {
-        let now = crate::domain::now();
-        let mut tx = self.begin().await?;
-        if let Some(old) = n.replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old, n.ip).await?;
-        }
-        // Usually the staff member has no live impersonation: the insert then succeeds at once.
-        // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
-        // the insert runs again.
-        let id = match insert_impersonation(&mut tx, n, now, true).await? {
-            Some(id) => id,
-            None => {
-                end_impersonations_where(
-                    &mut tx,
-                    "staff_id",
-                    n.staff_id,
-                    EndReason::Replaced,
-                    ActivityActor::Staff(n.staff_id),
-                    n.ip,
-                )
-                .await?;
-                insert_impersonation(&mut tx, n, now, false).await?.ok_or(StoreError::NotFound)?
-            }
-        };
-        let d = n.decision;
-        // The row outlives the deadline by a day so the request after it can record `expired`.
-        insert_session(
-            &mut tx,
-            n.token_hash,
-            "client",
-            Some(n.staff_id),
-            Some(n.client_id),
-            Some(id),
-            n.csrf_token,
-            d.ends_by + 86400,
-        )
-        .await?;
-        let reason = if d.reason.is_empty() { "none given" } else { &d.reason };
-        if n.notify {
-            let body = format!(
-                "Hello {},\n\n{} from our support team logged in to your account on {} ({} mode).\nReason: {}\n\n\
-                 Every access to your account is listed under Account > Who has accessed my account, with what was done.\n\
-                 You can end support access at any time from your Account page.\n",
-                n.client_name,
-                n.staff_name,
-                crate::domain::format_time(now),
-                d.mode.label(),
-                reason
-            );
-            super::outbox::enqueue(&mut tx, n.client_email, "Support accessed your account", &body).await?;
-        }
-        append(
-            &mut tx,
-            NewActivity {
-                subject_client_id: Some(n.client_id),
-                actor: ActivityActor::Staff(n.staff_id),
-                impersonation_id: Some(id),
-                group: "login_as_client",
-                action: "Staff impersonated client",
-                target: format!("client #{}", n.client_id),
-                detail: format!(
-                    "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
-                    n.staff_name,
-                    n.staff_id,
-                    n.client_name,
-                    n.client_id,
-                    reason,
-                    d.mode.as_str(),
-                    n.store_name.unwrap_or("-"),
-                    n.user_agent
-                ),
-                ip: n.ip.to_string(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// Ends one impersonation with its reason; returns false if it had already ended.
-    pub async fn end_impersonation(
-        &self,
-        id: i64,
-        reason: EndReason,
-        by: ActivityActor,
-        ip: &str,
-    ) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let ended = end_impersonation_tx(&mut tx, id, reason, by, ip).await?;
-        tx.commit().await?;
-        Ok(ended)
-    }
-
-    /// The client's "End support access": ends every live impersonation of the account.
-    pub async fn end_client_impersonations(&self, client_id: i64, ip: &str) -> StoreResult<usize> {
-        let mut tx = self.begin().await?;
-        let n = end_impersonations_where(
-            &mut tx,
-            "client_id",
-            client_id,
-            EndReason::ClientEnded,
-            ActivityActor::Client(client_id),
-            ip,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
-    /// Impersonations the client has not yet acknowledged (only those the client is told about).
-    pub async fn unseen_access(&self, client_id: i64) -> StoreResult<Vec<Impersonation>> {
-        Ok(sqlx::query_as(&format!(
-            "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.notify_client = 1
-               AND i.started_at >= (SELECT access_seen_at FROM clients WHERE id = $1) ORDER BY i.id DESC LIMIT 10"
-        ))
-        .bind(client_id)
-        .fetch_all(&self.db.read)
-        .await?)
-    }
-
-    /// The client acknowledges the access notices (their own session only).
-    pub async fn mark_access_seen(&self, acting: &crate::domain::acting::Acting) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
-            .bind(crate::domain::now() + 1)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                "account",
-                "Acknowledged support access notices",
-                format!("client #{}", acting.client_id),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// What was done in each of these impersonations of this client, oldest first.
-    pub async fn impersonation_actions(
-        &self,
-        client_id: i64,
-        ids: &[i64],
-    ) -> StoreResult<Vec<(i64, i64, String, String)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT impersonation_id, at, action, target FROM activity WHERE subject_client_id = $1
-               AND action_group <> 'login_as_client' AND impersonation_id IN ({}) ORDER BY id",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(client_id);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        let rows = q.fetch_all(&self.db.read).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
-    }
-
     /// Deletes one session row.
     pub async fn delete_session(&self, session_id: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&self.db.write).await?;
         Ok(())
     }
-
-    /// Ends impersonations past their deadline or idle limit that no request has noticed, and
-    /// removes expired session rows. Safe to run on every node at once.
-    pub async fn sweep(&self, limits: crate::domain::impersonation::LiveLimits) -> StoreResult<usize> {
-        let now = crate::domain::now();
-        let rows = sqlx::query(
-            "SELECT id, ends_by, started_at FROM impersonations
-             WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2 OR started_at <= $3)",
-        )
-        .bind(now)
-        .bind(now - limits.idle_timeout)
-        .bind(now - limits.max_duration)
-        .fetch_all(&self.db.read)
-        .await?;
-        let mut ended = 0;
-        for r in rows {
-            let id: i64 = r.try_get(0)?;
-            let ends_by: i64 = r.try_get(1)?;
-            let started_at: i64 = r.try_get(2)?;
-            let expired = limits.deadline(started_at, ends_by) <= now;
-            let reason = if expired { EndReason::Expired } else { EndReason::Idle };
-            ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
-        }
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
-        Ok(ended)
-    }
-
-    /// Records that an impersonation was seen now (for the idle timeout).
-    pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(&self.db.write)
-            .await?;
-        Ok(())
-    }
-
-    /// One impersonation record.
-    pub async fn impersonation(&self, id: i64) -> StoreResult<Impersonation> {
-        sqlx::query_as(&format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.db.read)
-            .await?
-            .ok_or(StoreError::NotFound)
-    }
-
-    /// The impersonation log, newest first, filtered and paged.
-    pub async fn list_impersonations(
-        &self,
-        f: &ImpersonationFilter,
-        page: i64,
-        per_page: i64,
-    ) -> StoreResult<Page<Impersonation>> {
-        use super::activity::{Arg, Conditions};
-        let (page, offset) = super::page_offset(page, per_page);
-        // Only the filters present become terms, so each combination can use its index.
-        let mut cond = Conditions::default();
-        cond.eq("i.staff_id", f.staff.map(Arg::Int));
-        cond.eq("i.client_id", f.client.map(Arg::Int));
-        cond.cmp("i.started_at", ">=", f.from.map(Arg::Int));
-        cond.cmp("i.started_at", "<", f.to.map(Arg::Int));
-        match f.live {
-            Some(true) => cond.term("i.ended_at IS NULL"),
-            Some(false) => cond.term("i.ended_at IS NOT NULL"),
-            None => {}
-        }
-        let filter = cond.sql();
-        let total: i64 = cond
-            .bind(sqlx::query(&format!("SELECT COUNT(*) FROM impersonations i{filter}")))
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let (l, o) = (cond.next(), cond.next() + 1);
-        let items = cond
-            .bind_as(sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
-            .bind(per_page)
-            .bind(offset)
-            .fetch_all(&self.db.read)
-            .await?;
-        Ok(Page { items, page, per_page, total })
-    }
 }
 
+/// Inserts one session row; `impersonation_id` only for a Login as Client portal session.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_session(
     tx: &mut Tx,
     token_hash: &str,
-    kind: &str,
+    kind: SessionKind,
     staff_id: Option<i64>,
     client_id: Option<i64>,
     impersonation_id: Option<i64>,
@@ -525,7 +96,7 @@ pub(crate) async fn insert_session(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token_hash)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(staff_id)
     .bind(client_id)
     .bind(impersonation_id)
@@ -537,39 +108,14 @@ pub(crate) async fn insert_session(
     Ok(())
 }
 
-/// Inserts the impersonation record; with `yield_to_live`, returns `None` instead of inserting
-/// when the staff member still has a live one (the partial unique index decides).
-async fn insert_impersonation(
-    tx: &mut Tx,
-    n: &NewImpersonation<'_>,
-    now: i64,
-    yield_to_live: bool,
-) -> StoreResult<Option<i64>> {
-    let d = n.decision;
-    let on_conflict = if yield_to_live { " ON CONFLICT (staff_id) WHERE ended_at IS NULL DO NOTHING" } else { "" };
-    let row = sqlx::query(&format!(
-        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10){on_conflict} RETURNING id"
-    ))
-    .bind(n.staff_id)
-    .bind(n.client_id)
-    .bind(d.store)
-    .bind(&d.reason)
-    .bind(d.mode.as_str())
-    .bind(n.ip)
-    .bind(n.user_agent)
-    .bind(now)
-    .bind(d.ends_by)
-    .bind(n.notify as i64)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-            StoreError::Conflict("another Login as Client session is starting; try again".into())
-        }
-        e => StoreError::Db(e),
-    })?;
-    row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+/// Notes the sign-in time on the staff member's or the client's row.
+pub(crate) async fn touch_last_login(tx: &mut Tx, whose: Whose) -> StoreResult<()> {
+    let (sql, id) = match whose {
+        Whose::Staff(id) => ("UPDATE staff SET last_login_at = $1 WHERE id = $2", id),
+        Whose::Client(id) => ("UPDATE clients SET last_login_at = $1 WHERE id = $2", id),
+    };
+    sqlx::query(sql).bind(crate::domain::now()).bind(id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Removes the staff session (whole or half signed in) that a browser had, before it gets a new one.
@@ -590,97 +136,8 @@ pub(crate) async fn delete_staff_sessions(tx: &mut Tx, staff_id: i64) -> StoreRe
         .rows_affected())
 }
 
-/// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
-async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str, ip: &str) -> StoreResult<()> {
-    let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
-        .bind(token_hash)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(row) = row {
-        if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
-            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), ip).await?;
-        }
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-async fn live_ids(tx: &mut Tx, column: &str, value: i64) -> StoreResult<Vec<i64>> {
-    let column = match column {
-        "staff_id" => "staff_id",
-        _ => "client_id",
-    };
-    let rows = sqlx::query(&format!("SELECT id FROM impersonations WHERE {column} = $1 AND ended_at IS NULL"))
-        .bind(value)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
-}
-
-/// Ends every live impersonation whose `column` (`staff_id` or `client_id`) equals `value`.
-pub(crate) async fn end_impersonations_where(
-    tx: &mut Tx,
-    column: &str,
-    value: i64,
-    reason: EndReason,
-    by: ActivityActor,
-    ip: &str,
-) -> StoreResult<usize> {
-    let ids = live_ids(tx, column, value).await?;
-    for id in &ids {
-        end_impersonation_tx(tx, *id, reason, by, ip).await?;
-    }
-    Ok(ids.len())
-}
-
-/// Marks the record ended, deletes its portal sessions and records the end, once.
-pub(crate) async fn end_impersonation_tx(
-    tx: &mut Tx,
-    id: i64,
-    reason: EndReason,
-    by: ActivityActor,
-    ip: &str,
-) -> StoreResult<bool> {
-    let row = sqlx::query(
-        "UPDATE impersonations SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL RETURNING client_id, staff_id, mode",
-    )
-    .bind(crate::domain::now())
-    .bind(reason.as_str())
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else { return Ok(false) };
-    metrics::counter!("behalf_impersonation_ends_total", "reason" => reason.as_str()).increment(1);
-    let client_id: i64 = row.try_get(0)?;
-    let staff_id: i64 = row.try_get(1)?;
-    let mode: String = row.try_get(2)?;
-    // The browser's cookie is gone (returned, closed) or overwritten (replaced), so its session
-    // row can go. Otherwise the row stays, so the tab's next request can say why it ended.
-    if matches!(reason, EndReason::Returned | EndReason::Closed | EndReason::Replaced) {
-        sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
-    }
-    append(
-        tx,
-        NewActivity {
-            subject_client_id: Some(client_id),
-            actor: by,
-            impersonation_id: Some(id),
-            group: "login_as_client",
-            action: "Login as Client ended",
-            target: format!("client #{client_id}"),
-            detail: format!(
-                "end reason: {}; staff #{staff_id}; mode: {}",
-                reason.as_str(),
-                Mode::parse(&mode).unwrap_or(Mode::ReadOnly).as_str()
-            ),
-            ip: ip.to_string(),
-        },
-    )
-    .await?;
-    Ok(true)
-}
-
-fn security_event(actor: ActivityActor, client: Option<i64>, action: &'static str, ip: &str) -> NewActivity {
+/// An entry of the security log about a sign-in or sign-out.
+pub(crate) fn security_event(actor: ActivityActor, client: Option<i64>, action: &'static str, ip: &str) -> NewActivity {
     NewActivity {
         subject_client_id: client,
         actor,

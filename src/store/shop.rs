@@ -3,8 +3,9 @@
 
 use super::activity::{append, NewActivity};
 use super::{id_by_key, Store, StoreError, StoreResult, Tx};
-use crate::domain::acting::{Acting, Actor, StoreInfo};
+use crate::domain::acting::{Acting, StoreInfo};
 use crate::domain::money::{self, MAX_QUANTITY};
+use crate::domain::shop;
 use sqlx::{FromRow, Row};
 
 /// A product of a store's catalogue.
@@ -61,18 +62,10 @@ pub enum Checkout {
     Existing(i64),
 }
 
-/// Note shown to the client on an order placed through Login as Client.
-pub const CLIENT_NOTE_BY_STAFF: &str = "Placed by support staff on your behalf";
-
 /// Longest idempotency key accepted from a form.
 pub const MAX_KEY_CHARS: usize = 128;
 
 const PRODUCT_COLS: &str = "SELECT id, store_id, sku, name, description, price_cents, billing_interval FROM products";
-
-/// Number shown for a new order or invoice: the date and the row id, so it is unique by construction.
-pub(crate) fn document_number(prefix: &str, id: i64, now: i64) -> String {
-    format!("{prefix}-{}-{id}", crate::domain::format_date(now).replace('-', ""))
-}
 
 impl Store {
     /// The active products of one store, in catalogue order.
@@ -244,12 +237,7 @@ impl Store {
             lines.push((p, quantity, amount));
         }
         let total = money::total(lines.iter().map(|l| l.2)).map_err(|e| StoreError::Conflict(e.message()))?;
-        let (client_note, internal_note) = match &acting.actor {
-            Actor::Staff { name, .. } => {
-                (CLIENT_NOTE_BY_STAFF.to_string(), format!("Placed by {name} using Login as Client"))
-            }
-            Actor::Client => (String::new(), String::new()),
-        };
+        let notes = shop::order_notes(&acting.actor);
         let inserted = sqlx::query(
             "INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id, currency, client_note,
                                  internal_note, actor_staff_id, impersonation_id, idempotency_key)
@@ -262,8 +250,8 @@ impl Store {
         .bind(now)
         .bind(store.id)
         .bind(&store.currency)
-        .bind(&client_note)
-        .bind(&internal_note)
+        .bind(&notes.client)
+        .bind(&notes.internal)
         .bind(acting.staff_id())
         .bind(acting.impersonation_id())
         .bind(key)
@@ -285,27 +273,24 @@ impl Store {
         .bind(&store.currency)
         .bind(total)
         .bind(now)
-        .bind(now + 14 * 86400)
+        .bind(shop::invoice_due_at(now))
         .bind(store.id)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
         sqlx::query("UPDATE invoices SET number = $1 WHERE id = $2")
-            .bind(document_number("INV", invoice_id, now))
+            .bind(shop::invoice_number(invoice_id, now))
             .bind(invoice_id)
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE orders SET number = $1, invoice_id = $2 WHERE id = $3")
-            .bind(document_number("ORD", order_id, now))
+            .bind(shop::order_number(order_id, now))
             .bind(invoice_id)
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
         for (p, quantity, amount) in &lines {
-            let description = match p.billing_interval.as_str() {
-                "" => p.name.clone(),
-                interval => format!("{} ({interval})", p.name),
-            };
+            let description = shop::line_description(&p.name, &p.billing_interval);
             sqlx::query(
                 "INSERT INTO order_lines (order_id, product_id, description, quantity, unit_cents, amount_cents)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -356,7 +341,7 @@ impl Store {
         .fetch_optional(&self.db.read)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok((o, self.document_lines("order_lines", "order_id", id).await?))
+        Ok((o, self.document_lines(super::portal::LinesOf::Order, id).await?))
     }
 }
 

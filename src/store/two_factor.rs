@@ -2,15 +2,13 @@
 //! code, and the step-up check. Each change and each accepted or refused factor is recorded.
 
 use super::activity::{append, ActivityActor, NewActivity};
+use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
-use super::sessions::{delete_staff_sessions, end_impersonations_where, end_staff_session_by_hash, insert_session};
+use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session, touch_last_login};
 use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::impersonation::EndReason;
+use crate::domain::session::{SessionKind, Whose};
 use sqlx::Row;
-
-/// Session kind of a staff member who gave the right password and still owes the code. Every
-/// staff query reads `kind = 'staff'`, so such a session opens no admin page by construction.
-pub const PENDING_KIND: &str = "staff_2fa";
 
 /// A staff member's two-factor state.
 #[derive(Debug, Clone)]
@@ -138,8 +136,17 @@ impl Store {
                 .await?;
         }
         delete_staff_sessions(&mut tx, staff_id).await?;
-        insert_session(&mut tx, new.token_hash, "staff", Some(staff_id), None, None, new.csrf_token, new.expires_at)
-            .await?;
+        insert_session(
+            &mut tx,
+            new.token_hash,
+            SessionKind::Staff,
+            Some(staff_id),
+            None,
+            None,
+            new.csrf_token,
+            new.expires_at,
+        )
+        .await?;
         append(
             &mut tx,
             event(
@@ -169,7 +176,8 @@ impl Store {
         if let Some(old) = replaces_token_hash {
             end_staff_session_by_hash(&mut tx, old).await?;
         }
-        insert_session(&mut tx, token_hash, PENDING_KIND, Some(staff_id), None, None, csrf, expires_at).await?;
+        insert_session(&mut tx, token_hash, SessionKind::StaffPending, Some(staff_id), None, None, csrf, expires_at)
+            .await?;
         append(&mut tx, event(staff_id, "Staff password accepted", "second factor still owed".into(), ip)).await?;
         tx.commit().await?;
         Ok(())
@@ -236,9 +244,18 @@ impl Store {
         if n.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_session(&mut tx, new.token_hash, "staff", Some(staff_id), None, None, new.csrf_token, new.expires_at)
-            .await?;
-        self.touch_staff_login(&mut tx, staff_id).await?;
+        insert_session(
+            &mut tx,
+            new.token_hash,
+            SessionKind::Staff,
+            Some(staff_id),
+            None,
+            None,
+            new.csrf_token,
+            new.expires_at,
+        )
+        .await?;
+        touch_last_login(&mut tx, Whose::Staff(staff_id)).await?;
         append(&mut tx, event(staff_id, "Staff signed in", "with two-factor".into(), ip)).await?;
         tx.commit().await?;
         Ok(true)
@@ -301,7 +318,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
         let sessions = delete_staff_sessions(&mut tx, staff_id).await?;
-        let ended = end_impersonations_where(&mut tx, "staff_id", staff_id, EndReason::Revoked, by, ip).await?;
+        let ended = end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::Revoked, by, ip).await?;
         append(
             &mut tx,
             NewActivity {

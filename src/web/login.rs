@@ -5,6 +5,7 @@ use crate::auth::guards::{check_csrf, cookie, ClientInfo};
 use crate::auth::{
     hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
 };
+use crate::domain::session::Whose;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::web::extract::Form;
@@ -201,10 +202,10 @@ async fn sign_in_and_redirect(
             return Ok(see_other("/admin/login/2fa", &[set_cookie(cookie_name, &token, state.config.secure_cookies)]));
         }
         Side::Staff => {
-            state.store.create_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+            state.store.create_session(Whose::Staff(id), &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
         }
         Side::Client => {
-            state.store.create_client_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+            state.store.create_session(Whose::Client(id), &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
         }
     }
     Ok(see_other(home, &[set_cookie(cookie_name, &token, state.config.secure_cookies)]))

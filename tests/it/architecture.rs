@@ -1,8 +1,8 @@
-//! The shape of the code, checked: layers import only downward, and the route table matches its reviewed snapshot (method, path and the guard each route needs).
+//! The shape of the code, checked: layers import only downward, sibling files form no circle, and the route table matches its reviewed snapshot (method, path and the guard each route needs).
 
 use crate::support::TestApp;
 use reqwest::StatusCode;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The top-level modules of `src/`, lowest layer first. A module may import its own files and
@@ -168,6 +168,46 @@ fn layers_import_only_downward() {
         }
     }
     assert!(wrong.is_empty(), "imports against the direction of the layers:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn sibling_files_form_no_import_circle() {
+    // Files of one folder (not counting its mod.rs, which declares them) may depend on each other
+    // only one way round.
+    let mut graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    let mut lines: BTreeMap<(Vec<String>, Vec<String>), (PathBuf, usize)> = BTreeMap::new();
+    for (file, me, import) in all_imports() {
+        let t = import.target;
+        let is_mod_rs = |f: &Path| f.file_name().is_some_and(|n| n == "mod.rs");
+        if me.len() == t.len() && me.len() > 1 && me[..me.len() - 1] == t[..t.len() - 1] && !is_mod_rs(&file) {
+            graph.entry(me.clone()).or_default().insert(t.clone());
+            lines.entry((me, t)).or_insert((file, import.line));
+        }
+    }
+    let mut circles = Vec::new();
+    for (a, targets) in &graph {
+        for b in targets {
+            if a < b && reaches(&graph, b, a) {
+                let (fa, la) = &lines[&(a.clone(), b.clone())];
+                circles.push(format!("{}:{la}: {} and {} import each other", shown(fa), a.join("::"), b.join("::")));
+            }
+        }
+    }
+    assert!(circles.is_empty(), "import circles between sibling files:\n{}", circles.join("\n"));
+}
+
+fn reaches(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>, from: &[String], to: &[String]) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![from.to_vec()];
+    while let Some(n) = todo.pop() {
+        if n == to {
+            return true;
+        }
+        if seen.insert(n.clone()) {
+            todo.extend(graph.get(&n).into_iter().flatten().cloned());
+        }
+    }
+    false
 }
 
 /// Every `.route("PATH", get(..).post(..))` of `src/router.rs`, as (method, path).

@@ -8,7 +8,7 @@ use crate::domain::permissions::{self as perm};
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::sessions::ImpersonationFilter;
+use crate::store::impersonations::ImpersonationFilter;
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::Post;
 use crate::web::layout::{admin_page, alert, csrf, pager};
@@ -44,9 +44,9 @@ pub async fn set_consent(
     Post { auth, form: f }: Post<StaffAuth, ConsentForm>,
 ) -> AppResult<Response> {
     auth.require(perm::CLIENTS_CONSENT_MANAGE)?;
-    let (value, until) = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
+    let consent = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
         .map_err(|m| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, m.into()))?;
-    state.store.set_consent(id, value, until, auth.actor(), &auth.info.ip).await?;
+    state.store.set_consent(id, consent, auth.actor(), &auth.info.ip).await?;
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 

@@ -9,7 +9,7 @@ use crate::domain::permissions::{self as perm, Grants};
 use crate::domain::settings::Settings;
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store::sessions::Impersonation;
+use crate::store::impersonations::Impersonation;
 use crate::web::layout::csrf;
 use maud::{html, Markup};
 use serde::Deserialize;

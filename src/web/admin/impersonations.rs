@@ -6,11 +6,11 @@ use super::impersonation_views::{table, StartForm};
 use crate::auth::guards::{cookie, StaffAuth};
 use crate::auth::{hash_token, new_token, set_cookie, CLIENT_COOKIE};
 use crate::domain::format_time;
-use crate::domain::impersonation::{decide_start, Consent, EndReason, Refusal, StartAsk, TargetClient};
+use crate::domain::impersonation::{decide_start, start_notice, Consent, EndReason, Refusal, StartAsk, TargetClient};
 use crate::domain::permissions::{self as perm};
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::sessions::{ImpersonationFilter, NewImpersonation};
+use crate::store::impersonations::{ImpersonationFilter, NewImpersonation};
 use crate::web::export::csv_row;
 use crate::web::extract::{optional_id, page_number, Id, Query};
 use crate::web::forms::{CsrfOnly, Post};
@@ -236,8 +236,9 @@ pub async fn impersonate(
             token_hash: &token_hash,
             csrf_token: &new_token(),
             replaces_token_hash: old.as_deref(),
-            notify: settings.notify_client,
-            client_email: &client.email,
+            notice: settings
+                .notify_client
+                .then(|| start_notice(&client.name, &client.email, &auth.staff.name, &decision, crate::domain::now())),
         })
         .await?;
     metrics::counter!("behalf_impersonation_starts_total").increment(1);

@@ -8,7 +8,7 @@ use crate::domain::impersonation::parse_consent_choice;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store::activity::ActivityActor;
-use crate::store::sessions::ImpersonationFilter;
+use crate::store::impersonations::ImpersonationFilter;
 use crate::web::extract::{page_number, Query};
 use crate::web::forms::{CsrfOnly, PageQuery, Post};
 use crate::web::layout::{pager, portal_page};
@@ -35,10 +35,10 @@ pub async fn set_consent(
     authorize(&auth, WriteKind::Sensitive)?;
     // An unticked checkbox sends nothing: that is a refusal.
     let consent = f.consent.as_deref().unwrap_or(if f.from_checkbox == "1" { "refuse" } else { "" });
-    let (value, until) = parse_consent_choice(consent, &f.duration, crate::domain::now())
+    let consent = parse_consent_choice(consent, &f.duration, crate::domain::now())
         .map_err(|m| unprocessable(&auth, "Support access", m))?;
     let client = auth.acting.client_id;
-    state.store.set_consent(client, value, until, ActivityActor::Client(client), &auth.info.ip).await?;
+    state.store.set_consent(client, consent, ActivityActor::Client(client), &auth.info.ip).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 

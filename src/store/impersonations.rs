@@ -1,0 +1,473 @@
+//! Login as Client records: starting, touching, listing and ending impersonations, and the session
+//! endings that must end an impersonation behind them (a sign-in over the browser's old portal
+//! session, a staff sign-out, the sweep of expired sessions).
+
+use super::activity::{append, ActivityActor, NewActivity};
+use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
+use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
+use crate::domain::session::{SessionKind, Whose};
+use sqlx::{FromRow, Row};
+
+/// An impersonation record.
+#[derive(Debug, Clone, FromRow)]
+pub struct Impersonation {
+    pub id: i64,
+    pub staff_id: i64,
+    pub staff_name: String,
+    pub client_id: i64,
+    pub client_name: String,
+    pub store_name: Option<String>,
+    pub reason: String,
+    pub mode: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub started_at: i64,
+    pub last_seen_at: i64,
+    pub ends_by: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub actions: i64,
+}
+
+/// Everything a start writes, decided beforehand by the policy.
+pub struct NewImpersonation<'a> {
+    pub staff_id: i64,
+    pub staff_name: &'a str,
+    pub client_id: i64,
+    pub client_name: &'a str,
+    pub decision: &'a StartDecision,
+    pub store_name: Option<&'a str>,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub token_hash: &'a str,
+    pub csrf_token: &'a str,
+    /// The portal session this browser had, which the start ends.
+    pub replaces_token_hash: Option<&'a str>,
+    /// The e-mail telling the client, per `impersonation.notify_client`; with it the start also
+    /// shows on the client's portal. `None` tells the client nothing.
+    pub notice: Option<ClientNotice>,
+}
+
+/// Filters for the impersonation log.
+#[derive(Debug, Clone, Default)]
+pub struct ImpersonationFilter {
+    pub staff: Option<i64>,
+    pub client: Option<i64>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub live: Option<bool>,
+}
+
+const IMPERSONATION_SQL: &str = "SELECT i.id, i.staff_id, sf.name AS staff_name, i.client_id, c.name AS client_name, st.name AS store_name,
+        i.reason, i.mode, i.ip, i.user_agent, i.started_at, i.last_seen_at, i.ends_by, i.ended_at, i.end_reason,
+        (SELECT COUNT(*) FROM activity a WHERE a.impersonation_id = i.id AND a.action_group <> 'login_as_client') AS actions
+     FROM impersonations i JOIN staff sf ON sf.id = i.staff_id JOIN clients c ON c.id = i.client_id
+     LEFT JOIN stores st ON st.id = i.store_id";
+
+impl Store {
+    /// Staff sign-out: ends the session and every live impersonation of that staff member.
+    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+        end_impersonations_where(
+            &mut tx,
+            Whose::Staff(staff_id),
+            EndReason::StaffLogout,
+            ActivityActor::Staff(staff_id),
+            ip,
+        )
+        .await?;
+        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Signs a staff member or a client in: ends the session of that side this browser had,
+    /// stores the new one, notes the sign-in time and records it. It lives here because the
+    /// portal session it replaces may have a Login as Client session behind it, which ends as
+    /// `replaced`.
+    pub async fn create_session(
+        &self,
+        whose: Whose,
+        token_hash: &str,
+        csrf: &str,
+        expires_at: i64,
+        replaces_token_hash: Option<&str>,
+        ip: &str,
+    ) -> StoreResult<()> {
+        let (kind, staff_id, client_id, actor, subject, action) = match whose {
+            Whose::Staff(id) => (SessionKind::Staff, Some(id), None, ActivityActor::Staff(id), None, "Staff signed in"),
+            Whose::Client(id) => {
+                (SessionKind::Client, None, Some(id), ActivityActor::Client(id), Some(id), "Client signed in")
+            }
+        };
+        let mut tx = self.begin().await?;
+        match (whose, replaces_token_hash) {
+            (Whose::Staff(_), Some(old)) => end_staff_session_by_hash(&mut tx, old).await?,
+            (Whose::Client(_), Some(old)) => end_portal_session_by_hash(&mut tx, old, ip).await?,
+            (_, None) => {}
+        }
+        insert_session(&mut tx, token_hash, kind, staff_id, client_id, None, csrf, expires_at).await?;
+        touch_last_login(&mut tx, whose).await?;
+        append(&mut tx, security_event(actor, subject, action, ip)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts Login as Client: ends this staff member's live impersonation and the browser's old
+    /// portal session, then creates the record, the new portal session and the activity entry.
+    pub async fn start_impersonation(&self, n: &NewImpersonation<'_>) -> StoreResult<i64> {
+        let now = crate::domain::now();
+        let mut tx = self.begin().await?;
+        if let Some(old) = n.replaces_token_hash {
+            end_portal_session_by_hash(&mut tx, old, n.ip).await?;
+        }
+        // Usually the staff member has no live impersonation: the insert then succeeds at once.
+        // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
+        // the insert runs again.
+        let id = match insert_impersonation(&mut tx, n, now, true).await? {
+            Some(id) => id,
+            None => {
+                end_impersonations_where(
+                    &mut tx,
+                    Whose::Staff(n.staff_id),
+                    EndReason::Replaced,
+                    ActivityActor::Staff(n.staff_id),
+                    n.ip,
+                )
+                .await?;
+                insert_impersonation(&mut tx, n, now, false).await?.ok_or(StoreError::NotFound)?
+            }
+        };
+        let d = n.decision;
+        // The row outlives the deadline by a day so the request after it can record `expired`.
+        insert_session(
+            &mut tx,
+            n.token_hash,
+            SessionKind::Client,
+            Some(n.staff_id),
+            Some(n.client_id),
+            Some(id),
+            n.csrf_token,
+            d.ends_by + 86400,
+        )
+        .await?;
+        if let Some(notice) = &n.notice {
+            super::outbox::enqueue(&mut tx, &notice.to, &notice.subject, &notice.body).await?;
+        }
+        append(
+            &mut tx,
+            NewActivity {
+                subject_client_id: Some(n.client_id),
+                actor: ActivityActor::Staff(n.staff_id),
+                impersonation_id: Some(id),
+                group: "login_as_client",
+                action: "Staff impersonated client",
+                target: format!("client #{}", n.client_id),
+                detail: format!(
+                    "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
+                    n.staff_name,
+                    n.staff_id,
+                    n.client_name,
+                    n.client_id,
+                    d.shown_reason(),
+                    d.mode.as_str(),
+                    n.store_name.unwrap_or("-"),
+                    n.user_agent
+                ),
+                ip: n.ip.to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Ends one impersonation with its reason; returns false if it had already ended.
+    pub async fn end_impersonation(
+        &self,
+        id: i64,
+        reason: EndReason,
+        by: ActivityActor,
+        ip: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let ended = end_impersonation_tx(&mut tx, id, reason, by, ip).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// The client's "End support access": ends every live impersonation of the account.
+    pub async fn end_client_impersonations(&self, client_id: i64, ip: &str) -> StoreResult<usize> {
+        let mut tx = self.begin().await?;
+        let n = end_impersonations_where(
+            &mut tx,
+            Whose::Client(client_id),
+            EndReason::ClientEnded,
+            ActivityActor::Client(client_id),
+            ip,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Impersonations the client has not yet acknowledged (only those the client is told about).
+    pub async fn unseen_access(&self, client_id: i64) -> StoreResult<Vec<Impersonation>> {
+        Ok(sqlx::query_as(&format!(
+            "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.notify_client = 1
+               AND i.started_at >= (SELECT access_seen_at FROM clients WHERE id = $1) ORDER BY i.id DESC LIMIT 10"
+        ))
+        .bind(client_id)
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
+    /// The client acknowledges the access notices (their own session only).
+    pub async fn mark_access_seen(&self, acting: &crate::domain::acting::Acting) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
+            .bind(crate::domain::now() + 1)
+            .bind(acting.client_id)
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            NewActivity::from_acting(
+                acting,
+                "account",
+                "Acknowledged support access notices",
+                format!("client #{}", acting.client_id),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What was done in each of these impersonations of this client, oldest first.
+    pub async fn impersonation_actions(
+        &self,
+        client_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<Vec<(i64, i64, String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT impersonation_id, at, action, target FROM activity WHERE subject_client_id = $1
+               AND action_group <> 'login_as_client' AND impersonation_id IN ({}) ORDER BY id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(client_id);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.db.read).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    }
+
+    /// Ends impersonations past their deadline or idle limit that no request has noticed, and
+    /// removes expired session rows. Safe to run on every node at once.
+    pub async fn sweep(&self, limits: crate::domain::impersonation::LiveLimits) -> StoreResult<usize> {
+        let now = crate::domain::now();
+        let rows = sqlx::query(
+            "SELECT id, ends_by, started_at FROM impersonations
+             WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2 OR started_at <= $3)",
+        )
+        .bind(now)
+        .bind(now - limits.idle_timeout)
+        .bind(now - limits.max_duration)
+        .fetch_all(&self.db.read)
+        .await?;
+        let mut ended = 0;
+        for r in rows {
+            let id: i64 = r.try_get(0)?;
+            let ends_by: i64 = r.try_get(1)?;
+            let started_at: i64 = r.try_get(2)?;
+            let expired = limits.deadline(started_at, ends_by) <= now;
+            let reason = if expired { EndReason::Expired } else { EndReason::Idle };
+            ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
+        }
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
+        Ok(ended)
+    }
+
+    /// Records that an impersonation was seen now (for the idle timeout).
+    pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.db.write)
+            .await?;
+        Ok(())
+    }
+
+    /// One impersonation record.
+    pub async fn impersonation(&self, id: i64) -> StoreResult<Impersonation> {
+        sqlx::query_as(&format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The impersonation log, newest first, filtered and paged.
+    pub async fn list_impersonations(
+        &self,
+        f: &ImpersonationFilter,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<Impersonation>> {
+        use super::activity::{Arg, Conditions};
+        let (page, offset) = super::page_offset(page, per_page);
+        // Only the filters present become terms, so each combination can use its index.
+        let mut cond = Conditions::default();
+        cond.eq("i.staff_id", f.staff.map(Arg::Int));
+        cond.eq("i.client_id", f.client.map(Arg::Int));
+        cond.cmp("i.started_at", ">=", f.from.map(Arg::Int));
+        cond.cmp("i.started_at", "<", f.to.map(Arg::Int));
+        match f.live {
+            Some(true) => cond.term("i.ended_at IS NULL"),
+            Some(false) => cond.term("i.ended_at IS NOT NULL"),
+            None => {}
+        }
+        let filter = cond.sql();
+        let total: i64 = cond
+            .bind(sqlx::query(&format!("SELECT COUNT(*) FROM impersonations i{filter}")))
+            .fetch_one(&self.db.read)
+            .await?
+            .try_get(0)?;
+        let (l, o) = (cond.next(), cond.next() + 1);
+        let items = cond
+            .bind_as(sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(&self.db.read)
+            .await?;
+        Ok(Page { items, page, per_page, total })
+    }
+}
+
+/// Inserts the impersonation record; with `yield_to_live`, returns `None` instead of inserting
+/// when the staff member still has a live one (the partial unique index decides).
+async fn insert_impersonation(
+    tx: &mut Tx,
+    n: &NewImpersonation<'_>,
+    now: i64,
+    yield_to_live: bool,
+) -> StoreResult<Option<i64>> {
+    let d = n.decision;
+    let on_conflict = if yield_to_live { " ON CONFLICT (staff_id) WHERE ended_at IS NULL DO NOTHING" } else { "" };
+    let row = sqlx::query(&format!(
+        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10){on_conflict} RETURNING id"
+    ))
+    .bind(n.staff_id)
+    .bind(n.client_id)
+    .bind(d.store)
+    .bind(&d.reason)
+    .bind(d.mode.as_str())
+    .bind(n.ip)
+    .bind(n.user_agent)
+    .bind(now)
+    .bind(d.ends_by)
+    .bind(n.notice.is_some() as i64)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(ref db) if db.is_unique_violation() => {
+            StoreError::Conflict("another Login as Client session is starting; try again".into())
+        }
+        e => StoreError::Db(e),
+    })?;
+    row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+}
+
+/// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
+async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str, ip: &str) -> StoreResult<()> {
+    let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
+        .bind(token_hash)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(row) = row {
+        if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
+            end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), ip).await?;
+        }
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn live_ids(tx: &mut Tx, whose: Whose) -> StoreResult<Vec<i64>> {
+    let (sql, id) = match whose {
+        Whose::Staff(id) => ("SELECT id FROM impersonations WHERE staff_id = $1 AND ended_at IS NULL", id),
+        Whose::Client(id) => ("SELECT id FROM impersonations WHERE client_id = $1 AND ended_at IS NULL", id),
+    };
+    let rows = sqlx::query(sql).bind(id).fetch_all(&mut **tx).await?;
+    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+}
+
+/// Ends every live impersonation of this staff member, or of this client.
+pub(crate) async fn end_impersonations_where(
+    tx: &mut Tx,
+    whose: Whose,
+    reason: EndReason,
+    by: ActivityActor,
+    ip: &str,
+) -> StoreResult<usize> {
+    let ids = live_ids(tx, whose).await?;
+    for id in &ids {
+        end_impersonation_tx(tx, *id, reason, by, ip).await?;
+    }
+    Ok(ids.len())
+}
+
+/// Marks the record ended, deletes its portal sessions and records the end, once.
+pub(crate) async fn end_impersonation_tx(
+    tx: &mut Tx,
+    id: i64,
+    reason: EndReason,
+    by: ActivityActor,
+    ip: &str,
+) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "UPDATE impersonations SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL RETURNING client_id, staff_id, mode",
+    )
+    .bind(crate::domain::now())
+    .bind(reason.as_str())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    metrics::counter!("behalf_impersonation_ends_total", "reason" => reason.as_str()).increment(1);
+    let client_id: i64 = row.try_get(0)?;
+    let staff_id: i64 = row.try_get(1)?;
+    let mode: String = row.try_get(2)?;
+    // The browser's cookie is gone (returned, closed) or overwritten (replaced), so its session
+    // row can go. Otherwise the row stays, so the tab's next request can say why it ended.
+    if matches!(reason, EndReason::Returned | EndReason::Closed | EndReason::Replaced) {
+        sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
+    }
+    append(
+        tx,
+        NewActivity {
+            subject_client_id: Some(client_id),
+            actor: by,
+            impersonation_id: Some(id),
+            group: "login_as_client",
+            action: "Login as Client ended",
+            target: format!("client #{client_id}"),
+            detail: format!(
+                "end reason: {}; staff #{staff_id}; mode: {}",
+                reason.as_str(),
+                Mode::parse(&mode).unwrap_or(Mode::ReadOnly).as_str()
+            ),
+            ip: ip.to_string(),
+        },
+    )
+    .await?;
+    Ok(true)
+}
