@@ -29,10 +29,13 @@ pub const BILLING_MANAGE: &str = "billing.manage";
 pub const SETTINGS_MANAGE: &str = "settings.manage";
 pub const STAFF_MANAGE: &str = "staff.manage";
 
+/// The role that always holds every permission.
+pub const SUPER_ADMIN: &str = "super_admin";
+
 /// The built-in roles with their default grants.
 pub fn builtin_roles() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
-        ("super_admin", ALL.to_vec()),
+        (SUPER_ADMIN, ALL.to_vec()),
         ("admin", ALL.iter().copied().filter(|p| *p != STAFF_MANAGE).collect()),
         (
             "manager",

@@ -4,6 +4,7 @@
 use crate::auth::guards::SessionCsrf;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::shop::MAX_KEY_CHARS;
 use crate::web::extract::{form_bytes, parse_form};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use serde::de::DeserializeOwned;
@@ -62,4 +63,9 @@ pub struct BodyForm {
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     pub(crate) page: Option<String>,
+}
+
+/// The idempotency key of a checkout or pay form, if it came back whole (1 to `MAX_KEY_CHARS`).
+pub(crate) fn idempotency_key(raw: &str) -> Option<&str> {
+    Some(raw.trim()).filter(|k| !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS)
 }

@@ -187,7 +187,7 @@ pub async fn impersonate(
     let next = safe_next(f.next.as_deref());
     let client = state.store.client(id).await?;
     let settings = state.store.settings().await?;
-    if let Some(ask) = super::two_factor::step_up(&state, &auth, &settings, id, &f).await? {
+    if let Some(ask) = super::step_up::step_up(&state, &auth, &settings, id, &f).await? {
         return Ok(ask);
     }
     let stores = state.store.client_stores(id).await?;

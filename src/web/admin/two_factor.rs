@@ -1,20 +1,18 @@
 //! Staff two-factor pages: setup (secret, QR code, first code, recovery codes), the code step
 //! of the sign-in, and the step-up a stale session passes before Login as Client.
 
-use super::impersonation_views::StartForm;
-use crate::auth::guards::{PendingStaff, StaffAuth, StaffEnrolling};
+use crate::auth::guards::{StaffAuth, StaffEnrolling};
 use crate::auth::two_factor::{hash_recovery_code, new_recovery_codes, new_secret};
-use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, verify_password, STAFF_COOKIE};
-use crate::domain::settings::Settings;
+use crate::auth::{hash_token, new_token, set_cookie, STAFF_COOKIE};
 use crate::domain::two_factor::{
-    check_code, display_recovery, is_code_shaped, needs_step_up, normalize_recovery, otpauth_uri, CodeCheck,
+    check_code, display_recovery, is_code_shaped, normalize_recovery, otpauth_uri, CodeCheck,
 };
 use crate::domain::{format_time, now};
-use crate::error::{see_other, AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::two_factor::{FailedProof, NewStaffSession, Proof};
-use crate::web::forms::{CsrfOnly, Post};
-use crate::web::layout::{admin_page, alert, csrf, public_page};
+use crate::store::two_factor::{NewStaffSession, Proof};
+use crate::web::forms::Post;
+use crate::web::layout::{admin_page, alert, csrf};
 use crate::web::login::{limit_key, Side, FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -22,22 +20,27 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
-const WRONG_CODE: &str = "That code is not right. Check your authenticator app and try again.";
-const USED_CODE: &str = "That code was already used. Wait for the next one and try again.";
-const WRONG_RECOVERY: &str = "That recovery code is not right or was already used.";
-const WRONG_PASSWORD: &str = "That password is not right.";
-const TOO_MANY: &str = "Too many failed attempts for this account. Wait 15 minutes and try again.";
-const MAX_ANSWER: usize = 500;
+pub(super) const WRONG_CODE: &str = "That code is not right. Check your authenticator app and try again.";
+pub(super) const USED_CODE: &str = "That code was already used. Wait for the next one and try again.";
+pub(super) const WRONG_RECOVERY: &str = "That recovery code is not right or was already used.";
+pub(super) const WRONG_PASSWORD: &str = "That password is not right.";
+pub(super) const TOO_MANY: &str = "Too many failed attempts for this account. Wait 15 minutes and try again.";
+pub(super) const MAX_ANSWER: usize = 500;
 
 /// A form with a code (authenticator or recovery).
 #[derive(Debug, Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
-    code: String,
+    pub(super) code: String,
 }
 
 /// Reads an answer as an authenticator code or a recovery code, before it is used up.
-fn read_answer(staff_id: i64, secret: &str, last_step: Option<i64>, answer: &str) -> Result<Proof, &'static str> {
+pub(super) fn read_answer(
+    staff_id: i64,
+    secret: &str,
+    last_step: Option<i64>,
+    answer: &str,
+) -> Result<Proof, &'static str> {
     if is_code_shaped(answer) {
         match check_code(secret, answer, now(), last_step) {
             CodeCheck::Accepted(step) => Ok(Proof::Code(step)),
@@ -52,7 +55,7 @@ fn read_answer(staff_id: i64, secret: &str, last_step: Option<i64>, answer: &str
 }
 
 /// Why a proof that read well could not be used up (someone used it first).
-fn used_message(proof: &Proof) -> &'static str {
+pub(super) fn used_message(proof: &Proof) -> &'static str {
     match proof {
         Proof::Recovery(_) => WRONG_RECOVERY,
         Proof::Code(_) => USED_CODE,
@@ -63,13 +66,13 @@ fn used_message(proof: &Proof) -> &'static str {
 /// Codes are checked one at a time on a node, so a burst of parallel guesses cannot all pass the
 /// limit before any failure is recorded. Second factors are rare (sign-ins, step-ups), so one
 /// gate for the node costs nothing.
-static SECOND_FACTOR_GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(super) static SECOND_FACTOR_GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Whether the limit has locked this account's second factor: the sign-in limit of this address
 /// (SPEC §5), or twice that many wrong codes from all addresses together, so an attacker who has
 /// the password cannot guess codes from many addresses (wrong passwords do not count there, so
 /// guessing passwords cannot lock a staff member out of their codes).
-async fn locked(state: &AppState, email: &str, ip: &str) -> AppResult<bool> {
+pub(super) async fn locked(state: &AppState, email: &str, ip: &str) -> AppResult<bool> {
     let since = now() - FAILURE_WINDOW;
     let here = state.store.recent_login_failures(&account(email), ip, since).await?;
     let everywhere = state
@@ -80,7 +83,7 @@ async fn locked(state: &AppState, email: &str, ip: &str) -> AppResult<bool> {
 }
 
 /// The sign-in limit's key for a staff member, the same one the password uses.
-fn account(email: &str) -> String {
+pub(super) fn account(email: &str) -> String {
     limit_key(Side::Staff, email)
 }
 
@@ -211,160 +214,4 @@ pub async fn setup(
     );
     let cookie = set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies);
     Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], page).into_response())
-}
-
-fn code_markup(csrf_token: &str, message: Option<&str>) -> Markup {
-    public_page(
-        "Two-factor sign-in",
-        html! {
-            h1 { "Two-factor sign-in" }
-            @if let Some(m) = message { (alert(m)) }
-            p { "Enter the 6-digit code from your authenticator app, or one of your recovery codes." }
-            form #two-factor-sign-in method="post" action="/admin/login/2fa" {
-                (csrf(csrf_token))
-                label for="code" { "Code" }
-                input #code type="text" name="code" required autocomplete="one-time-code" maxlength="40";
-                p { button #verify-code type="submit" { "Verify" } }
-            }
-            form.inline method="post" action="/admin/login/2fa/cancel" {
-                (csrf(csrf_token))
-                button #cancel-2fa type="submit" { "Cancel and start again" }
-            }
-        },
-    )
-}
-
-/// `GET /admin/login/2fa`: the code page of a half-signed-in staff member.
-pub async fn code_page(p: PendingStaff) -> Markup {
-    code_markup(&p.row.csrf_token, None)
-}
-
-/// `POST /admin/login/2fa` (`code`: an authenticator code or a recovery code): the second step
-/// of the sign-in, limited like passwords; on success a new session token replaces the half one.
-pub async fn code(
-    State(state): State<AppState>,
-    Post { auth: p, form: f }: Post<PendingStaff, CodeForm>,
-) -> AppResult<Response> {
-    let again = |status: StatusCode, msg: &str| AppError::Page(status, code_markup(&p.row.csrf_token, Some(msg)));
-    let _gate = SECOND_FACTOR_GATE.lock().await;
-    if locked(&state, &p.row.email, &p.info.ip).await? {
-        return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
-    }
-    let answer: String = f.code.trim().chars().take(MAX_ANSWER).collect();
-    let token = new_token();
-    let csrf_token = new_token();
-    let new = NewStaffSession {
-        token_hash: &hash_token(&token),
-        csrf_token: &csrf_token,
-        expires_at: now() + SESSION_SECONDS,
-    };
-    let refusal = match read_answer(p.row.staff_id, &p.row.secret, p.row.last_step, &answer) {
-        Ok(proof) => {
-            let ip = &p.info.ip;
-            if state.store.complete_staff_sign_in(p.row.session_id, p.row.staff_id, &proof, &new, ip).await? {
-                return Ok(see_other("/admin", &[set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)]));
-            }
-            used_message(&proof)
-        }
-        Err(msg) => msg,
-    };
-    state
-        .store
-        .record_second_factor_failure(
-            p.row.staff_id,
-            &account(&p.row.email),
-            &p.info.ip,
-            FailedProof::SecondFactor,
-            format!("sign-in: {refusal}"),
-        )
-        .await?;
-    Err(again(StatusCode::UNAUTHORIZED, refusal))
-}
-
-/// `POST /admin/login/2fa/cancel`: drops the half-signed-in session.
-pub async fn cancel(
-    State(state): State<AppState>,
-    Post { auth: p, form: _ }: Post<PendingStaff, CsrfOnly>,
-) -> AppResult<Response> {
-    state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.info.ip).await?;
-    Ok(see_other("/admin/login", &[clear_cookie(STAFF_COOKIE, state.config.secure_cookies)]))
-}
-
-fn step_up_markup(auth: &StaffAuth, client_id: i64, f: &StartForm, message: Option<&str>) -> Markup {
-    admin_page(
-        auth,
-        "Confirm it is you",
-        html! {
-            h1 { "Confirm it is you" }
-            @if let Some(m) = message { (alert(m)) }
-            p { "Your last sign-in check was a while ago. Before you log in as this client, "
-                @if auth.two_factor { "enter a code from your authenticator app (or a recovery code)." }
-                @else { "enter your password again." } }
-            form #step-up-form method="post" action=(format!("/admin/clients/{client_id}/impersonate")) {
-                (csrf(&auth.csrf_token))
-                input type="hidden" name="reason" value=(f.reason);
-                @if let Some(mode) = &f.mode { input type="hidden" name="mode" value=(mode); }
-                @if let Some(store) = &f.store { input type="hidden" name="store" value=(store); }
-                @if let Some(next) = &f.next { input type="hidden" name="next" value=(next); }
-                @if auth.two_factor {
-                    label for="reauth" { "Code" }
-                    input #reauth type="text" name="reauth" required autocomplete="one-time-code" maxlength="40";
-                } @else {
-                    label for="reauth" { "Password" }
-                    input #reauth type="password" name="reauth" required autocomplete="current-password";
-                }
-                p { button #confirm-step-up type="submit" { "Confirm and log in as the client" } }
-            }
-        },
-    )
-}
-
-/// The step-up before a Login as Client start. `None`: the session's last check is recent
-/// enough, or the answer in the form (`reauth`) just passed and the session's check time was
-/// refreshed, so the start goes on. `Some(page)`: the page asking for the code or password,
-/// carrying the start's fields. A wrong answer counts against the sign-in limit.
-pub(super) async fn step_up(
-    state: &AppState,
-    auth: &StaffAuth,
-    settings: &Settings,
-    client_id: i64,
-    f: &StartForm,
-) -> AppResult<Option<Response>> {
-    if !needs_step_up(auth.verified_at, settings.reauth_within.seconds(), now()) {
-        return Ok(None);
-    }
-    let answer: String = f.reauth.as_deref().unwrap_or("").trim().chars().take(MAX_ANSWER).collect();
-    if answer.is_empty() {
-        return Ok(Some(step_up_markup(auth, client_id, f, None).into_response()));
-    }
-    let again = |status: StatusCode, msg: &str| AppError::Page(status, step_up_markup(auth, client_id, f, Some(msg)));
-    let _gate = SECOND_FACTOR_GATE.lock().await;
-    if locked(state, &auth.staff.email, &auth.info.ip).await? {
-        return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
-    }
-    let read = if auth.two_factor {
-        let tf = state.store.two_factor_state(auth.staff.id).await?;
-        let secret = tf.secret.unwrap_or_default();
-        read_answer(auth.staff.id, &secret, tf.last_step, &answer)
-    } else if verify_password(answer, Some(auth.staff.password_hash.clone())).await {
-        Ok(Proof::Password)
-    } else {
-        Err(WRONG_PASSWORD)
-    };
-    let refusal = match read {
-        Ok(proof) => {
-            if state.store.staff_step_up(auth.session_id, auth.staff.id, &proof, &auth.info.ip).await? {
-                return Ok(None);
-            }
-            used_message(&proof)
-        }
-        Err(msg) => msg,
-    };
-    let detail = format!("step-up before Login as Client of client #{client_id}: {refusal}");
-    let failed = if auth.two_factor { FailedProof::SecondFactor } else { FailedProof::Password };
-    state
-        .store
-        .record_second_factor_failure(auth.staff.id, &account(&auth.staff.email), &auth.info.ip, failed, detail)
-        .await?;
-    Err(again(StatusCode::UNAUTHORIZED, refusal))
 }

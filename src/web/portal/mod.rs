@@ -6,6 +6,7 @@ pub mod account;
 pub mod billing;
 pub mod dashboard;
 pub mod files;
+pub mod orders;
 pub mod session;
 pub mod shop;
 pub mod subscriptions;

@@ -1,5 +1,5 @@
-//! Admin pages for the work done for one client: its subscriptions (with who cancelled them) and
-//! its tasks (list, create, comment, mark done or reopen).
+//! Tasks on the staff side: a client's task list, creating a task, reading one, commenting, and
+//! marking it done or reopening it.
 
 use crate::auth::guards::StaffAuth;
 use crate::domain::permissions as perm;
@@ -8,59 +8,17 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::tasks::{NewTask, Task, MAX_TASK_BODY_CHARS, MAX_TITLE_CHARS};
 use crate::store::StoreError;
-use crate::web::attribution::{reply_author_admin, via_login_as_client};
+use crate::web::attribution::reply_author_admin;
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::CsrfOnly;
 use crate::web::forms::{checked_body, BodyForm, PageQuery, Post};
 use crate::web::layout::{admin_page, alert, csrf, pager};
-use crate::web::views::price_label;
 use crate::web::views::{completed_by, status_label};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
-
-/// `GET /admin/clients/{id}/subscriptions` (`billing.manage` or `clients.view`).
-pub async fn client_subscriptions(
-    State(state): State<AppState>,
-    auth: StaffAuth,
-    Id(id): Id,
-    Query(q): Query<PageQuery>,
-) -> AppResult<Markup> {
-    if !auth.grants.has(perm::BILLING_MANAGE) {
-        auth.require(perm::CLIENTS_VIEW)?;
-    }
-    let c = state.store.client(id).await?;
-    let page = state.store.subscriptions(id, page_number(&q.page)?, 25).await?;
-    let quick = super::impersonation_views::quick_login_for(&state, &auth, id, "/subscriptions").await?;
-    let now = crate::domain::now();
-    Ok(admin_page(
-        &auth,
-        &format!("Subscriptions of {}", c.name),
-        html! {
-            h1 { "Subscriptions of " a href=(format!("/admin/clients/{id}")) { (c.name) } }
-            p { (quick) }
-            table #subscriptions {
-                thead { tr { th { "#" } th { "Name" } th { "Price" } th { "Status" } th { "Period ends" } th { "Cancellation" } } }
-                tbody { @for s in &page.items { tr #(format!("subscription-{}", s.id)) {
-                    td { (s.id) }
-                    td { (s.name) }
-                    td { (price_label(s)) }
-                    td { (s.status_at(now)) }
-                    td { (format_date(s.current_period_end)) }
-                    td.cancelled-by {
-                        @if let Some(at) = s.cancelled_at {
-                            @if s.cancelling(now) { "Cancels on " (format_date(s.current_period_end)) } @else { "Cancelled" }
-                            "; requested " (format_time(at)) " by " (c.name) (via_login_as_client(s.cancelled_by_staff_name.as_deref()))
-                        }
-                    }
-                } } }
-            }
-            (pager(&format!("/admin/clients/{id}/subscriptions"), page.page, page.pages()))
-        },
-    ))
-}
 
 /// The create-task form, keeping what was typed.
 #[derive(Debug, Default, Deserialize)]
