@@ -1,6 +1,7 @@
 //! Plain types and rules of the product: permissions, settings, impersonation policy. No HTTP, no SQL.
 
 pub mod acting;
+pub mod activity;
 pub mod checkpoint;
 pub mod duration;
 pub mod files;

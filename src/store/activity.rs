@@ -2,6 +2,7 @@
 
 use super::{Page, StoreResult, Tx};
 use crate::domain::acting::{Acting, Actor};
+use crate::domain::activity::ActivityGroup;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::sync::Mutex;
@@ -20,7 +21,7 @@ pub struct NewActivity {
     pub subject_client_id: Option<i64>,
     pub actor: ActivityActor,
     pub impersonation_id: Option<i64>,
-    pub group: &'static str,
+    pub group: ActivityGroup,
     pub action: &'static str,
     pub target: String,
     pub detail: String,
@@ -29,7 +30,7 @@ pub struct NewActivity {
 
 impl NewActivity {
     /// An entry for a portal action: the client is the subject, and the staff member (if any) the actor.
-    pub fn from_acting(acting: &Acting, group: &'static str, action: &'static str, target: String) -> Self {
+    pub fn from_acting(acting: &Acting, group: ActivityGroup, action: &'static str, target: String) -> Self {
         let actor = match &acting.actor {
             Actor::Client => ActivityActor::Client(acting.client_id),
             Actor::Staff { id, .. } => ActivityActor::Staff(*id),
@@ -97,7 +98,7 @@ impl ChainEntry {
             actor_staff_id: staff,
             actor_client_id: client,
             impersonation_id: e.impersonation_id,
-            group: e.group.to_string(),
+            group: e.group.as_str().to_string(),
             action: e.action.to_string(),
             target: e.target.clone(),
             detail: e.detail.clone(),
@@ -246,7 +247,7 @@ async fn insert_entry(tx: &mut Tx, id: i64, at: i64, e: &NewActivity, prev: &str
     .bind(staff)
     .bind(client)
     .bind(e.impersonation_id)
-    .bind(e.group)
+    .bind(e.group.as_str())
     .bind(e.action)
     .bind(&e.target)
     .bind(&e.detail)
@@ -262,7 +263,7 @@ async fn insert_entry(tx: &mut Tx, id: i64, at: i64, e: &NewActivity, prev: &str
 /// Filters for the activity page.
 #[derive(Debug, Clone, Default)]
 pub struct ActivityFilter {
-    pub group: Option<String>,
+    pub group: Option<ActivityGroup>,
     pub actor_staff: Option<i64>,
     pub actor_client: Option<i64>,
     pub client: Option<i64>,
@@ -374,7 +375,7 @@ impl Conditions {
 impl ActivityFilter {
     fn conditions(&self) -> Conditions {
         let mut c = Conditions::default();
-        c.eq("a.action_group", self.group.clone().map(Arg::Text));
+        c.eq("a.action_group", self.group.map(|g| Arg::Text(g.as_str().to_string())));
         c.eq("a.actor_staff_id", self.actor_staff.map(Arg::Int));
         c.eq("a.actor_client_id", self.actor_client.map(Arg::Int));
         c.eq("a.subject_client_id", self.client.map(Arg::Int));
@@ -533,7 +534,7 @@ mod tests {
 
     #[test]
     fn conditions_number_only_the_filters_present() {
-        let f = ActivityFilter { group: Some("tickets".into()), client: Some(42), ..Default::default() };
+        let f = ActivityFilter { group: Some(ActivityGroup::Tickets), client: Some(42), ..Default::default() };
         let c = f.conditions();
         assert_eq!(c.sql(), " WHERE a.action_group = $1 AND a.subject_client_id = $2");
         assert_eq!(c.next(), 3);
@@ -553,13 +554,13 @@ mod tests {
         (dir, Store::new(db))
     }
 
-    const GROUPS: [&str; 3] = ["tickets", "security", "settings"];
+    const GROUPS: [ActivityGroup; 3] = [ActivityGroup::Tickets, ActivityGroup::Security, ActivityGroup::Settings];
 
     /// Entry `i` (1-based): group by i % 3, subject client 1 + i % 4 (none for settings), staff 1 + i % 2
     /// on even entries, client actor on odd ones.
     fn entry(i: i64) -> NewActivity {
         let group = GROUPS[(i % 3) as usize];
-        let client = (group != "settings").then_some(1 + i % 4);
+        let client = (group != ActivityGroup::Settings).then_some(1 + i % 4);
         NewActivity {
             subject_client_id: client,
             actor: if i % 2 == 0 { ActivityActor::Staff(1 + i % 4 / 2) } else { ActivityActor::Client(1 + i % 4) },
@@ -721,19 +722,19 @@ mod tests {
 
         let filters = [
             ActivityFilter::default(),
-            ActivityFilter { group: Some("tickets".into()), ..Default::default() },
+            ActivityFilter { group: Some(ActivityGroup::Tickets), ..Default::default() },
             ActivityFilter { client: Some(3), ..Default::default() },
             ActivityFilter { actor_staff: Some(2), ..Default::default() },
             ActivityFilter { actor_client: Some(2), ..Default::default() },
-            ActivityFilter { group: Some("security".into()), client: Some(4), ..Default::default() },
-            ActivityFilter { group: Some("nothing".into()), ..Default::default() },
+            ActivityFilter { group: Some(ActivityGroup::Security), client: Some(4), ..Default::default() },
+            ActivityFilter { group: Some(ActivityGroup::Files), ..Default::default() },
         ];
         for f in &filters {
             let mut expected: Vec<i64> = all
                 .iter()
                 .filter(|(_, e)| {
                     let (_, staff, client) = actor_columns(e.actor);
-                    f.group.as_deref().is_none_or(|g| g == e.group)
+                    f.group.is_none_or(|g| g == e.group)
                         && f.client.is_none_or(|c| Some(c) == e.subject_client_id)
                         && f.actor_staff.is_none_or(|s| Some(s) == staff)
                         && f.actor_client.is_none_or(|c| Some(c) == client)

@@ -4,6 +4,7 @@
 use super::activity::{append, NewActivity};
 use super::{id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
+use crate::domain::activity::ActivityGroup;
 use crate::domain::payments::{ChargeOutcome, ChargeRequest, ChargeStatus, PaymentProvider};
 use sqlx::{FromRow, Row};
 
@@ -95,7 +96,12 @@ impl Store {
             &mut tx,
             NewActivity {
                 detail: format!("card ending {last4}"),
-                ..NewActivity::from_acting(acting, "billing", "Saved a payment method", format!("payment method #{id}"))
+                ..NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Billing,
+                    "Saved a payment method",
+                    format!("payment method #{id}"),
+                )
             },
         )
         .await?;
@@ -107,7 +113,12 @@ impl Store {
     pub async fn delete_payment_method(&self, acting: &Acting, id: i64) -> StoreResult<()> {
         self.change_owned(
             sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2").bind(id).bind(acting.client_id),
-            NewActivity::from_acting(acting, "billing", "Removed a payment method", format!("payment method #{id}")),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Billing,
+                "Removed a payment method",
+                format!("payment method #{id}"),
+            ),
         )
         .await
     }
@@ -249,7 +260,7 @@ impl Store {
                     outcome.status.as_str(),
                     outcome.reference
                 ),
-                ..NewActivity::from_acting(acting, "billing", action, format!("invoice #{invoice_id}"))
+                ..NewActivity::from_acting(acting, ActivityGroup::Billing, action, format!("invoice #{invoice_id}"))
             },
         )
         .await?;

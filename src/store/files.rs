@@ -4,6 +4,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
+use crate::domain::activity::ActivityGroup;
 use crate::domain::files::{demo_key, Direction, DEMO_FILES};
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, Row};
@@ -81,7 +82,8 @@ impl Store {
             crate::domain::now(),
         )
         .await?;
-        let mut entry = NewActivity::from_acting(acting, "files", "Shared a file with staff", format!("file #{id}"));
+        let mut entry =
+            NewActivity::from_acting(acting, ActivityGroup::Files, "Shared a file with staff", format!("file #{id}"));
         entry.detail = f.name.to_string();
         append(&mut tx, entry).await?;
         tx.commit().await?;
@@ -126,7 +128,8 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let key: String = row.try_get(0)?;
-        let mut entry = NewActivity::from_acting(acting, "files", "Deleted a shared file", format!("file #{id}"));
+        let mut entry =
+            NewActivity::from_acting(acting, ActivityGroup::Files, "Deleted a shared file", format!("file #{id}"));
         entry.detail = row.try_get(1)?;
         append(&mut tx, entry).await?;
         tx.commit().await?;
@@ -157,7 +160,14 @@ impl Store {
 }
 
 fn staff_entry(staff_id: i64, client_id: i64, action: &'static str, file_id: i64, ip: &str) -> NewActivity {
-    super::client_entry(client_id, ActivityActor::Staff(staff_id), "files", action, format!("file #{file_id}"), ip)
+    super::client_entry(
+        client_id,
+        ActivityActor::Staff(staff_id),
+        ActivityGroup::Files,
+        action,
+        format!("file #{file_id}"),
+        ip,
+    )
 }
 
 /// Who shared a file: staff from the admin side (`uploaded_by`), or the client, with the staff

@@ -5,6 +5,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::{FromRow, Row};
@@ -162,7 +163,7 @@ impl Store {
                 subject_client_id: Some(n.client_id),
                 actor: ActivityActor::Staff(n.staff_id),
                 impersonation_id: Some(id),
-                group: "login_as_client",
+                group: ActivityGroup::LoginAsClient,
                 action: "Staff impersonated client",
                 target: format!("client #{}", n.client_id),
                 detail: format!(
@@ -236,7 +237,7 @@ impl Store {
             &mut tx,
             NewActivity::from_acting(
                 acting,
-                "account",
+                ActivityGroup::Account,
                 "Acknowledged support access notices",
                 format!("client #{}", acting.client_id),
             ),
@@ -457,7 +458,7 @@ pub(crate) async fn end_impersonation_tx(
             subject_client_id: Some(client_id),
             actor: by,
             impersonation_id: Some(id),
-            group: "login_as_client",
+            group: ActivityGroup::LoginAsClient,
             action: "Login as Client ended",
             target: format!("client #{client_id}"),
             detail: format!(

@@ -201,7 +201,7 @@ pub(crate) async fn client_exists(tx: &mut Tx, client_id: i64) -> StoreResult<()
 pub(crate) fn client_entry(
     client_id: i64,
     actor: ActivityActor,
-    group: &'static str,
+    group: crate::domain::activity::ActivityGroup,
     action: &'static str,
     target: String,
     ip: &str,

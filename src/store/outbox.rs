@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{page_offset, Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
 /// A message waiting to be sent.
@@ -156,7 +157,7 @@ impl Store {
                 actor: by,
                 impersonation_id: None,
                 // The outbox is run from the settings side (`settings.manage`), so its actions file there.
-                group: "settings",
+                group: ActivityGroup::Settings,
                 action: "Mail retry requested",
                 target: format!("outbox #{id}"),
                 detail: format!("to {to}: {subject} (after {attempts} attempts)"),

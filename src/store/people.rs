@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::activity::ActivityGroup;
 use crate::domain::session::Whose;
 use sqlx::{FromRow, Row};
 
@@ -418,7 +419,7 @@ impl Store {
                 ..super::client_entry(
                     client_id,
                     by,
-                    "account",
+                    ActivityGroup::Account,
                     "Changed the client's portal modules",
                     format!("client #{client_id}"),
                     ip,
@@ -496,7 +497,7 @@ impl Store {
                 subject_client_id: subject_client,
                 actor: ActivityActor::System,
                 impersonation_id: None,
-                group: "security",
+                group: ActivityGroup::Security,
                 action: "Failed sign-in",
                 target: account.to_string(),
                 detail: String::new(),
@@ -514,7 +515,7 @@ fn staff_event(by: ActivityActor, action: &'static str, detail: &str, staff_id: 
         subject_client_id: None,
         actor: by,
         impersonation_id: None,
-        group: "staff",
+        group: ActivityGroup::Staff,
         action,
         target: format!("staff #{staff_id}"),
         detail: detail.to_string(),

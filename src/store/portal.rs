@@ -3,6 +3,7 @@
 use super::activity::{append, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult};
 use crate::domain::acting::Acting;
+use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::Consent;
 use sqlx::{FromRow, Row};
 
@@ -228,8 +229,11 @@ impl Store {
         .await?
         .try_get(0)?;
         insert_reply(&mut tx, acting, id, body, now).await?;
-        append(&mut tx, NewActivity::from_acting(acting, "tickets", "Opened a ticket", format!("ticket #{id}")))
-            .await?;
+        append(
+            &mut tx,
+            NewActivity::from_acting(acting, ActivityGroup::Tickets, "Opened a ticket", format!("ticket #{id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -250,7 +254,12 @@ impl Store {
         let id = insert_reply(&mut tx, acting, ticket_id, body, now).await?;
         append(
             &mut tx,
-            NewActivity::from_acting(acting, "tickets", "Replied to a ticket", format!("ticket #{ticket_id}")),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Tickets,
+                "Replied to a ticket",
+                format!("ticket #{ticket_id}"),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -268,7 +277,12 @@ impl Store {
             .await?;
         append(
             &mut tx,
-            NewActivity::from_acting(acting, "account", "Updated the profile", format!("client #{}", acting.client_id)),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Account,
+                "Updated the profile",
+                format!("client #{}", acting.client_id),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -300,7 +314,7 @@ impl Store {
             &mut tx,
             NewActivity::from_acting(
                 acting,
-                "security",
+                ActivityGroup::Security,
                 "Changed the password",
                 format!("client #{}", acting.client_id),
             ),
@@ -326,8 +340,11 @@ impl Store {
             .bind(acting.client_id)
             .execute(&mut *tx)
             .await?;
-        append(&mut tx, NewActivity::from_acting(acting, "security", "Changed the e-mail address", email.to_string()))
-            .await?;
+        append(
+            &mut tx,
+            NewActivity::from_acting(acting, ActivityGroup::Security, "Changed the e-mail address", email.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -363,7 +380,7 @@ impl Store {
                 ..super::client_entry(
                     client_id,
                     by,
-                    "login_as_client",
+                    ActivityGroup::LoginAsClient,
                     "Changed support access consent",
                     format!("client #{client_id}"),
                     ip,
@@ -393,7 +410,12 @@ impl Store {
         .await?;
         append(
             &mut tx,
-            NewActivity::from_acting(acting, "security", "Closed the account", format!("client #{}", acting.client_id)),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Security,
+                "Closed the account",
+                format!("client #{}", acting.client_id),
+            ),
         )
         .await?;
         tx.commit().await?;

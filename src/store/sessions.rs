@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Store, StoreResult, Tx};
+use crate::domain::activity::ActivityGroup;
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::FromRow;
 
@@ -142,7 +143,7 @@ pub(crate) fn security_event(actor: ActivityActor, client: Option<i64>, action: 
         subject_client_id: client,
         actor,
         impersonation_id: None,
-        group: "security",
+        group: ActivityGroup::Security,
         action,
         target: String::new(),
         detail: String::new(),

@@ -2,6 +2,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Store, StoreResult};
+use crate::domain::activity::ActivityGroup;
 use crate::domain::settings::Settings;
 use sqlx::Row;
 
@@ -39,7 +40,7 @@ impl Store {
                 subject_client_id: None,
                 actor: by,
                 impersonation_id: None,
-                group: "settings",
+                group: ActivityGroup::Settings,
                 action: "Setting changed",
                 target: key.to_string(),
                 detail: format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value),

@@ -4,6 +4,7 @@
 use super::activity::{append, NewActivity};
 use super::{id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StoreInfo};
+use crate::domain::activity::ActivityGroup;
 use crate::domain::money::{self, MAX_QUANTITY};
 use crate::domain::shop;
 use sqlx::{FromRow, Row};
@@ -148,7 +149,12 @@ impl Store {
             &mut tx,
             NewActivity {
                 detail: format!("quantity +{quantity} (now {new})"),
-                ..NewActivity::from_acting(acting, "shop", "Added to cart", format!("product #{product_id}"))
+                ..NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Shop,
+                    "Added to cart",
+                    format!("product #{product_id}"),
+                )
             },
         )
         .await?;
@@ -177,7 +183,12 @@ impl Store {
             .bind(product_id),
             NewActivity {
                 detail: format!("quantity {quantity}"),
-                ..NewActivity::from_acting(acting, "shop", "Changed a cart quantity", format!("product #{product_id}"))
+                ..NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Shop,
+                    "Changed a cart quantity",
+                    format!("product #{product_id}"),
+                )
             },
         )
         .await
@@ -190,7 +201,12 @@ impl Store {
                 .bind(acting.client_id)
                 .bind(store_id)
                 .bind(product_id),
-            NewActivity::from_acting(acting, "shop", "Removed from cart", format!("product #{product_id}")),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Shop,
+                "Removed from cart",
+                format!("product #{product_id}"),
+            ),
         )
         .await
     }
@@ -318,7 +334,7 @@ impl Store {
             &mut tx,
             NewActivity {
                 detail: format!("{} line(s), {}", lines.len(), crate::domain::format_money(total, &store.currency)),
-                ..NewActivity::from_acting(acting, "shop", "Placed an order", format!("order #{order_id}"))
+                ..NewActivity::from_acting(acting, ActivityGroup::Shop, "Placed an order", format!("order #{order_id}"))
             },
         )
         .await?;

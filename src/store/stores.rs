@@ -3,6 +3,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Store, StoreError, StoreResult};
+use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
 /// A store with its figures, for the admin stores page.
@@ -118,7 +119,7 @@ impl Store {
                 ..super::client_entry(
                     client_id,
                     by,
-                    "account",
+                    ActivityGroup::Account,
                     "Changed the client's stores",
                     format!("client #{client_id}"),
                     ip,

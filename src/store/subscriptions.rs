@@ -4,6 +4,7 @@
 use super::activity::NewActivity;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
+use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
 /// A subscription with the name of the staff member who cancelled it through Login as Client.
@@ -86,7 +87,7 @@ impl Store {
         .bind(acting.client_id);
         let entry = NewActivity::from_acting(
             acting,
-            "billing",
+            ActivityGroup::Billing,
             "Cancelled a subscription at period end",
             format!("subscription #{id}"),
         );
@@ -104,8 +105,12 @@ impl Store {
         .bind(id)
         .bind(acting.client_id)
         .bind(crate::domain::now());
-        let entry =
-            NewActivity::from_acting(acting, "billing", "Resumed a subscription", format!("subscription #{id}"));
+        let entry = NewActivity::from_acting(
+            acting,
+            ActivityGroup::Billing,
+            "Resumed a subscription",
+            format!("subscription #{id}"),
+        );
         self.change_owned_or(query, entry, |tx| Box::pin(why_not_resumed(tx, acting.client_id, id))).await
     }
 }

@@ -4,6 +4,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
+use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
 /// Longest task title accepted.
@@ -100,8 +101,11 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        append(&mut tx, NewActivity::from_acting(acting, "tasks", "Commented on a task", format!("task #{task_id}")))
-            .await?;
+        append(
+            &mut tx,
+            NewActivity::from_acting(acting, ActivityGroup::Tasks, "Commented on a task", format!("task #{task_id}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -120,7 +124,8 @@ impl Store {
         .bind(acting.impersonation_id())
         .bind(task_id)
         .bind(acting.client_id);
-        let entry = NewActivity::from_acting(acting, "tasks", "Marked a task done", format!("task #{task_id}"));
+        let entry =
+            NewActivity::from_acting(acting, ActivityGroup::Tasks, "Marked a task done", format!("task #{task_id}"));
         self.change_owned_or(query, entry, |_| {
             Box::pin(async { StoreError::Conflict("This task was already done or cannot be completed here.".into()) })
         })
@@ -219,7 +224,14 @@ async fn task_client(tx: &mut Tx, task_id: i64) -> StoreResult<i64> {
 }
 
 fn staff_activity(staff_id: i64, client_id: i64, action: &'static str, task_id: i64, ip: &str) -> NewActivity {
-    super::client_entry(client_id, ActivityActor::Staff(staff_id), "tasks", action, format!("task #{task_id}"), ip)
+    super::client_entry(
+        client_id,
+        ActivityActor::Staff(staff_id),
+        ActivityGroup::Tasks,
+        action,
+        format!("task #{task_id}"),
+        ip,
+    )
 }
 
 /// Demo tasks for one client: one the client may mark done, one done, one in progress with a staff

@@ -6,6 +6,7 @@ use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
 use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session, touch_last_login};
 use super::{Store, StoreError, StoreResult, Tx};
+use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::EndReason;
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::Row;
@@ -387,7 +388,7 @@ fn event(staff_id: i64, action: &'static str, detail: String, ip: &str) -> NewAc
         subject_client_id: None,
         actor: ActivityActor::Staff(staff_id),
         impersonation_id: None,
-        group: "security",
+        group: ActivityGroup::Security,
         action,
         target: format!("staff #{staff_id}"),
         detail,

@@ -100,7 +100,7 @@ async fn the_hash_chain_survives_rollbacks_and_interleaved_databases() {
         subject_client_id: None,
         actor: ActivityActor::System,
         impersonation_id: None,
-        group: "settings",
+        group: behalf::domain::activity::ActivityGroup::Settings,
         action,
         target: String::new(),
         detail: String::new(),

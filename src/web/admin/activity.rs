@@ -1,11 +1,13 @@
 //! The activity log: every recorded change, filtered by group, actor and client.
 
 use crate::auth::guards::StaffAuth;
+use crate::domain::activity::ActivityGroup;
 use crate::domain::format_time;
 use crate::domain::permissions::{self as perm};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::activity::{ActivityFilter, ActivityRow};
+use crate::store::Page;
 use crate::web::extract::{optional_id, page_number, Query};
 use crate::web::layout::{admin_page, pager};
 use axum::extract::State;
@@ -24,11 +26,10 @@ pub async fn activity(
 ) -> AppResult<Markup> {
     auth.require(perm::IMPERSONATION_LOG_VIEW)?;
     let staff = state.store.list_staff().await?;
-    let mut f = ActivityFilter {
-        group: q.group.clone().filter(|g| !g.trim().is_empty()),
-        client: optional_id(&q.client, "client")?,
-        ..Default::default()
-    };
+    // `Some(None)`: a group the log does not know, under which nothing is filed.
+    let group = q.group.as_deref().filter(|g| !g.trim().is_empty()).map(ActivityGroup::parse);
+    let mut f =
+        ActivityFilter { group: group.flatten(), client: optional_id(&q.client, "client")?, ..Default::default() };
     match q.actor.as_deref().map(str::trim) {
         None | Some("") => {}
         Some(a) => match a.split_once(':') {
@@ -37,7 +38,11 @@ pub async fn activity(
             _ => return Err(AppError::bad_request("The actor filter must look like staff:ID or client:ID.")),
         },
     }
-    let page = state.store.list_activity(&f, page_number(&q.page)?, 50).await?;
+    let page_no = page_number(&q.page)?;
+    let page = match group {
+        Some(None) => Page { items: Vec::new(), page: page_no, per_page: 50, total: 0 },
+        _ => state.store.list_activity(&f, page_no, 50).await?,
+    };
     let base = format!(
         "/admin/activity?group={}&actor={}&client={}",
         enc(q.group.as_deref()),
@@ -53,7 +58,7 @@ pub async fn activity(
                 div { label for="group" { "Group" }
                     select #group name="group" {
                         option value="" { "All groups" }
-                        @for g in ACTIVITY_GROUPS { option value=(g) selected[q.group.as_deref() == Some(*g)] { (g) } }
+                        @for g in ActivityGroup::ALL { option value=(g.as_str()) selected[q.group.as_deref() == Some(g.as_str())] { (g.as_str()) } }
                     } }
                 div { label for="actor" { "Actor" }
                     select #actor name="actor" {
@@ -93,7 +98,7 @@ pub async fn activity(
 pub fn describe_actor(r: &ActivityRow) -> String {
     let staff = r.actor_staff_name.clone().unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
     match (r.actor_kind.as_str(), &r.subject_name, r.impersonation_id) {
-        ("staff", Some(client), Some(_)) if r.group != "login_as_client" => {
+        ("staff", Some(client), Some(_)) if r.group != ActivityGroup::LoginAsClient.as_str() => {
             format!("{client} (by {staff} via Login as Client)")
         }
         ("staff", _, _) => format!("{staff} (staff)"),
@@ -110,7 +115,3 @@ pub struct ActivityQuery {
     client: Option<String>,
     page: Option<String>,
 }
-
-/// The action groups the activity log knows.
-pub const ACTIVITY_GROUPS: &[&str] =
-    &["login_as_client", "tickets", "account", "security", "settings", "staff", "billing", "shop", "files", "tasks"];
