@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::acting::StaffActing;
 use crate::domain::impersonation::LiveLimits;
 use crate::state::AppState;
 use crate::store::Store;
@@ -17,19 +18,20 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Store> {
     let store = Store::new(db);
     store.ensure_builtin_roles().await?;
     if config.demo {
-        load_demo(&store, config.demo_generated_clients).await?;
+        load_demo(&store, config.demo_generated_clients, &StaffActing::server()).await?;
     }
     Ok(store)
 }
 
-/// Loads the demo data if the database has no staff yet; returns whether it loaded.
-pub async fn load_demo(store: &Store, generated: usize) -> anyhow::Result<bool> {
+/// Loads the demo data if the database has no staff yet, recorded as done by `by`; returns
+/// whether it loaded.
+pub async fn load_demo(store: &Store, generated: usize, by: &StaffActing) -> anyhow::Result<bool> {
     if !store.is_empty().await? {
         tracing::info!("database already has data; demo data not loaded");
         return Ok(false);
     }
     let hash = crate::auth::hash_password(crate::store::demo::DEMO_PASSWORD.to_string()).await?;
-    store.load_demo(&hash, generated).await?;
+    store.load_demo(&hash, generated, by).await?;
     tracing::info!(generated, "demo data loaded");
     Ok(true)
 }

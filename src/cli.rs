@@ -2,7 +2,7 @@
 
 use crate::app::{prepare, Server};
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL};
-use crate::store::activity::ActivityActor;
+use crate::domain::acting::StaffActing;
 use crate::store::{Store, StoreError};
 use crate::web::export::{activity_csv, activity_json, ACTIVITY_CSV_HEADER};
 use anyhow::{anyhow, bail, Context};
@@ -220,7 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Demo) => {
             let store = prepare(&Config::for_url(&url)).await?;
-            if crate::app::load_demo(&store, 200).await? {
+            if crate::app::load_demo(&store, 200, &StaffActing::cli()).await? {
                 println!("demo data loaded");
                 Ok(())
             } else {
@@ -260,7 +260,7 @@ async fn settings(store: &Store, cmd: SettingsCmd) -> anyhow::Result<()> {
         }
         SettingsCmd::Set { key, value } => {
             let value = crate::domain::settings::validate(&key, &value).map_err(|e| anyhow!(e))?;
-            store.set_setting(&key, &value, ActivityActor::System, "cli").await?;
+            store.set_setting(&key, &value, &StaffActing::cli()).await?;
             println!("{key} = {value}");
         }
     }
@@ -284,28 +284,29 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
                 bail!("the password (read from standard input) must have at least 10 characters");
             }
             let hash = crate::auth::hash_password(password).await?;
-            let id = store.add_staff(&email, name.trim(), &hash, role_id, ActivityActor::System).await.map_err(
-                |e| match e {
-                    StoreError::Conflict(m) => anyhow!(m),
-                    e => e.into(),
-                },
-            )?;
+            let id =
+                store.add_staff(&email, name.trim(), &hash, role_id, &StaffActing::cli()).await.map_err(
+                    |e| match e {
+                        StoreError::Conflict(m) => anyhow!(m),
+                        e => e.into(),
+                    },
+                )?;
             println!("staff member #{id} added");
         }
         StaffCmd::Disable { email } => {
             let s = find(email).await?;
-            store.disable_staff(s.id, ActivityActor::System).await?;
+            store.disable_staff(s.id, &StaffActing::cli()).await?;
             println!("{} disabled", s.email);
         }
         StaffCmd::SetRole { email, role } => {
             let s = find(email).await?;
             let role_id = store.role_id(&role).await.map_err(|_| anyhow!("unknown role '{role}'"))?;
-            store.set_staff_role(s.id, role_id, ActivityActor::System).await?;
+            store.set_staff_role(s.id, role_id, &StaffActing::cli()).await?;
             println!("{} is now {role}", s.email);
         }
         StaffCmd::Reset2fa { email } => {
             let s = find(email).await?;
-            store.reset_two_factor(s.id, ActivityActor::System, "cli").await?;
+            store.reset_two_factor(s.id, &StaffActing::cli()).await?;
             println!("two-factor of {} reset; their sessions ended", s.email);
         }
     }

@@ -1,13 +1,12 @@
 //! Request guards: `StaffAuth` for admin pages and `PortalAuth` (which builds `Acting`) for the portal.
 
 use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
-use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StoreInfo};
+use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StaffActing, StoreInfo};
 use crate::domain::impersonation::{check_live, live_mode, should_touch, EndReason, LiveLimits, LiveState, Mode};
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Grants;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::activity::ActivityActor;
 use crate::store::people::Staff;
 use crate::store::two_factor::PendingStaffRow;
 use axum::extract::FromRequestParts;
@@ -64,6 +63,8 @@ pub struct StaffAuth {
     pub staff: Staff,
     pub grants: Grants,
     pub info: ClientInfo,
+    /// The context every staff-side write of this request takes.
+    pub acting: StaffActing,
     /// When this session last checked a password or code (for the step-up before Login as Client).
     pub verified_at: i64,
     /// Whether the staff member has two-factor.
@@ -80,11 +81,6 @@ impl StaffAuth {
         } else {
             Err(AppError::forbidden(format!("You do not have the {perm} permission needed here.")))
         }
-    }
-
-    /// The actor for records.
-    pub fn actor(&self) -> ActivityActor {
-        ActivityActor::Staff(self.staff.id)
     }
 }
 
@@ -145,13 +141,15 @@ async fn staff_session(parts: &Parts, state: &AppState) -> Result<StaffAuth, App
         });
     };
     let grants = Grants::new(row.permissions);
+    let info = ClientInfo::from_parts(parts);
     Ok(StaffAuth {
+        acting: StaffActing::staff(row.staff.id, &info.ip, &info.user_agent),
         session_id: row.session_id,
         csrf_token: row.csrf_token,
         staff: row.staff,
         two_factor_required: row.staff_2fa.applies_to(&grants),
         grants,
-        info: ClientInfo::from_parts(parts),
+        info,
         verified_at: row.verified_at,
         two_factor: row.two_factor,
     })
@@ -188,6 +186,8 @@ impl FromRequestParts<AppState> for StaffEnrolling {
 pub struct PendingStaff {
     pub row: PendingStaffRow,
     pub info: ClientInfo,
+    /// The context of the sign-in steps' writes: the staff member signing in.
+    pub acting: StaffActing,
 }
 
 impl FromRequestParts<AppState> for PendingStaff {
@@ -196,7 +196,9 @@ impl FromRequestParts<AppState> for PendingStaff {
         let token = cookie(&parts.headers, STAFF_COOKIE).ok_or_else(|| AppError::redirect("/admin/login"))?;
         let row = state.store.pending_staff_session(&hash_token(&token), crate::domain::now()).await?;
         let row = row.ok_or_else(|| AppError::redirect("/admin/login"))?;
-        Ok(PendingStaff { row, info: ClientInfo::from_parts(parts) })
+        let info = ClientInfo::from_parts(parts);
+        let acting = StaffActing::staff(row.staff_id, &info.ip, &info.user_agent);
+        Ok(PendingStaff { row, info, acting })
     }
 }
 
@@ -218,6 +220,12 @@ impl PortalAuth {
         } else {
             Err(AppError::not_found())
         }
+    }
+
+    /// The staff member behind a Login as Client session, as the context of the staff-side
+    /// writes it makes (returning to the admin side, closing the session).
+    pub fn staff_acting(&self) -> Option<StaffActing> {
+        self.acting.staff_id().map(|id| StaffActing::staff(id, &self.info.ip, &self.info.user_agent))
     }
 
     /// The current store, or a 404 for a client who belongs to no store.
@@ -270,7 +278,8 @@ impl FromRequestParts<AppState> for PortalAuth {
                     staff_may_impersonate: row.staff_may_impersonate > 0,
                 };
                 if let Err(reason) = check_live(&live, limits, now) {
-                    state.store.end_impersonation(imp_id, reason, ActivityActor::System, &info.ip).await?;
+                    let by = StaffActing::system_at(&info.ip, &info.user_agent);
+                    state.store.end_impersonation(imp_id, reason, &by).await?;
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, reason, secure));
                 }

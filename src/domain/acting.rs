@@ -1,4 +1,5 @@
-//! `Acting`: who is using the portal for which client, built once per portal request.
+//! `Acting`: who is using the portal for which client, built once per portal request; and
+//! `StaffActing`: who makes a staff-side write, from where.
 
 use super::mode::Mode;
 use super::modules::{Module, Modules};
@@ -47,6 +48,48 @@ pub struct Acting {
     pub modules: Modules,
     /// The current store; `None` only for a client who belongs to no store.
     pub store: Option<StoreInfo>,
+}
+
+/// The address recorded for writes made from the command line (`behalf staff …`, `behalf settings
+/// set`, `behalf demo`), where there is no request to take one from.
+pub const CLI_ADDRESS: &str = "cli";
+
+/// The address recorded for writes the server makes on its own, with no request behind them: the
+/// sweep of expired Login as Client sessions and the demo data loaded at start.
+pub const SERVER_ADDRESS: &str = "server";
+
+/// Every staff-side write takes `&StaffActing`, as every portal write takes `&Acting`: who acts and
+/// from where, recorded with each entry. The staff guard builds it once per admin request; the
+/// command line and the server's own jobs use [`StaffActing::cli`] and [`StaffActing::server`], so
+/// no entry is ever written without an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffActing {
+    /// The staff member acting; `None` when no person is behind the write (the system).
+    pub staff_id: Option<i64>,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl StaffActing {
+    /// A staff member acting from a request with this address and user agent.
+    pub fn staff(staff_id: i64, ip: &str, user_agent: &str) -> Self {
+        StaffActing { staff_id: Some(staff_id), ip: ip.to_string(), user_agent: user_agent.to_string() }
+    }
+
+    /// The system, acting on something it noticed while serving a request from this address.
+    pub fn system_at(ip: &str, user_agent: &str) -> Self {
+        StaffActing { staff_id: None, ip: ip.to_string(), user_agent: user_agent.to_string() }
+    }
+
+    /// The command line.
+    pub fn cli() -> Self {
+        StaffActing::system_at(CLI_ADDRESS, "")
+    }
+
+    /// The server's own jobs.
+    pub fn server() -> Self {
+        StaffActing::system_at(SERVER_ADDRESS, "")
+    }
 }
 
 /// How much a portal write touches the client's account.
@@ -129,6 +172,16 @@ mod tests {
             modules: Modules::all(),
             store: None,
         }
+    }
+
+    #[test]
+    fn system_contexts_have_an_address() {
+        for s in [StaffActing::cli(), StaffActing::server()] {
+            assert_eq!(s.staff_id, None);
+            assert!(!s.ip.is_empty());
+        }
+        assert_ne!(StaffActing::cli().ip, StaffActing::server().ip);
+        assert_eq!(StaffActing::staff(3, "10.0.0.1", "ua").staff_id, Some(3));
     }
 
     #[test]

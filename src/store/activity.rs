@@ -1,7 +1,7 @@
 //! The append-only, hash-chained activity log.
 
 use super::{Page, StoreResult, Tx};
-use crate::domain::acting::{Acting, Actor};
+use crate::domain::acting::{Acting, Actor, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -44,6 +44,35 @@ impl NewActivity {
             target,
             detail: String::new(),
             ip: acting.ip.clone(),
+        }
+    }
+}
+
+impl From<&StaffActing> for ActivityActor {
+    fn from(by: &StaffActing) -> Self {
+        by.staff_id.map_or(ActivityActor::System, ActivityActor::Staff)
+    }
+}
+
+impl NewActivity {
+    /// An entry for a staff-side write: the staff member (or the system) is the actor, and the
+    /// context's address is recorded; `subject` is the client it is about, if any.
+    pub fn by_staff(
+        by: &StaffActing,
+        subject: Option<i64>,
+        group: ActivityGroup,
+        action: &'static str,
+        target: String,
+    ) -> Self {
+        NewActivity {
+            subject_client_id: subject,
+            actor: by.into(),
+            impersonation_id: None,
+            group,
+            action,
+            target,
+            detail: String::new(),
+            ip: by.ip.clone(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Demo data (SPEC §5): the named staff and clients, plus generated clients with data.
 
-use super::activity::ActivityActor;
 use super::{Store, StoreResult, Tx};
+use crate::domain::acting::StaffActing;
 use crate::domain::permissions::builtin_roles;
 use sqlx::Row;
 
@@ -73,12 +73,13 @@ impl Store {
         Ok(())
     }
 
-    /// Loads the demo data with `generated` extra clients; `password_hash` is the hash of [`DEMO_PASSWORD`].
-    pub async fn load_demo(&self, password_hash: &str, generated: usize) -> StoreResult<()> {
+    /// Loads the demo data with `generated` extra clients; `password_hash` is the hash of
+    /// [`DEMO_PASSWORD`]. The staff accounts it adds are recorded as added by `by`.
+    pub async fn load_demo(&self, password_hash: &str, generated: usize, by: &StaffActing) -> StoreResult<()> {
         self.ensure_builtin_roles().await?;
         for (email, name, role) in STAFF {
             let role_id = self.role_id(role).await?;
-            self.add_staff(email, name, password_hash, role_id, ActivityActor::System).await?;
+            self.add_staff(email, name, password_hash, role_id, by).await?;
         }
         let support_id: i64 = self.staff_by_email("support@example.com").await?.map(|s| s.id).unwrap_or(0);
         let now = crate::domain::now();

@@ -1,9 +1,9 @@
 //! Shared files: the rows of files staff and clients share, scoped by client, each written with
 //! its activity entry in one transaction. The bytes live on disk (`crate::files`).
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{append, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
-use crate::domain::acting::Acting;
+use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::files::{demo_key, Direction, DEMO_FILES};
 use sha2::{Digest, Sha256};
@@ -91,7 +91,7 @@ impl Store {
     }
 
     /// Records a file staff shared with a client from the admin side.
-    pub async fn add_staff_file(&self, staff_id: i64, client_id: i64, f: &NewFile<'_>, ip: &str) -> StoreResult<i64> {
+    pub async fn add_staff_file(&self, by: &StaffActing, client_id: i64, f: &NewFile<'_>) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         super::client_exists(&mut tx, client_id).await?;
         let id = insert(
@@ -99,7 +99,7 @@ impl Store {
             client_id,
             Direction::ToClient,
             f,
-            SharedBy { uploaded_by: Some(staff_id), ..Default::default() },
+            SharedBy { uploaded_by: by.staff_id, ..Default::default() },
             crate::domain::now(),
         )
         .await?;
@@ -107,7 +107,7 @@ impl Store {
             &mut tx,
             NewActivity {
                 detail: f.name.to_string(),
-                ..staff_entry(staff_id, client_id, "Shared a file with the client", id, ip)
+                ..staff_entry(by, client_id, "Shared a file with the client", id)
             },
         )
         .await?;
@@ -137,7 +137,7 @@ impl Store {
     }
 
     /// Deletes any file of a client from the admin side. Returns (client id, storage key).
-    pub async fn delete_file_as_staff(&self, staff_id: i64, id: i64, ip: &str) -> StoreResult<(i64, String)> {
+    pub async fn delete_file_as_staff(&self, by: &StaffActing, id: i64) -> StoreResult<(i64, String)> {
         let mut tx = self.begin().await?;
         let row = sqlx::query("DELETE FROM files WHERE id = $1 RETURNING client_id, storage_key, name")
             .bind(id)
@@ -148,10 +148,7 @@ impl Store {
         let key: String = row.try_get(1)?;
         append(
             &mut tx,
-            NewActivity {
-                detail: row.try_get(2)?,
-                ..staff_entry(staff_id, client_id, "Deleted a shared file", id, ip)
-            },
+            NewActivity { detail: row.try_get(2)?, ..staff_entry(by, client_id, "Deleted a shared file", id) },
         )
         .await?;
         tx.commit().await?;
@@ -159,15 +156,8 @@ impl Store {
     }
 }
 
-fn staff_entry(staff_id: i64, client_id: i64, action: &'static str, file_id: i64, ip: &str) -> NewActivity {
-    super::client_entry(
-        client_id,
-        ActivityActor::Staff(staff_id),
-        ActivityGroup::Files,
-        action,
-        format!("file #{file_id}"),
-        ip,
-    )
+fn staff_entry(by: &StaffActing, client_id: i64, action: &'static str, file_id: i64) -> NewActivity {
+    NewActivity::by_staff(by, Some(client_id), ActivityGroup::Files, action, format!("file #{file_id}"))
 }
 
 /// Who shared a file: staff from the admin side (`uploaded_by`), or the client, with the staff

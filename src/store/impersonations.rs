@@ -5,6 +5,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
@@ -39,8 +40,8 @@ pub struct NewImpersonation<'a> {
     pub client_name: &'a str,
     pub decision: &'a StartDecision,
     pub store_name: Option<&'a str>,
-    pub ip: &'a str,
-    pub user_agent: &'a str,
+    /// The staff member's request: its address and user agent are kept on the record.
+    pub by: &'a StaffActing,
     pub token_hash: &'a str,
     pub csrf_token: &'a str,
     /// The portal session this browser had, which the start ends.
@@ -68,18 +69,11 @@ const IMPERSONATION_SQL: &str = "SELECT i.id, i.staff_id, sf.name AS staff_name,
 
 impl Store {
     /// Staff sign-out: ends the session and every live impersonation of that staff member.
-    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
+    pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        end_impersonations_where(
-            &mut tx,
-            Whose::Staff(staff_id),
-            EndReason::StaffLogout,
-            ActivityActor::Staff(staff_id),
-            ip,
-        )
-        .await?;
-        append(&mut tx, security_event(ActivityActor::Staff(staff_id), None, "Staff signed out", ip)).await?;
+        end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::StaffLogout, by.into(), &by.ip).await?;
+        append(&mut tx, security_event(by.into(), None, "Staff signed out", &by.ip)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -122,7 +116,7 @@ impl Store {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
         if let Some(old) = n.replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old, n.ip).await?;
+            end_portal_session_by_hash(&mut tx, old, &n.by.ip).await?;
         }
         // Usually the staff member has no live impersonation: the insert then succeeds at once.
         // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
@@ -130,14 +124,8 @@ impl Store {
         let id = match insert_impersonation(&mut tx, n, now, true).await? {
             Some(id) => id,
             None => {
-                end_impersonations_where(
-                    &mut tx,
-                    Whose::Staff(n.staff_id),
-                    EndReason::Replaced,
-                    ActivityActor::Staff(n.staff_id),
-                    n.ip,
-                )
-                .await?;
+                end_impersonations_where(&mut tx, Whose::Staff(n.staff_id), EndReason::Replaced, n.by.into(), &n.by.ip)
+                    .await?;
                 insert_impersonation(&mut tx, n, now, false).await?.ok_or(StoreError::NotFound)?
             }
         };
@@ -160,12 +148,7 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: Some(n.client_id),
-                actor: ActivityActor::Staff(n.staff_id),
                 impersonation_id: Some(id),
-                group: ActivityGroup::LoginAsClient,
-                action: "Staff impersonated client",
-                target: format!("client #{}", n.client_id),
                 detail: format!(
                     "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
                     n.staff_name,
@@ -175,9 +158,15 @@ impl Store {
                     d.shown_reason(),
                     d.mode.as_str(),
                     n.store_name.unwrap_or("-"),
-                    n.user_agent
+                    n.by.user_agent
                 ),
-                ip: n.ip.to_string(),
+                ..NewActivity::by_staff(
+                    n.by,
+                    Some(n.client_id),
+                    ActivityGroup::LoginAsClient,
+                    "Staff impersonated client",
+                    format!("client #{}", n.client_id),
+                )
             },
         )
         .await?;
@@ -186,28 +175,23 @@ impl Store {
     }
 
     /// Ends one impersonation with its reason; returns false if it had already ended.
-    pub async fn end_impersonation(
-        &self,
-        id: i64,
-        reason: EndReason,
-        by: ActivityActor,
-        ip: &str,
-    ) -> StoreResult<bool> {
+    pub async fn end_impersonation(&self, id: i64, reason: EndReason, by: &StaffActing) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let ended = end_impersonation_tx(&mut tx, id, reason, by, ip).await?;
+        let ended = end_impersonation_tx(&mut tx, id, reason, by.into(), &by.ip).await?;
         tx.commit().await?;
         Ok(ended)
     }
 
     /// The client's "End support access": ends every live impersonation of the account.
-    pub async fn end_client_impersonations(&self, client_id: i64, ip: &str) -> StoreResult<usize> {
+    pub async fn end_client_impersonations(&self, acting: &Acting) -> StoreResult<usize> {
         let mut tx = self.begin().await?;
+        let client = acting.client_id;
         let n = end_impersonations_where(
             &mut tx,
-            Whose::Client(client_id),
+            Whose::Client(client),
             EndReason::ClientEnded,
-            ActivityActor::Client(client_id),
-            ip,
+            ActivityActor::Client(client),
+            &acting.ip,
         )
         .await?;
         tx.commit().await?;
@@ -226,7 +210,7 @@ impl Store {
     }
 
     /// The client acknowledges the access notices (their own session only).
-    pub async fn mark_access_seen(&self, acting: &crate::domain::acting::Acting) -> StoreResult<()> {
+    pub async fn mark_access_seen(&self, acting: &Acting) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
             .bind(crate::domain::now() + 1)
@@ -290,7 +274,7 @@ impl Store {
             let started_at: i64 = r.try_get(2)?;
             let expired = limits.deadline(started_at, ends_by) <= now;
             let reason = if expired { EndReason::Expired } else { EndReason::Idle };
-            ended += self.end_impersonation(id, reason, ActivityActor::System, "").await? as usize;
+            ended += self.end_impersonation(id, reason, &StaffActing::server()).await? as usize;
         }
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
         Ok(ended)
@@ -371,8 +355,8 @@ async fn insert_impersonation(
     .bind(d.store)
     .bind(&d.reason)
     .bind(d.mode.as_str())
-    .bind(n.ip)
-    .bind(n.user_agent)
+    .bind(&n.by.ip)
+    .bind(&n.by.user_agent)
     .bind(now)
     .bind(d.ends_by)
     .bind(n.notice.is_some() as i64)

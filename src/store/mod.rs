@@ -18,7 +18,7 @@ pub mod tasks;
 pub mod two_factor;
 
 use crate::db::Db;
-use activity::{append, ActivityActor, NewActivity};
+use activity::{append, NewActivity};
 use sqlx::{FromRow, Row};
 
 /// A transaction on the writer pool.
@@ -195,27 +195,6 @@ pub(crate) async fn client_exists(tx: &mut Tx, client_id: i64) -> StoreResult<()
         .await?
         .map(|_| ())
         .ok_or(StoreError::NotFound)
-}
-
-/// An activity entry about one client by `actor` outside the portal (no impersonation), without detail.
-pub(crate) fn client_entry(
-    client_id: i64,
-    actor: ActivityActor,
-    group: crate::domain::activity::ActivityGroup,
-    action: &'static str,
-    target: String,
-    ip: &str,
-) -> NewActivity {
-    NewActivity {
-        subject_client_id: Some(client_id),
-        actor,
-        impersonation_id: None,
-        group,
-        action,
-        target,
-        detail: String::new(),
-        ip: ip.to_string(),
-    }
 }
 
 /// The id of the client's row of `table` (`orders`, `payments`) made by the form with this

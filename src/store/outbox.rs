@@ -2,8 +2,9 @@
 //! later by the mailer, so a mail server outage never loses or blocks a write. A message that
 //! fails stays here, with its attempts and last error, and is tried again later, forever.
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{append, NewActivity};
 use super::{page_offset, Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
@@ -134,7 +135,7 @@ impl Store {
     /// Makes one unsent message due now, recorded in the activity log with who asked. A message
     /// a node is sending right now keeps its claim: the outcome of that attempt is recorded as usual.
     /// `NotFound` for an unknown id, `Conflict` for a message already sent.
-    pub async fn retry_mail_now(&self, id: i64, by: ActivityActor, ip: &str) -> StoreResult<()> {
+    pub async fn retry_mail_now(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let row = sqlx::query("SELECT to_email, subject, sent_at, attempts FROM outbox WHERE id = $1")
             .bind(id)
@@ -153,15 +154,15 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: None,
-                actor: by,
-                impersonation_id: None,
-                // The outbox is run from the settings side (`settings.manage`), so its actions file there.
-                group: ActivityGroup::Settings,
-                action: "Mail retry requested",
-                target: format!("outbox #{id}"),
                 detail: format!("to {to}: {subject} (after {attempts} attempts)"),
-                ip: ip.to_string(),
+                // The outbox is run from the settings side (`settings.manage`), so its actions file there.
+                ..NewActivity::by_staff(
+                    by,
+                    None,
+                    ActivityGroup::Settings,
+                    "Mail retry requested",
+                    format!("outbox #{id}"),
+                )
             },
         )
         .await?;

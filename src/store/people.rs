@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::session::Whose;
 use sqlx::{FromRow, Row};
@@ -215,7 +216,7 @@ impl Store {
     }
 
     /// Adds a custom role with no permissions, recorded as a staff change.
-    pub async fn add_role(&self, name: &str, by: ActivityActor, ip: &str) -> StoreResult<i64> {
+    pub async fn add_role(&self, name: &str, by: &StaffActing) -> StoreResult<i64> {
         if self.role_id(name).await.is_ok() {
             return Err(StoreError::Conflict(format!("a role named {name} already exists")));
         }
@@ -227,7 +228,6 @@ impl Store {
             .try_get(0)?;
         let mut e = staff_event(by, "Role added", name, 0);
         e.target = format!("role {name}");
-        e.ip = ip.to_string();
         append(&mut tx, e).await?;
         tx.commit().await?;
         Ok(id)
@@ -235,13 +235,7 @@ impl Store {
 
     /// Replaces a role's permissions. Staff of that role who lose `clients.impersonate` have
     /// their live Login as Client sessions ended at once, in the same transaction.
-    pub async fn set_role_permissions(
-        &self,
-        role_id: i64,
-        perms: &[&str],
-        by: ActivityActor,
-        ip: &str,
-    ) -> StoreResult<bool> {
+    pub async fn set_role_permissions(&self, role_id: i64, perms: &[&str], by: &StaffActing) -> StoreResult<bool> {
         let before = self.role_permissions(role_id).await?;
         let added: Vec<&str> = perms.iter().copied().filter(|p| !before.iter().any(|b| b == p)).collect();
         let removed: Vec<&str> = before.iter().map(String::as_str).filter(|b| !perms.contains(b)).collect();
@@ -266,8 +260,8 @@ impl Store {
                     &mut tx,
                     Whose::Staff(staff_id),
                     crate::domain::impersonation::EndReason::Revoked,
-                    by,
-                    ip,
+                    by.into(),
+                    &by.ip,
                 )
                 .await?;
             }
@@ -279,7 +273,6 @@ impl Store {
             0,
         );
         e.target = format!("role #{role_id}");
-        e.ip = ip.to_string();
         append(&mut tx, e).await?;
         tx.commit().await?;
         Ok(true)
@@ -303,7 +296,7 @@ impl Store {
         name: &str,
         password_hash: &str,
         role_id: i64,
-        by: ActivityActor,
+        by: &StaffActing,
     ) -> StoreResult<i64> {
         let email = email.trim().to_lowercase();
         if self.staff_by_email(&email).await?.is_some() {
@@ -327,7 +320,7 @@ impl Store {
     }
 
     /// Disables a staff account and ends its sessions; its impersonations end on their next request.
-    pub async fn disable_staff(&self, staff_id: i64, by: ActivityActor) -> StoreResult<()> {
+    pub async fn disable_staff(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?;
         if n.rows_affected() == 0 {
@@ -338,8 +331,9 @@ impl Store {
             &mut tx,
             Whose::Staff(staff_id),
             crate::domain::impersonation::EndReason::Revoked,
+            // Ended by the system as a consequence of the change, from where the change came.
             ActivityActor::System,
-            "",
+            &by.ip,
         )
         .await?;
         append(&mut tx, staff_event(by, "Staff account disabled", "", staff_id)).await?;
@@ -348,7 +342,7 @@ impl Store {
     }
 
     /// Changes a staff member's role; live impersonations are re-checked on their next request.
-    pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: ActivityActor) -> StoreResult<()> {
+    pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: &StaffActing) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let n = sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2")
             .bind(role_id)
@@ -395,8 +389,7 @@ impl Store {
         &self,
         client_id: i64,
         modules: crate::domain::modules::Modules,
-        by: ActivityActor,
-        ip: &str,
+        by: &StaffActing,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let old: String = sqlx::query("SELECT hidden_modules FROM clients WHERE id = $1")
@@ -416,13 +409,12 @@ impl Store {
             &mut tx,
             NewActivity {
                 detail: format!("shown: {} -> {}", shown(&old), shown(&new)),
-                ..super::client_entry(
-                    client_id,
+                ..NewActivity::by_staff(
                     by,
+                    Some(client_id),
                     ActivityGroup::Account,
                     "Changed the client's portal modules",
                     format!("client #{client_id}"),
-                    ip,
                 )
             },
         )
@@ -510,15 +502,9 @@ impl Store {
     }
 }
 
-fn staff_event(by: ActivityActor, action: &'static str, detail: &str, staff_id: i64) -> NewActivity {
+fn staff_event(by: &StaffActing, action: &'static str, detail: &str, staff_id: i64) -> NewActivity {
     NewActivity {
-        subject_client_id: None,
-        actor: by,
-        impersonation_id: None,
-        group: ActivityGroup::Staff,
-        action,
-        target: format!("staff #{staff_id}"),
         detail: detail.to_string(),
-        ip: String::new(),
+        ..NewActivity::by_staff(by, None, ActivityGroup::Staff, action, format!("staff #{staff_id}"))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::activity::{append, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult};
-use crate::domain::acting::Acting;
+use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::Consent;
 use sqlx::{FromRow, Row};
@@ -349,15 +349,31 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a client's support-access consent: by the client on `/account`, or by staff holding
-    /// `clients.consent.manage` from the admin side. `by` is recorded as the actor.
-    pub async fn set_consent(
-        &self,
-        client_id: i64,
-        consent: Consent,
-        by: super::activity::ActivityActor,
-        ip: &str,
-    ) -> StoreResult<()> {
+    /// The acting client's own support-access consent, set on `/account` (sensitive: never
+    /// through Login as Client).
+    pub async fn set_consent(&self, acting: &Acting, consent: Consent) -> StoreResult<()> {
+        let entry = NewActivity::from_acting(
+            acting,
+            ActivityGroup::LoginAsClient,
+            "Changed support access consent",
+            format!("client #{}", acting.client_id),
+        );
+        self.write_consent(acting.client_id, consent, entry).await
+    }
+
+    /// A client's support-access consent, set by staff holding `clients.consent.manage`.
+    pub async fn set_consent_as_staff(&self, by: &StaffActing, client_id: i64, consent: Consent) -> StoreResult<()> {
+        let entry = NewActivity::by_staff(
+            by,
+            Some(client_id),
+            ActivityGroup::LoginAsClient,
+            "Changed support access consent",
+            format!("client #{client_id}"),
+        );
+        self.write_consent(client_id, consent, entry).await
+    }
+
+    async fn write_consent(&self, client_id: i64, consent: Consent, entry: NewActivity) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let (value, until) = (consent.as_str(), consent.until());
         let n = sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
@@ -373,21 +389,7 @@ impl Store {
             "consent: {value}; until: {}",
             until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
         );
-        append(
-            &mut tx,
-            NewActivity {
-                detail,
-                ..super::client_entry(
-                    client_id,
-                    by,
-                    ActivityGroup::LoginAsClient,
-                    "Changed support access consent",
-                    format!("client #{client_id}"),
-                    ip,
-                )
-            },
-        )
-        .await?;
+        append(&mut tx, NewActivity { detail, ..entry }).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 
 use super::activity::{append, ActivityActor, NewActivity};
 use super::{Store, StoreResult, Tx};
+use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::FromRow;
@@ -64,10 +65,11 @@ impl Store {
     }
 
     /// A client's own sign-out: ends that one session only.
-    pub async fn end_client_session(&self, session_id: i64, client_id: i64, ip: &str) -> StoreResult<()> {
+    pub async fn end_client_session(&self, acting: &Acting, session_id: i64) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        append(&mut tx, security_event(ActivityActor::Client(client_id), Some(client_id), "Client signed out", ip))
+        let client = acting.client_id;
+        append(&mut tx, security_event(ActivityActor::Client(client), Some(client), "Client signed out", &acting.ip))
             .await?;
         tx.commit().await?;
         Ok(())

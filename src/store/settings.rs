@@ -1,7 +1,8 @@
 //! Settings rows: read live on each use, written with an activity entry.
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{append, NewActivity};
 use super::{Store, StoreResult};
+use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::settings::Settings;
 use sqlx::Row;
@@ -19,7 +20,7 @@ impl Store {
     }
 
     /// Stores an already-validated value and records old and new values.
-    pub async fn set_setting(&self, key: &str, value: &str, by: ActivityActor, ip: &str) -> StoreResult<()> {
+    pub async fn set_setting(&self, key: &str, value: &str, by: &StaffActing) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)
@@ -37,14 +38,8 @@ impl Store {
         append(
             &mut tx,
             NewActivity {
-                subject_client_id: None,
-                actor: by,
-                impersonation_id: None,
-                group: ActivityGroup::Settings,
-                action: "Setting changed",
-                target: key.to_string(),
                 detail: format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value),
-                ip: ip.to_string(),
+                ..NewActivity::by_staff(by, None, ActivityGroup::Settings, "Setting changed", key.to_string())
             },
         )
         .await?;

@@ -1,8 +1,9 @@
 //! Stores (brands or storefronts): their list with catalogues for staff, client membership and
 //! the colours the portal is drawn in.
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{append, NewActivity};
 use super::{Store, StoreError, StoreResult};
+use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
@@ -69,13 +70,7 @@ impl Store {
     }
 
     /// Sets the stores a client belongs to (at least one, each existing); records old and new.
-    pub async fn set_client_stores(
-        &self,
-        client_id: i64,
-        store_ids: &[i64],
-        by: ActivityActor,
-        ip: &str,
-    ) -> StoreResult<()> {
+    pub async fn set_client_stores(&self, client_id: i64, store_ids: &[i64], by: &StaffActing) -> StoreResult<()> {
         if store_ids.is_empty() {
             return Err(StoreError::Conflict("A client belongs to at least one store.".into()));
         }
@@ -116,13 +111,12 @@ impl Store {
             &mut tx,
             NewActivity {
                 detail: format!("stores: {old} -> {}", names.join(", ")),
-                ..super::client_entry(
-                    client_id,
+                ..NewActivity::by_staff(
                     by,
+                    Some(client_id),
                     ActivityGroup::Account,
                     "Changed the client's stores",
                     format!("client #{client_id}"),
-                    ip,
                 )
             },
         )

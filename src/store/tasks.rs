@@ -1,9 +1,9 @@
 //! Tasks: work the agency does for a client, with comments from both sides and completion by the
 //! client (where allowed) or by staff; every portal read is scoped by client.
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{append, NewActivity};
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
-use crate::domain::acting::Acting;
+use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use sqlx::{FromRow, Row};
 
@@ -133,7 +133,7 @@ impl Store {
     }
 
     /// Creates a task for a client (staff side).
-    pub async fn create_task(&self, staff_id: i64, client_id: i64, t: &NewTask<'_>, ip: &str) -> StoreResult<i64> {
+    pub async fn create_task(&self, by: &StaffActing, client_id: i64, t: &NewTask<'_>) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         super::client_exists(&mut tx, client_id).await?;
         let id: i64 = sqlx::query(
@@ -145,18 +145,18 @@ impl Store {
         .bind(t.description)
         .bind(t.client_can_complete as i64)
         .bind(t.due_at)
-        .bind(staff_id)
+        .bind(by.staff_id)
         .bind(crate::domain::now())
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        append(&mut tx, staff_activity(staff_id, client_id, "Created a task", id, ip)).await?;
+        append(&mut tx, staff_activity(by, client_id, "Created a task", id)).await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// A staff comment on any task.
-    pub async fn staff_comment_on_task(&self, staff_id: i64, task_id: i64, body: &str, ip: &str) -> StoreResult<i64> {
+    pub async fn staff_comment_on_task(&self, by: &StaffActing, task_id: i64, body: &str) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
         let client_id = task_client(&mut tx, task_id).await?;
         let id: i64 = sqlx::query(
@@ -164,19 +164,19 @@ impl Store {
              VALUES ($1, 'staff', $2, $3, $4) RETURNING id",
         )
         .bind(task_id)
-        .bind(staff_id)
+        .bind(by.staff_id)
         .bind(body)
         .bind(crate::domain::now())
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        append(&mut tx, staff_activity(staff_id, client_id, "Commented on a task", task_id, ip)).await?;
+        append(&mut tx, staff_activity(by, client_id, "Commented on a task", task_id)).await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// Staff mark a task done (`done = true`) or reopen it; `Conflict` when it already is so.
-    pub async fn set_task_done_by_staff(&self, staff_id: i64, task_id: i64, done: bool, ip: &str) -> StoreResult<()> {
+    pub async fn set_task_done_by_staff(&self, by: &StaffActing, task_id: i64, done: bool) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let client_id = task_client(&mut tx, task_id).await?;
         let n = if done {
@@ -186,7 +186,7 @@ impl Store {
                  WHERE id = $3 AND status <> 'done'",
             )
             .bind(crate::domain::now())
-            .bind(staff_id)
+            .bind(by.staff_id)
             .bind(task_id)
             .execute(&mut *tx)
             .await?
@@ -207,7 +207,7 @@ impl Store {
             ));
         }
         let action = if done { "Marked a task done" } else { "Reopened a task" };
-        append(&mut tx, staff_activity(staff_id, client_id, action, task_id, ip)).await?;
+        append(&mut tx, staff_activity(by, client_id, action, task_id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -223,15 +223,8 @@ async fn task_client(tx: &mut Tx, task_id: i64) -> StoreResult<i64> {
         .map_err(Into::into)
 }
 
-fn staff_activity(staff_id: i64, client_id: i64, action: &'static str, task_id: i64, ip: &str) -> NewActivity {
-    super::client_entry(
-        client_id,
-        ActivityActor::Staff(staff_id),
-        ActivityGroup::Tasks,
-        action,
-        format!("task #{task_id}"),
-        ip,
-    )
+fn staff_activity(by: &StaffActing, client_id: i64, action: &'static str, task_id: i64) -> NewActivity {
+    NewActivity::by_staff(by, Some(client_id), ActivityGroup::Tasks, action, format!("task #{task_id}"))
 }
 
 /// Demo tasks for one client: one the client may mark done, one done, one in progress with a staff

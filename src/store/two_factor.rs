@@ -1,11 +1,12 @@
 //! Staff two-factor: secrets, recovery codes, the half-signed-in session between password and
 //! code, and the step-up check. Each change and each accepted or refused factor is recorded.
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{append, NewActivity};
 use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
 use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session, touch_last_login};
 use super::{Store, StoreError, StoreResult, Tx};
+use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::EndReason;
 use crate::domain::session::{SessionKind, Whose};
@@ -111,7 +112,7 @@ impl Store {
         step: i64,
         recovery_hashes: &[String],
         new: &NewStaffSession<'_>,
-        ip: &str,
+        by: &StaffActing,
     ) -> StoreResult<bool> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
@@ -151,10 +152,10 @@ impl Store {
         append(
             &mut tx,
             event(
+                by,
                 staff_id,
                 "Two-factor enabled",
                 format!("{} recovery codes issued; other sessions ended", recovery_hashes.len()),
-                ip,
             ),
         )
         .await?;
@@ -171,7 +172,7 @@ impl Store {
         csrf: &str,
         expires_at: i64,
         replaces_token_hash: Option<&str>,
-        ip: &str,
+        by: &StaffActing,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(old) = replaces_token_hash {
@@ -179,20 +180,25 @@ impl Store {
         }
         insert_session(&mut tx, token_hash, SessionKind::StaffPending, Some(staff_id), None, None, csrf, expires_at)
             .await?;
-        append(&mut tx, event(staff_id, "Staff password accepted", "second factor still owed".into(), ip)).await?;
+        append(&mut tx, event(by, staff_id, "Staff password accepted", "second factor still owed".into())).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Drops a half-signed-in session at the staff member's request, recorded like a sign-out.
-    pub async fn cancel_pending_staff_session(&self, session_id: i64, staff_id: i64, ip: &str) -> StoreResult<()> {
+    pub async fn cancel_pending_staff_session(
+        &self,
+        session_id: i64,
+        staff_id: i64,
+        by: &StaffActing,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
         if n.rows_affected() == 1 {
-            append(&mut tx, event(staff_id, "Two-factor sign-in cancelled", String::new(), ip)).await?;
+            append(&mut tx, event(by, staff_id, "Two-factor sign-in cancelled", String::new())).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -232,10 +238,10 @@ impl Store {
         staff_id: i64,
         proof: &Proof,
         new: &NewStaffSession<'_>,
-        ip: &str,
+        by: &StaffActing,
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        if !use_proof(&mut tx, staff_id, proof, ip, "sign-in").await? {
+        if !use_proof(&mut tx, by, staff_id, proof, "sign-in").await? {
             return Ok(false);
         }
         let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
@@ -257,16 +263,22 @@ impl Store {
         )
         .await?;
         touch_last_login(&mut tx, Whose::Staff(staff_id)).await?;
-        append(&mut tx, event(staff_id, "Staff signed in", "with two-factor".into(), ip)).await?;
+        append(&mut tx, event(by, staff_id, "Staff signed in", "with two-factor".into())).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// A successful step-up: uses up the proof and records the check as the session's last.
     /// False, with nothing changed, when the proof was already used.
-    pub async fn staff_step_up(&self, session_id: i64, staff_id: i64, proof: &Proof, ip: &str) -> StoreResult<bool> {
+    pub async fn staff_step_up(
+        &self,
+        session_id: i64,
+        staff_id: i64,
+        proof: &Proof,
+        by: &StaffActing,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        if !use_proof(&mut tx, staff_id, proof, ip, "step-up before Login as Client").await? {
+        if !use_proof(&mut tx, by, staff_id, proof, "step-up before Login as Client").await? {
             return Ok(false);
         }
         sqlx::query("UPDATE sessions SET verified_at = $1 WHERE id = $2 AND kind = 'staff'")
@@ -279,17 +291,17 @@ impl Store {
     }
 
     /// A refused code, recovery code or step-up password: counts against the sign-in limit of
-    /// `account` from `ip`, and is recorded with the staff member as actor.
+    /// `account` from `by`'s address, and is recorded with the staff member as actor.
     pub async fn record_second_factor_failure(
         &self,
+        by: &StaffActing,
         staff_id: i64,
         account: &str,
-        ip: &str,
         proof: FailedProof,
         detail: String,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        insert_login_failure(&mut tx, account, ip).await?;
+        insert_login_failure(&mut tx, account, &by.ip).await?;
         if proof == FailedProof::SecondFactor {
             // Counted once more under the account alone, so the code limit also holds across addresses.
             insert_login_failure(&mut tx, &second_factor_account(account), "").await?;
@@ -298,14 +310,14 @@ impl Store {
             FailedProof::SecondFactor => "Second factor refused",
             FailedProof::Password => "Password re-check refused",
         };
-        append(&mut tx, event(staff_id, action, detail, ip)).await?;
+        append(&mut tx, event(by, staff_id, action, detail)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Clears the staff member's two-factor and recovery codes and ends their staff sessions
     /// (and so their live Login as Client sessions, as a sign-out would).
-    pub async fn reset_two_factor(&self, staff_id: i64, by: ActivityActor, ip: &str) -> StoreResult<()> {
+    pub async fn reset_two_factor(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL
@@ -319,18 +331,16 @@ impl Store {
         }
         sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
         let sessions = delete_staff_sessions(&mut tx, staff_id).await?;
-        let ended = end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::Revoked, by, ip).await?;
+        let ended =
+            end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::Revoked, by.into(), &by.ip).await?;
         append(
             &mut tx,
-            NewActivity {
-                actor: by,
-                ..event(
-                    staff_id,
-                    "Two-factor reset",
-                    format!("recovery codes removed; {sessions} sessions and {ended} Login as Client sessions ended"),
-                    ip,
-                )
-            },
+            event(
+                by,
+                staff_id,
+                "Two-factor reset",
+                format!("recovery codes removed; {sessions} sessions and {ended} Login as Client sessions ended"),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -339,7 +349,7 @@ impl Store {
 }
 
 /// Uses up a proof inside the transaction and records it; false when it was already used.
-async fn use_proof(tx: &mut Tx, staff_id: i64, proof: &Proof, ip: &str, context: &str) -> StoreResult<bool> {
+async fn use_proof(tx: &mut Tx, by: &StaffActing, staff_id: i64, proof: &Proof, context: &str) -> StoreResult<bool> {
     let now = crate::domain::now();
     let entry = match proof {
         Proof::Code(step) => {
@@ -355,7 +365,7 @@ async fn use_proof(tx: &mut Tx, staff_id: i64, proof: &Proof, ip: &str, context:
             if n.rows_affected() != 1 {
                 return Ok(false);
             }
-            event(staff_id, "Second factor accepted", format!("authenticator code; {context}"), ip)
+            event(by, staff_id, "Second factor accepted", format!("authenticator code; {context}"))
         }
         Proof::Recovery(hash) => {
             let n = sqlx::query(
@@ -375,23 +385,18 @@ async fn use_proof(tx: &mut Tx, staff_id: i64, proof: &Proof, ip: &str, context:
                     .fetch_one(&mut **tx)
                     .await?
                     .try_get(0)?;
-            event(staff_id, "Recovery code used", format!("{context}; {left} recovery codes left"), ip)
+            event(by, staff_id, "Recovery code used", format!("{context}; {left} recovery codes left"))
         }
-        Proof::Password => event(staff_id, "Password re-checked", context.to_string(), ip),
+        Proof::Password => event(by, staff_id, "Password re-checked", context.to_string()),
     };
     append(tx, entry).await?;
     Ok(true)
 }
 
-fn event(staff_id: i64, action: &'static str, detail: String, ip: &str) -> NewActivity {
+/// A security entry about a staff member's own sign-in or two-factor, by `by`.
+fn event(by: &StaffActing, staff_id: i64, action: &'static str, detail: String) -> NewActivity {
     NewActivity {
-        subject_client_id: None,
-        actor: ActivityActor::Staff(staff_id),
-        impersonation_id: None,
-        group: ActivityGroup::Security,
-        action,
-        target: format!("staff #{staff_id}"),
         detail,
-        ip: ip.to_string(),
+        ..NewActivity::by_staff(by, None, ActivityGroup::Security, action, format!("staff #{staff_id}"))
     }
 }

@@ -5,6 +5,7 @@ use crate::auth::guards::{check_csrf, cookie, ClientInfo};
 use crate::auth::{
     hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
 };
+use crate::domain::acting::StaffActing;
 use crate::domain::session::Whose;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
@@ -198,7 +199,8 @@ async fn sign_in_and_redirect(
         Side::Staff if state.store.two_factor_state(id).await?.secret.is_some() => {
             // The session stays half signed in (it opens only the code page) until the code.
             let expires = crate::domain::now() + PENDING_SECONDS;
-            state.store.create_pending_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?;
+            let by = StaffActing::staff(id, &info.ip, &info.user_agent);
+            state.store.create_pending_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &by).await?;
             return Ok(see_other("/admin/login/2fa", &[set_cookie(cookie_name, &token, state.config.secure_cookies)]));
         }
         Side::Staff => {

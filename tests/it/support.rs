@@ -138,7 +138,7 @@ impl TestApp {
 
     /// Sets a setting as an operator would.
     pub async fn set(&self, key: &str, value: &str) {
-        self.store.set_setting(key, value, behalf::store::activity::ActivityActor::System, "test").await.unwrap();
+        self.store.set_setting(key, value, &behalf::domain::acting::StaffActing::system_at("test", "")).await.unwrap();
     }
 
     /// A browser signed in as staff.

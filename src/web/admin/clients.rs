@@ -33,7 +33,7 @@ pub async fn set_modules(
         })?;
         shown.push(m);
     }
-    state.store.set_client_modules(id, Modules::from_visible(shown), auth.actor(), &auth.info.ip).await?;
+    state.store.set_client_modules(id, Modules::from_visible(shown), &auth.acting).await?;
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 
@@ -46,7 +46,7 @@ pub async fn set_consent(
     auth.require(perm::CLIENTS_CONSENT_MANAGE)?;
     let consent = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
         .map_err(|m| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, m.into()))?;
-    state.store.set_consent(id, consent, auth.actor(), &auth.info.ip).await?;
+    state.store.set_consent_as_staff(&auth.acting, id, consent).await?;
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }
 

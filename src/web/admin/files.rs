@@ -128,7 +128,7 @@ pub async fn upload(
             return Err(AppError::Page(code, files_page(&state, &auth, id, 1, None, Some(&msg)).await?));
         }
     };
-    let file_id = state.store.add_staff_file(auth.staff.id, id, &received.new_file(), &auth.info.ip).await?;
+    let file_id = state.store.add_staff_file(&auth.acting, id, &received.new_file()).await?;
     received.stored.keep();
     Ok(Redirect::to(&format!("/admin/clients/{id}/files?shared={file_id}")).into_response())
 }
@@ -147,7 +147,7 @@ pub async fn delete(
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require(perm::CLIENTS_MANAGE)?;
-    let (client_id, key) = state.store.delete_file_as_staff(auth.staff.id, id, &auth.info.ip).await?;
+    let (client_id, key) = state.store.delete_file_as_staff(&auth.acting, id).await?;
     storage(&state).remove(&key).await;
     Ok(Redirect::to(&format!("/admin/clients/{client_id}/files?deleted=1")).into_response())
 }

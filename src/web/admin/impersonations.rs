@@ -172,7 +172,7 @@ pub async fn end(
     if imp.ended_at.is_some() {
         return Err(AppError::Status(StatusCode::CONFLICT, "That Login as Client session has already ended.".into()));
     }
-    state.store.end_impersonation(id, EndReason::EndedByStaff, auth.actor(), &auth.info.ip).await?;
+    state.store.end_impersonation(id, EndReason::EndedByStaff, &auth.acting).await?;
     Ok(Redirect::to("/admin/impersonations").into_response())
 }
 
@@ -231,8 +231,7 @@ pub async fn impersonate(
             client_name: &client.name,
             decision: &decision,
             store_name,
-            ip: &auth.info.ip,
-            user_agent: &auth.info.user_agent,
+            by: &auth.acting,
             token_hash: &token_hash,
             csrf_token: &new_token(),
             replaces_token_hash: old.as_deref(),

@@ -71,6 +71,6 @@ pub async fn retry(
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require(perm::SETTINGS_MANAGE)?;
-    state.store.retry_mail_now(id, auth.actor(), &auth.info.ip).await?;
+    state.store.retry_mail_now(id, &auth.acting).await?;
     Ok(Redirect::to("/admin/outbox?retried=1").into_response())
 }

@@ -88,7 +88,7 @@ pub async fn save_roles(
     }
     for role in roles.iter().filter(|r| r.name != SUPER_ADMIN) {
         let perms: Vec<&str> = grants.iter().filter(|(r, _)| *r == role.id).map(|(_, p)| *p).collect();
-        state.store.set_role_permissions(role.id, &perms, auth.actor(), &auth.info.ip).await?;
+        state.store.set_role_permissions(role.id, &perms, &auth.acting).await?;
     }
     Ok(Redirect::to("/admin/roles").into_response())
 }
@@ -112,7 +112,7 @@ pub async fn add_role(
     let problem = if !valid {
         Some("A role name has 2 to 40 characters: lower-case letters, digits and _.".to_string())
     } else {
-        match state.store.add_role(&name, auth.actor(), &auth.info.ip).await {
+        match state.store.add_role(&name, &auth.acting).await {
             Ok(_) => None,
             Err(StoreError::Conflict(m)) => Some(m),
             Err(e) => return Err(e.into()),

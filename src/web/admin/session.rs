@@ -13,6 +13,6 @@ pub async fn logout(
     State(state): State<AppState>,
     Post { auth: StaffEnrolling(auth), form: _ }: Post<StaffEnrolling, CsrfOnly>,
 ) -> AppResult<Response> {
-    state.store.end_staff_session(auth.session_id, auth.staff.id, &auth.info.ip).await?;
+    state.store.end_staff_session(auth.session_id, auth.staff.id, &auth.acting).await?;
     Ok(see_other("/admin/login", &[clear_cookie(STAFF_COOKIE, state.config.secure_cookies)]))
 }

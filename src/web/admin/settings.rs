@@ -109,7 +109,7 @@ pub async fn save(
             .cloned()
             .unwrap_or_else(|| DEFS.iter().find(|d| d.key == key).map(|d| d.default.to_string()).unwrap_or_default());
         if old != value {
-            state.store.set_setting(key, &value, auth.actor(), &auth.info.ip).await?;
+            state.store.set_setting(key, &value, &auth.acting).await?;
         }
     }
     Ok(Redirect::to("/admin/settings?saved=1").into_response())

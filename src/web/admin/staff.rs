@@ -120,7 +120,7 @@ pub async fn add(
         (Some(m), _) => Err(m),
         (None, Some(role_id)) => {
             let hash = crate::auth::hash_password(f.password.clone()).await?;
-            match state.store.add_staff(&email, name, &hash, role_id, auth.actor()).await {
+            match state.store.add_staff(&email, name, &hash, role_id, &auth.acting).await {
                 Ok(_) => Ok(()),
                 Err(StoreError::Conflict(m)) => Err(m),
                 Err(e) => return Err(e.into()),
@@ -162,7 +162,7 @@ pub async fn set_role(
             "You cannot change your own role; ask another staff manager.".into(),
         ));
     }
-    state.store.set_staff_role(id, role_id, auth.actor()).await?;
+    state.store.set_staff_role(id, role_id, &auth.acting).await?;
     Ok(Redirect::to("/admin/staff").into_response())
 }
 
@@ -176,6 +176,6 @@ pub async fn disable(
     if id == auth.staff.id {
         return Err(AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, "You cannot disable your own account.".into()));
     }
-    state.store.disable_staff(id, auth.actor()).await?;
+    state.store.disable_staff(id, &auth.acting).await?;
     Ok(Redirect::to("/admin/staff").into_response())
 }

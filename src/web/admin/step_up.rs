@@ -81,7 +81,7 @@ pub(super) async fn step_up(
     };
     let refusal = match read {
         Ok(proof) => {
-            if state.store.staff_step_up(auth.session_id, auth.staff.id, &proof, &auth.info.ip).await? {
+            if state.store.staff_step_up(auth.session_id, auth.staff.id, &proof, &auth.acting).await? {
                 return Ok(None);
             }
             used_message(&proof)
@@ -92,7 +92,7 @@ pub(super) async fn step_up(
     let failed = if auth.two_factor { FailedProof::SecondFactor } else { FailedProof::Password };
     state
         .store
-        .record_second_factor_failure(auth.staff.id, &account(&auth.staff.email), &auth.info.ip, failed, detail)
+        .record_second_factor_failure(&auth.acting, auth.staff.id, &account(&auth.staff.email), failed, detail)
         .await?;
     Err(again(StatusCode::UNAUTHORIZED, refusal))
 }

@@ -84,6 +84,6 @@ pub async fn set_client_stores(
         ));
     }
     ids.sort_unstable();
-    state.store.set_client_stores(id, &ids, auth.actor(), &auth.info.ip).await?;
+    state.store.set_client_stores(id, &ids, &auth.acting).await?;
     Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
 }

@@ -161,7 +161,7 @@ pub async fn create_task(
         due_at,
         client_can_complete: f.client_can_complete.is_some(),
     };
-    let task = state.store.create_task(auth.staff.id, id, &new, &auth.info.ip).await?;
+    let task = state.store.create_task(&auth.acting, id, &new).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{task}")).into_response())
 }
 
@@ -243,13 +243,13 @@ pub async fn comment(
             return Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, page));
         }
     };
-    state.store.staff_comment_on_task(auth.staff.id, id, body, &auth.info.ip).await?;
+    state.store.staff_comment_on_task(&auth.acting, id, body).await?;
     Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response())
 }
 
 async fn set_done(state: AppState, auth: StaffAuth, id: i64, done: bool) -> AppResult<Response> {
     auth.require(perm::CLIENTS_MANAGE)?;
-    match state.store.set_task_done_by_staff(auth.staff.id, id, done, &auth.info.ip).await {
+    match state.store.set_task_done_by_staff(&auth.acting, id, done).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
         Err(StoreError::Conflict(msg)) => {
             Err(AppError::Page(StatusCode::CONFLICT, task_page(&state, &auth, id, "", Some(&msg)).await?))

@@ -193,7 +193,7 @@ pub async fn setup(
         csrf_token: &csrf_token,
         expires_at: now() + SESSION_SECONDS,
     };
-    if !state.store.enable_two_factor(auth.staff.id, &secret, step, &hashes, &new, &auth.info.ip).await? {
+    if !state.store.enable_two_factor(auth.staff.id, &secret, step, &hashes, &new, &auth.acting).await? {
         return Err(AppError::Status(
             StatusCode::CONFLICT,
             "The two-factor key changed meanwhile (another tab?). Open the setup page again.".into(),

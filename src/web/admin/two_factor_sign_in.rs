@@ -65,8 +65,7 @@ pub async fn code(
     };
     let refusal = match read_answer(p.row.staff_id, &p.row.secret, p.row.last_step, &answer) {
         Ok(proof) => {
-            let ip = &p.info.ip;
-            if state.store.complete_staff_sign_in(p.row.session_id, p.row.staff_id, &proof, &new, ip).await? {
+            if state.store.complete_staff_sign_in(p.row.session_id, p.row.staff_id, &proof, &new, &p.acting).await? {
                 return Ok(see_other("/admin", &[set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)]));
             }
             used_message(&proof)
@@ -76,9 +75,9 @@ pub async fn code(
     state
         .store
         .record_second_factor_failure(
+            &p.acting,
             p.row.staff_id,
             &account(&p.row.email),
-            &p.info.ip,
             FailedProof::SecondFactor,
             format!("sign-in: {refusal}"),
         )
@@ -91,6 +90,6 @@ pub async fn cancel(
     State(state): State<AppState>,
     Post { auth: p, form: _ }: Post<PendingStaff, CsrfOnly>,
 ) -> AppResult<Response> {
-    state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.info.ip).await?;
+    state.store.cancel_pending_staff_session(p.row.session_id, p.row.staff_id, &p.acting).await?;
     Ok(see_other("/admin/login", &[clear_cookie(STAFF_COOKIE, state.config.secure_cookies)]))
 }

@@ -7,7 +7,6 @@ use crate::domain::format_time;
 use crate::domain::impersonation::parse_consent_choice;
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store::activity::ActivityActor;
 use crate::store::impersonations::ImpersonationFilter;
 use crate::web::extract::{page_number, Query};
 use crate::web::forms::{CsrfOnly, PageQuery, Post};
@@ -23,7 +22,7 @@ pub async fn end_support_access(
     Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     authorize(&auth, WriteKind::Sensitive)?;
-    state.store.end_client_impersonations(auth.acting.client_id, &auth.info.ip).await?;
+    state.store.end_client_impersonations(&auth.acting).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 
@@ -37,8 +36,7 @@ pub async fn set_consent(
     let consent = f.consent.as_deref().unwrap_or(if f.from_checkbox == "1" { "refuse" } else { "" });
     let consent = parse_consent_choice(consent, &f.duration, crate::domain::now())
         .map_err(|m| unprocessable(&auth, "Support access", m))?;
-    let client = auth.acting.client_id;
-    state.store.set_consent(client, consent, ActivityActor::Client(client), &auth.info.ip).await?;
+    state.store.set_consent(&auth.acting, consent).await?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())
 }
 

@@ -6,7 +6,6 @@ use crate::auth::{clear_cookie, CLIENT_COOKIE};
 use crate::domain::impersonation::EndReason;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::activity::ActivityActor;
 use crate::web::extract::Form;
 use crate::web::forms::{CsrfOnly, Post};
 use axum::extract::State;
@@ -28,8 +27,8 @@ pub async fn return_to_admin(
         .filter(|a| a.acting.impersonation.is_some())
         .ok_or_else(|| AppError::forbidden("There is no live Login as Client session to return from."))?;
     auth.check_csrf(&f.csrf_token)?;
-    if let (Some(imp), Some(staff)) = (&auth.acting.impersonation, auth.acting.staff_id()) {
-        state.store.end_impersonation(imp.id, EndReason::Returned, ActivityActor::Staff(staff), &auth.info.ip).await?;
+    if let (Some(imp), Some(by)) = (&auth.acting.impersonation, auth.staff_acting()) {
+        state.store.end_impersonation(imp.id, EndReason::Returned, &by).await?;
     }
     Ok(see_other(
         &format!("/admin/clients/{}", auth.acting.client_id),
@@ -43,16 +42,13 @@ pub async fn logout(
     Post { auth, form: _ }: Post<PortalAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     let secure = state.config.secure_cookies;
-    match (&auth.acting.impersonation, auth.acting.staff_id()) {
-        (Some(imp), Some(staff)) => {
-            state
-                .store
-                .end_impersonation(imp.id, EndReason::Closed, ActivityActor::Staff(staff), &auth.info.ip)
-                .await?;
+    match (&auth.acting.impersonation, auth.staff_acting()) {
+        (Some(imp), Some(by)) => {
+            state.store.end_impersonation(imp.id, EndReason::Closed, &by).await?;
             Ok(see_other(&ended_path(auth.acting.client_id, EndReason::Closed), &[clear_cookie(CLIENT_COOKIE, secure)]))
         }
         _ => {
-            state.store.end_client_session(auth.session_id, auth.acting.client_id, &auth.info.ip).await?;
+            state.store.end_client_session(&auth.acting, auth.session_id).await?;
             Ok(see_other("/login", &[clear_cookie(CLIENT_COOKIE, secure)]))
         }
     }
