@@ -2,7 +2,7 @@
 //! form) and the client's saved payment methods (only the last four digits are stored).
 
 use super::activity::{append, NewActivity};
-use super::{id_by_key, Store, StoreError, StoreResult, Tx};
+use super::{changed, id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::payments::{ChargeOutcome, ChargeRequest, ChargeStatus, PaymentProvider};
@@ -70,56 +70,62 @@ impl Store {
         label: &str,
         last4: &str,
     ) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM payment_methods WHERE client_id = $1")
+        self.record(|mut tx| async move {
+            let count: i64 = sqlx::query("SELECT COUNT(*) FROM payment_methods WHERE client_id = $1")
+                .bind(acting.client_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if count >= MAX_PAYMENT_METHODS {
+                return Err(StoreError::Conflict(format!(
+                    "You can keep at most {MAX_PAYMENT_METHODS} payment methods; remove one first."
+                )));
+            }
+            let id: i64 = sqlx::query(
+                "INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
             .bind(acting.client_id)
+            .bind(provider)
+            .bind(label)
+            .bind(last4)
+            .bind(crate::domain::now())
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-        if count >= MAX_PAYMENT_METHODS {
-            return Err(StoreError::Conflict(format!(
-                "You can keep at most {MAX_PAYMENT_METHODS} payment methods; remove one first."
-            )));
-        }
-        let id: i64 = sqlx::query(
-            "INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(acting.client_id)
-        .bind(provider)
-        .bind(label)
-        .bind(last4)
-        .bind(crate::domain::now())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        append(
-            &mut tx,
-            NewActivity {
-                detail: format!("card ending {last4}"),
-                ..NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Billing,
-                    "Saved a payment method",
-                    format!("payment method #{id}"),
-                )
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+            Ok((tx, id, NewActivity {
+                    detail: format!("card ending {last4}"),
+                    ..NewActivity::from_acting(
+                        acting,
+                        ActivityGroup::Billing,
+                        "Saved a payment method",
+                        format!("payment method #{id}"),
+                    )
+                }))
+        })
+        .await
     }
 
     /// Removes one of the acting client's saved payment methods (sensitive).
     pub async fn delete_payment_method(&self, acting: &Acting, id: i64) -> StoreResult<()> {
-        self.change_owned(
-            sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2").bind(id).bind(acting.client_id),
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Billing,
-                "Removed a payment method",
-                format!("payment method #{id}"),
-            ),
-        )
+        self.record(|mut tx| async move {
+            changed(
+                sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2")
+                    .bind(id)
+                    .bind(acting.client_id)
+                    .execute(&mut *tx)
+                    .await?,
+            )?;
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Billing,
+                    "Removed a payment method",
+                    format!("payment method #{id}"),
+                ),
+            ))
+        })
         .await
     }
 
@@ -163,14 +169,13 @@ impl Store {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
         // A no-op update that takes the invoice's row lock for the rest of the transaction.
-        let n = sqlx::query("UPDATE invoices SET status = status WHERE id = $1 AND client_id = $2")
-            .bind(invoice_id)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        changed(
+            sqlx::query("UPDATE invoices SET status = status WHERE id = $1 AND client_id = $2")
+                .bind(invoice_id)
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?,
+        )?;
         if let Some(payment_id) = id_by_key(&mut *tx, "payments", acting.client_id, key).await? {
             return Ok(PayResult::Existing { payment_id });
         }

@@ -1,7 +1,7 @@
 //! Shared files: the rows of files staff and clients share, scoped by client, each written with
 //! its activity entry in one transaction. The bytes live on disk (`crate::files`).
 
-use super::activity::{append, NewActivity};
+use super::activity::NewActivity;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
@@ -72,87 +72,91 @@ impl Store {
     /// Records a file the acting client shared with staff; staff acting through Login as Client
     /// are recorded as the actor. The row and its activity entry commit together.
     pub async fn add_client_file(&self, acting: &Acting, f: &NewFile<'_>) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        let id = insert(
-            &mut tx,
-            acting.client_id,
-            Direction::FromClient,
-            f,
-            SharedBy { uploaded_by: None, actor: acting.staff_id(), impersonation: acting.impersonation_id() },
-            crate::domain::now(),
-        )
-        .await?;
-        let mut entry =
-            NewActivity::from_acting(acting, ActivityGroup::Files, "Shared a file with staff", format!("file #{id}"));
-        entry.detail = f.name.to_string();
-        append(&mut tx, entry).await?;
-        tx.commit().await?;
-        Ok(id)
+        self.record(|mut tx| async move {
+            let id = insert(
+                &mut tx,
+                acting.client_id,
+                Direction::FromClient,
+                f,
+                SharedBy { uploaded_by: None, actor: acting.staff_id(), impersonation: acting.impersonation_id() },
+                crate::domain::now(),
+            )
+            .await?;
+            let mut entry = NewActivity::from_acting(
+                acting,
+                ActivityGroup::Files,
+                "Shared a file with staff",
+                format!("file #{id}"),
+            );
+            entry.detail = f.name.to_string();
+            Ok((tx, id, entry))
+        })
+        .await
     }
 
     /// Records a file staff shared with a client from the admin side.
     pub async fn add_staff_file(&self, by: &StaffActing, client_id: i64, f: &NewFile<'_>) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        super::client_exists(&mut tx, client_id).await?;
-        let id = insert(
-            &mut tx,
-            client_id,
-            Direction::ToClient,
-            f,
-            SharedBy { uploaded_by: by.staff_id, ..Default::default() },
-            crate::domain::now(),
-        )
-        .await?;
-        append(
-            &mut tx,
-            NewActivity {
-                detail: f.name.to_string(),
-                ..staff_entry(by, client_id, "Shared a file with the client", id)
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        self.record(|mut tx| async move {
+            super::client_exists(&mut tx, client_id).await?;
+            let id = insert(
+                &mut tx,
+                client_id,
+                Direction::ToClient,
+                f,
+                SharedBy { uploaded_by: by.staff_id, ..Default::default() },
+                crate::domain::now(),
+            )
+            .await?;
+            Ok((
+                tx,
+                id,
+                NewActivity {
+                    detail: f.name.to_string(),
+                    ..staff_entry(by, client_id, "Shared a file with the client", id)
+                },
+            ))
+        })
+        .await
     }
 
     /// Deletes a file the acting client shared with staff; files staff shared, and other
     /// clients' files, are `NotFound`. Returns the storage key, to remove once committed.
     pub async fn delete_client_file(&self, acting: &Acting, id: i64) -> StoreResult<String> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "DELETE FROM files WHERE id = $1 AND client_id = $2 AND direction = 'from_client' RETURNING storage_key, name",
-        )
-        .bind(id)
-        .bind(acting.client_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let key: String = row.try_get(0)?;
-        let mut entry =
-            NewActivity::from_acting(acting, ActivityGroup::Files, "Deleted a shared file", format!("file #{id}"));
-        entry.detail = row.try_get(1)?;
-        append(&mut tx, entry).await?;
-        tx.commit().await?;
-        Ok(key)
+        self.record(|mut tx| async move {
+            let row = sqlx::query(
+                "DELETE FROM files WHERE id = $1 AND client_id = $2 AND direction = 'from_client' RETURNING storage_key, name",
+            )
+            .bind(id)
+            .bind(acting.client_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            let key: String = row.try_get(0)?;
+            let mut entry =
+                NewActivity::from_acting(acting, ActivityGroup::Files, "Deleted a shared file", format!("file #{id}"));
+            entry.detail = row.try_get(1)?;
+            Ok((tx, key, entry))
+        })
+        .await
     }
 
     /// Deletes any file of a client from the admin side. Returns (client id, storage key).
     pub async fn delete_file_as_staff(&self, by: &StaffActing, id: i64) -> StoreResult<(i64, String)> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query("DELETE FROM files WHERE id = $1 RETURNING client_id, storage_key, name")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let client_id: i64 = row.try_get(0)?;
-        let key: String = row.try_get(1)?;
-        append(
-            &mut tx,
-            NewActivity { detail: row.try_get(2)?, ..staff_entry(by, client_id, "Deleted a shared file", id) },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((client_id, key))
+        self.record(|mut tx| async move {
+            let row = sqlx::query("DELETE FROM files WHERE id = $1 RETURNING client_id, storage_key, name")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let client_id: i64 = row.try_get(0)?;
+            let key: String = row.try_get(1)?;
+            Ok((
+                tx,
+                (client_id, key),
+                NewActivity { detail: row.try_get(2)?, ..staff_entry(by, client_id, "Deleted a shared file", id) },
+            ))
+        })
+        .await
     }
 }
 

@@ -70,12 +70,13 @@ const IMPERSONATION_SQL: &str = "SELECT i.id, i.staff_id, sf.name AS staff_name,
 impl Store {
     /// Staff sign-out: ends the session and every live impersonation of that staff member.
     pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::StaffLogout, by.into(), &by.ip).await?;
-        append(&mut tx, security_event(by.into(), None, "Staff signed out", &by.ip)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+            end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::StaffLogout, by.into(), &by.ip)
+                .await?;
+            Ok((tx, (), security_event(by.into(), None, "Staff signed out", &by.ip)))
+        })
+        .await
     }
 
     /// Signs a staff member or a client in: ends the session of that side this browser had,
@@ -97,81 +98,87 @@ impl Store {
                 (SessionKind::Client, None, Some(id), ActivityActor::Client(id), Some(id), "Client signed in")
             }
         };
-        let mut tx = self.begin().await?;
-        match (whose, replaces_token_hash) {
-            (Whose::Staff(_), Some(old)) => end_staff_session_by_hash(&mut tx, old).await?,
-            (Whose::Client(_), Some(old)) => end_portal_session_by_hash(&mut tx, old, ip).await?,
-            (_, None) => {}
-        }
-        insert_session(&mut tx, token_hash, kind, staff_id, client_id, None, csrf, expires_at).await?;
-        touch_last_login(&mut tx, whose).await?;
-        append(&mut tx, security_event(actor, subject, action, ip)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            match (whose, replaces_token_hash) {
+                (Whose::Staff(_), Some(old)) => end_staff_session_by_hash(&mut tx, old).await?,
+                (Whose::Client(_), Some(old)) => end_portal_session_by_hash(&mut tx, old, ip).await?,
+                (_, None) => {}
+            }
+            insert_session(&mut tx, token_hash, kind, staff_id, client_id, None, csrf, expires_at).await?;
+            touch_last_login(&mut tx, whose).await?;
+            Ok((tx, (), security_event(actor, subject, action, ip)))
+        })
+        .await
     }
 
     /// Starts Login as Client: ends this staff member's live impersonation and the browser's old
     /// portal session, then creates the record, the new portal session and the activity entry.
     pub async fn start_impersonation(&self, n: &NewImpersonation<'_>) -> StoreResult<i64> {
         let now = crate::domain::now();
-        let mut tx = self.begin().await?;
-        if let Some(old) = n.replaces_token_hash {
-            end_portal_session_by_hash(&mut tx, old, &n.by.ip).await?;
-        }
-        // Usually the staff member has no live impersonation: the insert then succeeds at once.
-        // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
-        // the insert runs again.
-        let id = match insert_impersonation(&mut tx, n, now, true).await? {
-            Some(id) => id,
-            None => {
-                end_impersonations_where(&mut tx, Whose::Staff(n.staff_id), EndReason::Replaced, n.by.into(), &n.by.ip)
-                    .await?;
-                insert_impersonation(&mut tx, n, now, false).await?.ok_or(StoreError::NotFound)?
+        self.record(|mut tx| async move {
+            if let Some(old) = n.replaces_token_hash {
+                end_portal_session_by_hash(&mut tx, old, &n.by.ip).await?;
             }
-        };
-        let d = n.decision;
-        // The row outlives the deadline by a day so the request after it can record `expired`.
-        insert_session(
-            &mut tx,
-            n.token_hash,
-            SessionKind::Client,
-            Some(n.staff_id),
-            Some(n.client_id),
-            Some(id),
-            n.csrf_token,
-            d.ends_by + 86400,
-        )
-        .await?;
-        if let Some(notice) = &n.notice {
-            super::outbox::enqueue(&mut tx, &notice.to, &notice.subject, &notice.body).await?;
-        }
-        append(
-            &mut tx,
-            NewActivity {
-                impersonation_id: Some(id),
-                detail: format!(
-                    "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
-                    n.staff_name,
-                    n.staff_id,
-                    n.client_name,
-                    n.client_id,
-                    d.shown_reason(),
-                    d.mode.as_str(),
-                    n.store_name.unwrap_or("-"),
-                    n.by.user_agent
-                ),
-                ..NewActivity::by_staff(
-                    n.by,
-                    Some(n.client_id),
-                    ActivityGroup::LoginAsClient,
-                    "Staff impersonated client",
-                    format!("client #{}", n.client_id),
-                )
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+            // Usually the staff member has no live impersonation: the insert then succeeds at once.
+            // Otherwise the one-live-per-staff index refuses it, the live one ends as `replaced`, and
+            // the insert runs again.
+            let id = match insert_impersonation(&mut tx, n, now, true).await? {
+                Some(id) => id,
+                None => {
+                    end_impersonations_where(
+                        &mut tx,
+                        Whose::Staff(n.staff_id),
+                        EndReason::Replaced,
+                        n.by.into(),
+                        &n.by.ip,
+                    )
+                    .await?;
+                    insert_impersonation(&mut tx, n, now, false).await?.ok_or(StoreError::NotFound)?
+                }
+            };
+            let d = n.decision;
+            // The row outlives the deadline by a day so the request after it can record `expired`.
+            insert_session(
+                &mut tx,
+                n.token_hash,
+                SessionKind::Client,
+                Some(n.staff_id),
+                Some(n.client_id),
+                Some(id),
+                n.csrf_token,
+                d.ends_by + 86400,
+            )
+            .await?;
+            if let Some(notice) = &n.notice {
+                super::outbox::enqueue(&mut tx, &notice.to, &notice.subject, &notice.body).await?;
+            }
+            Ok((
+                tx,
+                id,
+                NewActivity {
+                    impersonation_id: Some(id),
+                    detail: format!(
+                        "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
+                        n.staff_name,
+                        n.staff_id,
+                        n.client_name,
+                        n.client_id,
+                        d.shown_reason(),
+                        d.mode.as_str(),
+                        n.store_name.unwrap_or("-"),
+                        n.by.user_agent
+                    ),
+                    ..NewActivity::by_staff(
+                        n.by,
+                        Some(n.client_id),
+                        ActivityGroup::LoginAsClient,
+                        "Staff impersonated client",
+                        format!("client #{}", n.client_id),
+                    )
+                },
+            ))
+        })
+        .await
     }
 
     /// Ends one impersonation with its reason; returns false if it had already ended.
@@ -211,24 +218,24 @@ impl Store {
 
     /// The client acknowledges the access notices (their own session only).
     pub async fn mark_access_seen(&self, acting: &Acting) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
-            .bind(crate::domain::now() + 1)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Account,
-                "Acknowledged support access notices",
-                format!("client #{}", acting.client_id),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
+                .bind(crate::domain::now() + 1)
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Account,
+                    "Acknowledged support access notices",
+                    format!("client #{}", acting.client_id),
+                ),
+            ))
+        })
+        .await
     }
 
     /// What was done in each of these impersonations of this client, oldest first.

@@ -145,35 +145,31 @@ impl Store {
         Ok(Page { items, page, per_page, total })
     }
 
-    /// Runs one write on a row the acting client owns (the query's WHERE says so). When it
-    /// changed a row, `entry` is appended in the same transaction and both commit; when it
-    /// changed none, nothing is recorded and the answer is `NotFound`.
-    pub(crate) async fn change_owned(&self, query: Write<'_>, entry: NewActivity) -> StoreResult<()> {
-        self.change_owned_or(query, entry, |_| Box::pin(async { StoreError::NotFound })).await
-    }
-
-    /// As [`Store::change_owned`], with `unchanged` saying (inside the transaction) why nothing changed.
-    pub(crate) async fn change_owned_or(
-        &self,
-        query: Write<'_>,
-        entry: NewActivity,
-        unchanged: impl for<'t> FnOnce(&'t mut Tx) -> Explain<'t> + Send,
-    ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        if query.execute(&mut *tx).await?.rows_affected() == 0 {
-            return Err(unchanged(&mut tx).await);
-        }
+    /// Runs one recorded write: `change` makes the write's changes in a transaction and says
+    /// what it answers and which entry records it; the entry is appended in the same transaction
+    /// and both commit together. When `change` fails (`NotFound`, or a `Conflict` explaining why
+    /// nothing changed) the transaction rolls back and nothing is recorded. `change` is handed
+    /// the transaction and hands it back, so it may borrow the caller's values.
+    pub(crate) async fn record<T, Fut>(&self, change: impl FnOnce(Tx) -> Fut) -> StoreResult<T>
+    where
+        Fut: std::future::Future<Output = StoreResult<(Tx, T, NewActivity)>>,
+    {
+        let (mut tx, out, entry) = change(self.begin().await?).await?;
         append(&mut tx, entry).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(out)
     }
 }
 
-/// Why a write changed nothing, worked out inside its transaction.
-pub(crate) type Explain<'t> = std::pin::Pin<Box<dyn std::future::Future<Output = StoreError> + Send + 't>>;
-
-/// A write statement with its values bound.
-pub(crate) type Write<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+/// `NotFound` unless a statement changed a row: the write was on a row that is not there, or
+/// not the caller's.
+pub(crate) fn changed(done: sqlx::any::AnyQueryResult) -> StoreResult<()> {
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
 
 /// The constant SQL pieces that list one client-owned table page by page.
 pub(crate) struct ClientTable {

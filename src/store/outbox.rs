@@ -2,7 +2,7 @@
 //! later by the mailer, so a mail server outage never loses or blocks a write. A message that
 //! fails stays here, with its attempts and last error, and is tried again later, forever.
 
-use super::activity::{append, NewActivity};
+use super::activity::NewActivity;
 use super::{page_offset, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
@@ -136,37 +136,37 @@ impl Store {
     /// a node is sending right now keeps its claim: the outcome of that attempt is recorded as usual.
     /// `NotFound` for an unknown id, `Conflict` for a message already sent.
     pub async fn retry_mail_now(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT to_email, subject, sent_at, attempts FROM outbox WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if row.try_get::<Option<i64>, _>(2)?.is_some() {
-            return Err(StoreError::Conflict("That message has already been sent.".into()));
-        }
-        let (to, subject, attempts): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
-        sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL")
-            .bind(crate::domain::now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            NewActivity {
-                detail: format!("to {to}: {subject} (after {attempts} attempts)"),
-                // The outbox is run from the settings side (`settings.manage`), so its actions file there.
-                ..NewActivity::by_staff(
-                    by,
-                    None,
-                    ActivityGroup::Settings,
-                    "Mail retry requested",
-                    format!("outbox #{id}"),
-                )
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            let row = sqlx::query("SELECT to_email, subject, sent_at, attempts FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            if row.try_get::<Option<i64>, _>(2)?.is_some() {
+                return Err(StoreError::Conflict("That message has already been sent.".into()));
+            }
+            let (to, subject, attempts): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
+            sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL")
+                .bind(crate::domain::now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Ok((
+                tx,
+                (),
+                NewActivity {
+                    detail: format!("to {to}: {subject} (after {attempts} attempts)"),
+                    // The outbox is run from the settings side (`settings.manage`), so its actions file there.
+                    ..NewActivity::by_staff(
+                        by,
+                        None,
+                        ActivityGroup::Settings,
+                        "Mail retry requested",
+                        format!("outbox #{id}"),
+                    )
+                },
+            ))
+        })
+        .await
     }
 }

@@ -2,8 +2,8 @@
 //! belongs to. Disabling staff or withdrawing a permission ends their sessions and impersonations,
 //! so this file builds on `sessions` and `impersonations`, and they never name `Staff`.
 
-use super::activity::{append, ActivityActor, NewActivity};
-use super::{Page, Store, StoreError, StoreResult, Tx};
+use super::activity::{ActivityActor, NewActivity};
+use super::{changed, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::session::Whose;
@@ -220,17 +220,17 @@ impl Store {
         if self.role_id(name).await.is_ok() {
             return Err(StoreError::Conflict(format!("a role named {name} already exists")));
         }
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let mut e = staff_event(by, "Role added", name, 0);
-        e.target = format!("role {name}");
-        append(&mut tx, e).await?;
-        tx.commit().await?;
-        Ok(id)
+        self.record(|mut tx| async move {
+            let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            let mut e = staff_event(by, "Role added", name, 0);
+            e.target = format!("role {name}");
+            Ok((tx, id, e))
+        })
+        .await
     }
 
     /// Replaces a role's permissions. Staff of that role who lose `clients.impersonate` have
@@ -242,40 +242,40 @@ impl Store {
         if added.is_empty() && removed.is_empty() {
             return Ok(false);
         }
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role_id).execute(&mut *tx).await?;
-        for p in perms {
-            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
-                .bind(role_id)
-                .bind(*p)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if removed.contains(&crate::domain::permissions::CLIENTS_IMPERSONATE) {
-            let staff =
-                sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
-            for row in staff {
-                let staff_id: i64 = row.try_get(0)?;
-                super::impersonations::end_impersonations_where(
-                    &mut tx,
-                    Whose::Staff(staff_id),
-                    crate::domain::impersonation::EndReason::Revoked,
-                    by.into(),
-                    &by.ip,
-                )
-                .await?;
+        self.record(|mut tx| async move {
+            sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role_id).execute(&mut *tx).await?;
+            for p in perms {
+                sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+                    .bind(role_id)
+                    .bind(*p)
+                    .execute(&mut *tx)
+                    .await?;
             }
-        }
-        let mut e = staff_event(
-            by,
-            "Role permissions changed",
-            &format!("added: {}; removed: {}", added.join(" "), removed.join(" ")),
-            0,
-        );
-        e.target = format!("role #{role_id}");
-        append(&mut tx, e).await?;
-        tx.commit().await?;
-        Ok(true)
+            if removed.contains(&crate::domain::permissions::CLIENTS_IMPERSONATE) {
+                let staff =
+                    sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
+                for row in staff {
+                    let staff_id: i64 = row.try_get(0)?;
+                    super::impersonations::end_impersonations_where(
+                        &mut tx,
+                        Whose::Staff(staff_id),
+                        crate::domain::impersonation::EndReason::Revoked,
+                        by.into(),
+                        &by.ip,
+                    )
+                    .await?;
+                }
+            }
+            let mut e = staff_event(
+                by,
+                "Role permissions changed",
+                &format!("added: {}; removed: {}", added.join(" "), removed.join(" ")),
+                0,
+            );
+            e.target = format!("role #{role_id}");
+            Ok((tx, true, e))
+        })
+        .await
     }
 
     /// Finds a role id by name.
@@ -302,59 +302,55 @@ impl Store {
         if self.staff_by_email(&email).await?.is_some() {
             return Err(StoreError::Conflict(format!("a staff member with e-mail {email} already exists")));
         }
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO staff (email, name, password_hash, role_id, active, created_at) VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
-        )
-        .bind(&email)
-        .bind(name)
-        .bind(password_hash)
-        .bind(role_id)
-        .bind(crate::domain::now())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        append(&mut tx, staff_event(by, "Staff account added", &email, id)).await?;
-        tx.commit().await?;
-        Ok(id)
+        self.record(|mut tx| async move {
+            let id: i64 = sqlx::query(
+                "INSERT INTO staff (email, name, password_hash, role_id, active, created_at) VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+            )
+            .bind(&email)
+            .bind(name)
+            .bind(password_hash)
+            .bind(role_id)
+            .bind(crate::domain::now())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            Ok((tx, id, staff_event(by, "Staff account added", &email, id)))
+        })
+        .await
     }
 
     /// Disables a staff account and ends its sessions; its impersonations end on their next request.
     pub async fn disable_staff(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
-        super::impersonations::end_impersonations_where(
-            &mut tx,
-            Whose::Staff(staff_id),
-            crate::domain::impersonation::EndReason::Revoked,
-            // Ended by the system as a consequence of the change, from where the change came.
-            ActivityActor::System,
-            &by.ip,
-        )
-        .await?;
-        append(&mut tx, staff_event(by, "Staff account disabled", "", staff_id)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            changed(sqlx::query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?)?;
+            super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
+            super::impersonations::end_impersonations_where(
+                &mut tx,
+                Whose::Staff(staff_id),
+                crate::domain::impersonation::EndReason::Revoked,
+                // Ended by the system as a consequence of the change, from where the change came.
+                ActivityActor::System,
+                &by.ip,
+            )
+            .await?;
+            Ok((tx, (), staff_event(by, "Staff account disabled", "", staff_id)))
+        })
+        .await
     }
 
     /// Changes a staff member's role; live impersonations are re-checked on their next request.
     pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: &StaffActing) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2")
-            .bind(role_id)
-            .bind(staff_id)
-            .execute(&mut *tx)
-            .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append(&mut tx, staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            changed(
+                sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2")
+                    .bind(role_id)
+                    .bind(staff_id)
+                    .execute(&mut *tx)
+                    .await?,
+            )?;
+            Ok((tx, (), staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id)))
+        })
+        .await
     }
 
     /// Finds a client by e-mail (case-insensitive).
@@ -391,36 +387,36 @@ impl Store {
         modules: crate::domain::modules::Modules,
         by: &StaffActing,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let old: String = sqlx::query("SELECT hidden_modules FROM clients WHERE id = $1")
-            .bind(client_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_get(0)?;
-        let new = modules.hidden_list();
-        sqlx::query("UPDATE clients SET hidden_modules = $1 WHERE id = $2")
-            .bind(&new)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-        let shown = |hidden: &str| crate::domain::modules::Modules::from_hidden(hidden).describe();
-        append(
-            &mut tx,
-            NewActivity {
-                detail: format!("shown: {} -> {}", shown(&old), shown(&new)),
-                ..NewActivity::by_staff(
-                    by,
-                    Some(client_id),
-                    ActivityGroup::Account,
-                    "Changed the client's portal modules",
-                    format!("client #{client_id}"),
-                )
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            let old: String = sqlx::query("SELECT hidden_modules FROM clients WHERE id = $1")
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?
+                .try_get(0)?;
+            let new = modules.hidden_list();
+            sqlx::query("UPDATE clients SET hidden_modules = $1 WHERE id = $2")
+                .bind(&new)
+                .bind(client_id)
+                .execute(&mut *tx)
+                .await?;
+            let shown = |hidden: &str| crate::domain::modules::Modules::from_hidden(hidden).describe();
+            Ok((
+                tx,
+                (),
+                NewActivity {
+                    detail: format!("shown: {} -> {}", shown(&old), shown(&new)),
+                    ..NewActivity::by_staff(
+                        by,
+                        Some(client_id),
+                        ActivityGroup::Account,
+                        "Changed the client's portal modules",
+                        format!("client #{client_id}"),
+                    )
+                },
+            ))
+        })
+        .await
     }
 
     /// Searches clients by name or e-mail, one page at a time.
@@ -478,27 +474,27 @@ impl Store {
 
     /// Records one failed sign-in, with an activity entry for the security log.
     pub async fn record_login_failure(&self, account: &str, ip: &str, subject_client: Option<i64>) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let now = crate::domain::now();
-        insert_login_failure(&mut tx, account, ip).await?;
-        // Old rows are useless to the 15-minute window; trimming here keeps the table small.
-        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
-        append(
-            &mut tx,
-            NewActivity {
-                subject_client_id: subject_client,
-                actor: ActivityActor::System,
-                impersonation_id: None,
-                group: ActivityGroup::Security,
-                action: "Failed sign-in",
-                target: account.to_string(),
-                detail: String::new(),
-                ip: ip.to_string(),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            let now = crate::domain::now();
+            insert_login_failure(&mut tx, account, ip).await?;
+            // Old rows are useless to the 15-minute window; trimming here keeps the table small.
+            sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
+            Ok((
+                tx,
+                (),
+                NewActivity {
+                    subject_client_id: subject_client,
+                    actor: ActivityActor::System,
+                    impersonation_id: None,
+                    group: ActivityGroup::Security,
+                    action: "Failed sign-in",
+                    target: account.to_string(),
+                    detail: String::new(),
+                    ip: ip.to_string(),
+                },
+            ))
+        })
+        .await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The client's own data: services, invoices, orders and tickets; every read is scoped by client.
 
-use super::activity::{append, NewActivity};
-use super::{ClientTable, Page, Store, StoreError, StoreResult};
+use super::activity::NewActivity;
+use super::{changed, ClientTable, Page, Store, StoreError, StoreResult};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::Consent;
@@ -215,8 +215,8 @@ impl Store {
     /// Opens a ticket as the acting client, with its first message and activity entry in one transaction.
     pub async fn create_ticket(&self, acting: &Acting, subject: &str, body: &str) -> StoreResult<i64> {
         let now = crate::domain::now();
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query(
+        self.record(|mut tx| async move {
+            let id: i64 = sqlx::query(
             "INSERT INTO tickets (client_id, subject, status, created_at, updated_at, actor_staff_id, impersonation_id)
              VALUES ($1, $2, 'open', $3, $3, $4, $5) RETURNING id",
         )
@@ -228,65 +228,64 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        insert_reply(&mut tx, acting, id, body, now).await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(acting, ActivityGroup::Tickets, "Opened a ticket", format!("ticket #{id}")),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+            insert_reply(&mut tx, acting, id, body, now).await?;
+            Ok((
+                tx,
+                id,
+                NewActivity::from_acting(acting, ActivityGroup::Tickets, "Opened a ticket", format!("ticket #{id}")),
+            ))
+        })
+        .await
     }
 
     /// Replies to one of the acting client's tickets; the reply and its activity entry commit together.
     pub async fn reply_to_ticket(&self, acting: &Acting, ticket_id: i64, body: &str) -> StoreResult<i64> {
         let now = crate::domain::now();
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3")
-            .bind(now)
-            .bind(ticket_id)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let id = insert_reply(&mut tx, acting, ticket_id, body, now).await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Tickets,
-                "Replied to a ticket",
-                format!("ticket #{ticket_id}"),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+        self.record(|mut tx| async move {
+            changed(
+                sqlx::query("UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3")
+                    .bind(now)
+                    .bind(ticket_id)
+                    .bind(acting.client_id)
+                    .execute(&mut *tx)
+                    .await?,
+            )?;
+            let id = insert_reply(&mut tx, acting, ticket_id, body, now).await?;
+            Ok((
+                tx,
+                id,
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Tickets,
+                    "Replied to a ticket",
+                    format!("ticket #{ticket_id}"),
+                ),
+            ))
+        })
+        .await
     }
 
     /// Updates the acting client's profile (name, phone).
     pub async fn update_profile(&self, acting: &Acting, name: &str, phone: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
-            .bind(name)
-            .bind(phone)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Account,
-                "Updated the profile",
-                format!("client #{}", acting.client_id),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            sqlx::query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
+                .bind(name)
+                .bind(phone)
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Account,
+                    "Updated the profile",
+                    format!("client #{}", acting.client_id),
+                ),
+            ))
+        })
+        .await
     }
 
     /// Changes the acting client's password hash (sensitive: the client's own session only).
@@ -296,57 +295,62 @@ impl Store {
         password_hash: &str,
         keep_session: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        // Other sign-ins of this client end with a password change; this one stays.
-        sqlx::query(
+        self.record(|mut tx| async move {
+            sqlx::query("UPDATE clients SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?;
+            // Other sign-ins of this client end with a password change; this one stays.
+            sqlx::query(
             "DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2",
         )
         .bind(acting.client_id)
         .bind(keep_session)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Security,
-                "Changed the password",
-                format!("client #{}", acting.client_id),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Security,
+                    "Changed the password",
+                    format!("client #{}", acting.client_id),
+                ),
+            ))
+        })
+        .await
     }
 
     /// Changes the acting client's e-mail (sensitive); fails with `Conflict` if it is taken.
     pub async fn set_client_email(&self, acting: &Acting, email: &str) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let taken = sqlx::query("SELECT id FROM clients WHERE email = $1 AND id <> $2")
-            .bind(email)
-            .bind(acting.client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict("That e-mail address is already in use.".into()));
-        }
-        sqlx::query("UPDATE clients SET email = $1 WHERE id = $2")
-            .bind(email)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(acting, ActivityGroup::Security, "Changed the e-mail address", email.to_string()),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            let taken = sqlx::query("SELECT id FROM clients WHERE email = $1 AND id <> $2")
+                .bind(email)
+                .bind(acting.client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict("That e-mail address is already in use.".into()));
+            }
+            sqlx::query("UPDATE clients SET email = $1 WHERE id = $2")
+                .bind(email)
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Security,
+                    "Changed the e-mail address",
+                    email.to_string(),
+                ),
+            ))
+        })
+        .await
     }
 
     /// The acting client's own support-access consent, set on `/account` (sensitive: never
@@ -374,54 +378,53 @@ impl Store {
     }
 
     async fn write_consent(&self, client_id: i64, consent: Consent, entry: NewActivity) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let (value, until) = (consent.as_str(), consent.until());
-        let n = sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
-            .bind(value)
-            .bind(until)
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let detail = format!(
-            "consent: {value}; until: {}",
-            until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
-        );
-        append(&mut tx, NewActivity { detail, ..entry }).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            let (value, until) = (consent.as_str(), consent.until());
+            changed(
+                sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
+                    .bind(value)
+                    .bind(until)
+                    .bind(client_id)
+                    .execute(&mut *tx)
+                    .await?,
+            )?;
+            let detail = format!(
+                "consent: {value}; until: {}",
+                until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
+            );
+            Ok((tx, (), NewActivity { detail, ..entry }))
+        })
+        .await
     }
 
     /// Closes the acting client's account (sensitive): disables it and ends all its sessions.
     pub async fn close_client_account(&self, acting: &Acting) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE clients SET active = 0 WHERE id = $1").bind(acting.client_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND impersonation_id IS NULL")
-            .bind(acting.client_id)
-            .execute(&mut *tx)
+        self.record(|mut tx| async move {
+            sqlx::query("UPDATE clients SET active = 0 WHERE id = $1").bind(acting.client_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND impersonation_id IS NULL")
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?;
+            super::impersonations::end_impersonations_where(
+                &mut tx,
+                crate::domain::session::Whose::Client(acting.client_id),
+                crate::domain::impersonation::EndReason::ClientEnded,
+                super::activity::ActivityActor::Client(acting.client_id),
+                &acting.ip,
+            )
             .await?;
-        super::impersonations::end_impersonations_where(
-            &mut tx,
-            crate::domain::session::Whose::Client(acting.client_id),
-            crate::domain::impersonation::EndReason::ClientEnded,
-            super::activity::ActivityActor::Client(acting.client_id),
-            &acting.ip,
-        )
-        .await?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Security,
-                "Closed the account",
-                format!("client #{}", acting.client_id),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Security,
+                    "Closed the account",
+                    format!("client #{}", acting.client_id),
+                ),
+            ))
+        })
+        .await
     }
 }
 

@@ -2,7 +2,7 @@
 //! and deleting them. An ending that must also end a Login as Client session behind it belongs in
 //! `impersonations`.
 
-use super::activity::{append, ActivityActor, NewActivity};
+use super::activity::{ActivityActor, NewActivity};
 use super::{Store, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
@@ -66,13 +66,12 @@ impl Store {
 
     /// A client's own sign-out: ends that one session only.
     pub async fn end_client_session(&self, acting: &Acting, session_id: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
-        let client = acting.client_id;
-        append(&mut tx, security_event(ActivityActor::Client(client), Some(client), "Client signed out", &acting.ip))
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+            let client = acting.client_id;
+            Ok((tx, (), security_event(ActivityActor::Client(client), Some(client), "Client signed out", &acting.ip)))
+        })
+        .await
     }
 
     /// Deletes one session row.

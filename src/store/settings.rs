@@ -1,6 +1,6 @@
 //! Settings rows: read live on each use, written with an activity entry.
 
-use super::activity::{append, NewActivity};
+use super::activity::NewActivity;
 use super::{Store, StoreResult};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
@@ -21,29 +21,29 @@ impl Store {
 
     /// Stores an already-validated value and records old and new values.
     pub async fn set_setting(&self, key: &str, value: &str, by: &StaffActing) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        sqlx::query(
+        self.record(|mut tx| async move {
+            let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
         .bind(value)
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            NewActivity {
-                detail: format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value),
-                ..NewActivity::by_staff(by, None, ActivityGroup::Settings, "Setting changed", key.to_string())
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            Ok((
+                tx,
+                (),
+                NewActivity {
+                    detail: format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value),
+                    ..NewActivity::by_staff(by, None, ActivityGroup::Settings, "Setting changed", key.to_string())
+                },
+            ))
+        })
+        .await
     }
 }

@@ -2,7 +2,7 @@
 //! (order, lines, invoice and the emptied cart in one idempotent transaction) and order details.
 
 use super::activity::{append, NewActivity};
-use super::{id_by_key, Store, StoreError, StoreResult, Tx};
+use super::{changed, id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StoreInfo};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::money::{self, MAX_QUANTITY};
@@ -112,29 +112,29 @@ impl Store {
     /// one). `NotFound` for a product that is not sold in this store; `Conflict` when the line
     /// would pass the largest quantity.
     pub async fn add_to_cart(&self, acting: &Acting, store_id: i64, product_id: i64, quantity: i64) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let sold = sqlx::query("SELECT id FROM products WHERE id = $1 AND store_id = $2 AND active = 1")
-            .bind(product_id)
-            .bind(store_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if sold.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let current: i64 = sqlx::query("SELECT quantity FROM cart_items WHERE client_id = $1 AND product_id = $2")
-            .bind(acting.client_id)
-            .bind(product_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .unwrap_or(0);
-        let new = current.checked_add(quantity).filter(|q| *q <= MAX_QUANTITY).ok_or_else(|| {
-            StoreError::Conflict(format!(
-                "You already have {current} of this in your cart; a line may hold at most {MAX_QUANTITY}."
-            ))
-        })?;
-        sqlx::query(
+        self.record(|mut tx| async move {
+            let sold = sqlx::query("SELECT id FROM products WHERE id = $1 AND store_id = $2 AND active = 1")
+                .bind(product_id)
+                .bind(store_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if sold.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let current: i64 = sqlx::query("SELECT quantity FROM cart_items WHERE client_id = $1 AND product_id = $2")
+                .bind(acting.client_id)
+                .bind(product_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?
+                .unwrap_or(0);
+            let new = current.checked_add(quantity).filter(|q| *q <= MAX_QUANTITY).ok_or_else(|| {
+                StoreError::Conflict(format!(
+                    "You already have {current} of this in your cart; a line may hold at most {MAX_QUANTITY}."
+                ))
+            })?;
+            sqlx::query(
             "INSERT INTO cart_items (client_id, store_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (client_id, product_id) DO UPDATE SET quantity = $4",
         )
@@ -145,21 +145,21 @@ impl Store {
         .bind(crate::domain::now())
         .execute(&mut *tx)
         .await?;
-        append(
-            &mut tx,
-            NewActivity {
-                detail: format!("quantity +{quantity} (now {new})"),
-                ..NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Shop,
-                    "Added to cart",
-                    format!("product #{product_id}"),
-                )
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            Ok((
+                tx,
+                (),
+                NewActivity {
+                    detail: format!("quantity +{quantity} (now {new})"),
+                    ..NewActivity::from_acting(
+                        acting,
+                        ActivityGroup::Shop,
+                        "Added to cart",
+                        format!("product #{product_id}"),
+                    )
+                },
+            ))
+        })
+        .await
     }
 
     /// Sets the quantity of a line of the acting client's cart in this store; 0 removes it.
@@ -173,41 +173,57 @@ impl Store {
         if quantity == 0 {
             return self.remove_from_cart(acting, store_id, product_id).await;
         }
-        self.change_owned(
-            sqlx::query(
-                "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
-            )
-            .bind(quantity)
-            .bind(acting.client_id)
-            .bind(store_id)
-            .bind(product_id),
-            NewActivity {
-                detail: format!("quantity {quantity}"),
-                ..NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Shop,
-                    "Changed a cart quantity",
-                    format!("product #{product_id}"),
+        self.record(|mut tx| async move {
+            changed(
+                sqlx::query(
+                    "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
                 )
-            },
-        )
+                .bind(quantity)
+                .bind(acting.client_id)
+                .bind(store_id)
+                .bind(product_id)
+                .execute(&mut *tx)
+                .await?,
+            )?;
+            Ok((
+                tx,
+                (),
+                NewActivity {
+                    detail: format!("quantity {quantity}"),
+                    ..NewActivity::from_acting(
+                        acting,
+                        ActivityGroup::Shop,
+                        "Changed a cart quantity",
+                        format!("product #{product_id}"),
+                    )
+                },
+            ))
+        })
         .await
     }
 
     /// Removes a line from the acting client's cart in this store.
     pub async fn remove_from_cart(&self, acting: &Acting, store_id: i64, product_id: i64) -> StoreResult<()> {
-        self.change_owned(
-            sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
-                .bind(acting.client_id)
-                .bind(store_id)
-                .bind(product_id),
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Shop,
-                "Removed from cart",
-                format!("product #{product_id}"),
-            ),
-        )
+        self.record(|mut tx| async move {
+            changed(
+                sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
+                    .bind(acting.client_id)
+                    .bind(store_id)
+                    .bind(product_id)
+                    .execute(&mut *tx)
+                    .await?,
+            )?;
+            Ok((
+                tx,
+                (),
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Shop,
+                    "Removed from cart",
+                    format!("product #{product_id}"),
+                ),
+            ))
+        })
         .await
     }
 

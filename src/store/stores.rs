@@ -1,7 +1,7 @@
 //! Stores (brands or storefronts): their list with catalogues for staff, client membership and
 //! the colours the portal is drawn in.
 
-use super::activity::{append, NewActivity};
+use super::activity::NewActivity;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
@@ -74,55 +74,51 @@ impl Store {
         if store_ids.is_empty() {
             return Err(StoreError::Conflict("A client belongs to at least one store.".into()));
         }
-        let mut tx = self.begin().await?;
-        super::client_exists(&mut tx, client_id).await?;
-        let mut names = Vec::new();
-        for id in store_ids {
-            let row = sqlx::query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-            let Some(row) = row else {
-                return Err(StoreError::Conflict(format!("There is no store #{id}.")));
-            };
-            names.push(row.try_get::<String, _>(0)?);
-        }
-        let old: Vec<(String,)> = sqlx::query_as(
-            "SELECT st.name FROM stores st JOIN client_stores cs ON cs.store_id = st.id WHERE cs.client_id = $1 ORDER BY st.id",
-        )
-        .bind(client_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM client_stores WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
-        for id in store_ids {
-            sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
-                .bind(client_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // A client's own session browsing a store they no longer belong to falls back to their first.
-        sqlx::query(
-            "UPDATE sessions SET store_id = NULL WHERE client_id = $1 AND store_id IS NOT NULL
-               AND store_id NOT IN (SELECT store_id FROM client_stores WHERE client_id = $1)",
-        )
-        .bind(client_id)
-        .execute(&mut *tx)
-        .await?;
-        let old = old.into_iter().map(|(n,)| n).collect::<Vec<_>>().join(", ");
-        append(
-            &mut tx,
-            NewActivity {
-                detail: format!("stores: {old} -> {}", names.join(", ")),
-                ..NewActivity::by_staff(
-                    by,
-                    Some(client_id),
-                    ActivityGroup::Account,
-                    "Changed the client's stores",
-                    format!("client #{client_id}"),
-                )
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            super::client_exists(&mut tx, client_id).await?;
+            let mut names = Vec::new();
+            for id in store_ids {
+                let row = sqlx::query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                let Some(row) = row else {
+                    return Err(StoreError::Conflict(format!("There is no store #{id}.")));
+                };
+                names.push(row.try_get::<String, _>(0)?);
+            }
+            let old: Vec<(String,)> = sqlx::query_as(
+                "SELECT st.name FROM stores st JOIN client_stores cs ON cs.store_id = st.id WHERE cs.client_id = $1 ORDER BY st.id",
+            )
+            .bind(client_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM client_stores WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+            for id in store_ids {
+                sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+                    .bind(client_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // A client's own session browsing a store they no longer belong to falls back to their first.
+            sqlx::query(
+                "UPDATE sessions SET store_id = NULL WHERE client_id = $1 AND store_id IS NOT NULL
+                   AND store_id NOT IN (SELECT store_id FROM client_stores WHERE client_id = $1)",
+            )
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+            let old = old.into_iter().map(|(n,)| n).collect::<Vec<_>>().join(", ");
+            Ok((tx, (), NewActivity {
+                    detail: format!("stores: {old} -> {}", names.join(", ")),
+                    ..NewActivity::by_staff(
+                        by,
+                        Some(client_id),
+                        ActivityGroup::Account,
+                        "Changed the client's stores",
+                        format!("client #{client_id}"),
+                    )
+                }))
+        })
+        .await
     }
 }
 

@@ -91,7 +91,13 @@ impl Store {
             "Cancelled a subscription at period end",
             format!("subscription #{id}"),
         );
-        self.change_owned_or(query, entry, |tx| Box::pin(why_not_cancelled(tx, acting.client_id, id, now))).await
+        self.record(|mut tx| async move {
+            if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                return Err(why_not_cancelled(&mut tx, acting.client_id, id, now).await);
+            }
+            Ok((tx, (), entry))
+        })
+        .await
     }
 
     /// Undoes a cancellation at period end while the period still runs.
@@ -111,7 +117,13 @@ impl Store {
             "Resumed a subscription",
             format!("subscription #{id}"),
         );
-        self.change_owned_or(query, entry, |tx| Box::pin(why_not_resumed(tx, acting.client_id, id))).await
+        self.record(|mut tx| async move {
+            if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                return Err(why_not_resumed(&mut tx, acting.client_id, id).await);
+            }
+            Ok((tx, (), entry))
+        })
+        .await
     }
 }
 

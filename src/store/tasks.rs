@@ -1,7 +1,7 @@
 //! Tasks: work the agency does for a client, with comments from both sides and completion by the
 //! client (where allowed) or by staff; every portal read is scoped by client.
 
-use super::activity::{append, NewActivity};
+use super::activity::NewActivity;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
@@ -80,34 +80,39 @@ impl Store {
     /// Comments on one of the acting client's tasks; the comment, its actor and the activity entry
     /// commit together.
     pub async fn comment_on_task(&self, acting: &Acting, task_id: i64, body: &str) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        let owned = sqlx::query("SELECT id FROM tasks WHERE id = $1 AND client_id = $2")
-            .bind(task_id)
-            .bind(acting.client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if owned.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let id: i64 = sqlx::query(
-            "INSERT INTO task_comments (task_id, author_kind, actor_staff_id, impersonation_id, body, created_at)
+        self.record(|mut tx| async move {
+            let owned = sqlx::query("SELECT id FROM tasks WHERE id = $1 AND client_id = $2")
+                .bind(task_id)
+                .bind(acting.client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if owned.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let id: i64 = sqlx::query(
+                "INSERT INTO task_comments (task_id, author_kind, actor_staff_id, impersonation_id, body, created_at)
              VALUES ($1, 'client', $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(task_id)
-        .bind(acting.staff_id())
-        .bind(acting.impersonation_id())
-        .bind(body)
-        .bind(crate::domain::now())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        append(
-            &mut tx,
-            NewActivity::from_acting(acting, ActivityGroup::Tasks, "Commented on a task", format!("task #{task_id}")),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+            )
+            .bind(task_id)
+            .bind(acting.staff_id())
+            .bind(acting.impersonation_id())
+            .bind(body)
+            .bind(crate::domain::now())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            Ok((
+                tx,
+                id,
+                NewActivity::from_acting(
+                    acting,
+                    ActivityGroup::Tasks,
+                    "Commented on a task",
+                    format!("task #{task_id}"),
+                ),
+            ))
+        })
+        .await
     }
 
     /// Marks one of the acting client's tasks done, when the agency lets the client do so.
@@ -126,90 +131,97 @@ impl Store {
         .bind(acting.client_id);
         let entry =
             NewActivity::from_acting(acting, ActivityGroup::Tasks, "Marked a task done", format!("task #{task_id}"));
-        self.change_owned_or(query, entry, |_| {
-            Box::pin(async { StoreError::Conflict("This task was already done or cannot be completed here.".into()) })
+        self.record(|mut tx| async move {
+            if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                return Err(StoreError::Conflict("This task was already done or cannot be completed here.".into()));
+            }
+            Ok((tx, (), entry))
         })
         .await
     }
 
     /// Creates a task for a client (staff side).
     pub async fn create_task(&self, by: &StaffActing, client_id: i64, t: &NewTask<'_>) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        super::client_exists(&mut tx, client_id).await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO tasks (client_id, title, description, status, client_can_complete, due_at, created_by_staff_id, created_at)
-             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(client_id)
-        .bind(t.title)
-        .bind(t.description)
-        .bind(t.client_can_complete as i64)
-        .bind(t.due_at)
-        .bind(by.staff_id)
-        .bind(crate::domain::now())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        append(&mut tx, staff_activity(by, client_id, "Created a task", id)).await?;
-        tx.commit().await?;
-        Ok(id)
+        self.record(|mut tx| async move {
+            super::client_exists(&mut tx, client_id).await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO tasks (client_id, title, description, status, client_can_complete, due_at, created_by_staff_id, created_at)
+                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(client_id)
+            .bind(t.title)
+            .bind(t.description)
+            .bind(t.client_can_complete as i64)
+            .bind(t.due_at)
+            .bind(by.staff_id)
+            .bind(crate::domain::now())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            Ok((tx, id, staff_activity(by, client_id, "Created a task", id)))
+        })
+        .await
     }
 
     /// A staff comment on any task.
     pub async fn staff_comment_on_task(&self, by: &StaffActing, task_id: i64, body: &str) -> StoreResult<i64> {
-        let mut tx = self.begin().await?;
-        let client_id = task_client(&mut tx, task_id).await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO task_comments (task_id, author_kind, author_staff_id, body, created_at)
+        self.record(|mut tx| async move {
+            let client_id = task_client(&mut tx, task_id).await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO task_comments (task_id, author_kind, author_staff_id, body, created_at)
              VALUES ($1, 'staff', $2, $3, $4) RETURNING id",
-        )
-        .bind(task_id)
-        .bind(by.staff_id)
-        .bind(body)
-        .bind(crate::domain::now())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        append(&mut tx, staff_activity(by, client_id, "Commented on a task", task_id)).await?;
-        tx.commit().await?;
-        Ok(id)
+            )
+            .bind(task_id)
+            .bind(by.staff_id)
+            .bind(body)
+            .bind(crate::domain::now())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            Ok((tx, id, staff_activity(by, client_id, "Commented on a task", task_id)))
+        })
+        .await
     }
 
     /// Staff mark a task done (`done = true`) or reopen it; `Conflict` when it already is so.
     pub async fn set_task_done_by_staff(&self, by: &StaffActing, task_id: i64, done: bool) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let client_id = task_client(&mut tx, task_id).await?;
-        let n = if done {
-            sqlx::query(
-                "UPDATE tasks SET status = 'done', completed_at = $1, completed_by_kind = 'staff',
+        self.record(|mut tx| async move {
+            let client_id = task_client(&mut tx, task_id).await?;
+            let n = if done {
+                sqlx::query(
+                    "UPDATE tasks SET status = 'done', completed_at = $1, completed_by_kind = 'staff',
                         completed_by_staff_id = $2, completed_impersonation_id = NULL
                  WHERE id = $3 AND status <> 'done'",
-            )
-            .bind(crate::domain::now())
-            .bind(by.staff_id)
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?
-        } else {
-            sqlx::query(
-                "UPDATE tasks SET status = 'open', completed_at = NULL, completed_by_kind = NULL,
+                )
+                .bind(crate::domain::now())
+                .bind(by.staff_id)
+                .bind(task_id)
+                .execute(&mut *tx)
+                .await?
+            } else {
+                sqlx::query(
+                    "UPDATE tasks SET status = 'open', completed_at = NULL, completed_by_kind = NULL,
                         completed_by_staff_id = NULL, completed_impersonation_id = NULL
                  WHERE id = $1 AND status = 'done'",
-            )
-            .bind(task_id)
-            .execute(&mut *tx)
-            .await?
-        };
-        if n.rows_affected() == 0 {
-            return Err(StoreError::Conflict(
-                if done { "This task is already done." } else { "This task is not done, so it cannot be reopened." }
+                )
+                .bind(task_id)
+                .execute(&mut *tx)
+                .await?
+            };
+            if n.rows_affected() == 0 {
+                return Err(StoreError::Conflict(
+                    if done {
+                        "This task is already done."
+                    } else {
+                        "This task is not done, so it cannot be reopened."
+                    }
                     .into(),
-            ));
-        }
-        let action = if done { "Marked a task done" } else { "Reopened a task" };
-        append(&mut tx, staff_activity(by, client_id, action, task_id)).await?;
-        tx.commit().await?;
-        Ok(())
+                ));
+            }
+            let action = if done { "Marked a task done" } else { "Reopened a task" };
+            Ok((tx, (), staff_activity(by, client_id, action, task_id)))
+        })
+        .await
     }
 }
 

@@ -5,7 +5,7 @@ use super::activity::{append, NewActivity};
 use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
 use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session, touch_last_login};
-use super::{Store, StoreError, StoreResult, Tx};
+use super::{changed, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::EndReason;
@@ -174,15 +174,24 @@ impl Store {
         replaces_token_hash: Option<&str>,
         by: &StaffActing,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        if let Some(old) = replaces_token_hash {
-            end_staff_session_by_hash(&mut tx, old).await?;
-        }
-        insert_session(&mut tx, token_hash, SessionKind::StaffPending, Some(staff_id), None, None, csrf, expires_at)
+        self.record(|mut tx| async move {
+            if let Some(old) = replaces_token_hash {
+                end_staff_session_by_hash(&mut tx, old).await?;
+            }
+            insert_session(
+                &mut tx,
+                token_hash,
+                SessionKind::StaffPending,
+                Some(staff_id),
+                None,
+                None,
+                csrf,
+                expires_at,
+            )
             .await?;
-        append(&mut tx, event(by, staff_id, "Staff password accepted", "second factor still owed".into())).await?;
-        tx.commit().await?;
-        Ok(())
+            Ok((tx, (), event(by, staff_id, "Staff password accepted", "second factor still owed".into())))
+        })
+        .await
     }
 
     /// Drops a half-signed-in session at the staff member's request, recorded like a sign-out.
@@ -300,51 +309,52 @@ impl Store {
         proof: FailedProof,
         detail: String,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_login_failure(&mut tx, account, &by.ip).await?;
-        if proof == FailedProof::SecondFactor {
-            // Counted once more under the account alone, so the code limit also holds across addresses.
-            insert_login_failure(&mut tx, &second_factor_account(account), "").await?;
-        }
-        let action = match proof {
-            FailedProof::SecondFactor => "Second factor refused",
-            FailedProof::Password => "Password re-check refused",
-        };
-        append(&mut tx, event(by, staff_id, action, detail)).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record(|mut tx| async move {
+            insert_login_failure(&mut tx, account, &by.ip).await?;
+            if proof == FailedProof::SecondFactor {
+                // Counted once more under the account alone, so the code limit also holds across addresses.
+                insert_login_failure(&mut tx, &second_factor_account(account), "").await?;
+            }
+            let action = match proof {
+                FailedProof::SecondFactor => "Second factor refused",
+                FailedProof::Password => "Password re-check refused",
+            };
+            Ok((tx, (), event(by, staff_id, action, detail)))
+        })
+        .await
     }
 
     /// Clears the staff member's two-factor and recovery codes and ends their staff sessions
     /// (and so their live Login as Client sessions, as a sign-out would).
     pub async fn reset_two_factor(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
+        self.record(|mut tx| async move {
+            changed(sqlx::query(
             "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL
              WHERE id = $1",
         )
         .bind(staff_id)
         .execute(&mut *tx)
-        .await?;
-        if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
-        let sessions = delete_staff_sessions(&mut tx, staff_id).await?;
-        let ended =
-            end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::Revoked, by.into(), &by.ip).await?;
-        append(
-            &mut tx,
-            event(
-                by,
-                staff_id,
-                "Two-factor reset",
-                format!("recovery codes removed; {sessions} sessions and {ended} Login as Client sessions ended"),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await?)?;
+            sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
+                .bind(staff_id)
+                .execute(&mut *tx)
+                .await?;
+            let sessions = delete_staff_sessions(&mut tx, staff_id).await?;
+            let ended =
+                end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::Revoked, by.into(), &by.ip)
+                    .await?;
+            Ok((
+                tx,
+                (),
+                event(
+                    by,
+                    staff_id,
+                    "Two-factor reset",
+                    format!("recovery codes removed; {sessions} sessions and {ended} Login as Client sessions ended"),
+                ),
+            ))
+        })
+        .await
     }
 }
 
