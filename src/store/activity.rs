@@ -48,6 +48,18 @@ impl NewActivity {
     }
 }
 
+impl NewActivity {
+    /// The entry with this detail.
+    pub fn with_detail(self, detail: String) -> Self {
+        NewActivity { detail, ..self }
+    }
+
+    /// An entry for a portal write to the acting client's own account.
+    pub fn on_account(acting: &Acting, group: ActivityGroup, action: &'static str) -> Self {
+        NewActivity::from_acting(acting, group, action, format!("client #{}", acting.client_id))
+    }
+}
+
 impl From<&StaffActing> for ActivityActor {
     fn from(by: &StaffActing) -> Self {
         by.staff_id.map_or(ActivityActor::System, ActivityActor::Staff)

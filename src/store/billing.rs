@@ -92,40 +92,24 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-            Ok((tx, id, NewActivity {
-                    detail: format!("card ending {last4}"),
-                    ..NewActivity::from_acting(
-                        acting,
-                        ActivityGroup::Billing,
-                        "Saved a payment method",
-                        format!("payment method #{id}"),
-                    )
-                }))
+            let target = format!("payment method #{id}");
+            let entry = NewActivity::from_acting(acting, ActivityGroup::Billing, "Saved a payment method", target);
+            Ok((tx, id, entry.with_detail(format!("card ending {last4}"))))
         })
         .await
     }
 
     /// Removes one of the acting client's saved payment methods (sensitive).
     pub async fn delete_payment_method(&self, acting: &Acting, id: i64) -> StoreResult<()> {
-        self.record(|mut tx| async move {
-            changed(
-                sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2")
-                    .bind(id)
-                    .bind(acting.client_id)
-                    .execute(&mut *tx)
-                    .await?,
-            )?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Billing,
-                    "Removed a payment method",
-                    format!("payment method #{id}"),
-                ),
-            ))
-        })
+        self.change(
+            sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2").bind(id).bind(acting.client_id),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Billing,
+                "Removed a payment method",
+                format!("payment method #{id}"),
+            ),
+        )
         .await
     }
 
@@ -258,15 +242,13 @@ impl Store {
         };
         append(
             &mut tx,
-            NewActivity {
-                detail: format!(
+            NewActivity::from_acting(acting, ActivityGroup::Billing, action, format!("invoice #{invoice_id}"))
+                .with_detail(format!(
                     "payment #{payment_id}: {} {}, reference {}",
                     crate::domain::format_money(total, &currency),
                     outcome.status.as_str(),
                     outcome.reference
-                ),
-                ..NewActivity::from_acting(acting, ActivityGroup::Billing, action, format!("invoice #{invoice_id}"))
-            },
+                )),
         )
         .await?;
         tx.commit().await?;

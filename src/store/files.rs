@@ -82,14 +82,13 @@ impl Store {
                 crate::domain::now(),
             )
             .await?;
-            let mut entry = NewActivity::from_acting(
+            let entry = NewActivity::from_acting(
                 acting,
                 ActivityGroup::Files,
                 "Shared a file with staff",
                 format!("file #{id}"),
             );
-            entry.detail = f.name.to_string();
-            Ok((tx, id, entry))
+            Ok((tx, id, entry.with_detail(f.name.to_string())))
         })
         .await
     }
@@ -107,14 +106,8 @@ impl Store {
                 crate::domain::now(),
             )
             .await?;
-            Ok((
-                tx,
-                id,
-                NewActivity {
-                    detail: f.name.to_string(),
-                    ..staff_entry(by, client_id, "Shared a file with the client", id)
-                },
-            ))
+            let entry = staff_entry(by, client_id, "Shared a file with the client", id);
+            Ok((tx, id, entry.with_detail(f.name.to_string())))
         })
         .await
     }
@@ -132,10 +125,9 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
             let key: String = row.try_get(0)?;
-            let mut entry =
+            let entry =
                 NewActivity::from_acting(acting, ActivityGroup::Files, "Deleted a shared file", format!("file #{id}"));
-            entry.detail = row.try_get(1)?;
-            Ok((tx, key, entry))
+            Ok((tx, key, entry.with_detail(row.try_get(1)?)))
         })
         .await
     }
@@ -150,11 +142,8 @@ impl Store {
                 .ok_or(StoreError::NotFound)?;
             let client_id: i64 = row.try_get(0)?;
             let key: String = row.try_get(1)?;
-            Ok((
-                tx,
-                (client_id, key),
-                NewActivity { detail: row.try_get(2)?, ..staff_entry(by, client_id, "Deleted a shared file", id) },
-            ))
+            let entry = staff_entry(by, client_id, "Deleted a shared file", id);
+            Ok((tx, (client_id, key), entry.with_detail(row.try_get(2)?)))
         })
         .await
     }

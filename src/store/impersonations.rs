@@ -218,23 +218,12 @@ impl Store {
 
     /// The client acknowledges the access notices (their own session only).
     pub async fn mark_access_seen(&self, acting: &Acting) -> StoreResult<()> {
-        self.record(|mut tx| async move {
+        self.change(
             sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
                 .bind(crate::domain::now() + 1)
-                .bind(acting.client_id)
-                .execute(&mut *tx)
-                .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Account,
-                    "Acknowledged support access notices",
-                    format!("client #{}", acting.client_id),
-                ),
-            ))
-        })
+                .bind(acting.client_id),
+            NewActivity::on_account(acting, ActivityGroup::Account, "Acknowledged support access notices"),
+        )
         .await
     }
 

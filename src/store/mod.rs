@@ -159,7 +159,35 @@ impl Store {
         tx.commit().await?;
         Ok(out)
     }
+
+    /// [`Store::record`] for a write of one statement that must change a row (its WHERE says
+    /// whose row it is): when it changes none, `unchanged` says why, inside the transaction.
+    pub(crate) async fn change_or<Fut>(
+        &self,
+        query: Write<'_>,
+        entry: NewActivity,
+        unchanged: impl FnOnce(Tx) -> Fut,
+    ) -> StoreResult<()>
+    where
+        Fut: std::future::Future<Output = StoreError>,
+    {
+        self.record(|mut tx| async move {
+            if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                return Err(unchanged(tx).await);
+            }
+            Ok((tx, (), entry))
+        })
+        .await
+    }
+
+    /// [`Store::change_or`] answering `NotFound` when the statement changed no row.
+    pub(crate) async fn change(&self, query: Write<'_>, entry: NewActivity) -> StoreResult<()> {
+        self.change_or(query, entry, |_| async { StoreError::NotFound }).await
+    }
 }
+
+/// A write statement with its values bound.
+pub(crate) type Write<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// `NotFound` unless a statement changed a row: the write was on a row that is not there, or
 /// not the caller's.

@@ -151,21 +151,15 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity {
-                    detail: format!("to {to}: {subject} (after {attempts} attempts)"),
-                    // The outbox is run from the settings side (`settings.manage`), so its actions file there.
-                    ..NewActivity::by_staff(
-                        by,
-                        None,
-                        ActivityGroup::Settings,
-                        "Mail retry requested",
-                        format!("outbox #{id}"),
-                    )
-                },
-            ))
+            // The outbox is run from the settings side (`settings.manage`), so its actions file there.
+            let entry = NewActivity::by_staff(
+                by,
+                None,
+                ActivityGroup::Settings,
+                "Mail retry requested",
+                format!("outbox #{id}"),
+            );
+            Ok((tx, (), entry.with_detail(format!("to {to}: {subject} (after {attempts} attempts)"))))
         })
         .await
     }

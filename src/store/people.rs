@@ -340,16 +340,10 @@ impl Store {
 
     /// Changes a staff member's role; live impersonations are re-checked on their next request.
     pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: &StaffActing) -> StoreResult<()> {
-        self.record(|mut tx| async move {
-            changed(
-                sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2")
-                    .bind(role_id)
-                    .bind(staff_id)
-                    .execute(&mut *tx)
-                    .await?,
-            )?;
-            Ok((tx, (), staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id)))
-        })
+        self.change(
+            sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2").bind(role_id).bind(staff_id),
+            staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id),
+        )
         .await
     }
 
@@ -404,16 +398,14 @@ impl Store {
             Ok((
                 tx,
                 (),
-                NewActivity {
-                    detail: format!("shown: {} -> {}", shown(&old), shown(&new)),
-                    ..NewActivity::by_staff(
-                        by,
-                        Some(client_id),
-                        ActivityGroup::Account,
-                        "Changed the client's portal modules",
-                        format!("client #{client_id}"),
-                    )
-                },
+                NewActivity::by_staff(
+                    by,
+                    Some(client_id),
+                    ActivityGroup::Account,
+                    "Changed the client's portal modules",
+                    format!("client #{client_id}"),
+                )
+                .with_detail(format!("shown: {} -> {}", shown(&old), shown(&new))),
             ))
         })
         .await
@@ -499,8 +491,6 @@ impl Store {
 }
 
 fn staff_event(by: &StaffActing, action: &'static str, detail: &str, staff_id: i64) -> NewActivity {
-    NewActivity {
-        detail: detail.to_string(),
-        ..NewActivity::by_staff(by, None, ActivityGroup::Staff, action, format!("staff #{staff_id}"))
-    }
+    NewActivity::by_staff(by, None, ActivityGroup::Staff, action, format!("staff #{staff_id}"))
+        .with_detail(detail.to_string())
 }

@@ -93,6 +93,9 @@ pub struct DashboardSummary {
     pub unseen_access: i64,
 }
 
+/// The action recorded when support-access consent changes, from either side.
+const CONSENT_CHANGED: &str = "Changed support access consent";
+
 /// Longest ticket subject accepted.
 pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest ticket message accepted.
@@ -217,17 +220,17 @@ impl Store {
         let now = crate::domain::now();
         self.record(|mut tx| async move {
             let id: i64 = sqlx::query(
-            "INSERT INTO tickets (client_id, subject, status, created_at, updated_at, actor_staff_id, impersonation_id)
+                "INSERT INTO tickets (client_id, subject, status, created_at, updated_at, actor_staff_id, impersonation_id)
              VALUES ($1, $2, 'open', $3, $3, $4, $5) RETURNING id",
-        )
-        .bind(acting.client_id)
-        .bind(subject)
-        .bind(now)
-        .bind(acting.staff_id())
-        .bind(acting.impersonation_id())
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+            )
+            .bind(acting.client_id)
+            .bind(subject)
+            .bind(now)
+            .bind(acting.staff_id())
+            .bind(acting.impersonation_id())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
             insert_reply(&mut tx, acting, id, body, now).await?;
             Ok((
                 tx,
@@ -267,24 +270,13 @@ impl Store {
 
     /// Updates the acting client's profile (name, phone).
     pub async fn update_profile(&self, acting: &Acting, name: &str, phone: &str) -> StoreResult<()> {
-        self.record(|mut tx| async move {
+        self.change(
             sqlx::query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
                 .bind(name)
                 .bind(phone)
-                .bind(acting.client_id)
-                .execute(&mut *tx)
-                .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Account,
-                    "Updated the profile",
-                    format!("client #{}", acting.client_id),
-                ),
-            ))
-        })
+                .bind(acting.client_id),
+            NewActivity::on_account(acting, ActivityGroup::Account, "Updated the profile"),
+        )
         .await
     }
 
@@ -303,22 +295,13 @@ impl Store {
                 .await?;
             // Other sign-ins of this client end with a password change; this one stays.
             sqlx::query(
-            "DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2",
-        )
-        .bind(acting.client_id)
-        .bind(keep_session)
-        .execute(&mut *tx)
-        .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Security,
-                    "Changed the password",
-                    format!("client #{}", acting.client_id),
-                ),
-            ))
+                "DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2",
+            )
+            .bind(acting.client_id)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await?;
+            Ok((tx, (), NewActivity::on_account(acting, ActivityGroup::Security, "Changed the password")))
         })
         .await
     }
@@ -339,16 +322,9 @@ impl Store {
                 .bind(acting.client_id)
                 .execute(&mut *tx)
                 .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Security,
-                    "Changed the e-mail address",
-                    email.to_string(),
-                ),
-            ))
+            let entry =
+                NewActivity::from_acting(acting, ActivityGroup::Security, "Changed the e-mail address", email.into());
+            Ok((tx, (), entry))
         })
         .await
     }
@@ -356,44 +332,30 @@ impl Store {
     /// The acting client's own support-access consent, set on `/account` (sensitive: never
     /// through Login as Client).
     pub async fn set_consent(&self, acting: &Acting, consent: Consent) -> StoreResult<()> {
-        let entry = NewActivity::from_acting(
-            acting,
-            ActivityGroup::LoginAsClient,
-            "Changed support access consent",
-            format!("client #{}", acting.client_id),
-        );
+        let entry = NewActivity::on_account(acting, ActivityGroup::LoginAsClient, CONSENT_CHANGED);
         self.write_consent(acting.client_id, consent, entry).await
     }
 
     /// A client's support-access consent, set by staff holding `clients.consent.manage`.
     pub async fn set_consent_as_staff(&self, by: &StaffActing, client_id: i64, consent: Consent) -> StoreResult<()> {
-        let entry = NewActivity::by_staff(
-            by,
-            Some(client_id),
-            ActivityGroup::LoginAsClient,
-            "Changed support access consent",
-            format!("client #{client_id}"),
-        );
+        let target = format!("client #{client_id}");
+        let entry = NewActivity::by_staff(by, Some(client_id), ActivityGroup::LoginAsClient, CONSENT_CHANGED, target);
         self.write_consent(client_id, consent, entry).await
     }
 
     async fn write_consent(&self, client_id: i64, consent: Consent, entry: NewActivity) -> StoreResult<()> {
-        self.record(|mut tx| async move {
-            let (value, until) = (consent.as_str(), consent.until());
-            changed(
-                sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
-                    .bind(value)
-                    .bind(until)
-                    .bind(client_id)
-                    .execute(&mut *tx)
-                    .await?,
-            )?;
-            let detail = format!(
-                "consent: {value}; until: {}",
-                until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
-            );
-            Ok((tx, (), NewActivity { detail, ..entry }))
-        })
+        let (value, until) = (consent.as_str(), consent.until());
+        let detail = format!(
+            "consent: {value}; until: {}",
+            until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
+        );
+        self.change(
+            sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
+                .bind(value)
+                .bind(until)
+                .bind(client_id),
+            NewActivity { detail, ..entry },
+        )
         .await
     }
 
@@ -413,16 +375,7 @@ impl Store {
                 &acting.ip,
             )
             .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Security,
-                    "Closed the account",
-                    format!("client #{}", acting.client_id),
-                ),
-            ))
+            Ok((tx, (), NewActivity::on_account(acting, ActivityGroup::Security, "Closed the account")))
         })
         .await
     }

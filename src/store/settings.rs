@@ -29,20 +29,14 @@ impl Store {
                 .map(|r| r.try_get(0))
                 .transpose()?;
             sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity {
-                    detail: format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value),
-                    ..NewActivity::by_staff(by, None, ActivityGroup::Settings, "Setting changed", key.to_string())
-                },
-            ))
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+            let entry = NewActivity::by_staff(by, None, ActivityGroup::Settings, "Setting changed", key.to_string());
+            Ok((tx, (), entry.with_detail(format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value))))
         })
         .await
     }

@@ -2,7 +2,7 @@
 //! (order, lines, invoice and the emptied cart in one idempotent transaction) and order details.
 
 use super::activity::{append, NewActivity};
-use super::{changed, id_by_key, Store, StoreError, StoreResult, Tx};
+use super::{id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StoreInfo};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::money::{self, MAX_QUANTITY};
@@ -135,29 +135,19 @@ impl Store {
                 ))
             })?;
             sqlx::query(
-            "INSERT INTO cart_items (client_id, store_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO cart_items (client_id, store_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (client_id, product_id) DO UPDATE SET quantity = $4",
-        )
-        .bind(acting.client_id)
-        .bind(store_id)
-        .bind(product_id)
-        .bind(new)
-        .bind(crate::domain::now())
-        .execute(&mut *tx)
-        .await?;
-            Ok((
-                tx,
-                (),
-                NewActivity {
-                    detail: format!("quantity +{quantity} (now {new})"),
-                    ..NewActivity::from_acting(
-                        acting,
-                        ActivityGroup::Shop,
-                        "Added to cart",
-                        format!("product #{product_id}"),
-                    )
-                },
-            ))
+            )
+            .bind(acting.client_id)
+            .bind(store_id)
+            .bind(product_id)
+            .bind(new)
+            .bind(crate::domain::now())
+            .execute(&mut *tx)
+            .await?;
+            let entry =
+                NewActivity::from_acting(acting, ActivityGroup::Shop, "Added to cart", format!("product #{product_id}"));
+            Ok((tx, (), entry.with_detail(format!("quantity +{quantity} (now {new})"))))
         })
         .await
     }
@@ -173,57 +163,39 @@ impl Store {
         if quantity == 0 {
             return self.remove_from_cart(acting, store_id, product_id).await;
         }
-        self.record(|mut tx| async move {
-            changed(
-                sqlx::query(
-                    "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
-                )
-                .bind(quantity)
-                .bind(acting.client_id)
-                .bind(store_id)
-                .bind(product_id)
-                .execute(&mut *tx)
-                .await?,
-            )?;
-            Ok((
-                tx,
-                (),
-                NewActivity {
-                    detail: format!("quantity {quantity}"),
-                    ..NewActivity::from_acting(
-                        acting,
-                        ActivityGroup::Shop,
-                        "Changed a cart quantity",
-                        format!("product #{product_id}"),
-                    )
-                },
-            ))
-        })
+        self.change(
+            sqlx::query(
+                "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
+            )
+            .bind(quantity)
+            .bind(acting.client_id)
+            .bind(store_id)
+            .bind(product_id),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Shop,
+                "Changed a cart quantity",
+                format!("product #{product_id}"),
+            )
+            .with_detail(format!("quantity {quantity}")),
+        )
         .await
     }
 
     /// Removes a line from the acting client's cart in this store.
     pub async fn remove_from_cart(&self, acting: &Acting, store_id: i64, product_id: i64) -> StoreResult<()> {
-        self.record(|mut tx| async move {
-            changed(
-                sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
-                    .bind(acting.client_id)
-                    .bind(store_id)
-                    .bind(product_id)
-                    .execute(&mut *tx)
-                    .await?,
-            )?;
-            Ok((
-                tx,
-                (),
-                NewActivity::from_acting(
-                    acting,
-                    ActivityGroup::Shop,
-                    "Removed from cart",
-                    format!("product #{product_id}"),
-                ),
-            ))
-        })
+        self.change(
+            sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
+                .bind(acting.client_id)
+                .bind(store_id)
+                .bind(product_id),
+            NewActivity::from_acting(
+                acting,
+                ActivityGroup::Shop,
+                "Removed from cart",
+                format!("product #{product_id}"),
+            ),
+        )
         .await
     }
 
@@ -348,10 +320,12 @@ impl Store {
         }
         append(
             &mut tx,
-            NewActivity {
-                detail: format!("{} line(s), {}", lines.len(), crate::domain::format_money(total, &store.currency)),
-                ..NewActivity::from_acting(acting, ActivityGroup::Shop, "Placed an order", format!("order #{order_id}"))
-            },
+            NewActivity::from_acting(acting, ActivityGroup::Shop, "Placed an order", format!("order #{order_id}"))
+                .with_detail(format!(
+                    "{} line(s), {}",
+                    lines.len(),
+                    crate::domain::format_money(total, &store.currency)
+                )),
         )
         .await?;
         tx.commit().await?;

@@ -107,16 +107,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             let old = old.into_iter().map(|(n,)| n).collect::<Vec<_>>().join(", ");
-            Ok((tx, (), NewActivity {
-                    detail: format!("stores: {old} -> {}", names.join(", ")),
-                    ..NewActivity::by_staff(
-                        by,
-                        Some(client_id),
-                        ActivityGroup::Account,
-                        "Changed the client's stores",
-                        format!("client #{client_id}"),
-                    )
-                }))
+            let target = format!("client #{client_id}");
+            let entry =
+                NewActivity::by_staff(by, Some(client_id), ActivityGroup::Account, "Changed the client's stores", target);
+            Ok((tx, (), entry.with_detail(format!("stores: {old} -> {}", names.join(", ")))))
         })
         .await
     }

@@ -91,12 +91,11 @@ impl Store {
             "Cancelled a subscription at period end",
             format!("subscription #{id}"),
         );
-        self.record(|mut tx| async move {
-            if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                return Err(why_not_cancelled(&mut tx, acting.client_id, id, now).await);
-            }
-            Ok((tx, (), entry))
-        })
+        self.change_or(
+            query,
+            entry,
+            |mut tx| async move { why_not_cancelled(&mut tx, acting.client_id, id, now).await },
+        )
         .await
     }
 
@@ -117,13 +116,7 @@ impl Store {
             "Resumed a subscription",
             format!("subscription #{id}"),
         );
-        self.record(|mut tx| async move {
-            if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                return Err(why_not_resumed(&mut tx, acting.client_id, id).await);
-            }
-            Ok((tx, (), entry))
-        })
-        .await
+        self.change_or(query, entry, |mut tx| async move { why_not_resumed(&mut tx, acting.client_id, id).await }).await
     }
 }
 

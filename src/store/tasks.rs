@@ -131,11 +131,8 @@ impl Store {
         .bind(acting.client_id);
         let entry =
             NewActivity::from_acting(acting, ActivityGroup::Tasks, "Marked a task done", format!("task #{task_id}"));
-        self.record(|mut tx| async move {
-            if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                return Err(StoreError::Conflict("This task was already done or cannot be completed here.".into()));
-            }
-            Ok((tx, (), entry))
+        self.change_or(query, entry, |_| async {
+            StoreError::Conflict("This task was already done or cannot be completed here.".into())
         })
         .await
     }

@@ -329,12 +329,12 @@ impl Store {
     pub async fn reset_two_factor(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
             changed(sqlx::query(
-            "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL
+                "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL
              WHERE id = $1",
-        )
-        .bind(staff_id)
-        .execute(&mut *tx)
-        .await?)?;
+            )
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?)?;
             sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
                 .bind(staff_id)
                 .execute(&mut *tx)
@@ -405,8 +405,5 @@ async fn use_proof(tx: &mut Tx, by: &StaffActing, staff_id: i64, proof: &Proof, 
 
 /// A security entry about a staff member's own sign-in or two-factor, by `by`.
 fn event(by: &StaffActing, staff_id: i64, action: &'static str, detail: String) -> NewActivity {
-    NewActivity {
-        detail,
-        ..NewActivity::by_staff(by, None, ActivityGroup::Security, action, format!("staff #{staff_id}"))
-    }
+    NewActivity::by_staff(by, None, ActivityGroup::Security, action, format!("staff #{staff_id}")).with_detail(detail)
 }
