@@ -46,9 +46,7 @@ impl NewActivity {
             ip: acting.ip.clone(),
         }
     }
-}
 
-impl NewActivity {
     /// The entry with this detail.
     pub fn with_detail(self, detail: String) -> Self {
         NewActivity { detail, ..self }
@@ -58,15 +56,7 @@ impl NewActivity {
     pub fn on_account(acting: &Acting, group: ActivityGroup, action: &'static str) -> Self {
         NewActivity::from_acting(acting, group, action, format!("client #{}", acting.client_id))
     }
-}
 
-impl From<&StaffActing> for ActivityActor {
-    fn from(by: &StaffActing) -> Self {
-        by.staff_id.map_or(ActivityActor::System, ActivityActor::Staff)
-    }
-}
-
-impl NewActivity {
     /// An entry for a staff-side write: the staff member (or the system) is the actor, and the
     /// context's address is recorded; `subject` is the client it is about, if any.
     pub fn by_staff(
@@ -86,6 +76,12 @@ impl NewActivity {
             detail: String::new(),
             ip: by.ip.clone(),
         }
+    }
+}
+
+impl From<&StaffActing> for ActivityActor {
+    fn from(by: &StaffActing) -> Self {
+        by.staff_id.map_or(ActivityActor::System, ActivityActor::Staff)
     }
 }
 

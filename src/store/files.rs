@@ -51,7 +51,7 @@ const FILE_COLS: &str =
     FROM files f LEFT JOIN staff u ON u.id = f.uploaded_by_staff_id LEFT JOIN staff x ON x.id = f.actor_staff_id";
 
 const FILES: ClientTable =
-    ClientTable { select: FILE_COLS, table: "files", client_col: "f.client_id", order: "f.id DESC" };
+    ClientTable { select: FILE_COLS, table: "files", client_col: "f.client_id", id_col: "f.id", order: "f.id DESC" };
 
 impl Store {
     /// A client's files, both directions, newest first, paged.
@@ -61,12 +61,7 @@ impl Store {
 
     /// One file; `client_id` scopes it (None for staff). Another client's file is `NotFound`.
     pub async fn file(&self, id: i64, client_id: Option<i64>) -> StoreResult<FileRow> {
-        sqlx::query_as(&format!("{FILE_COLS} WHERE f.id = $1 AND ($2 IS NULL OR f.client_id = $2)"))
-            .bind(id)
-            .bind(client_id)
-            .fetch_optional(&self.db.read)
-            .await?
-            .ok_or(StoreError::NotFound)
+        self.client_row(&FILES, id, client_id).await
     }
 
     /// Records a file the acting client shared with staff; staff acting through Login as Client

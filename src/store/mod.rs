@@ -145,6 +145,20 @@ impl Store {
         Ok(Page { items, page, per_page, total })
     }
 
+    /// One row of a client-owned table by id; `client_id` scopes it (`None` for staff, who may
+    /// see any), so another client's row is `NotFound`.
+    pub(crate) async fn client_row<T>(&self, t: &ClientTable, id: i64, client_id: Option<i64>) -> StoreResult<T>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        sqlx::query_as(&format!("{} WHERE {} = $1 AND ($2 IS NULL OR {} = $2)", t.select, t.id_col, t.client_col))
+            .bind(id)
+            .bind(client_id)
+            .fetch_optional(&self.db.read)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
     /// Runs one recorded write: `change` makes the write's changes in a transaction and says
     /// what it answers and which entry records it; the entry is appended in the same transaction
     /// and both commit together. When `change` fails (`NotFound`, or a `Conflict` explaining why
@@ -207,6 +221,8 @@ pub(crate) struct ClientTable {
     pub table: &'static str,
     /// The client column as `select` names it (`client_id`, `f.client_id`).
     pub client_col: &'static str,
+    /// The id column as `select` names it (`id`, `f.id`).
+    pub id_col: &'static str,
     /// The ORDER BY list.
     pub order: &'static str,
 }

@@ -115,11 +115,16 @@ const INVOICE_COLS: &str =
 const ORDER_COLS: &str = "SELECT id, client_id, number, status, currency, total_cents, created_at FROM orders";
 const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
 const INVOICES: ClientTable =
-    ClientTable { select: INVOICE_COLS, table: "invoices", client_col: "client_id", order: "id DESC" };
+    ClientTable { select: INVOICE_COLS, table: "invoices", client_col: "client_id", id_col: "id", order: "id DESC" };
 const ORDERS: ClientTable =
-    ClientTable { select: ORDER_COLS, table: "orders", client_col: "client_id", order: "id DESC" };
-const TICKETS: ClientTable =
-    ClientTable { select: TICKET_COLS, table: "tickets", client_col: "client_id", order: "updated_at DESC, id DESC" };
+    ClientTable { select: ORDER_COLS, table: "orders", client_col: "client_id", id_col: "id", order: "id DESC" };
+const TICKETS: ClientTable = ClientTable {
+    select: TICKET_COLS,
+    table: "tickets",
+    client_col: "client_id",
+    id_col: "id",
+    order: "updated_at DESC, id DESC",
+};
 
 impl Store {
     /// Dashboard figures for one client.
@@ -155,12 +160,7 @@ impl Store {
 
     /// One invoice with its lines; `client_id` scopes it (None for staff, who may see any).
     pub async fn invoice(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Invoice, Vec<InvoiceLine>)> {
-        let inv: Invoice = sqlx::query_as(&format!("{INVOICE_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"))
-            .bind(id)
-            .bind(client_id)
-            .fetch_optional(&self.db.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let inv: Invoice = self.client_row(&INVOICES, id, client_id).await?;
         Ok((inv, self.document_lines(LinesOf::Invoice, id).await?))
     }
 
@@ -198,12 +198,7 @@ impl Store {
 
     /// One ticket with its replies; `client_id` scopes it (None for staff).
     pub async fn ticket(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Ticket, Vec<Reply>)> {
-        let t: Ticket = sqlx::query_as(&format!("{TICKET_COLS} WHERE id = $1 AND ($2 IS NULL OR client_id = $2)"))
-            .bind(id)
-            .bind(client_id)
-            .fetch_optional(&self.db.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let t: Ticket = self.client_row(&TICKETS, id, client_id).await?;
         let replies = sqlx::query_as(
             "SELECT r.id, r.author_kind, a.name AS author_staff_name, x.name AS actor_staff_name, r.impersonation_id, r.body, r.created_at
              FROM ticket_replies r LEFT JOIN staff a ON a.id = r.author_staff_id LEFT JOIN staff x ON x.id = r.actor_staff_id

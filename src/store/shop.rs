@@ -145,8 +145,7 @@ impl Store {
             .bind(crate::domain::now())
             .execute(&mut *tx)
             .await?;
-            let entry =
-                NewActivity::from_acting(acting, ActivityGroup::Shop, "Added to cart", format!("product #{product_id}"));
+            let entry = cart_entry(acting, "Added to cart", product_id);
             Ok((tx, (), entry.with_detail(format!("quantity +{quantity} (now {new})"))))
         })
         .await
@@ -171,13 +170,7 @@ impl Store {
             .bind(acting.client_id)
             .bind(store_id)
             .bind(product_id),
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Shop,
-                "Changed a cart quantity",
-                format!("product #{product_id}"),
-            )
-            .with_detail(format!("quantity {quantity}")),
+            cart_entry(acting, "Changed a cart quantity", product_id).with_detail(format!("quantity {quantity}")),
         )
         .await
     }
@@ -189,12 +182,7 @@ impl Store {
                 .bind(acting.client_id)
                 .bind(store_id)
                 .bind(product_id),
-            NewActivity::from_acting(
-                acting,
-                ActivityGroup::Shop,
-                "Removed from cart",
-                format!("product #{product_id}"),
-            ),
+            cart_entry(acting, "Removed from cart", product_id),
         )
         .await
     }
@@ -349,6 +337,11 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         Ok((o, self.document_lines(super::portal::LinesOf::Order, id).await?))
     }
+}
+
+/// An entry about one product's line in the acting client's cart.
+fn cart_entry(acting: &Acting, action: &'static str, product_id: i64) -> NewActivity {
+    NewActivity::from_acting(acting, ActivityGroup::Shop, action, format!("product #{product_id}"))
 }
 
 /// Demo data: for a client with the full set, a cart with two items of `store_id`; for Jane

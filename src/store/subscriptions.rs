@@ -50,8 +50,13 @@ const SUBSCRIPTION_COLS: &str =
         s.cancelled_by_staff_id, x.name AS cancelled_by_staff_name, s.cancel_impersonation_id
      FROM subscriptions s LEFT JOIN staff x ON x.id = s.cancelled_by_staff_id";
 
-const SUBSCRIPTIONS: ClientTable =
-    ClientTable { select: SUBSCRIPTION_COLS, table: "subscriptions", client_col: "s.client_id", order: "s.id DESC" };
+const SUBSCRIPTIONS: ClientTable = ClientTable {
+    select: SUBSCRIPTION_COLS,
+    table: "subscriptions",
+    client_col: "s.client_id",
+    id_col: "s.id",
+    order: "s.id DESC",
+};
 
 impl Store {
     /// A client's subscriptions, newest first, paged.
@@ -61,12 +66,7 @@ impl Store {
 
     /// One subscription; `client_id` scopes it (None for staff).
     pub async fn subscription(&self, id: i64, client_id: Option<i64>) -> StoreResult<Subscription> {
-        sqlx::query_as(&format!("{SUBSCRIPTION_COLS} WHERE s.id = $1 AND ($2 IS NULL OR s.client_id = $2)"))
-            .bind(id)
-            .bind(client_id)
-            .fetch_optional(&self.db.read)
-            .await?
-            .ok_or(StoreError::NotFound)
+        self.client_row(&SUBSCRIPTIONS, id, client_id).await
     }
 
     /// Cancels one of the acting client's subscriptions at the end of its period: it stays active

@@ -49,7 +49,7 @@ const TASK_COLS: &str = "SELECT t.id, t.client_id, t.title, t.description, t.sta
      FROM tasks t LEFT JOIN staff x ON x.id = t.completed_by_staff_id";
 
 const TASKS: ClientTable =
-    ClientTable { select: TASK_COLS, table: "tasks", client_col: "t.client_id", order: "t.id DESC" };
+    ClientTable { select: TASK_COLS, table: "tasks", client_col: "t.client_id", id_col: "t.id", order: "t.id DESC" };
 
 impl Store {
     /// A client's tasks, newest first, paged (the count and the page both use the client index).
@@ -59,12 +59,7 @@ impl Store {
 
     /// One task with its comments; `client_id` scopes it (None for staff).
     pub async fn task(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Task, Vec<TaskComment>)> {
-        let t: Task = sqlx::query_as(&format!("{TASK_COLS} WHERE t.id = $1 AND ($2 IS NULL OR t.client_id = $2)"))
-            .bind(id)
-            .bind(client_id)
-            .fetch_optional(&self.db.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let t: Task = self.client_row(&TASKS, id, client_id).await?;
         let comments = sqlx::query_as(
             "SELECT c.id, c.author_kind, a.name AS author_staff_name, x.name AS actor_staff_name, c.impersonation_id,
                     c.body, c.created_at

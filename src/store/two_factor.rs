@@ -138,17 +138,7 @@ impl Store {
                 .await?;
         }
         delete_staff_sessions(&mut tx, staff_id).await?;
-        insert_session(
-            &mut tx,
-            new.token_hash,
-            SessionKind::Staff,
-            Some(staff_id),
-            None,
-            None,
-            new.csrf_token,
-            new.expires_at,
-        )
-        .await?;
+        open_staff_session(&mut tx, staff_id, new).await?;
         append(
             &mut tx,
             event(
@@ -260,17 +250,7 @@ impl Store {
         if n.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_session(
-            &mut tx,
-            new.token_hash,
-            SessionKind::Staff,
-            Some(staff_id),
-            None,
-            None,
-            new.csrf_token,
-            new.expires_at,
-        )
-        .await?;
+        open_staff_session(&mut tx, staff_id, new).await?;
         touch_last_login(&mut tx, Whose::Staff(staff_id)).await?;
         append(&mut tx, event(by, staff_id, "Staff signed in", "with two-factor".into())).await?;
         tx.commit().await?;
@@ -356,6 +336,12 @@ impl Store {
         })
         .await
     }
+}
+
+/// Opens the full staff session `new` for the staff member.
+async fn open_staff_session(tx: &mut Tx, staff_id: i64, new: &NewStaffSession<'_>) -> StoreResult<()> {
+    insert_session(tx, new.token_hash, SessionKind::Staff, Some(staff_id), None, None, new.csrf_token, new.expires_at)
+        .await
 }
 
 /// Uses up a proof inside the transaction and records it; false when it was already used.
