@@ -4,7 +4,8 @@ use crate::support::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn behalf(db: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+/// Runs the `behalf` binary on `db` with `args` and `stdin`: (succeeded, stdout, stderr).
+pub(crate) fn behalf(db: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_behalf"))
         .arg("--database-url")
         .arg(db)

@@ -1,5 +1,6 @@
 //! The one integration-test binary: drives Behalf over HTTP as a browser would.
 
+mod activity_addresses;
 mod architecture;
 mod bad_input;
 mod browser;
