@@ -4,7 +4,7 @@ use super::impersonation_views::quick_login_button;
 use crate::auth::guards::StaffAuth;
 use crate::domain::format_time;
 use crate::domain::impersonation::Consent;
-use crate::domain::permissions::{self as perm};
+use crate::domain::permissions::Permission;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::extract::Id;
@@ -14,7 +14,7 @@ use maud::{html, Markup};
 
 /// `GET /admin/tickets/{id}`.
 pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    auth.require(perm::TICKETS_MANAGE)?;
+    auth.require(Permission::TicketsManage)?;
     let (t, replies) = state.store.ticket(id, None).await?;
     let c = state.store.client(t.client_id).await?;
     let settings = state.store.settings().await?;
