@@ -250,7 +250,7 @@ impl FromRequestParts<AppState> for PortalAuth {
         let info = ClientInfo::from_parts(parts);
         let impersonation = match row.impersonation_id {
             None => {
-                if row.client_active != 1 {
+                if !row.client_active {
                     return Err(to_login());
                 }
                 None
@@ -266,8 +266,8 @@ impl FromRequestParts<AppState> for PortalAuth {
                     started_at: row.started_at.unwrap_or(0),
                     ends_by: row.ends_by.unwrap_or(0),
                     last_seen_at: row.last_seen_at.unwrap_or(0),
-                    staff_active: row.staff_active == Some(1),
-                    staff_may_impersonate: row.staff_may_impersonate > 0,
+                    staff_active: row.staff_active,
+                    staff_may_impersonate: row.staff_may_impersonate,
                 };
                 if let Err(reason) = check_live(&live, limits, now) {
                     state.store.end_impersonation(imp_id, reason, ActivityActor::System, &info.ip).await?;
@@ -281,7 +281,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                     id: imp_id,
                     mode: live_mode(
                         row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
-                        row.staff_may_write > 0,
+                        row.staff_may_write,
                     ),
                     ends_by: limits.deadline(live.started_at, live.ends_by),
                     reason: row.reason.clone().unwrap_or_default(),
@@ -335,7 +335,7 @@ mod tests {
                 password_hash: String::new(),
                 role_id: 1,
                 role_name: "support".into(),
-                active: 1,
+                active: true,
             },
             grants,
             info: ClientInfo { ip: "127.0.0.1".into(), user_agent: String::new() },

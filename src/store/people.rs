@@ -3,6 +3,7 @@
 //! so this file builds on `sessions` and `impersonations`, and they never name `Staff`.
 
 use super::activity::{append, ActivityActor, NewActivity};
+use super::flag::Flag;
 use super::{Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::permissions::{Grants, Permission};
 use crate::domain::session::Whose;
@@ -17,7 +18,8 @@ pub struct Staff {
     pub password_hash: String,
     pub role_id: i64,
     pub role_name: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
 }
 
 /// A live staff session with the staff member and their permissions.
@@ -44,7 +46,8 @@ pub struct Client {
     pub company: String,
     pub phone: String,
     pub password_hash: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
     pub consent: String,
     pub consent_until: Option<i64>,
     pub created_at: i64,
@@ -59,7 +62,8 @@ pub struct ClientListRow {
     pub email: String,
     pub name: String,
     pub company: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
     pub consent: String,
     pub consent_until: Option<i64>,
 }
@@ -127,7 +131,7 @@ impl Store {
             password_hash: first.try_get(5)?,
             role_id: first.try_get(6)?,
             role_name: first.try_get(7)?,
-            active: first.try_get(8)?,
+            active: first.try_get::<Flag, _>(8)?.into(),
         };
         let mut names = Vec::new();
         for r in &rows {
@@ -142,7 +146,7 @@ impl Store {
             staff,
             grants: Grants::from_stored(names.iter().map(String::as_str)),
             verified_at: first.try_get(10)?,
-            two_factor: first.try_get::<i64, _>(11)? == 1,
+            two_factor: first.try_get::<Flag, _>(11)?.into(),
             staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
                 "security.staff_2fa",
                 staff_2fa.as_deref(),

@@ -90,7 +90,7 @@ pub(crate) async fn client_record(
     let modules = Modules::from_hidden(&c.hidden_modules);
     let now = crate::domain::now();
     let may = auth.grants.has(Permission::ClientsImpersonate);
-    let blocker = start_blocker(&auth.grants, &settings, c.active == 1, consent, now);
+    let blocker = start_blocker(&auth.grants, &settings, c.active, consent, now);
     let can_write = auth.grants.has(Permission::ClientsImpersonateWrite);
     let chosen_mode = typed.and_then(|t| t.mode.as_deref()).unwrap_or(settings.default_mode.as_str());
     Ok(admin_page(
@@ -108,7 +108,7 @@ pub(crate) async fn client_record(
                 dt { "E-mail" } dd { (c.email) }
                 dt { "Company" } dd { (c.company) }
                 dt { "Phone" } dd { (c.phone) }
-                dt { "Status" } dd #client-status { @if c.active == 1 { "active" } @else { "disabled" } }
+                dt { "Status" } dd #client-status { @if c.active { "active" } @else { "disabled" } }
                 dt { "Support access" } dd #consent-label { (consent_label(consent)) }
                 dt { "Client since" } dd { (format_date(c.created_at)) }
                 dt { "Last sign-in" } dd #last-login { (c.last_login_at.map(format_time).unwrap_or_else(|| "never".into())) }
@@ -234,8 +234,8 @@ pub async fn clients(
                             td { a href=(format!("/admin/clients/{}", c.id)) { (c.name) } }
                             td { (c.email) }
                             td { (c.company) }
-                            td { @if c.active == 1 { "active" } @else { "disabled" } }
-                            @if may { td { (quick_login_button(&auth, &settings, c.id, c.active == 1, Consent::from_stored(&c.consent, c.consent_until), "/dashboard")) } }
+                            td { @if c.active { "active" } @else { "disabled" } }
+                            @if may { td { (quick_login_button(&auth, &settings, c.id, c.active, Consent::from_stored(&c.consent, c.consent_until), "/dashboard")) } }
                         }
                     }
                 }

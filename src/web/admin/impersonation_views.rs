@@ -51,7 +51,7 @@ pub async fn quick_login_for(state: &AppState, auth: &StaffAuth, client_id: i64,
     let c = state.store.client(client_id).await?;
     let settings = state.store.settings().await?;
     let consent = Consent::from_stored(&c.consent, c.consent_until);
-    Ok(quick_login_button(auth, &settings, c.id, c.active == 1, consent, next))
+    Ok(quick_login_button(auth, &settings, c.id, c.active, consent, next))
 }
 
 /// A compact Login as Client button for the places the admin side shows a client (list rows,

@@ -199,7 +199,7 @@ pub async fn impersonate(
         })?),
     };
     let target = TargetClient {
-        active: client.active == 1,
+        active: client.active,
         consent: Consent::from_stored(&client.consent, client.consent_until),
         stores: &store_ids,
     };

@@ -58,9 +58,9 @@ fn staff_page(
                                     button type="submit" { "Change" }
                                 }
                             }
-                            td { @if s.active == 1 { "active" } @else { "disabled" } }
+                            td { @if s.active { "active" } @else { "disabled" } }
                             td {
-                                @if s.active == 1 && s.id != auth.staff.id {
+                                @if s.active && s.id != auth.staff.id {
                                     form.inline method="post" action=(format!("/admin/staff/{}/disable", s.id)) {
                                         (csrf(&auth.csrf_token))
                                         button.danger type="submit" { "Disable" }

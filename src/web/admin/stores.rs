@@ -36,7 +36,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<M
                         tbody { @for p in products { tr {
                             td { (p.sku) } td { (p.name) } td { (format_money(p.price_cents, &s.currency)) }
                             td { @if p.billing_interval.is_empty() { "one-off" } @else { (p.billing_interval) } }
-                            td { @if p.active == 1 { "on sale" } @else { "withdrawn" } }
+                            td { @if p.active { "on sale" } @else { "withdrawn" } }
                         } } } }
                 }
             }

@@ -78,7 +78,7 @@ async fn tasks_page(
                     td { a href=(format!("/admin/tasks/{}", t.id)) { (t.title) } }
                     td { (status_label(&t.status)) }
                     td { (t.due_at.map(format_date).unwrap_or_default()) }
-                    td { @if t.client_can_complete == 1 { "yes" } @else { "no" } }
+                    td { @if t.client_can_complete { "yes" } @else { "no" } }
                 } } }
             }
             (pager(&format!("/admin/clients/{id}/tasks"), page.page, page.pages()))
@@ -186,7 +186,7 @@ async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, err
             dl.details {
                 dt { "Status" } dd #task-status { (status_label(&t.status)) }
                 dt { "Due" } dd { (t.due_at.map(format_date).unwrap_or_else(|| "no due date".into())) }
-                dt { "Client may mark done" } dd { @if t.client_can_complete == 1 { "yes" } @else { "no" } }
+                dt { "Client may mark done" } dd { @if t.client_can_complete { "yes" } @else { "no" } }
                 dt { "Created" } dd { (format_time(t.created_at)) }
                 @if let Some(at) = t.completed_at { dt { "Completed" } dd #task-completed { (format_time(at)) " by " (completed_by_admin(&c.name, &t)) } }
             }

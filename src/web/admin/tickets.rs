@@ -24,7 +24,7 @@ pub async fn ticket(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) 
         html! {
             h1 { "Ticket #" (t.id) ": " (t.subject) }
             p { "Client: " a href=(format!("/admin/clients/{}", c.id)) { (c.name) } " · Status: " (t.status) }
-            (quick_login_button(&auth, &settings, c.id, c.active == 1, Consent::from_stored(&c.consent, c.consent_until), &format!("/tickets/{}", t.id)))
+            (quick_login_button(&auth, &settings, c.id, c.active, Consent::from_stored(&c.consent, c.consent_until), &format!("/tickets/{}", t.id)))
             @for r in &replies {
                 div.reply {
                     div.meta.author { (crate::web::attribution::reply_author_admin(&c.name, r)) " · " (format_time(r.created_at)) }
