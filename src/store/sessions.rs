@@ -5,6 +5,7 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::flag::Flag;
 use super::{Store, StoreResult, Tx};
+use crate::domain::permissions::Permission;
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::FromRow;
 
@@ -52,8 +53,8 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         st.name AS store_name, (SELECT COUNT(*) FROM client_stores cs WHERE cs.client_id = c.id) AS store_count,
         st.id AS store_id, st.color AS store_color, st.currency AS store_currency, c.hidden_modules,
         sf.id AS staff_id, sf.name AS staff_name, COALESCE(sf.active, 0) AS staff_active,
-        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate') AS staff_may_impersonate,
-        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate.write') AS staff_may_write,
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = $3) AS staff_may_impersonate,
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = $4) AS staff_may_write,
         i.started_at,
         (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
         (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration
@@ -67,7 +68,13 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
 impl Store {
     /// Reads a portal session, with its impersonation and the staff member's current standing.
     pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
-        Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
+        Ok(sqlx::query_as(PORTAL_SESSION_SQL)
+            .bind(token_hash)
+            .bind(now)
+            .bind(Permission::ClientsImpersonate.as_str())
+            .bind(Permission::ClientsImpersonateWrite.as_str())
+            .fetch_optional(&self.db.read)
+            .await?)
     }
 
     /// A client's own sign-out: ends that one session only.
