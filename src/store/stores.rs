@@ -2,6 +2,7 @@
 //! the colours the portal is drawn in.
 
 use super::activity::{append, ActivityActor, NewActivity};
+use super::flag::Flag;
 use super::{Store, StoreError, StoreResult};
 use sqlx::{FromRow, Row};
 
@@ -24,7 +25,8 @@ pub struct CatalogueEntry {
     pub name: String,
     pub price_cents: i64,
     pub billing_interval: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
 }
 
 /// Whether a stored colour is a plain `#rrggbb`, the only form ever written into CSS.

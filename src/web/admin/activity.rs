@@ -2,7 +2,7 @@
 
 use crate::auth::guards::StaffAuth;
 use crate::domain::format_time;
-use crate::domain::permissions::{self as perm};
+use crate::domain::permissions::Permission;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::activity::{ActivityFilter, ActivityRow};
@@ -22,7 +22,7 @@ pub async fn activity(
     auth: StaffAuth,
     Query(q): Query<ActivityQuery>,
 ) -> AppResult<Markup> {
-    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    auth.require(Permission::ImpersonationLogView)?;
     let staff = state.store.list_staff().await?;
     let mut f = ActivityFilter {
         group: q.group.clone().filter(|g| !g.trim().is_empty()),
