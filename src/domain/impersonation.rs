@@ -392,6 +392,31 @@ mod tests {
     }
 
     #[test]
+    fn the_button_and_the_start_share_the_first_refusal() {
+        let mut off = settings();
+        off.enabled = false;
+        let disabled = TargetClient { active: false, ..target() };
+        let cases = [
+            (grants("support"), settings(), target()),
+            (grants("admin"), off, target()),
+            (grants("admin"), settings(), disabled),
+        ];
+        for (g, s, t) in &cases {
+            let before_asking = may_start(g, s, t, 0).unwrap_err();
+            assert_eq!(decide_start(g, s, t, &ask(), 0).unwrap_err(), before_asking);
+        }
+        assert_eq!(may_start(&grants("admin"), &settings(), &target(), 0), Ok(()));
+        let mut reason_required = settings();
+        reason_required.require_reason = true;
+        // What must still be asked (a reason) does not disable the button.
+        assert_eq!(may_start(&grants("admin"), &reason_required, &target(), 0), Ok(()));
+        assert_eq!(
+            decide_start(&grants("admin"), &reason_required, &target(), &ask(), 0),
+            Err(Refusal::ReasonRequired)
+        );
+    }
+
+    #[test]
     fn admin_starts_read_only_by_default() {
         let d = decide_start(&grants("admin"), &settings(), &target(), &ask(), 100).unwrap();
         assert_eq!(d.mode, Mode::ReadOnly);
