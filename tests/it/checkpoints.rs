@@ -5,19 +5,9 @@ use crate::support::*;
 use behalf::store::activity::{entry_hash, ChainEntry};
 use sqlx::Row;
 use std::path::Path;
-use std::process::Command;
 
 fn behalf(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_behalf"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .env_remove("BEHALF_AUDIT_KEY")
-        .env_remove("BEHALF_AUDIT_CHECKPOINTS")
-        .env_remove("BEHALF_AUDIT_PUBLIC_KEY")
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    behalf_cli(db, args, "")
 }
 
 fn s(p: &Path) -> &str {

@@ -430,8 +430,7 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
 
     // revoked: the staff account is disabled.
-    let staff_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
-    app.store.disable_staff(staff_id, behalf::store::activity::ActivityActor::System).await.unwrap();
+    app.disable_staff("admin@example.com").await;
     assert_ended(&app, &mut b, "revoked").await;
     assert_eq!(b.get("/admin").await.location(), Some("/admin/login"));
 }

@@ -136,9 +136,29 @@ impl TestApp {
         sqlx::query(sql).fetch_optional(&self.store.db.read).await.unwrap().and_then(|r| r.try_get(0).ok())
     }
 
-    /// Sets a setting as an operator would.
+    /// Sets a setting as an operator would: `behalf settings set KEY VALUE`.
     pub async fn set(&self, key: &str, value: &str) {
-        self.store.set_setting(key, value, behalf::store::activity::ActivityActor::System, "test").await.unwrap();
+        let (ok, out, err) = self.cli(&["settings", "set", key, value]).await;
+        assert!(ok, "behalf settings set {key} {value}: {out}{err}");
+    }
+
+    /// Disables a staff member as an operator would: `behalf staff disable EMAIL`.
+    pub async fn disable_staff(&self, email: &str) {
+        let (ok, out, err) = self.cli(&["staff", "disable", email]).await;
+        assert!(ok, "behalf staff disable {email}: {out}{err}");
+    }
+
+    /// Runs the `behalf` binary on this app's database (see [`behalf_cli`]) off the test's
+    /// runtime, so the server goes on answering, and finishing its transactions, meanwhile.
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let db = self.db_url.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            behalf_cli(&db, &args, "")
+        })
+        .await
+        .unwrap()
     }
 
     /// A browser signed in as staff.
@@ -169,6 +189,30 @@ impl TestApp {
     pub async fn last_end_reason(&self) -> Option<String> {
         self.text("SELECT end_reason FROM impersonations ORDER BY id DESC LIMIT 1").await
     }
+}
+
+/// Runs the `behalf` binary on the database at `db` as an operator would, with `stdin` as its
+/// standard input; returns whether it succeeded, its standard output and its standard error.
+/// The audit signer's environment variables are removed so the caller's shell cannot change
+/// what a test sees.
+pub fn behalf_cli(db: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_behalf"))
+        .arg("--database-url")
+        .arg(db)
+        .args(args)
+        .env_remove("BEHALF_AUDIT_KEY")
+        .env_remove("BEHALF_AUDIT_CHECKPOINTS")
+        .env_remove("BEHALF_AUDIT_PUBLIC_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 /// A minimal SMTP server on loopback that accepts every message and keeps it.

@@ -357,26 +357,15 @@ async fn a_stale_session_without_two_factor_confirms_with_the_password() {
     assert_eq!(activity_has(&app, "Password re-checked").await, 1);
 }
 
-fn behalf_cli(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_behalf"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
-}
-
 #[tokio::test]
 async fn reset_2fa_clears_it_and_ends_the_sessions() {
     let app = TestApp::spawn().await;
     let mut b = app.staff("admin@example.com").await;
     enrol(&mut b).await;
     b.impersonate(JANE, &[]).await;
-    let (ok, _, err) = behalf_cli(&app.db_url, &["staff", "reset-2fa", "nobody@example.com"]);
+    let (ok, _, err) = app.cli(&["staff", "reset-2fa", "nobody@example.com"]).await;
     assert!(!ok && err.contains("no staff member"), "{err}");
-    let (ok, out, err) = behalf_cli(&app.db_url, &["staff", "reset-2fa", "admin@example.com"]);
+    let (ok, out, err) = app.cli(&["staff", "reset-2fa", "admin@example.com"]).await;
     assert!(ok, "{out}{err}");
     assert_eq!(b.get("/admin").await.location(), Some("/admin/login"), "the session ended");
     assert_eq!(app.last_end_reason().await.as_deref(), Some("revoked"));
