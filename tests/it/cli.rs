@@ -68,12 +68,12 @@ async fn staff_commands_and_audit_verify() {
     let (ok, out, _) = behalf_cli(&db, &["audit", "export", "--format", "jsonl"], "");
     assert!(ok && out.lines().count() as i64 == app.activity_count().await);
     // A changed row, and a deleted newest row, are both detected.
-    let original = app.text("SELECT detail FROM activity WHERE id = 2").await.unwrap();
-    app.exec("UPDATE activity SET detail = 'edited' WHERE id = 2").await;
+    let original = app.activity_row(2).await.detail;
+    app.set_activity_detail(2, "edited").await;
     let (ok, _, err) = behalf_cli(&db, &["audit", "verify"], "");
     assert!(!ok && err.contains("entry 2"), "{err}");
-    app.exec(&format!("UPDATE activity SET detail = '{original}' WHERE id = 2")).await;
+    app.set_activity_detail(2, &original).await;
     assert!(behalf_cli(&db, &["audit", "verify"], "").0);
-    app.exec("DELETE FROM activity WHERE id = (SELECT MAX(id) FROM activity)").await;
+    app.delete_newest_activity().await;
     assert!(!behalf_cli(&db, &["audit", "verify"], "").0);
 }
