@@ -219,12 +219,14 @@ pub enum Table {
     Impersonations,
     Invoices,
     LoginFailures,
+    Migrations,
     Orders,
     Outbox,
     PaymentMethods,
     Payments,
     Sessions,
     Settings,
+    Staff,
     StaffRecoveryCodes,
     TaskComments,
     Tasks,
@@ -242,12 +244,14 @@ impl Table {
             Table::Impersonations => "impersonations",
             Table::Invoices => "invoices",
             Table::LoginFailures => "login_failures",
+            Table::Migrations => "behalf_migrations",
             Table::Orders => "orders",
             Table::Outbox => "outbox",
             Table::PaymentMethods => "payment_methods",
             Table::Payments => "payments",
             Table::Sessions => "sessions",
             Table::Settings => "settings",
+            Table::Staff => "staff",
             Table::StaffRecoveryCodes => "staff_recovery_codes",
             Table::TaskComments => "task_comments",
             Table::Tasks => "tasks",
@@ -400,15 +404,20 @@ impl Record for ClientRow {
 /// A reply on a ticket.
 #[derive(Clone, Debug)]
 pub struct TicketReply {
+    pub actor_staff_id: Option<i64>,
     pub impersonation_id: Option<i64>,
     pub body: String,
 }
 
 impl Record for TicketReply {
     const FROM: &'static str = "ticket_replies";
-    const COLUMNS: &'static str = "impersonation_id, body";
+    const COLUMNS: &'static str = "actor_staff_id, impersonation_id, body";
     fn read(r: &AnyRow) -> Self {
-        TicketReply { impersonation_id: r.get("impersonation_id"), body: r.get("body") }
+        TicketReply {
+            actor_staff_id: r.get("actor_staff_id"),
+            impersonation_id: r.get("impersonation_id"),
+            body: r.get("body"),
+        }
     }
 }
 
@@ -776,6 +785,12 @@ impl Records {
             };
         }
         q.execute(&self.write).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Closes both pools (before the database goes away under a test).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
     }
 
     /// Runs a statement directly on the database, as an operator or an attacker with database
