@@ -1,4 +1,6 @@
-//! `TestApp` (a server on port 0 with demo data) and `Browser` (cookies, CSRF tokens from pages).
+//! `TestApp` (a server on port 0 with demo data), `Browser` (cookies, CSRF tokens from pages),
+//! `Records` (what the tests ask of the database, and the SQL for it, in one place) and
+//! `behalf_cli` (the binary as an operator runs it).
 
 use behalf::app::Server;
 use behalf::config::Config;
@@ -742,18 +744,24 @@ impl Records {
 
     // --- The one place SQL is run -------------------------------------------------------------
 
+    /// `sql` with `$1`… bound to `args`.
+    fn query<'q>(sql: &'q str, args: &[Arg<'q>]) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        args.iter().fold(sqlx::query(sql), |q, a| match a {
+            Arg::Int(i) => q.bind(*i),
+            Arg::Text(t) => q.bind(*t),
+        })
+    }
+
+    /// Every row a query answers, read from the read pool.
+    async fn fetch(&self, sql: &str, args: &[Arg<'_>]) -> Vec<AnyRow> {
+        Self::query(sql, args).fetch_all(&self.read).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Rows of `T` matching `filter` (SQL after the table name: `WHERE …`, with `$1`… bound to
     /// `args`), oldest first.
     async fn select<T: Record>(&self, filter: &str, args: &[Arg<'_>]) -> Vec<T> {
         let sql = format!("SELECT {} FROM {} {filter}", T::COLUMNS, T::FROM);
-        let mut q = sqlx::query(&sql);
-        for a in args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(t) => q.bind(*t),
-            };
-        }
-        q.fetch_all(&self.read).await.unwrap_or_else(|e| panic!("{sql}: {e}")).iter().map(T::read).collect()
+        self.fetch(&sql, args).await.iter().map(T::read).collect()
     }
 
     /// The one row of `T` matching `filter`; panics unless there is exactly one.
@@ -765,26 +773,14 @@ impl Records {
 
     /// One integer (a COUNT, a MAX or a cast SUM; PostgreSQL needs the cast for SUM).
     async fn scalar(&self, sql: &str, args: &[Arg<'_>]) -> i64 {
-        let mut q = sqlx::query(sql);
-        for a in args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(t) => q.bind(*t),
-            };
-        }
-        q.fetch_one(&self.read).await.unwrap_or_else(|e| panic!("{sql}: {e}")).try_get(0).unwrap()
+        let rows = self.fetch(sql, args).await;
+        let row = rows.first().unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get(0).unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Runs a statement with arguments on the write pool.
     async fn run(&self, sql: &str, args: &[Arg<'_>]) {
-        let mut q = sqlx::query(sql);
-        for a in args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(t) => q.bind(*t),
-            };
-        }
-        q.execute(&self.write).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        Self::query(sql, args).execute(&self.write).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Closes both pools (before the database goes away under a test).
@@ -835,18 +831,14 @@ impl Records {
 
     /// Every role: id and name.
     pub async fn roles(&self) -> Vec<(i64, String)> {
-        let rows = sqlx::query("SELECT id, name FROM roles ORDER BY id").fetch_all(&self.read).await.unwrap();
+        let rows = self.fetch("SELECT id, name FROM roles ORDER BY id", &[]).await;
         rows.iter().map(|r| (r.get("id"), r.get("name"))).collect()
     }
 
     /// The permissions granted to a role.
     pub async fn role_permissions(&self, role_id: i64) -> Vec<String> {
-        let rows = sqlx::query("SELECT permission FROM role_permissions WHERE role_id = $1 ORDER BY permission")
-            .bind(role_id)
-            .fetch_all(&self.read)
-            .await
-            .unwrap();
-        rows.iter().map(|r| r.get("permission")).collect()
+        let sql = "SELECT permission FROM role_permissions WHERE role_id = $1 ORDER BY permission";
+        self.fetch(sql, &[Arg::Int(role_id)]).await.iter().map(|r| r.get("permission")).collect()
     }
 
     /// Takes a permission from a role, as an operator editing the database would.
@@ -869,8 +861,8 @@ impl Records {
 
     /// The stored hashes of every staff recovery code.
     pub async fn recovery_code_hashes(&self) -> Vec<String> {
-        let rows = sqlx::query("SELECT code_hash FROM staff_recovery_codes ORDER BY id").fetch_all(&self.read).await;
-        rows.unwrap().iter().map(|r| r.get("code_hash")).collect()
+        let rows = self.fetch("SELECT code_hash FROM staff_recovery_codes ORDER BY id", &[]).await;
+        rows.iter().map(|r| r.get("code_hash")).collect()
     }
 
     /// Every client account.
@@ -900,12 +892,8 @@ impl Records {
 
     /// The stores a client may shop in.
     pub async fn client_stores(&self, client: i64) -> Vec<i64> {
-        let rows = sqlx::query("SELECT store_id FROM client_stores WHERE client_id = $1 ORDER BY store_id")
-            .bind(client)
-            .fetch_all(&self.read)
-            .await
-            .unwrap();
-        rows.iter().map(|r| r.get("store_id")).collect()
+        let sql = "SELECT store_id FROM client_stores WHERE client_id = $1 ORDER BY store_id";
+        self.fetch(sql, &[Arg::Int(client)]).await.iter().map(|r| r.get("store_id")).collect()
     }
 
     /// The id of the store with this name.
@@ -1088,8 +1076,8 @@ impl Records {
 
     /// The sizes the stored checkpoints sign, oldest first.
     pub async fn checkpoint_sizes(&self) -> Vec<i64> {
-        let rows = sqlx::query("SELECT size FROM audit_checkpoints ORDER BY id").fetch_all(&self.read).await;
-        rows.unwrap().iter().map(|r| r.get("size")).collect()
+        let rows = self.fetch("SELECT size FROM audit_checkpoints ORDER BY id", &[]).await;
+        rows.iter().map(|r| r.get("size")).collect()
     }
 
     /// Replaces every stored checkpoint's note with junk.
@@ -1106,8 +1094,8 @@ impl Records {
 
     /// The value stored for a setting (none while it has its default and was never saved).
     pub async fn stored_setting(&self, key: &str) -> Option<String> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.read).await;
-        row.unwrap().map(|r| r.get("value"))
+        let rows = self.fetch("SELECT value FROM settings WHERE key = $1", &[Arg::Text(key)]).await;
+        rows.first().map(|r| r.get("value"))
     }
 
     // --- Tickets ------------------------------------------------------------------------------
