@@ -26,14 +26,14 @@ async fn flag_columns_read_as_bool_both_ways() {
     assert!(s.list_staff().await.unwrap().iter().all(|x| x.active == (x.id != sue.id)));
 
     // Catalogue entries, tasks and subscriptions, with one row of each set each way.
-    let store_id = app.scalar("SELECT MIN(id) FROM stores").await;
+    let store_id = app.min_id("stores").await;
     app.exec(&format!(
         "UPDATE products SET active = 0 WHERE id = (SELECT MIN(id) FROM products WHERE store_id = {store_id})"
     ))
     .await;
     let catalogue = s.store_catalogue(store_id).await.unwrap();
     for p in &catalogue {
-        let stored = app.scalar(&format!("SELECT active FROM products WHERE id = {}", p.id)).await;
+        let stored = app.stored_flag("products", "active", p.id).await;
         assert_eq!(p.active, stored != 0, "product {}", p.id);
     }
     assert!(catalogue.iter().any(|p| p.active) && catalogue.iter().any(|p| !p.active));
@@ -48,7 +48,7 @@ async fn flag_columns_read_as_bool_both_ways() {
     .await;
     let tasks = s.tasks(JANE, 1, 100).await.unwrap().items;
     for t in &tasks {
-        let stored = app.scalar(&format!("SELECT client_can_complete FROM tasks WHERE id = {}", t.id)).await;
+        let stored = app.stored_flag("tasks", "client_can_complete", t.id).await;
         assert_eq!(t.client_can_complete, stored != 0, "task {}", t.id);
     }
     assert!(tasks.iter().any(|t| t.client_can_complete) && tasks.iter().any(|t| !t.client_can_complete));
@@ -63,7 +63,7 @@ async fn flag_columns_read_as_bool_both_ways() {
     .await;
     let subs = s.subscriptions(JANE, 1, 100).await.unwrap().items;
     for sub in &subs {
-        let stored = app.scalar(&format!("SELECT cancel_at_period_end FROM subscriptions WHERE id = {}", sub.id)).await;
+        let stored = app.stored_flag("subscriptions", "cancel_at_period_end", sub.id).await;
         assert_eq!(sub.cancel_at_period_end, stored != 0, "subscription {}", sub.id);
     }
     assert!(subs.iter().any(|x| x.cancel_at_period_end) && subs.iter().any(|x| !x.cancel_at_period_end));
