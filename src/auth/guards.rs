@@ -4,7 +4,7 @@ use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StaffActing, StoreInfo};
 use crate::domain::impersonation::{check_live, live_mode, should_touch, EndReason, LiveLimits, LiveState, Mode};
 use crate::domain::modules::{Module, Modules};
-use crate::domain::permissions::Grants;
+use crate::domain::permissions::{Grants, Permission};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::people::Staff;
@@ -75,11 +75,11 @@ pub struct StaffAuth {
 
 impl StaffAuth {
     /// Refuses with 403 unless the permission is held.
-    pub fn require(&self, perm: &str) -> Result<(), AppError> {
+    pub fn require(&self, perm: Permission) -> Result<(), AppError> {
         if self.grants.has(perm) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!("You do not have the {perm} permission needed here.")))
+            Err(AppError::forbidden(format!("You do not have the {} permission needed here.", perm.as_str())))
         }
     }
 }
@@ -140,7 +140,7 @@ async fn staff_session(parts: &Parts, state: &AppState) -> Result<StaffAuth, App
             cookies: vec![clear_cookie(STAFF_COOKIE, state.config.secure_cookies)],
         });
     };
-    let grants = Grants::new(row.permissions);
+    let grants = row.grants;
     let info = ClientInfo::from_parts(parts);
     Ok(StaffAuth {
         acting: StaffActing::staff(row.staff.id, &info.ip, &info.user_agent),
@@ -258,7 +258,7 @@ impl FromRequestParts<AppState> for PortalAuth {
         let info = ClientInfo::from_parts(parts);
         let impersonation = match row.impersonation_id {
             None => {
-                if row.client_active != 1 {
+                if !row.client_active {
                     return Err(to_login());
                 }
                 None
@@ -274,8 +274,8 @@ impl FromRequestParts<AppState> for PortalAuth {
                     started_at: row.started_at.unwrap_or(0),
                     ends_by: row.ends_by.unwrap_or(0),
                     last_seen_at: row.last_seen_at.unwrap_or(0),
-                    staff_active: row.staff_active == Some(1),
-                    staff_may_impersonate: row.staff_may_impersonate > 0,
+                    staff_active: row.staff_active,
+                    staff_may_impersonate: row.staff_may_impersonate,
                 };
                 if let Err(reason) = check_live(&live, limits, now) {
                     let by = StaffActing::system_at(&info.ip, &info.user_agent);
@@ -290,7 +290,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                     id: imp_id,
                     mode: live_mode(
                         row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
-                        row.staff_may_write > 0,
+                        row.staff_may_write,
                     ),
                     ends_by: limits.deadline(live.started_at, live.ends_by),
                     reason: row.reason.clone().unwrap_or_default(),
@@ -326,5 +326,45 @@ impl FromRequestParts<AppState> for PortalAuth {
             },
             info,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff_auth(grants: Grants) -> StaffAuth {
+        StaffAuth {
+            session_id: 1,
+            csrf_token: "t".into(),
+            staff: Staff {
+                id: 1,
+                email: "s@example.com".into(),
+                name: "S".into(),
+                password_hash: String::new(),
+                role_id: 1,
+                role_name: "support".into(),
+                active: true,
+            },
+            grants,
+            info: ClientInfo { ip: "127.0.0.1".into(), user_agent: String::new() },
+            acting: StaffActing::staff(1, "127.0.0.1", ""),
+            verified_at: 0,
+            two_factor: false,
+            two_factor_required: false,
+        }
+    }
+
+    #[test]
+    fn require_names_the_missing_permission_by_its_stored_name() {
+        let auth = staff_auth(Grants::from_iter([Permission::ClientsImpersonate]));
+        assert!(auth.require(Permission::ClientsImpersonate).is_ok());
+        match auth.require(Permission::ClientsImpersonateWrite) {
+            Err(AppError::Status(status, msg)) => {
+                assert_eq!(status, StatusCode::FORBIDDEN);
+                assert_eq!(msg, "You do not have the clients.impersonate.write permission needed here.");
+            }
+            other => panic!("expected a 403, got {other:?}"),
+        }
     }
 }

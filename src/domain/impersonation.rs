@@ -1,7 +1,7 @@
 //! Login as Client rules: who may start, in which mode, and when a live impersonation must end.
 
 pub use super::mode::Mode;
-use super::permissions::{Grants, CLIENTS_IMPERSONATE, CLIENTS_IMPERSONATE_WRITE};
+use super::permissions::{Grants, Permission};
 use super::settings::{duration_or_default, ConsentPolicy, Settings};
 
 /// Why an impersonation ended (SPEC §2.17).
@@ -254,7 +254,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// asked (mode, reason, store). The start button is disabled by exactly this rule, and
 /// [`decide_start`] begins with it.
 pub fn may_start(grants: &Grants, settings: &Settings, target: &TargetClient, now: i64) -> Result<(), Refusal> {
-    if !grants.has(CLIENTS_IMPERSONATE) {
+    if !grants.has(Permission::ClientsImpersonate) {
         Err(Refusal::NoPermission)
     } else if !settings.enabled {
         Err(Refusal::FeatureOff)
@@ -276,7 +276,7 @@ pub fn decide_start(
     now: i64,
 ) -> Result<StartDecision, Refusal> {
     may_start(grants, settings, target, now)?;
-    let can_write = grants.has(CLIENTS_IMPERSONATE_WRITE);
+    let can_write = grants.has(Permission::ClientsImpersonateWrite);
     let mode = match ask.mode.map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => match Mode::parse(m) {
             Some(Mode::Full) if !can_write => return Err(Refusal::FullModeNotAllowed),
@@ -374,8 +374,7 @@ mod tests {
     use crate::domain::permissions::builtin_roles;
 
     fn grants(role: &str) -> Grants {
-        let (_, p) = builtin_roles().into_iter().find(|(r, _)| *r == role).unwrap();
-        Grants::new(p.into_iter().map(String::from).collect())
+        builtin_roles().into_iter().find(|(r, _)| *r == role).unwrap().1
     }
 
     fn settings() -> Settings {
@@ -390,6 +389,31 @@ mod tests {
 
     fn ask() -> StartAsk<'static> {
         StartAsk { mode: None, reason: "", store: None }
+    }
+
+    #[test]
+    fn the_button_and_the_start_share_the_first_refusal() {
+        let mut off = settings();
+        off.enabled = false;
+        let disabled = TargetClient { active: false, ..target() };
+        let cases = [
+            (grants("support"), settings(), target()),
+            (grants("admin"), off, target()),
+            (grants("admin"), settings(), disabled),
+        ];
+        for (g, s, t) in &cases {
+            let before_asking = may_start(g, s, t, 0).unwrap_err();
+            assert_eq!(decide_start(g, s, t, &ask(), 0).unwrap_err(), before_asking);
+        }
+        assert_eq!(may_start(&grants("admin"), &settings(), &target(), 0), Ok(()));
+        let mut reason_required = settings();
+        reason_required.require_reason = true;
+        // What must still be asked (a reason) does not disable the button.
+        assert_eq!(may_start(&grants("admin"), &reason_required, &target(), 0), Ok(()));
+        assert_eq!(
+            decide_start(&grants("admin"), &reason_required, &target(), &ask(), 0),
+            Err(Refusal::ReasonRequired)
+        );
     }
 
     #[test]

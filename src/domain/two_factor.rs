@@ -1,7 +1,7 @@
 //! Staff two-factor rules: who must have it, TOTP codes (RFC 6238: SHA-1, 6 digits, 30 s) that
 //! are never accepted twice, the shape of recovery codes, and when a start needs a fresh check.
 
-use super::permissions::{Grants, CLIENTS_IMPERSONATE};
+use super::permissions::{Grants, Permission};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 /// Seconds per time step.
@@ -38,7 +38,7 @@ impl StaffTwoFactor {
     pub fn applies_to(self, grants: &Grants) -> bool {
         match self {
             StaffTwoFactor::Off => false,
-            StaffTwoFactor::Impersonators => grants.has(CLIENTS_IMPERSONATE),
+            StaffTwoFactor::Impersonators => grants.has(Permission::ClientsImpersonate),
             StaffTwoFactor::All => true,
         }
     }
@@ -157,8 +157,8 @@ mod tests {
 
     #[test]
     fn policy_follows_the_impersonation_permission() {
-        let imp = Grants::new(vec![CLIENTS_IMPERSONATE.into()]);
-        let other = Grants::new(vec!["clients.view".into()]);
+        let imp = Grants::from_iter([Permission::ClientsImpersonate]);
+        let other = Grants::from_iter([Permission::ClientsView]);
         assert!(StaffTwoFactor::Impersonators.applies_to(&imp));
         assert!(!StaffTwoFactor::Impersonators.applies_to(&other));
         assert!(StaffTwoFactor::All.applies_to(&other));

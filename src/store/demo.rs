@@ -59,7 +59,8 @@ impl Store {
 
     /// Creates the built-in roles if they are missing.
     pub async fn ensure_builtin_roles(&self) -> StoreResult<()> {
-        for (name, perms) in builtin_roles() {
+        for (name, grants) in builtin_roles() {
+            let perms: Vec<&str> = grants.iter().map(|p| p.as_str()).collect();
             if self.role_id(name).await.is_err() {
                 if let Err(e) = self.create_role(name, true, &perms).await {
                     // Several nodes starting at once on one database race here; the loser finds

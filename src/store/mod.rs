@@ -5,6 +5,7 @@ pub mod billing;
 pub mod checkpoints;
 pub mod demo;
 pub mod files;
+mod flag;
 pub mod impersonations;
 pub mod outbox;
 pub mod people;

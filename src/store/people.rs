@@ -3,9 +3,11 @@
 //! so this file builds on `sessions` and `impersonations`, and they never name `Staff`.
 
 use super::activity::{ActivityActor, NewActivity};
+use super::flag::Flag;
 use super::{changed, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::permissions::{Grants, Permission};
 use crate::domain::session::Whose;
 use sqlx::{FromRow, Row};
 
@@ -18,7 +20,8 @@ pub struct Staff {
     pub password_hash: String,
     pub role_id: i64,
     pub role_name: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
 }
 
 /// A live staff session with the staff member and their permissions.
@@ -27,7 +30,7 @@ pub struct StaffSessionRow {
     pub session_id: i64,
     pub csrf_token: String,
     pub staff: Staff,
-    pub permissions: Vec<String>,
+    pub grants: Grants,
     /// When the session last checked a password or code.
     pub verified_at: i64,
     /// Whether the staff member has two-factor.
@@ -45,7 +48,8 @@ pub struct Client {
     pub company: String,
     pub phone: String,
     pub password_hash: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
     pub consent: String,
     pub consent_until: Option<i64>,
     pub created_at: i64,
@@ -60,7 +64,8 @@ pub struct ClientListRow {
     pub email: String,
     pub name: String,
     pub company: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
     pub consent: String,
     pub consent_until: Option<i64>,
 }
@@ -70,7 +75,7 @@ pub struct ClientListRow {
 pub struct Role {
     pub id: i64,
     pub name: String,
-    pub permissions: Vec<String>,
+    pub grants: Grants,
 }
 
 /// A store (brand) a client belongs to.
@@ -128,12 +133,12 @@ impl Store {
             password_hash: first.try_get(5)?,
             role_id: first.try_get(6)?,
             role_name: first.try_get(7)?,
-            active: first.try_get(8)?,
+            active: first.try_get::<Flag, _>(8)?.into(),
         };
-        let mut permissions = Vec::new();
+        let mut names = Vec::new();
         for r in &rows {
             if let Some(p) = r.try_get::<Option<String>, _>(9)? {
-                permissions.push(p);
+                names.push(p);
             }
         }
         let staff_2fa: Option<String> = first.try_get(12)?;
@@ -141,9 +146,9 @@ impl Store {
             session_id: first.try_get(0)?,
             csrf_token: first.try_get(1)?,
             staff,
-            permissions,
+            grants: Grants::from_stored(names.iter().map(String::as_str)),
             verified_at: first.try_get(10)?,
-            two_factor: first.try_get::<i64, _>(11)? == 1,
+            two_factor: first.try_get::<Flag, _>(11)?.into(),
             staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
                 "security.staff_2fa",
                 staff_2fa.as_deref(),
@@ -186,10 +191,11 @@ impl Store {
             let id: i64 = r.try_get(0)?;
             let perm: Option<String> = r.try_get(2)?;
             if roles.last().map(|x| x.id) != Some(id) {
-                roles.push(Role { id, name: r.try_get(1)?, permissions: Vec::new() });
+                roles.push(Role { id, name: r.try_get(1)?, grants: Grants::default() });
             }
-            if let (Some(p), Some(role)) = (perm, roles.last_mut()) {
-                role.permissions.push(p);
+            // A name this build does not know grants nothing, as in `Grants::from_stored`.
+            if let (Some(p), Some(role)) = (perm.as_deref().and_then(Permission::parse), roles.last_mut()) {
+                role.grants.insert(p);
             }
         }
         Ok(roles)
@@ -251,7 +257,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            if removed.contains(&crate::domain::permissions::CLIENTS_IMPERSONATE) {
+            if removed.contains(&Permission::ClientsImpersonate.as_str()) {
                 let staff =
                     sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
                 for row in staff {

@@ -3,9 +3,11 @@
 //! `impersonations`.
 
 use super::activity::{ActivityActor, NewActivity};
+use super::flag::Flag;
 use super::{Store, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::permissions::Permission;
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::FromRow;
 
@@ -17,7 +19,8 @@ pub struct PortalSessionRow {
     pub client_id: i64,
     pub client_name: String,
     pub client_email: String,
-    pub client_active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub client_active: bool,
     pub impersonation_id: Option<i64>,
     pub mode: Option<String>,
     pub reason: Option<String>,
@@ -33,9 +36,15 @@ pub struct PortalSessionRow {
     pub hidden_modules: String,
     pub staff_id: Option<i64>,
     pub staff_name: Option<String>,
-    pub staff_active: Option<i64>,
-    pub staff_may_impersonate: i64,
-    pub staff_may_write: i64,
+    /// Whether the impersonating staff member is active; false without an impersonation.
+    #[sqlx(try_from = "Flag")]
+    pub staff_active: bool,
+    /// Whether their role holds `clients.impersonate`.
+    #[sqlx(try_from = "Flag")]
+    pub staff_may_impersonate: bool,
+    /// Whether their role holds `clients.impersonate.write`.
+    #[sqlx(try_from = "Flag")]
+    pub staff_may_write: bool,
     pub started_at: Option<i64>,
     pub idle_timeout: Option<String>,
     pub max_duration: Option<String>,
@@ -45,9 +54,9 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         c.active AS client_active, i.id AS impersonation_id, i.mode, i.reason, i.ends_by, i.last_seen_at, i.ended_at, i.end_reason,
         st.name AS store_name, (SELECT COUNT(*) FROM client_stores cs WHERE cs.client_id = c.id) AS store_count,
         st.id AS store_id, st.color AS store_color, st.currency AS store_currency, c.hidden_modules,
-        sf.id AS staff_id, sf.name AS staff_name, sf.active AS staff_active,
-        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate') AS staff_may_impersonate,
-        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = 'clients.impersonate.write') AS staff_may_write,
+        sf.id AS staff_id, sf.name AS staff_name, COALESCE(sf.active, 0) AS staff_active,
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = $3) AS staff_may_impersonate,
+        (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = $4) AS staff_may_write,
         i.started_at,
         (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
         (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration
@@ -61,7 +70,13 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
 impl Store {
     /// Reads a portal session, with its impersonation and the staff member's current standing.
     pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
-        Ok(sqlx::query_as(PORTAL_SESSION_SQL).bind(token_hash).bind(now).fetch_optional(&self.db.read).await?)
+        Ok(sqlx::query_as(PORTAL_SESSION_SQL)
+            .bind(token_hash)
+            .bind(now)
+            .bind(Permission::ClientsImpersonate.as_str())
+            .bind(Permission::ClientsImpersonateWrite.as_str())
+            .fetch_optional(&self.db.read)
+            .await?)
     }
 
     /// A client's own sign-out: ends that one session only.

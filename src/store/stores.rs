@@ -2,6 +2,7 @@
 //! the colours the portal is drawn in.
 
 use super::activity::NewActivity;
+use super::flag::Flag;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
@@ -26,7 +27,8 @@ pub struct CatalogueEntry {
     pub name: String,
     pub price_cents: i64,
     pub billing_interval: String,
-    pub active: i64,
+    #[sqlx(try_from = "Flag")]
+    pub active: bool,
 }
 
 /// Whether a stored colour is a plain `#rrggbb`, the only form ever written into CSS.

@@ -2,6 +2,7 @@
 //! them at the end of the current period; every read is scoped by client.
 
 use super::activity::NewActivity;
+use super::flag::Flag;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
@@ -20,7 +21,8 @@ pub struct Subscription {
     pub status: String,
     pub started_at: i64,
     pub current_period_end: i64,
-    pub cancel_at_period_end: i64,
+    #[sqlx(try_from = "Flag")]
+    pub cancel_at_period_end: bool,
     pub cancelled_at: Option<i64>,
     pub cancelled_by_staff_id: Option<i64>,
     pub cancelled_by_staff_name: Option<String>,
@@ -31,7 +33,7 @@ impl Subscription {
     /// The status as of `now`: a subscription set to cancel has ended once its period is over,
     /// even before anything rewrites the stored status.
     pub fn status_at(&self, now: i64) -> &str {
-        if self.cancel_at_period_end == 1 && self.current_period_end <= now {
+        if self.cancel_at_period_end && self.current_period_end <= now {
             "cancelled"
         } else {
             &self.status
@@ -40,7 +42,7 @@ impl Subscription {
 
     /// Whether it is still running and set to end with the current period.
     pub fn cancelling(&self, now: i64) -> bool {
-        self.cancel_at_period_end == 1 && self.current_period_end > now && self.status == "active"
+        self.cancel_at_period_end && self.current_period_end > now && self.status == "active"
     }
 }
 
@@ -152,12 +154,12 @@ async fn why_not_cancelled(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> St
         Ok(None) => return StoreError::NotFound,
         Err(e) => return e.into(),
     };
-    let cancelling: i64 = row.try_get(0).unwrap_or(0);
+    let cancelling = row.try_get::<Flag, _>(0).is_ok_and(bool::from);
     let end: i64 = row.try_get(1).unwrap_or(0);
     let status: String = row.try_get(2).unwrap_or_default();
     if status != "active" || end <= now {
         StoreError::Conflict("This subscription has already ended.".into())
-    } else if cancelling == 1 {
+    } else if cancelling {
         StoreError::Conflict(format!(
             "This subscription is already set to cancel on {}.",
             crate::domain::format_date(end)

@@ -2,6 +2,7 @@
 //! client (where allowed) or by staff; every portal read is scoped by client.
 
 use super::activity::NewActivity;
+use super::flag::Flag;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
@@ -21,7 +22,8 @@ pub struct Task {
     pub description: String,
     /// `open`, `in_progress` or `done`.
     pub status: String,
-    pub client_can_complete: i64,
+    #[sqlx(try_from = "Flag")]
+    pub client_can_complete: bool,
     pub due_at: Option<i64>,
     pub created_at: i64,
     pub completed_at: Option<i64>,

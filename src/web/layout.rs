@@ -4,7 +4,7 @@
 use crate::auth::guards::{PortalAuth, StaffAuth};
 use crate::domain::duration::describe_remaining;
 use crate::domain::modules::Module;
-use crate::domain::permissions as p;
+use crate::domain::permissions::Permission;
 use crate::page::head;
 pub use crate::page::{message_page, public_page};
 use maud::{html, Markup, PreEscaped};
@@ -24,14 +24,14 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                 a.brand href="/admin" { "Behalf Admin" }
                 nav {
                     a href="/admin" { "Dashboard" }
-                    @if g.has(p::CLIENTS_VIEW) { a href="/admin/clients" { "Clients" } }
-                    @if g.has(p::CLIENTS_VIEW) { a href="/admin/stores" { "Stores" } }
-                    @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/impersonations" { "Login as Client log" } }
-                    @if g.has(p::IMPERSONATION_LOG_VIEW) { a href="/admin/activity" { "Activity" } }
-                    @if g.has(p::SETTINGS_MANAGE) { a href="/admin/settings" { "Settings" } }
-                    @if g.has(p::SETTINGS_MANAGE) { a href="/admin/outbox" { "Mail outbox" } }
-                    @if g.has(p::STAFF_MANAGE) { a href="/admin/staff" { "Staff" } }
-                    @if g.has(p::STAFF_MANAGE) { a href="/admin/roles" { "Roles" } }
+                    @if g.has(Permission::ClientsView) { a href="/admin/clients" { "Clients" } }
+                    @if g.has(Permission::ClientsView) { a href="/admin/stores" { "Stores" } }
+                    @if g.has(Permission::ImpersonationLogView) { a href="/admin/impersonations" { "Login as Client log" } }
+                    @if g.has(Permission::ImpersonationLogView) { a href="/admin/activity" { "Activity" } }
+                    @if g.has(Permission::SettingsManage) { a href="/admin/settings" { "Settings" } }
+                    @if g.has(Permission::SettingsManage) { a href="/admin/outbox" { "Mail outbox" } }
+                    @if g.has(Permission::StaffManage) { a href="/admin/staff" { "Staff" } }
+                    @if g.has(Permission::StaffManage) { a href="/admin/roles" { "Roles" } }
                 }
                 a href="/admin/2fa/setup" { "Two-factor" }
                 form.inline method="post" action="/admin/logout" {

@@ -159,11 +159,11 @@ async fn sign_in(
     }
     let (id, hash, active, subject) = match side {
         Side::Staff => match state.store.staff_by_email(&email).await? {
-            Some(s) => (s.id, Some(s.password_hash), s.active == 1, None),
+            Some(s) => (s.id, Some(s.password_hash), s.active, None),
             None => (0, None, false, None),
         },
         Side::Client => match state.store.client_by_email(&email).await? {
-            Some(c) => (c.id, Some(c.password_hash), c.active == 1, Some(c.id)),
+            Some(c) => (c.id, Some(c.password_hash), c.active, Some(c.id)),
             None => (0, None, false, None),
         },
     };

@@ -1,7 +1,6 @@
 //! Every activity entry has an address: sign-ins, Login as Client from start to end, staff and
 //! client writes, the command line ("cli") and the server's own jobs ("server") alike.
 
-use crate::cli::behalf;
 use crate::support::*;
 use behalf::domain::impersonation::LiveLimits;
 use reqwest::StatusCode;
@@ -10,7 +9,6 @@ use reqwest::StatusCode;
 async fn no_activity_entry_is_written_without_an_address() {
     // Starting with demo data records the demo staff accounts as added by the server.
     let app = TestApp::spawn().await;
-    let db = app.db_url.clone();
 
     // Sign-ins: a refused one, staff and a client.
     let mut stranger = app.browser();
@@ -28,26 +26,26 @@ async fn no_activity_entry_is_written_without_an_address() {
     assert_eq!(admin.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.portal_post("/logout", &[]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
-    let id = app.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
+    let id = app.live_impersonation().await.unwrap().id;
     let end = sam.post_from("/admin/impersonations", &format!("/admin/impersonations/{id}/end"), &[]).await;
     assert_eq!(end.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(jane.portal_post("/account/end-support-access", &[]).await.status, StatusCode::SEE_OTHER);
 
-    // A staff write from the admin side (the demo's manager is its third staff account), and the
-    // client's own sign-out.
-    assert_eq!(sam.post_from("/admin/staff", "/admin/staff/3/disable", &[]).await.status, StatusCode::SEE_OTHER);
+    // A staff write from the admin side, and the client's own sign-out.
+    let manager = app.staff_id("manager@example.com").await;
+    let disable = sam.post_from("/admin/staff", &format!("/admin/staff/{manager}/disable"), &[]).await;
+    assert_eq!(disable.status, StatusCode::SEE_OTHER);
     assert_eq!(jane.portal_post("/logout", &[]).await.status, StatusCode::SEE_OTHER);
 
     // The command line: a setting, and disabling a staff member in the middle of Login as Client.
     assert_eq!(admin.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
-    assert!(behalf(&db, &["settings", "set", "impersonation.default_mode", "full"], "").0);
-    let (ok, out, err) = behalf(&db, &["staff", "disable", "admin@example.com"], "");
-    assert!(ok, "{out}{err}");
+    app.set("impersonation.default_mode", "full").await;
+    app.disable_staff("admin@example.com").await;
 
     // The sweep of a Login as Client session past its deadline that no request noticed.
     assert_eq!(sam.impersonate(JANE, &[]).await.status, StatusCode::SEE_OTHER);
-    app.exec("UPDATE impersonations SET ends_by = 1 WHERE ended_at IS NULL").await;
+    app.expire_impersonation(app.live_impersonation().await.unwrap().id).await;
     let limits = LiveLimits::from_settings(&app.store.settings().await.unwrap());
     assert_eq!(app.store.sweep(limits).await.unwrap(), 1);
 
@@ -55,5 +53,6 @@ async fn no_activity_entry_is_written_without_an_address() {
     for address in ["<td>cli</td>", "<td>server</td>"] {
         assert!(log.body.contains(address), "{address} missing from the activity log");
     }
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE ip = ''").await, 0);
+    let without: Vec<_> = app.activity().await.into_iter().filter(|e| e.ip.is_empty()).collect();
+    assert!(without.is_empty(), "entries without an address: {without:?}");
 }

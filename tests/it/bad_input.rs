@@ -38,7 +38,7 @@ async fn malformed_and_unknown_ids() {
 async fn bad_forms_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
     let mut jane = app.client("jane@example.com").await;
-    let replies = app.scalar("SELECT COUNT(*) FROM ticket_replies").await;
+    let replies = app.count(Table::TicketReplies).await;
     let token = jane.get("/dashboard").await.csrf().unwrap();
     // Oversized body: 413.
     let big = "x".repeat(2 * 1024 * 1024);
@@ -68,11 +68,11 @@ async fn bad_forms_are_refused_and_change_nothing() {
         .unwrap();
     assert_eq!(p.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Another client's ticket.
-    let bob_ticket = app.scalar(&format!("SELECT MIN(id) FROM tickets WHERE client_id = {BOB}")).await;
+    let bob_ticket = app.first_ticket_of(BOB).await;
     let p = jane.portal_post(&format!("/tickets/{bob_ticket}/replies"), &[("body", "sneaky")]).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies);
-    assert_eq!(app.text("SELECT name FROM clients WHERE id = 1").await.as_deref(), Some("Jane Smith"));
+    assert_eq!(app.count(Table::TicketReplies).await, replies);
+    assert_eq!(app.client_row(JANE).await.name, "Jane Smith");
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn repeated_submits_do_not_fail() {
         let p = admin.post_raw(&format!("/admin/clients/{JANE}/impersonate"), &[("csrf_token", token.as_str())]).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER);
     }
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL").await, 1);
+    assert_eq!(app.live_impersonations().await.len(), 1);
 }
 
 #[tokio::test]
@@ -100,7 +100,7 @@ async fn the_client_can_change_sensitive_settings_on_their_own() {
     let mut bob = app.client("bob@example.com").await;
     let p = bob.portal_post("/account/consent", &[("consent", "allow"), ("for", "24h")]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.text("SELECT consent FROM clients WHERE id = 2").await.as_deref(), Some("allowed"));
+    assert_eq!(app.client_row(BOB).await.consent, "allowed");
     let p =
         bob.portal_post("/account/password", &[("current_password", "wrong"), ("new_password", "long-enough-1")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);

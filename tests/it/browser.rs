@@ -629,13 +629,9 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
     web.press("header nav a[href='/shop']").await;
     assert_eq!(web.path().await, "/shop");
     assert!(web.has("#impersonation-banner").await);
-    let product = app.scalar("SELECT id FROM products WHERE sku = 'HOST-M'").await;
+    let product = app.product_id("HOST-M").await;
     let row = format!("#products tr[data-product='{product}']");
-    let had = app
-        .scalar(&format!(
-            "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM cart_items WHERE client_id = {JANE} AND product_id = {product}"
-        ))
-        .await;
+    let had = app.cart_quantity(JANE, product).await.unwrap_or(0);
     web.fill(&format!("{row} input[name='quantity']"), "2").await;
     web.press(&format!("{row} button.add-to-cart")).await;
     assert_eq!(web.path().await, "/cart");
@@ -646,11 +642,7 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
         "two more at 9.99: {cart}"
     );
     let total = web.text("#cart-total").await;
-    let expected = app
-        .scalar(&format!(
-            "SELECT CAST(SUM(c.quantity * p.price_cents) AS BIGINT) FROM cart_items c JOIN products p ON p.id = c.product_id WHERE c.client_id = {JANE} AND c.store_id = 1"
-        ))
-        .await;
+    let expected = app.cart_total_cents(JANE, 1).await;
     assert!(total.contains(&format!("{}.{:02} USD", expected / 100, expected % 100)), "{total}");
     web.screenshot("cart.png").await;
     web.press("#checkout").await;
@@ -695,8 +687,7 @@ async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_tas
 
     // Jane, on her own: pays her unpaid invoice with the saved card.
     web.sign_in(&b, "/login", "jane@example.com").await;
-    let invoice =
-        app.scalar(&format!("SELECT MIN(id) FROM invoices WHERE client_id = {JANE} AND status = 'unpaid'")).await;
+    let invoice = app.first_invoice_of(JANE, "unpaid").await;
     web.open(&format!("{b}/invoices/{invoice}")).await;
     assert!(web.text("#invoice-status").await.contains("unpaid"));
     assert!(web.has("#payment_method_id").await, "her saved card is offered");
@@ -727,9 +718,8 @@ async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_tas
     assert!(web.text("#files").await.contains("site-notes.txt"));
 
     // Cancel a subscription at period end.
-    let sub = app
-        .scalar(&format!("SELECT MIN(id) FROM subscriptions WHERE client_id = {JANE} AND cancel_at_period_end = 0"))
-        .await;
+    let sub = app.subscriptions().await.into_iter().find(|s| s.client_id == JANE && s.cancel_at_period_end == 0);
+    let sub = sub.expect("a running subscription").id;
     web.open(&format!("{a}/subscriptions/{sub}")).await;
     assert!(web.has("#impersonation-banner").await);
     web.press("#cancel-subscription").await;
@@ -741,11 +731,8 @@ async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_tas
     );
 
     // Comment on a task Jane may finish, then mark it done.
-    let task = app
-        .scalar(&format!(
-            "SELECT MIN(id) FROM tasks WHERE client_id = {JANE} AND client_can_complete = 1 AND status <> 'done'"
-        ))
-        .await;
+    let task = app.tasks_of(JANE).await.into_iter().find(|t| t.client_can_complete == 1 && t.status != "done");
+    let task = task.expect("a task Jane may finish").id;
     web.open(&format!("{a}/tasks/{task}")).await;
     web.fill("#comment-body", "Approved the homepage copy as discussed on the phone.").await;
     web.press("#send-comment").await;

@@ -3,21 +3,10 @@
 
 use crate::support::*;
 use behalf::store::activity::{entry_hash, ChainEntry};
-use sqlx::Row;
 use std::path::Path;
-use std::process::Command;
 
 fn behalf(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_behalf"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .env_remove("BEHALF_AUDIT_KEY")
-        .env_remove("BEHALF_AUDIT_CHECKPOINTS")
-        .env_remove("BEHALF_AUDIT_PUBLIC_KEY")
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    behalf_cli(db, args, "")
 }
 
 fn s(p: &Path) -> &str {
@@ -39,46 +28,29 @@ async fn add_entries(app: &TestApp, n: usize) {
 /// Recomputes every hash from entry `from` on and moves the head: what an attacker with write
 /// access to the database and this source code can do after editing rows.
 async fn rehash_from(app: &TestApp, from: i64) {
-    let rows = sqlx::query(
-        "SELECT id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, hash_version
-         FROM activity WHERE id >= $1 ORDER BY id",
-    )
-    .bind(from)
-    .fetch_all(&app.store.db.read)
-    .await
-    .unwrap();
-    let mut prev = app.text(&format!("SELECT hash FROM activity WHERE id = {}", from - 1)).await.unwrap_or_default();
-    for r in rows {
+    let log = app.activity().await;
+    let mut prev = log.iter().find(|r| r.id == from - 1).map(|r| r.hash.clone()).unwrap_or_default();
+    for r in log.into_iter().filter(|r| r.id >= from) {
         let e = ChainEntry {
-            id: r.get(0),
-            at: r.get(1),
-            subject_client_id: r.get(2),
-            actor_kind: r.get(3),
-            actor_staff_id: r.get(4),
-            actor_client_id: r.get(5),
-            impersonation_id: r.get(6),
-            group: r.get(7),
-            action: r.get(8),
-            target: r.get(9),
-            detail: r.get(10),
-            ip: r.get(11),
+            id: r.id,
+            at: r.at,
+            subject_client_id: r.subject_client_id,
+            actor_kind: r.actor_kind,
+            actor_staff_id: r.actor_staff_id,
+            actor_client_id: r.actor_client_id,
+            impersonation_id: r.impersonation_id,
+            group: r.group,
+            action: r.action,
+            target: r.target,
+            detail: r.detail,
+            ip: r.ip,
             prev_hash: prev.clone(),
         };
-        let hash = entry_hash(r.get(12), &e).unwrap();
-        sqlx::query("UPDATE activity SET prev_hash = $1, hash = $2 WHERE id = $3")
-            .bind(&prev)
-            .bind(&hash)
-            .bind(e.id)
-            .execute(&app.store.db.write)
-            .await
-            .unwrap();
+        let hash = entry_hash(r.hash_version, &e).unwrap();
+        app.set_activity_hashes(e.id, &prev, &hash).await;
         prev = hash;
     }
-    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
-        .bind(&prev)
-        .execute(&app.store.db.write)
-        .await
-        .unwrap();
+    app.set_audit_head_hash(&prev).await;
 }
 
 #[tokio::test]
@@ -113,7 +85,7 @@ async fn keys_and_every_column_of_an_entry() {
 
     // A client's own sign-in moved onto a staff member's name: every column is in the hash.
     app.client("jane@example.com").await;
-    let id = app.scalar("SELECT MAX(id) FROM activity WHERE actor_kind = 'client'").await;
+    let id = app.activity().await.into_iter().rev().find(|r| r.actor_kind == "client").expect("Jane's sign-in").id;
     for tamper in [
         format!("UPDATE activity SET actor_staff_id = 1 WHERE id = {id}"),
         format!("UPDATE activity SET actor_kind = 'staff', actor_staff_id = 1, actor_client_id = NULL WHERE id = {id}"),
@@ -157,8 +129,8 @@ async fn checkpoints_catch_a_rehashed_log_a_cut_tail_and_another_key() {
 
     // Rewritten and fully re-hashed inside the database, head included: the chain holds, the
     // checkpoint does not.
-    let original = app.text("SELECT detail FROM activity WHERE id = 2").await.unwrap();
-    app.exec("UPDATE activity SET detail = 'nothing happened' WHERE id = 2").await;
+    let original = app.activity_row(2).await.detail;
+    app.set_activity_detail(2, "nothing happened").await;
     rehash_from(&app, 2).await;
     let (ok, _, err) = behalf(&db, &["audit", "verify"]);
     assert!(!ok && err.contains("checkpoint #1 in the database") && err.contains("was rewritten"), "{err}");
@@ -168,10 +140,10 @@ async fn checkpoints_catch_a_rehashed_log_a_cut_tail_and_another_key() {
     let (ok, _, err) = behalf(&db, &["audit", "checkpoint", "--audit-key", s(&key)]);
     assert!(!ok && err.contains("rewritten") && err.contains("not signing"), "{err}");
     // Checkpoints spoilt or deleted in the database too: the shipped file still knows.
-    app.exec("UPDATE audit_checkpoints SET note = 'junk'").await;
+    app.spoil_checkpoints().await;
     let (ok, _, err) = behalf(&db, &["audit", "verify"]);
     assert!(!ok && err.contains("malformed"), "{err}");
-    app.exec("DELETE FROM audit_checkpoints").await;
+    app.delete_checkpoints().await;
     assert!(behalf(&db, &["audit", "verify"]).0);
     let (ok, _, err) = behalf(&db, &verify_all);
     assert!(!ok && err.contains(&format!("line 1 of {}", file.display())) && err.contains("was rewritten"), "{err}");
@@ -179,8 +151,8 @@ async fn checkpoints_catch_a_rehashed_log_a_cut_tail_and_another_key() {
     // the rewritten log from scratch.
     let (ok, _, err) = behalf(&db, &["audit", "checkpoint", "--audit-key", s(&key), "--audit-checkpoints", s(&file)]);
     assert!(!ok && err.contains("rewritten") && err.contains("not signing"), "{err}");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_checkpoints").await, 0);
-    app.exec(&format!("UPDATE activity SET detail = '{original}' WHERE id = 2")).await;
+    assert_eq!(app.count(Table::AuditCheckpoints).await, 0);
+    app.set_activity_detail(2, &original).await;
     rehash_from(&app, 2).await;
     let (ok, out, err) = behalf(&db, &verify_all);
     assert!(ok && out.contains("1 checkpoints hold"), "{out}{err}");
@@ -192,7 +164,7 @@ async fn checkpoints_catch_a_rehashed_log_a_cut_tail_and_another_key() {
     assert!(ok, "{err}");
     let (ok, _, err) = behalf(&db, &verify_all);
     assert!(!ok && err.contains("not signed by key behalf-audit+") && err.contains("intruder"), "{err}");
-    app.exec("DELETE FROM audit_checkpoints").await;
+    app.delete_checkpoints().await;
     assert!(behalf(&db, &verify_all).0);
     let (ok, _, err) = behalf(&db, &["audit", "verify", "--public-key", s(&public), "--checkpoints", s(&foreign)]);
     assert!(!ok && err.contains("not signed by key behalf-audit+"), "{err}");
@@ -211,11 +183,7 @@ async fn checkpoints_catch_a_rehashed_log_a_cut_tail_and_another_key() {
     let size = app.activity_count().await;
     assert!(behalf(&db, &verify_all).0);
     let keep = size - 2;
-    app.exec(&format!("DELETE FROM activity WHERE id > {keep}")).await;
-    app.exec(&format!(
-        "UPDATE audit_head SET last_id = {keep}, last_hash = (SELECT hash FROM activity WHERE id = {keep}) WHERE id = 1"
-    ))
-    .await;
+    app.cut_activity_after(keep).await;
     let (ok, _, err) = behalf(&db, &["audit", "verify"]);
     assert!(!ok && err.contains(&format!("signed {size} entries but the database holds only {keep}")), "{err}");
     let (ok, _, err) = behalf(&db, &["audit", "checkpoint", "--audit-key", s(&key)]);
@@ -278,7 +246,7 @@ async fn serve_signs_a_checkpoint_every_n_entries() {
         every_seconds: 3600,
     };
     let app = TestApp::with_config(|c| c.audit = Some(signer)).await;
-    let checkpoints = || app.scalar("SELECT COUNT(*) FROM audit_checkpoints");
+    let checkpoints = || app.count(Table::AuditCheckpoints);
     let wait_for = |n: i64| async move {
         for _ in 0..100 {
             if checkpoints().await >= n {
@@ -290,7 +258,7 @@ async fn serve_signs_a_checkpoint_every_n_entries() {
     };
     // The log the demo data wrote is signed at start.
     wait_for(1).await;
-    let first = app.scalar("SELECT MAX(size) FROM audit_checkpoints").await;
+    let first = app.checkpoint_sizes().await.into_iter().max().expect("a checkpoint");
     assert_eq!(first, app.activity_count().await);
     // Fewer than N entries and long before the interval: nothing new.
     add_entries(&app, 2).await;
@@ -299,7 +267,7 @@ async fn serve_signs_a_checkpoint_every_n_entries() {
     // The third entry makes N.
     add_entries(&app, 1).await;
     wait_for(2).await;
-    assert_eq!(app.scalar("SELECT MAX(size) FROM audit_checkpoints").await, first + 3);
+    assert_eq!(app.checkpoint_sizes().await.into_iter().max(), Some(first + 3));
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(text.matches("\u{2014} behalf-audit ").count(), 2, "{text}");
     let public = dir.path().join("k.pub");

@@ -1,9 +1,8 @@
 //! A write acknowledged to the browser survives a kill -9 of the server, together with its
 //! activity entry, and no activity entry exists without its write.
 
-use crate::support::Browser;
+use crate::support::{behalf_cli, Browser, Records};
 use reqwest::StatusCode;
-use sqlx::Row;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -68,26 +67,16 @@ async fn acknowledged_replies_survive_kill_9_with_their_activity() {
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 10, "the load ran ({} acknowledged)", acked.len());
 
-    let db = behalf::db::Db::connect(&url).await.unwrap();
-    let stored: Vec<String> = sqlx::query("SELECT body FROM ticket_replies WHERE body LIKE 'durable-%'")
-        .fetch_all(&db.read)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.try_get(0).unwrap())
-        .collect();
+    let db = Records::connect(&url).await;
+    let stored: Vec<String> =
+        db.ticket_replies().await.into_iter().map(|r| r.body).filter(|b| b.starts_with("durable-")).collect();
     for body in &acked {
         assert!(stored.contains(body), "acknowledged reply {body} was lost");
     }
-    let activity: i64 = sqlx::query("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'")
-        .fetch_one(&db.read)
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
+    let activity = db.activity_count_of("Replied to a ticket").await;
     assert_eq!(activity, stored.len() as i64, "every reply has exactly its activity row");
-    let store = behalf::store::Store::new(db);
-    assert!(store.verify_activity_chain().await.unwrap().is_ok());
+    let (ok, out, err) = behalf_cli(&url, &["audit", "verify"], "");
+    assert!(ok && out.contains("chain intact"), "{out}{err}");
 }
 
 /// The chain stays whole when appends roll back, interleave between databases in one process
@@ -132,14 +121,10 @@ async fn the_hash_chain_survives_rollbacks_and_interleaved_databases() {
         r.await.unwrap();
     }
     for app in [&one, &two] {
-        let verified = app.store.verify_activity_chain().await.unwrap();
-        assert!(verified.is_ok(), "{verified:?}");
-        assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'rolled back'").await, 0);
-        assert_eq!(
-            app.scalar("SELECT MAX(id) FROM activity").await,
-            app.scalar("SELECT COUNT(*) FROM activity").await,
-            "no gaps"
-        );
+        let (ok, out, err) = app.cli(&["audit", "verify"]).await;
+        assert!(ok && out.contains("chain intact"), "{out}{err}");
+        assert_eq!(app.activity_count_of("rolled back").await, 0);
+        app.assert_activity_ids_have_no_gaps().await;
     }
-    assert_eq!(one.scalar("SELECT COUNT(*) FROM activity WHERE action = 'raced'").await, 16);
+    assert_eq!(one.activity_count_of("raced").await, 16);
 }

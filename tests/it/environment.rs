@@ -28,10 +28,7 @@ async fn hidden_modules_leave_the_sidebar_and_answer_404_for_the_client_and_for_
     let saved =
         admin.post_from(&format!("/admin/clients/{JANE}"), &format!("/admin/clients/{JANE}/modules"), &keep).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.text(&format!("SELECT hidden_modules FROM clients WHERE id = {JANE}")).await.unwrap(),
-        "services,tickets"
-    );
+    assert_eq!(app.client_row(JANE).await.hidden_modules, "services,tickets");
 
     let dash = jane.get("/dashboard").await;
     let own = sidebar(&dash.body);
@@ -41,9 +38,9 @@ async fn hidden_modules_leave_the_sidebar_and_answer_404_for_the_client_and_for_
     for path in ["/tickets", "/tickets/1", "/services"] {
         assert_eq!(jane.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
-    let replies = app.scalar("SELECT COUNT(*) FROM ticket_replies").await;
+    let replies = app.count(Table::TicketReplies).await;
     assert_eq!(jane.portal_post("/tickets/1/replies", &[("body", "hello")]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies, "nothing stored");
+    assert_eq!(app.count(Table::TicketReplies).await, replies, "nothing stored");
 
     // Login as Client shows exactly the same sidebar and the same 404s.
     admin.impersonate(JANE, &[("mode", "full"), ("reason", "Checking the sidebar setup")]).await;
@@ -89,7 +86,7 @@ async fn changing_modules_needs_clients_manage_and_known_names() {
     assert!(bad.body.contains("There is no portal module called"));
     let unknown = admin.post_from(&format!("/admin/clients/{JANE}"), "/admin/clients/999999/modules", &[]).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.text(&format!("SELECT hidden_modules FROM clients WHERE id = {JANE}")).await.unwrap(), "");
+    assert_eq!(app.client_row(JANE).await.hidden_modules, "");
 }
 
 #[tokio::test]
@@ -114,12 +111,13 @@ async fn store_selection_automatic_or_manual_and_the_banner_names_the_store() {
     assert_eq!(foreign.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.impersonation_count().await, before, "refused starts create nothing");
 
-    let second = app.scalar("SELECT id FROM stores WHERE name = 'Behalf Studio EU'").await.to_string();
+    let second = app.store_id("Behalf Studio EU").await.to_string();
     let ok = admin.impersonate(JANE, &[("reason", "Checking the store view"), ("store", &second)]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let banner = admin.get("/dashboard").await.text_of("impersonation-banner").unwrap();
     assert!(banner.contains("Store: Behalf Studio EU"), "{banner}");
-    assert_eq!(app.scalar("SELECT store_id FROM impersonations WHERE ended_at IS NULL").await.to_string(), second);
+    let live = app.live_impersonation().await.expect("a live Login as Client");
+    assert_eq!(live.store_id.map(|s| s.to_string()), Some(second));
 }
 
 #[tokio::test]
@@ -183,7 +181,7 @@ async fn stores_with_their_catalogues_and_client_membership() {
     assert!(admin.get(&record).await.has("stores-form"));
     let saved = admin.post_from(&record, &format!("{record}/stores"), &[("store.1", "on"), ("store.2", "on")]).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
+    assert_eq!(app.client_stores(BOB).await.len(), 2);
     app.set("impersonation.store_selection", "manual").await;
     let refused = admin.impersonate(BOB, &[("reason", "Helping with an order")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -197,7 +195,7 @@ async fn stores_with_their_catalogues_and_client_membership() {
     assert!(unknown.body.contains("There is no store #999."));
     let junk = admin.post_from(&record, &format!("{record}/stores"), &[("store.x", "on")]).await;
     assert_eq!(junk.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
+    assert_eq!(app.client_stores(BOB).await.len(), 2);
 
     let mut support = app.staff("support@example.com").await;
     let record_view = support.get(&record).await;
@@ -206,7 +204,7 @@ async fn stores_with_their_catalogues_and_client_membership() {
     let csrf = record_view.csrf().unwrap();
     let refused = support.post_raw(&format!("{record}/stores"), &[("csrf_token", &csrf), ("store.1", "on")]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM client_stores WHERE client_id = {BOB}")).await, 2);
+    assert_eq!(app.client_stores(BOB).await.len(), 2);
 }
 
 #[tokio::test]
@@ -214,16 +212,11 @@ async fn the_amount_due_never_adds_up_different_currencies() {
     let app = TestApp::spawn().await;
     let mut jane = app.client("jane@example.com").await;
     let due = jane.get("/dashboard").await.text_of("amount-due").unwrap();
-    let cents = app
-        .scalar(&format!(
-            "SELECT CAST(SUM(total_cents) AS BIGINT) FROM invoices WHERE client_id = {JANE} AND status = 'unpaid'"
-        ))
-        .await;
+    let unpaid: Vec<i64> =
+        app.invoices_of(JANE).await.iter().filter(|i| i.status == "unpaid").map(|i| i.total_cents).collect();
+    assert!(!unpaid.is_empty(), "Jane has something to pay");
+    let cents: i64 = unpaid.iter().sum();
     assert_eq!(due, format!("{}.{:02} USD", cents / 100, cents % 100));
-    app.exec(&format!(
-        "INSERT INTO invoices (client_id, number, status, currency, total_cents, issued_at, due_at, store_id)
-         VALUES ({JANE}, 'INV-EUR-1', 'unpaid', 'EUR', 39000, 0, 0, 2)"
-    ))
-    .await;
+    app.add_unpaid_invoice(JANE, "INV-EUR-1", "EUR", 39000, 2).await;
     assert_eq!(jane.get("/dashboard").await.text_of("amount-due").unwrap(), "in 2 currencies");
 }

@@ -92,7 +92,12 @@ fn new_id(p: &Page) -> i64 {
 }
 
 async fn count_files(app: &TestApp) -> i64 {
-    app.scalar("SELECT COUNT(*) FROM files").await
+    app.count(Table::Files).await
+}
+
+/// How many activity entries the files group holds.
+async fn files_entries(app: &TestApp) -> usize {
+    app.activity_in_group("files").await.len()
 }
 
 #[tokio::test]
@@ -103,16 +108,15 @@ async fn upload_and_download_round_trip_both_ways() {
     let p = upload(&mut jane, "/files", "/files", "Quarterly report.pdf", Some("application/pdf"), &bytes).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let id = new_id(&p);
-    let row = app
-        .text(&format!(
-            "SELECT direction || '|' || name || '|' || content_type || '|' || size_bytes || '|' || sha256 || '|' || COALESCE(actor_staff_id, 0) FROM files WHERE id = {id} AND client_id = {JANE}"
-        ))
-        .await
-        .unwrap();
+    let row = app.file(id).await.expect("the file's row");
     let sha = hex::encode(Sha256::digest(&bytes));
-    assert_eq!(row, format!("from_client|Quarterly report.pdf|application/pdf|300000|{sha}|0"));
+    assert_eq!(
+        (row.client_id, row.direction.as_str(), row.name.as_str(), row.content_type.as_str()),
+        (JANE, "from_client", "Quarterly report.pdf", "application/pdf")
+    );
+    assert_eq!((row.size_bytes, row.sha256.as_str(), row.actor_staff_id), (300000, sha.as_str(), None));
     // The bytes sit under a random key, never under the client's name; no temporary file is left.
-    let key = app.text(&format!("SELECT storage_key FROM files WHERE id = {id}")).await.unwrap();
+    let key = row.storage_key;
     assert_eq!(key.len(), 32);
     assert_eq!(on_disk(&app), vec![key.clone()]);
     assert_eq!(std::fs::read(files_dir(&app).join(&key)).unwrap(), bytes);
@@ -131,11 +135,13 @@ async fn upload_and_download_round_trip_both_ways() {
     assert_eq!(headers["content-length"], "300000");
     assert_eq!(headers["content-disposition"], "attachment; filename=\"Quarterly report.pdf\"");
     assert_eq!(headers["x-content-type-options"], "nosniff");
+    let target = format!("file #{id}");
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action_group = 'files' AND action = 'Shared a file with staff' AND actor_kind = 'client' AND target = 'file #{id}'"
-        ))
-        .await,
+        app.activity_rows("Shared a file with staff")
+            .await
+            .iter()
+            .filter(|r| r.group == "files" && r.actor_kind == "client" && r.target == target)
+            .count(),
         1
     );
 
@@ -155,17 +161,9 @@ async fn upload_and_download_round_trip_both_ways() {
     let p = upload(&mut admin, &files_page, &files_page, "statement.csv", Some("text/csv"), &csv).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let staff_file = new_id(&p);
-    assert_eq!(
-        app.text(&format!("SELECT direction FROM files WHERE id = {staff_file}")).await.as_deref(),
-        Some("to_client")
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM files f JOIN staff s ON s.id = f.uploaded_by_staff_id WHERE f.id = {staff_file} AND s.email = 'admin@example.com'"
-        ))
-        .await,
-        1
-    );
+    let shared = app.file(staff_file).await.expect("the shared file's row");
+    assert_eq!(shared.direction, "to_client");
+    assert_eq!(shared.uploaded_by_staff_id, Some(app.staff_id("admin@example.com").await));
     let list = jane.get("/files").await;
     assert!(list.text_of(&format!("file-{staff_file}")).unwrap().contains("Alice Admin (support)"));
     let (status, headers, got) = download(&jane, &format!("/files/{staff_file}/download")).await;
@@ -177,16 +175,16 @@ async fn upload_and_download_round_trip_both_ways() {
     // Jane deletes her own file: the row and the bytes go, and the deletion is recorded.
     let p = jane.portal_post(&format!("/files/{id}/delete"), &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM files WHERE id = {id}")).await, 0);
+    assert!(app.file(id).await.is_none());
     assert!(!on_disk(&app).contains(&key));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Deleted a shared file'").await, 1);
+    assert_eq!(app.activity_count_of("Deleted a shared file").await, 1);
     assert_eq!(download(&jane, &format!("/files/{id}/download")).await.0, StatusCode::NOT_FOUND);
 
     // Staff may delete any file of the client.
     let token = admin.get(&files_page).await.csrf().unwrap();
     let p = admin.post_raw(&format!("/admin/files/{staff_file}/delete"), &[("csrf_token", token.as_str())]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM files WHERE id = {staff_file}")).await, 0);
+    assert!(app.file(staff_file).await.is_none());
     assert!(on_disk(&app).is_empty(), "{:?}", on_disk(&app));
 }
 
@@ -197,13 +195,14 @@ async fn demo_files_download_before_the_directory_exists() {
     let mut jane = app.client("jane@example.com").await;
     let list = jane.get("/files").await;
     assert!(list.body.contains("Welcome pack.pdf") && list.body.contains("server-access-notes.txt"));
-    let id = app.scalar(&format!("SELECT id FROM files WHERE client_id = {JANE} AND name = 'Welcome pack.pdf'")).await;
+    let pack = app.files().await.into_iter().find(|f| f.client_id == JANE && f.name == "Welcome pack.pdf");
+    let pack = pack.expect("the demo's welcome pack");
+    let id = pack.id;
     let (status, headers, got) = download(&jane, &format!("/files/{id}/download")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(got.starts_with(b"%PDF-"));
     assert_eq!(headers["content-type"], "application/pdf");
-    let sha = app.text(&format!("SELECT sha256 FROM files WHERE id = {id}")).await.unwrap();
-    assert_eq!(hex::encode(Sha256::digest(&got)), sha, "the stored hash matches the bytes served");
+    assert_eq!(hex::encode(Sha256::digest(&got)), pack.sha256, "the stored hash matches the bytes served");
     assert_eq!(on_disk(&app), vec![format!("demo-{JANE}-0")]);
     // A second download serves the same file from disk.
     assert_eq!(download(&jane, &format!("/files/{id}/download")).await.2, got);
@@ -224,8 +223,8 @@ async fn over_the_limit_is_413_and_leaves_nothing() {
     let p = upload(&mut jane, "/files", "/files", "exact.txt", Some("text/plain"), &exact).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     let id = new_id(&p);
-    assert_eq!(app.scalar(&format!("SELECT size_bytes FROM files WHERE id = {id}")).await, MAX as i64);
-    app.exec(&format!("DELETE FROM files WHERE id = {id}")).await;
+    assert_eq!(app.file(id).await.map(|f| f.size_bytes), Some(MAX as i64));
+    app.forget_file(id).await;
     let kept = on_disk(&app);
     assert_eq!(kept.len(), 1);
     std::fs::remove_file(files_dir(&app).join(&kept[0])).unwrap();
@@ -237,11 +236,7 @@ async fn over_the_limit_is_413_and_leaves_nothing() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(count_files(&app).await, before);
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM activity WHERE action_group = 'files'").await,
-        1,
-        "only the accepted one"
-    );
+    assert_eq!(files_entries(&app).await, 1, "only the accepted one");
     assert!(on_disk(&app).is_empty(), "{:?}", on_disk(&app));
 }
 
@@ -317,7 +312,7 @@ async fn path_tricks_are_neutralised_and_downloads_still_work() {
         let p = upload(&mut jane, "/files", "/files", raw, Some(ct), raw.as_bytes()).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{raw}: {}", p.body);
         let id = new_id(&p);
-        assert_eq!(app.text(&format!("SELECT name FROM files WHERE id = {id}")).await.unwrap(), stored);
+        assert_eq!(app.file(id).await.expect("the file's row").name, stored);
         let (status, headers, got) = download(&jane, &format!("/files/{id}/download")).await;
         assert_eq!(status, StatusCode::OK, "{raw}");
         assert_eq!(got, raw.as_bytes());
@@ -333,10 +328,7 @@ async fn path_tricks_are_neutralised_and_downloads_still_work() {
     let before = count_files(&app).await;
     let p = post_multipart(&jane, "/files", body(Some(&token), "a\0b.txt", Some("text/plain"), b"nul")).await.unwrap();
     if p.status == StatusCode::SEE_OTHER {
-        assert_eq!(
-            app.text(&format!("SELECT name FROM files WHERE id = {}", new_id(&p))).await.as_deref(),
-            Some("ab.txt")
-        );
+        assert_eq!(app.file(new_id(&p)).await.map(|f| f.name).as_deref(), Some("ab.txt"));
     } else {
         assert_eq!(p.status, StatusCode::BAD_REQUEST);
         assert_eq!(count_files(&app).await, before);
@@ -365,7 +357,7 @@ async fn other_clients_files_hidden_module_and_bad_ids() {
     assert_eq!(status, StatusCode::NOT_FOUND, "another client's file is the same as a missing one");
     assert!(!String::from_utf8_lossy(&got).contains("jane only"));
     assert_eq!(bob.portal_post(&format!("/files/{id}/delete"), &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM files WHERE id = {id}")).await, 1);
+    assert!(app.file(id).await.is_some());
     for (path, code) in [
         ("/files/abc/download", StatusCode::BAD_REQUEST),
         ("/files/-1/download", StatusCode::BAD_REQUEST),
@@ -384,7 +376,7 @@ async fn other_clients_files_hidden_module_and_bad_ids() {
     assert_eq!(admin.get("/admin/files/x/download").await.status, StatusCode::BAD_REQUEST);
 
     // Hidden module: pages, downloads and uploads answer 404 and store nothing.
-    app.exec(&format!("UPDATE clients SET hidden_modules = 'files' WHERE id = {JANE}")).await;
+    app.hide_modules(JANE, "files").await;
     assert_eq!(jane.get("/files").await.status, StatusCode::NOT_FOUND);
     assert_eq!(download(&jane, &format!("/files/{id}/download")).await.0, StatusCode::NOT_FOUND);
     let token = jane.get("/dashboard").await.csrf().unwrap();
@@ -404,20 +396,20 @@ async fn login_as_client_full_mode_records_the_actor() {
     let p = upload(&mut admin, "/files", "/files", "server.log", Some("text/plain"), b"log lines").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let id = new_id(&p);
-    let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
-    let alice = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    let imp = app.latest_impersonation().await.id;
+    let alice = app.staff_id("admin@example.com").await;
+    let row = app.file(id).await.expect("the file's row");
+    assert_eq!((row.client_id, row.direction.as_str()), (JANE, "from_client"));
+    assert_eq!((row.actor_staff_id, row.impersonation_id, row.uploaded_by_staff_id), (Some(alice), Some(imp), None));
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM files WHERE id = {id} AND client_id = {JANE} AND direction = 'from_client' AND actor_staff_id = {alice} AND impersonation_id = {imp} AND uploaded_by_staff_id IS NULL"
-        ))
-        .await,
-        1
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action_group = 'files' AND action = 'Shared a file with staff' AND actor_staff_id = {alice} AND impersonation_id = {imp} AND subject_client_id = {JANE}"
-        ))
-        .await,
+        app.activity_rows("Shared a file with staff")
+            .await
+            .iter()
+            .filter(|r| r.group == "files"
+                && r.actor_staff_id == Some(alice)
+                && r.impersonation_id == Some(imp)
+                && r.subject_client_id == Some(JANE))
+            .count(),
         1
     );
     // The download is the file itself: no page, so no banner.
@@ -457,8 +449,8 @@ async fn read_only_mode_and_missing_permissions_refuse_and_store_nothing() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("read-only"));
     assert!(p.has("impersonation-banner"));
-    let demo =
-        app.scalar(&format!("SELECT id FROM files WHERE client_id = {JANE} AND direction = 'from_client'")).await;
+    let demo = app.files().await.into_iter().find(|f| f.client_id == JANE && f.direction == "from_client");
+    let demo = demo.expect("a demo file Jane shared").id;
     assert_eq!(manager.portal_post(&format!("/files/{demo}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!((count_files(&app).await, app.activity_count().await), before);
     assert!(on_disk(&app).is_empty(), "{:?}", on_disk(&app));
@@ -521,5 +513,5 @@ async fn an_interrupted_upload_leaves_no_file_and_no_row() {
     }
     assert!(clean, "left behind: {:?}", on_disk(&app));
     assert_eq!(count_files(&app).await, before);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action_group = 'files'").await, 0);
+    assert_eq!(files_entries(&app).await, 0);
 }

@@ -12,11 +12,11 @@ async fn opt_in_consent_blocks_until_the_client_allows_and_grants_expire() {
     let record = admin.get(&format!("/admin/clients/{BOB}")).await;
     assert!(record.text_of("login-as-client-blocked").unwrap().contains("has not allowed"));
     assert!(record.body.contains("id=\"login-as-client\" type=\"submit\" disabled"));
-    let before = (app.impersonation_count().await, app.scalar("SELECT COUNT(*) FROM sessions").await);
+    let before = (app.impersonation_count().await, app.count(Table::Sessions).await);
     let p = admin.impersonate(BOB, &[]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("has not allowed support staff"));
-    assert_eq!(before, (app.impersonation_count().await, app.scalar("SELECT COUNT(*) FROM sessions").await));
+    assert_eq!(before, (app.impersonation_count().await, app.count(Table::Sessions).await));
 
     // Bob ticks the box for 24 hours on his own account page.
     let mut bob = app.client("bob@example.com").await;
@@ -30,16 +30,17 @@ async fn opt_in_consent_blocks_until_the_client_allows_and_grants_expire() {
     admin.return_to_admin().await;
 
     // The grant expires on time.
-    app.exec(&format!("UPDATE clients SET consent_until = 1 WHERE id = {BOB}")).await;
+    app.expire_consent(BOB).await;
     assert_eq!(admin.impersonate(BOB, &[]).await.status, StatusCode::FORBIDDEN);
 
     // Unticking refuses; under opt_out only a refusal keeps staff out.
     bob.portal_post("/account/consent", &[("from_checkbox", "1"), ("for", "always")]).await;
-    assert_eq!(app.text(&format!("SELECT consent FROM clients WHERE id = {BOB}")).await.as_deref(), Some("refused"));
+    assert_eq!(app.client_row(BOB).await.consent, "refused");
     app.set("impersonation.consent", "opt_out").await;
     assert_eq!(admin.impersonate(BOB, &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(admin.impersonate(JANE, &[]).await.status, StatusCode::SEE_OTHER, "Jane allowed");
-    let unset = app.scalar("SELECT MAX(id) FROM clients WHERE consent = 'unset' AND active = 1").await;
+    let unset = app.clients().await.into_iter().rev().find(|c| c.consent == "unset" && c.active == 1);
+    let unset = unset.expect("an active client who never chose").id;
     assert_eq!(admin.impersonate(unset, &[]).await.status, StatusCode::SEE_OTHER, "opt_out lets unset in");
     assert_eq!(admin.impersonate(RITA, &[]).await.status, StatusCode::FORBIDDEN);
 }
@@ -59,7 +60,7 @@ async fn consent_is_changed_from_the_admin_side_only_with_the_permission() {
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("clients.consent.manage"));
-    assert_eq!(app.text(&format!("SELECT consent FROM clients WHERE id = {BOB}")).await.as_deref(), Some("unset"));
+    assert_eq!(app.client_row(BOB).await.consent, "unset");
     // An admin holds it.
     let mut admin = app.staff("admin@example.com").await;
     let p = admin
@@ -84,20 +85,15 @@ async fn consent_is_changed_from_the_admin_side_only_with_the_permission() {
         )
         .await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Changed support access consent' AND actor_kind = 'staff'"
-        )
-        .await,
-        1
-    );
+    let changed = app.activity_rows("Changed support access consent").await;
+    assert_eq!(changed.iter().filter(|r| r.actor_kind == "staff").count(), 1);
     // While impersonating, the control is hidden and refused.
     admin.impersonate(BOB, &[("mode", "full")]).await;
     let account = admin.get("/account").await;
     assert!(!account.has("allow-support"));
     let p = admin.portal_post("/account/consent", &[("from_checkbox", "1"), ("for", "always")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.text(&format!("SELECT consent FROM clients WHERE id = {BOB}")).await.as_deref(), Some("allowed"));
+    assert_eq!(app.client_row(BOB).await.consent, "allowed");
 }
 
 #[tokio::test]
@@ -119,7 +115,7 @@ async fn a_required_reason_is_asked_for_stored_and_shown() {
     assert_eq!(admin.impersonate(BOB, &[("reason", reason)]).await.status, StatusCode::SEE_OTHER);
     let dash = admin.get("/dashboard").await;
     assert!(dash.body.contains(&format!("title=\"Reason: {reason}\"")), "reason in the banner's tooltip");
-    assert_eq!(app.text("SELECT reason FROM impersonations").await.as_deref(), Some(reason));
+    assert_eq!(app.latest_impersonation().await.reason, reason);
     admin.return_to_admin().await;
     assert!(admin.get("/admin/impersonations").await.body.contains(reason));
     let mut bob = app.client("bob@example.com").await;
@@ -139,10 +135,10 @@ async fn the_client_is_told_in_the_portal_and_by_email_and_sees_what_was_done() 
     admin.return_to_admin().await;
 
     // The e-mail was queued in the same transaction and delivered through SMTP.
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM outbox WHERE to_email = 'jane@example.com'").await, 1);
+    assert_eq!(app.outbox().await.iter().filter(|m| m.to_email == "jane@example.com").count(), 1);
     let mut delivered = false;
     for _ in 0..50 {
-        if app.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL").await == 1 {
+        if app.outbox().await.iter().filter(|m| m.sent_at.is_some()).count() == 1 {
             delivered = true;
             break;
         }
@@ -167,7 +163,7 @@ async fn the_client_is_told_in_the_portal_and_by_email_and_sees_what_was_done() 
     app.set("impersonation.notify_client", "false").await;
     admin.impersonate(JANE, &[]).await;
     admin.return_to_admin().await;
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM outbox").await, 1);
+    assert_eq!(app.count(Table::Outbox).await, 1);
     assert!(!jane.get("/dashboard").await.has("access-notice"));
     assert!(jane.get("/account/access").await.body.contains("Looked only; changed nothing."));
 }
@@ -178,10 +174,8 @@ async fn without_smtp_mail_stays_queued() {
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(BOB, &[]).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND to_email = 'bob@example.com'").await,
-        1
-    );
+    let queued = app.outbox().await;
+    assert_eq!(queued.iter().filter(|m| m.sent_at.is_none() && m.to_email == "bob@example.com").count(), 1);
 }
 
 #[tokio::test]
@@ -211,7 +205,7 @@ async fn settings_page_validates_everything_and_records_changes() {
     assert!(bad.text_of("setting-impersonation-idle_timeout-error").is_some());
     assert!(bad.text_of("setting-impersonation-consent-error").unwrap().contains("one of"));
     assert!(bad.body.contains("value=\"10y\""), "typed values are kept");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM settings").await, 0, "nothing saved");
+    assert_eq!(app.count(Table::Settings).await, 0, "nothing saved");
 
     let ok = admin
         .post_from(
@@ -225,20 +219,13 @@ async fn settings_page_validates_everything_and_records_changes() {
         )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.text("SELECT value FROM settings WHERE key = 'impersonation.max_duration'").await.as_deref(),
-        Some("2h")
-    );
+    assert_eq!(app.stored_setting("impersonation.max_duration").await.as_deref(), Some("2h"));
     let log = admin.get("/admin/activity?group=settings").await;
     assert!(
         log.body.contains("60m -&gt; 2h") || log.body.contains("(default) -&gt; 2h"),
         "old and new values recorded"
     );
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM activity WHERE action_group = 'settings'").await,
-        2,
-        "unchanged keys are not recorded"
-    );
+    assert_eq!(app.activity_in_group("settings").await.len(), 2, "unchanged keys are not recorded");
     // The next start follows the new settings.
     assert_eq!(admin.impersonate(BOB, &[]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -252,8 +239,8 @@ async fn the_log_filters_pages_and_exports() {
     admin.return_to_admin().await;
     max.impersonate(BOB, &[]).await;
     admin.impersonate(BOB, &[]).await;
-    app.exec("UPDATE impersonations SET started_at = 86400 * 365 WHERE id = 1").await;
-    let admin_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    app.set_impersonation_start(1, 86400 * 365).await;
+    let admin_id = app.staff_id("admin@example.com").await;
 
     let all = admin.get("/admin/impersonations").await;
     assert!(all.body.contains("3 sessions"));
@@ -283,11 +270,6 @@ async fn the_log_filters_pages_and_exports() {
     assert_eq!(sue.get("/admin/impersonations.csv").await.status, StatusCode::FORBIDDEN);
 }
 
-/// The role id for a name.
-async fn role(app: &TestApp, name: &str) -> i64 {
-    app.scalar(&format!("SELECT id FROM roles WHERE name = '{name}'")).await
-}
-
 #[tokio::test]
 async fn roles_are_edited_and_take_effect_on_the_next_request() {
     let app = TestApp::spawn().await;
@@ -301,19 +283,10 @@ async fn roles_are_edited_and_take_effect_on_the_next_request() {
     assert!(page.has("roles"));
     // Save the matrix with the manager losing clients.impersonate and support gaining it.
     let token = page.csrf().unwrap();
-    let roles: Vec<(i64, String)> = {
-        let rows = sqlx::query("SELECT id, name FROM roles").fetch_all(&app.store.db.read).await.unwrap();
-        use sqlx::Row;
-        rows.iter().map(|r| (r.get::<i64, _>(0), r.get::<String, _>(1))).collect()
-    };
+    let roles = app.roles().await;
     let mut form: Vec<(String, String)> = vec![("csrf_token".into(), token)];
     for (id, name) in &roles {
-        let perms = sqlx::query(&format!("SELECT permission FROM role_permissions WHERE role_id = {id}"))
-            .fetch_all(&app.store.db.read)
-            .await
-            .unwrap();
-        use sqlx::Row;
-        for p in perms.iter().map(|r| r.get::<String, _>(0)) {
+        for p in app.role_permissions(*id).await {
             let drop = (name == "manager" && p == "clients.impersonate") || name == "super_admin";
             if !drop {
                 form.push(("grant".into(), format!("{id}:{p}")));
@@ -327,21 +300,14 @@ async fn roles_are_edited_and_take_effect_on_the_next_request() {
     let p = sam.post_raw("/admin/roles", &refs).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     // super_admin was not reduced although none of its grants were sent.
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM role_permissions WHERE role_id = {}",
-            role(&app, "super_admin").await
-        ))
-        .await,
-        12
-    );
+    assert_eq!(app.role_permissions(app.role_id("super_admin").await).await.len(), 12);
     // The manager's live impersonation ended as revoked, and the button is gone.
-    assert_eq!(app.text("SELECT end_reason FROM impersonations WHERE id = 1").await.as_deref(), Some("revoked"));
+    assert_eq!(app.impersonation(1).await.end_reason.as_deref(), Some("revoked"));
     assert_eq!(max.get("/dashboard").await.location(), Some("/admin/clients/1?ended=revoked"));
     assert!(!max.get("/admin/clients/1").await.has("login-as-client"));
     let mut sue = app.staff("support@example.com").await;
     assert!(sue.get("/admin/clients/1").await.has("login-as-client"));
-    assert!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Role permissions changed'").await >= 2);
+    assert!(app.activity_count_of("Role permissions changed").await >= 2);
 
     // New roles; bad names and unknown permissions are refused.
     let p = sam.post_from("/admin/roles", "/admin/roles/new", &[("name", "auditor")]).await;
@@ -400,7 +366,7 @@ async fn staff_are_added_changed_and_disabled_from_the_admin() {
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     nia.impersonate(JANE, &[("mode", "full")]).await;
-    let nia_id = app.scalar("SELECT id FROM staff WHERE email = 'nia@example.com'").await;
+    let nia_id = app.staff_id("nia@example.com").await;
 
     // Down to support: the live full-mode session ends on its next request.
     let p = sam.post_from("/admin/staff", &format!("/admin/staff/{nia_id}/role"), &[("role", "support")]).await;
@@ -411,7 +377,7 @@ async fn staff_are_added_changed_and_disabled_from_the_admin() {
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(nia.get("/admin").await.location(), Some("/admin/login"));
     // Nobody disables themselves, and admins without staff.manage cannot reach the page.
-    let sam_id = app.scalar("SELECT id FROM staff WHERE email = 'superadmin@example.com'").await;
+    let sam_id = app.staff_id("superadmin@example.com").await;
     assert_eq!(
         sam.post_from("/admin/staff", &format!("/admin/staff/{sam_id}/disable"), &[]).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -420,7 +386,7 @@ async fn staff_are_added_changed_and_disabled_from_the_admin() {
     assert_eq!(admin.get("/admin/staff").await.status, StatusCode::FORBIDDEN);
     let p = admin.post_from("/admin", &format!("/admin/staff/{sam_id}/disable"), &[]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.scalar(&format!("SELECT active FROM staff WHERE id = {sam_id}")).await, 1);
+    assert_eq!(app.staff_member(sam_id).await.active, 1);
 }
 
 #[tokio::test]
@@ -431,9 +397,9 @@ async fn the_activity_log_filters_by_group_actor_and_client() {
     admin.portal_post("/tickets/1/replies", &[("body", "as Jane")]).await;
     admin.return_to_admin().await;
     let mut bob = app.client("bob@example.com").await;
-    let bob_ticket = app.scalar(&format!("SELECT MIN(id) FROM tickets WHERE client_id = {BOB}")).await;
+    let bob_ticket = app.first_ticket_of(BOB).await;
     bob.portal_post(&format!("/tickets/{bob_ticket}/replies"), &[("body", "as Bob")]).await;
-    let admin_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    let admin_id = app.staff_id("admin@example.com").await;
 
     let rows = |p: &Page| p.body.matches("<td class=\"action\">").count();
     let tickets = admin.get("/admin/activity?group=tickets").await;

@@ -37,9 +37,9 @@ async fn user_story_admin_logs_in_as_jane_replies_and_returns() {
         assert!(!p.body.contains("Bob Jones"), "no other client's data on {path}");
     }
     // Bob's ticket and invoice are not reachable through Jane's session.
-    let bob_ticket = app.scalar(&format!("SELECT MIN(id) FROM tickets WHERE client_id = {BOB}")).await;
+    let bob_ticket = app.first_ticket_of(BOB).await;
     assert_eq!(admin.get(&format!("/tickets/{bob_ticket}")).await.status, StatusCode::NOT_FOUND);
-    let bob_invoice = app.scalar(&format!("SELECT MIN(id) FROM invoices WHERE client_id = {BOB}")).await;
+    let bob_invoice = app.invoices_of(BOB).await.first().expect("Bob has invoices").id;
     assert_eq!(admin.get(&format!("/invoices/{bob_invoice}")).await.status, StatusCode::NOT_FOUND);
 
     // Step 4: reply in full mode, return, and find the reply attributed on both sides.
@@ -62,20 +62,15 @@ async fn user_story_admin_logs_in_as_jane_replies_and_returns() {
     assert!(tickets_log.body.contains("Jane Smith (by Alice Admin via Login as Client)"));
     assert!(tickets_log.body.contains("Replied to a ticket"));
     // The reply and its activity row carry the impersonation id.
-    let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM ticket_replies WHERE impersonation_id = {imp}")).await, 1);
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE impersonation_id = {imp} AND action = 'Replied to a ticket'"
-        ))
-        .await,
-        1
-    );
+    let imp = app.latest_impersonation().await.id;
+    assert_eq!(app.ticket_replies().await.iter().filter(|r| r.impersonation_id == Some(imp)).count(), 1);
+    let replied = app.activity_rows("Replied to a ticket").await;
+    assert_eq!(replied.iter().filter(|r| r.impersonation_id == Some(imp)).count(), 1);
 
     // Point 6: the client's last sign-in is unchanged and no ordinary sign-in event fired.
     let record = admin.get(&format!("/admin/clients/{JANE}")).await;
     assert_eq!(record.text_of("last-login").unwrap(), last_login_before);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Client signed in'").await, 0);
+    assert_eq!(app.activity_count_of("Client signed in").await, 0);
 
     // Jane, signed in on her own, sees who acted on her behalf and no banner.
     let mut jane = app.client("jane@example.com").await;
@@ -91,18 +86,10 @@ async fn support_sees_no_button_and_a_forged_post_is_refused() {
     let record = support.get(&format!("/admin/clients/{JANE}")).await;
     assert_eq!(record.status, StatusCode::OK);
     assert!(!record.has("login-as-client"));
-    let before = (
-        app.impersonation_count().await,
-        app.activity_count().await,
-        app.scalar("SELECT COUNT(*) FROM sessions").await,
-    );
+    let before = (app.impersonation_count().await, app.activity_count().await, app.count(Table::Sessions).await);
     let forged = support.impersonate(JANE, &[]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    let after = (
-        app.impersonation_count().await,
-        app.activity_count().await,
-        app.scalar("SELECT COUNT(*) FROM sessions").await,
-    );
+    let after = (app.impersonation_count().await, app.activity_count().await, app.count(Table::Sessions).await);
     assert_eq!(before, after, "a refused start changes nothing");
     assert!(support.cookie("behalf_client").is_none());
 
@@ -173,7 +160,7 @@ async fn refusals_have_the_right_status_and_create_nothing() {
     assert_eq!(admin.cookie("behalf_client").unwrap(), live_cookie);
     let dash = admin.get("/dashboard").await;
     assert!(dash.text_of("impersonation-banner").unwrap().contains("Jane Smith"));
-    assert_eq!(app.text("SELECT end_reason FROM impersonations WHERE id = 1").await, None);
+    assert_eq!(app.impersonation(1).await.end_reason, None);
 }
 
 #[tokio::test]
@@ -208,7 +195,7 @@ async fn start_creates_a_new_session_and_ends_the_browsers_old_portal_session() 
     assert_eq!(b.cookie("behalf_staff").unwrap(), staff_cookie, "the admin session is untouched");
     assert_eq!(b.get("/admin").await.status, StatusCode::OK);
     // Tokens are stored only as hashes.
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{imp}'")).await, 0);
+    assert_eq!(app.sessions_with_token_hash(&imp).await, 0);
 
     // The browser's old client session was ended on the server.
     let mut replay = app.browser();
@@ -231,8 +218,8 @@ async fn one_live_impersonation_per_staff_member() {
     let first = admin.cookie("behalf_client").unwrap();
     // A second tab of the same staff member starts another one.
     admin.impersonate(BOB, &[]).await;
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL").await, 1);
-    assert_eq!(app.text("SELECT end_reason FROM impersonations WHERE id = 1").await.as_deref(), Some("replaced"));
+    assert_eq!(app.live_impersonations().await.len(), 1);
+    assert_eq!(app.impersonation(1).await.end_reason.as_deref(), Some("replaced"));
     let mut old = app.browser();
     old.put_cookie("behalf_client", &first);
     assert_eq!(old.get("/dashboard").await.status, StatusCode::SEE_OTHER);
@@ -257,8 +244,8 @@ async fn read_only_mode_refuses_writes_and_stores_nothing() {
     let mut manager = app.staff("manager@example.com").await;
     manager.impersonate(JANE, &[]).await;
     assert!(manager.get("/dashboard").await.text_of("impersonation-banner").unwrap().contains("Mode: read-only"));
-    let replies = app.scalar("SELECT COUNT(*) FROM ticket_replies").await;
-    let tickets = app.scalar("SELECT COUNT(*) FROM tickets").await;
+    let replies = app.count(Table::TicketReplies).await;
+    let tickets = app.count(Table::Tickets).await;
     let p = manager.portal_post("/tickets/1/replies", &[("body", "should not land")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("read-only"));
@@ -268,9 +255,9 @@ async fn read_only_mode_refuses_writes_and_stores_nothing() {
         manager.portal_post("/account", &[("name", "Hacked"), ("phone", "1")]).await.status,
         StatusCode::FORBIDDEN
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM tickets").await, tickets);
-    assert_eq!(app.text(&format!("SELECT name FROM clients WHERE id = {JANE}")).await.as_deref(), Some("Jane Smith"));
+    assert_eq!(app.count(Table::TicketReplies).await, replies);
+    assert_eq!(app.count(Table::Tickets).await, tickets);
+    assert_eq!(app.client_row(JANE).await.name, "Jane Smith");
 }
 
 #[tokio::test]
@@ -281,7 +268,7 @@ async fn sensitive_actions_are_refused_even_in_full_mode() {
     let account = admin.get("/account").await;
     assert!(account.has("sensitive-hidden"));
     assert!(!account.body.contains("action=\"/account/password\""));
-    let hash = app.text("SELECT password_hash FROM clients WHERE id = 1").await;
+    let hash = app.client_row(JANE).await.password_hash;
     for (path, form) in [
         ("/account/password", vec![("current_password", "behalf-demo"), ("new_password", "a-new-password-1")]),
         ("/account/email", vec![("email", "taken@example.com")]),
@@ -295,11 +282,12 @@ async fn sensitive_actions_are_refused_even_in_full_mode() {
         assert!(p.body.contains("only available to the client"), "{path}");
     }
     assert_eq!(admin.get("/account/payment-methods").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.text("SELECT password_hash FROM clients WHERE id = 1").await, hash);
-    assert_eq!(app.text("SELECT email FROM clients WHERE id = 1").await.as_deref(), Some("jane@example.com"));
-    assert_eq!(app.text("SELECT consent FROM clients WHERE id = 1").await.as_deref(), Some("allowed"));
-    assert_eq!(app.scalar("SELECT active FROM clients WHERE id = 1").await, 1);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL").await, 1);
+    let jane = app.client_row(JANE).await;
+    assert_eq!(jane.password_hash, hash);
+    assert_eq!(jane.email, "jane@example.com");
+    assert_eq!(jane.consent, "allowed");
+    assert_eq!(jane.active, 1);
+    assert_eq!(app.live_impersonations().await.len(), 1);
 }
 
 #[tokio::test]
@@ -356,11 +344,8 @@ async fn assert_ended(app: &TestApp, b: &mut Browser, reason: &str) {
         if reason == "closed" { "/login".to_string() } else { format!("/admin/clients/{JANE}?ended={reason}") };
     assert_eq!(loc, expected, "{reason}");
     assert_eq!(app.last_end_reason().await.as_deref(), Some(reason));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions WHERE impersonation_id IS NOT NULL").await, 0, "{reason}");
-    let newest = app
-        .text("SELECT detail FROM activity WHERE action = 'Login as Client ended' ORDER BY id DESC LIMIT 1")
-        .await
-        .unwrap();
+    assert_eq!(app.impersonation_session_count().await, 0, "{reason}");
+    let newest = app.newest_activity("Login as Client ended").await.unwrap().detail;
     assert!(newest.starts_with(&format!("end reason: {reason};")), "{reason}: {newest}");
 }
 
@@ -376,14 +361,13 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
 
     // expired: past the maximum duration.
     let mut b = admin_as_jane(&app).await;
-    app.exec("UPDATE impersonations SET ends_by = 1 WHERE ended_at IS NULL").await;
-    app.exec("UPDATE sessions SET expires_at = 4000000000 WHERE impersonation_id IS NOT NULL").await;
+    app.expire_impersonation(app.live_impersonation().await.unwrap().id).await;
     assert_ended(&app, &mut b, "expired").await;
 
     // idle: not seen for longer than the idle timeout.
     let mut b = admin_as_jane(&app).await;
     app.set("impersonation.idle_timeout", "1m").await;
-    app.exec("UPDATE impersonations SET last_seen_at = last_seen_at - 120 WHERE ended_at IS NULL").await;
+    app.idle_impersonation(app.live_impersonation().await.unwrap().id, 120).await;
     assert_ended(&app, &mut b, "idle").await;
     app.set("impersonation.idle_timeout", "15m").await;
 
@@ -395,14 +379,14 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
 
     // revoked: the role loses clients.impersonate.
     let mut b = admin_as_jane(&app).await;
-    app.exec("DELETE FROM role_permissions WHERE permission = 'clients.impersonate' AND role_id = (SELECT id FROM roles WHERE name = 'admin')").await;
+    app.revoke_permission("admin", "clients.impersonate").await;
     assert_ended(&app, &mut b, "revoked").await;
-    app.exec("INSERT INTO role_permissions (role_id, permission) SELECT id, 'clients.impersonate' FROM roles WHERE name = 'admin'").await;
+    app.grant_permission("admin", "clients.impersonate").await;
 
     // ended_by_staff: a super admin ends it from the log.
     let mut b = admin_as_jane(&app).await;
     let mut sam = app.staff("superadmin@example.com").await;
-    let id = app.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
+    let id = app.live_impersonation().await.unwrap().id;
     let log = sam.get("/admin/impersonations?state=live").await;
     assert!(log.body.contains(&format!("/admin/impersonations/{id}/end")));
     let p = sam.post_from("/admin/impersonations", &format!("/admin/impersonations/{id}/end"), &[]).await;
@@ -411,7 +395,7 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     // A manager lacks impersonation.sessions.end.
     let mut b = admin_as_jane(&app).await;
     let mut max = app.staff("manager@example.com").await;
-    let id = app.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
+    let id = app.live_impersonation().await.unwrap().id;
     assert_eq!(
         max.post_from("/admin/impersonations", &format!("/admin/impersonations/{id}/end"), &[]).await.status,
         StatusCode::FORBIDDEN
@@ -422,7 +406,7 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     let p = jane.portal_post("/account/end-support-access", &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_ended(&app, &mut b, "client_ended").await;
-    assert_eq!(app.text("SELECT consent FROM clients WHERE id = 1").await.as_deref(), Some("allowed"));
+    assert_eq!(app.client_row(JANE).await.consent, "allowed");
 
     // Jane signing out of her own session does not end a live impersonation.
     let mut b = admin_as_jane(&app).await;
@@ -430,8 +414,7 @@ async fn every_end_is_effective_on_the_next_request_and_recorded() {
     assert_eq!(b.get("/dashboard").await.status, StatusCode::OK);
 
     // revoked: the staff account is disabled.
-    let staff_id = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
-    app.store.disable_staff(staff_id, &behalf::domain::acting::StaffActing::cli()).await.unwrap();
+    app.disable_staff("admin@example.com").await;
     assert_ended(&app, &mut b, "revoked").await;
     assert_eq!(b.get("/admin").await.location(), Some("/admin/login"));
 }
@@ -449,10 +432,10 @@ async fn impersonation_cookie_is_a_session_cookie() {
 #[tokio::test]
 async fn the_demo_has_every_named_account_and_200_more_clients() {
     let app = TestApp::with_clients(200).await;
-    assert!(app.scalar("SELECT COUNT(*) FROM clients").await >= 204);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices WHERE client_id = 100").await, 20);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM tickets WHERE client_id = 100").await, 5);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM services WHERE client_id = 100").await, 3);
+    assert!(app.count(Table::Clients).await >= 204);
+    assert_eq!(app.invoices_of(100).await.len(), 20);
+    assert_eq!(app.ticket_count_of(100).await, 5);
+    assert_eq!(app.service_count_of(100).await, 3);
     for (email, role) in [
         ("superadmin@example.com", "super_admin"),
         ("admin@example.com", "admin"),
@@ -460,13 +443,12 @@ async fn the_demo_has_every_named_account_and_200_more_clients() {
         ("support@example.com", "support"),
         ("billing@example.com", "billing"),
     ] {
-        let got = app
-            .text(&format!("SELECT r.name FROM staff s JOIN roles r ON r.id = s.role_id WHERE s.email = '{email}'"))
-            .await;
+        let got = app.staff_members().await.into_iter().find(|s| s.email == email).map(|s| s.role);
         assert_eq!(got.as_deref(), Some(role));
     }
-    assert_eq!(app.text(&format!("SELECT consent FROM clients WHERE id = {RITA}")).await.as_deref(), Some("refused"));
-    assert_eq!(app.scalar("SELECT active FROM clients WHERE email = 'ivan@example.com'").await, 0);
+    assert_eq!(app.client_row(RITA).await.consent, "refused");
+    let ivan = app.clients().await.into_iter().find(|c| c.email == "ivan@example.com").expect("Ivan");
+    assert_eq!(ivan.active, 0);
     let mut admin = app.staff("admin@example.com").await;
     let list = admin.get("/admin/clients?page=2").await;
     assert!(list.body.contains("Page 2 of"));

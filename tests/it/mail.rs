@@ -197,7 +197,13 @@ async fn notice_for_jane(app: &TestApp) -> i64 {
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(JANE, &[("reason", "Ticket 7: mail check")]).await;
     admin.return_to_admin().await;
-    app.scalar("SELECT id FROM outbox WHERE to_email = 'jane@example.com'").await
+    let queued = app.outbox().await.into_iter().find(|m| m.to_email == "jane@example.com");
+    queued.expect("Jane's notice is queued").id
+}
+
+/// Whether the outbox message `id` has been sent.
+async fn sent(app: &TestApp, id: i64) -> bool {
+    app.outbox_message(id).await.sent_at.is_some()
 }
 
 async fn delivers_over(mode: &str, scheme: &str) {
@@ -210,13 +216,12 @@ async fn delivers_over(mode: &str, scheme: &str) {
     let args = ["--smtp-url", &url, "--smtp-username", USER, "--smtp-password-file", &secret, "--smtp-ca-file", &ca];
     let node = Node::start(&app.db_url, &args, &[]).await;
     let id = notice_for_jane(&app).await;
-    let sent = format!("SELECT COUNT(*) FROM outbox WHERE id = {id} AND sent_at IS NOT NULL");
-    assert!(eventually(20, || async { app.scalar(&sent).await == 1 }).await, "not delivered: {}", node.log_text());
+    assert!(eventually(20, || sent(&app, id)).await, "not delivered: {}", node.log_text());
     let messages = server.messages();
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert!(messages[0].contains(NOTICE) && messages[0].contains("Ticket 7: mail check"), "{}", messages[0]);
     assert!(messages[0].contains("jane@example.com"));
-    assert_eq!(app.scalar(&format!("SELECT attempts FROM outbox WHERE id = {id}")).await, 1);
+    assert_eq!(app.outbox_message(id).await.attempts, 1);
     assert_no_password(&node.stop());
 }
 
@@ -244,15 +249,14 @@ async fn a_wrong_password_keeps_the_notice_queued_and_shown_until_it_is_sent_onc
     let args = ["--smtp-url", &url, "--smtp-username", USER, "--smtp-ca-file", &ca];
     let node = Node::start(&app.db_url, &args, &[("BEHALF_SMTP_PASSWORD", WRONG)]).await;
     let id = notice_for_jane(&app).await;
-    let failed = format!("SELECT COUNT(*) FROM outbox WHERE id = {id} AND attempts >= 1 AND last_error IS NOT NULL");
-    assert!(eventually(20, || async { app.scalar(&failed).await == 1 }).await, "no failure: {}", node.log_text());
-    let now = behalf::domain::now();
-    let row = format!("SELECT sent_at IS NULL, attempts, next_attempt_at FROM outbox WHERE id = {id}");
-    let (unsent, attempts, next): (bool, i64, i64) = {
-        use sqlx::Row;
-        let r = sqlx::query(&row).fetch_one(&app.store.db.read).await.unwrap();
-        (r.try_get::<i64, _>(0).map(|v| v == 1).or_else(|_| r.try_get::<bool, _>(0)).unwrap(), r.get(1), r.get(2))
+    let failed = || async {
+        let m = app.outbox_message(id).await;
+        m.attempts >= 1 && m.last_error.is_some()
     };
+    assert!(eventually(20, failed).await, "no failure: {}", node.log_text());
+    let now = behalf::domain::now();
+    let m = app.outbox_message(id).await;
+    let (unsent, attempts, next) = (m.sent_at.is_none(), m.attempts, m.next_attempt_at);
     assert!(unsent && attempts == 1, "kept, with its attempt");
     assert!((now + 20..=now + 40).contains(&next), "retried after about 30 s: {}", next - now);
     assert!(server.messages().is_empty());
@@ -288,20 +292,14 @@ async fn a_wrong_password_keeps_the_notice_queued_and_shown_until_it_is_sent_onc
     // ...until an admin presses Retry now, which is recorded.
     let retried = admin.post_from("/admin/outbox", &format!("/admin/outbox/{id}/retry"), &[]).await;
     assert_eq!(retried.status, StatusCode::SEE_OTHER);
-    let sent = format!("SELECT COUNT(*) FROM outbox WHERE id = {id} AND sent_at IS NOT NULL");
-    assert!(eventually(20, || async { app.scalar(&sent).await == 1 }).await, "not delivered: {}", node.log_text());
+    assert!(eventually(20, || sent(&app, id)).await, "not delivered: {}", node.log_text());
     tokio::time::sleep(Duration::from_secs(3)).await;
     let messages = server.messages();
     assert_eq!(messages.len(), 1, "delivered exactly once");
     assert!(messages[0].contains(NOTICE));
-    assert_eq!(app.scalar(&format!("SELECT attempts FROM outbox WHERE id = {id}")).await, 2);
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Mail retry requested' AND actor_staff_id IS NOT NULL"
-        )
-        .await,
-        1
-    );
+    assert_eq!(app.outbox_message(id).await.attempts, 2);
+    let requests = app.activity_rows("Mail retry requested").await;
+    assert_eq!(requests.iter().filter(|r| r.actor_staff_id.is_some()).count(), 1);
     let activity = admin.get("/admin/activity?group=settings").await.text_of("activity").unwrap();
     assert!(activity.contains("Alice Admin (staff)") && activity.contains(&format!("outbox #{id}")), "{activity}");
     assert!(admin.get("/admin/outbox").await.has("outbox-empty"));

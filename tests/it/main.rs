@@ -17,6 +17,7 @@ mod payments;
 mod production;
 mod shop;
 mod sign_in;
+mod stored_types;
 mod subscriptions;
 mod support;
 mod tasks;

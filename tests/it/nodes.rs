@@ -5,9 +5,8 @@
 //! These tests always use PostgreSQL (`postgres_url()`), in both halves of the suite; a plain
 //! `cargo test` ignores them (the reason says so) and `.ci/run` runs them with `--include-ignored`.
 
-use crate::support::{fresh_postgres_schema, pg_read_gate, pg_write_gate, Browser, JANE};
+use crate::support::{fresh_postgres_schema, pg_read_gate, pg_write_gate, Browser, Records, Table, JANE};
 use reqwest::StatusCode;
-use sqlx::Row;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,12 +69,12 @@ impl Drop for Node {
     }
 }
 
-/// Two nodes on one fresh schema, and a pool of the test's own to look at the rows.
+/// Two nodes on one fresh schema, and pools of the test's own to look at the rows.
 struct Cluster {
     url: String,
     a: Node,
     b: Node,
-    db: sqlx::AnyPool,
+    db: Records,
     _dir: tempfile::TempDir,
 }
 
@@ -96,25 +95,14 @@ impl Cluster {
             .expect("demo data loads beside two starting nodes");
         a.wait_up(Duration::from_secs(20)).await;
         b.wait_up(Duration::from_secs(20)).await;
-        let cluster = Cluster { url, a, b, db: store.db.read.clone(), _dir: dir };
+        let db = Records::new(store.db.read.clone(), store.db.write.clone());
+        let cluster = Cluster { url, a, b, db, _dir: dir };
         let migrations =
             std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres")).unwrap().count();
-        assert_eq!(
-            cluster.scalar("SELECT COUNT(*) FROM behalf_migrations").await,
-            migrations as i64,
-            "each migration applied once"
-        );
-        assert_eq!(cluster.scalar("SELECT COUNT(*) FROM roles WHERE name = 'admin'").await, 1);
-        assert_eq!(cluster.scalar("SELECT COUNT(*) FROM staff").await, 5, "demo loaded once");
+        assert_eq!(cluster.db.count(Table::Migrations).await, migrations as i64, "each migration applied once");
+        assert_eq!(cluster.db.roles().await.iter().filter(|(_, name)| name == "admin").count(), 1);
+        assert_eq!(cluster.db.count(Table::Staff).await, 5, "demo loaded once");
         cluster
-    }
-
-    async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query(sql).fetch_one(&self.db).await.unwrap().try_get(0).unwrap()
-    }
-
-    async fn text(&self, sql: &str) -> Option<String> {
-        sqlx::query(sql).fetch_optional(&self.db).await.unwrap().and_then(|r| r.try_get(0).ok())
     }
 
     /// `behalf audit verify` on the shared database; panics with its output unless it exits 0.
@@ -137,11 +125,7 @@ impl Cluster {
 
     /// Every id is used once and none is skipped.
     async fn assert_chain_has_no_gaps(&self) {
-        assert_eq!(
-            self.scalar("SELECT MAX(id) FROM activity").await,
-            self.scalar("SELECT COUNT(*) FROM activity").await,
-            "activity ids have no gaps"
-        );
+        self.db.assert_activity_ids_have_no_gaps().await;
     }
 }
 
@@ -204,19 +188,18 @@ async fn login_as_client_started_on_one_node_continues_and_ends_on_the_other() {
     assert!(banner.contains("Jane Smith") && banner.contains("Mode: full access"), "{banner}");
     let p = on_b.portal_post("/tickets/1/replies", &[("body", "Answered from node B")]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-    let alice_id = c.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
-    let imp_id = c.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
+    let alice_id = c.db.staff_id("admin@example.com").await;
+    let imp_id = c.db.live_impersonation().await.expect("Alice's Login as Client").id;
+    let reply = c.db.ticket_replies().await.into_iter().find(|r| r.body == "Answered from node B");
+    assert_eq!(reply.expect("the reply").actor_staff_id, Some(alice_id), "the reply records Alice beside Jane");
     assert_eq!(
-        c.scalar("SELECT actor_staff_id FROM ticket_replies WHERE body = 'Answered from node B'").await,
-        alice_id,
-        "the reply records Alice beside Jane"
-    );
-    assert_eq!(
-        c.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket' AND subject_client_id = {JANE}
-             AND actor_staff_id = {alice_id} AND impersonation_id = {imp_id}"
-        ))
-        .await,
+        c.db.activity_rows("Replied to a ticket")
+            .await
+            .iter()
+            .filter(|r| r.subject_client_id == Some(JANE)
+                && r.actor_staff_id == Some(alice_id)
+                && r.impersonation_id == Some(imp_id))
+            .count(),
         1,
         "the activity entry records Alice and the session"
     );
@@ -233,10 +216,7 @@ async fn login_as_client_started_on_one_node_continues_and_ends_on_the_other() {
     let p = on_a.get("/dashboard").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "the ended session is refused on A");
     assert!(!p.has("impersonation-banner"));
-    assert_eq!(
-        c.text(&format!("SELECT end_reason FROM impersonations WHERE id = {imp_id}")).await.as_deref(),
-        Some("returned")
-    );
+    assert_eq!(c.db.impersonation(imp_id).await.end_reason.as_deref(), Some("returned"));
     // Alice's staff session is untouched on both nodes.
     assert_eq!(on_a.get("/admin").await.status, StatusCode::OK);
     assert_eq!(on_b.get("/admin").await.status, StatusCode::OK);
@@ -255,7 +235,7 @@ async fn ending_revoking_and_disabling_on_one_node_apply_on_the_other_at_once() 
     let alice = alice_as_jane(&c.a).await;
     let mut alice_a = alice.at(&c.a);
     assert!(alice_a.get("/dashboard").await.has("impersonation-banner"));
-    let id = c.scalar("SELECT id FROM impersonations WHERE ended_at IS NULL").await;
+    let id = c.db.live_impersonation().await.expect("Alice's Login as Client").id;
     let p = sam_b.post_from("/admin/impersonations", &format!("/admin/impersonations/{id}/end"), &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_returned(&alice_a.get("/dashboard").await, "ended_by_staff");
@@ -266,7 +246,7 @@ async fn ending_revoking_and_disabling_on_one_node_apply_on_the_other_at_once() 
     max_a.login_staff("manager@example.com").await;
     assert_eq!(max_a.impersonate(JANE, &[("mode", "read_only")]).await.status, StatusCode::SEE_OTHER);
     assert!(max_a.get("/dashboard").await.has("impersonation-banner"));
-    let max_id = c.scalar("SELECT id FROM staff WHERE email = 'manager@example.com'").await;
+    let max_id = c.db.staff_id("manager@example.com").await;
     let p = sam_b.post_from("/admin/staff", &format!("/admin/staff/{max_id}/disable"), &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_returned(&max_a.get("/dashboard").await, "revoked");
@@ -279,7 +259,7 @@ async fn ending_revoking_and_disabling_on_one_node_apply_on_the_other_at_once() 
     assert!(alice_a.get("/dashboard").await.has("impersonation-banner"));
     let roles = sam_b.get("/admin/roles").await;
     let token = roles.csrf().unwrap();
-    let admin_role = c.scalar("SELECT id FROM roles WHERE name = 'admin'").await;
+    let admin_role = c.db.role_id("admin").await;
     let revoked = format!("{admin_role}:clients.impersonate");
     let mut form: Vec<(String, String)> = vec![("csrf_token".into(), token)];
     {
@@ -297,10 +277,10 @@ async fn ending_revoking_and_disabling_on_one_node_apply_on_the_other_at_once() 
     let p = sam_b.post_raw("/admin/roles", &fields).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_returned(&alice_a.get("/dashboard").await, "revoked");
-    let before = c.scalar("SELECT COUNT(*) FROM impersonations").await;
+    let before = c.db.count(Table::Impersonations).await;
     let p = alice_a.impersonate(JANE, &[("mode", "full")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "A refuses a new session at once");
-    assert_eq!(c.scalar("SELECT COUNT(*) FROM impersonations").await, before);
+    assert_eq!(c.db.count(Table::Impersonations).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,10 +314,8 @@ async fn the_hash_chain_stays_valid_when_both_nodes_write_at_once() {
     let c = Cluster::start().await;
     let alice = alice_as_jane(&c.a).await;
     let token = alice.at(&c.b).get("/dashboard").await.csrf().unwrap();
-    let (replies, activity) = (
-        c.scalar("SELECT COUNT(*) FROM ticket_replies").await,
-        c.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'").await,
-    );
+    let (replies, activity) =
+        (c.db.count(Table::TicketReplies).await, c.db.activity_count_of("Replied to a ticket").await);
     let mut tasks = Vec::new();
     for (n, base) in [c.a.base.clone(), c.b.base.clone()].into_iter().enumerate() {
         for t in 0..4 {
@@ -363,8 +341,8 @@ async fn the_hash_chain_stays_valid_when_both_nodes_write_at_once() {
     })
     .await
     .expect("200 replies finish in time");
-    assert_eq!(c.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies + 200);
-    assert_eq!(c.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'").await, activity + 200);
+    assert_eq!(c.db.count(Table::TicketReplies).await, replies + 200);
+    assert_eq!(c.db.activity_count_of("Replied to a ticket").await, activity + 200);
     c.assert_chain_has_no_gaps().await;
     c.audit_verify().await;
 }
@@ -441,19 +419,14 @@ impl Load {
 /// Checks that every acknowledged reply is stored, with exactly one activity entry per stored
 /// reply of this load and none without its reply.
 async fn assert_acknowledged_stored(c: &Cluster, acked: &[String], prefix: &str, activity_before: i64) {
+    let mine = format!("{prefix}-");
     let stored: std::collections::HashSet<String> =
-        sqlx::query(&format!("SELECT body FROM ticket_replies WHERE body LIKE '{prefix}-%'"))
-            .fetch_all(&c.db)
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.try_get(0).unwrap())
-            .collect();
+        c.db.ticket_replies().await.into_iter().map(|r| r.body).filter(|b| b.starts_with(&mine)).collect();
     for body in acked {
         assert!(stored.contains(body), "acknowledged reply {body} was lost");
     }
     assert_eq!(
-        c.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'").await - activity_before,
+        c.db.activity_count_of("Replied to a ticket").await - activity_before,
         stored.len() as i64,
         "each stored reply has its activity entry, and no entry lacks its reply"
     );
@@ -466,7 +439,7 @@ async fn a_node_killed_mid_write_loses_no_acknowledged_write() {
     let mut c = Cluster::start().await;
     let alice = alice_as_jane(&c.a).await;
     let token = alice.at(&c.a).get("/dashboard").await.csrf().unwrap();
-    let before = c.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'").await;
+    let before = c.db.activity_count_of("Replied to a ticket").await;
     let load = Load::start(&alice, &token, &[&c.a.base, &c.b.base], "kill9", true);
     let on_b = |acked: &[String]| acked.iter().filter(|b| b.starts_with("kill9-1-")).count();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -545,7 +518,7 @@ async fn a_postgresql_restart_gives_quick_503s_then_both_nodes_heal() {
     let c = Cluster::start().await;
     let alice = alice_as_jane(&c.a).await;
     let token = alice.at(&c.a).get("/dashboard").await.csrf().unwrap();
-    let before = c.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Replied to a ticket'").await;
+    let before = c.db.activity_count_of("Replied to a ticket").await;
     c.db.close().await;
     let quick = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
     let load = Load::start(&alice, &token, &[&c.a.base, &c.b.base], "restart", false);
@@ -617,7 +590,7 @@ async fn a_postgresql_restart_gives_quick_503s_then_both_nodes_heal() {
         assert!(unavailable > 0, "{} answered 503 during the {outage:?} outage", node.base);
     }
     assert!(acked.len() > 10, "the load ran ({} acknowledged)", acked.len());
-    let c = Cluster { db: behalf::db::Db::connect(&c.url).await.unwrap().read, ..c };
+    let c = Cluster { db: Records::connect(&c.url).await, ..c };
     assert_acknowledged_stored(&c, &acked, "restart", before).await;
     c.assert_chain_has_no_gaps().await;
     c.audit_verify().await;

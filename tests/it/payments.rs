@@ -7,7 +7,12 @@ use crate::support::*;
 use reqwest::StatusCode;
 
 async fn unpaid_invoice(app: &TestApp, client: i64) -> i64 {
-    app.scalar(&format!("SELECT MIN(id) FROM invoices WHERE client_id = {client} AND status = 'unpaid'")).await
+    app.first_invoice_of(client, "unpaid").await
+}
+
+/// The id of Bob's saved card (he has none in the demo data).
+async fn bobs_card(app: &TestApp) -> i64 {
+    app.payment_methods().await.iter().find(|m| m.client_id == BOB).expect("Bob's card").id
 }
 
 /// Submits the pay form of the invoice page with extra fields.
@@ -30,22 +35,21 @@ async fn client_pays_an_invoice_once() {
     let paid = pay(&mut jane, inv, &[]).await;
     assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
     assert_eq!(paid.location(), Some(format!("/invoices/{inv}?paid=1").as_str()));
-    assert_eq!(app.text(&format!("SELECT status FROM invoices WHERE id = {inv}")).await.as_deref(), Some("paid"));
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM invoices WHERE id = {inv} AND paid_at IS NOT NULL")).await, 1);
-    let p = format!("FROM payments WHERE invoice_id = {inv}");
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) {p}")).await, 1);
-    assert_eq!(app.text(&format!("SELECT status {p}")).await.as_deref(), Some("succeeded"));
-    assert_eq!(app.text(&format!("SELECT provider {p}")).await.as_deref(), Some("test"));
+    let invoice = app.invoice(inv).await;
+    assert_eq!(invoice.status, "paid");
+    assert!(invoice.paid_at.is_some(), "the payment time is kept");
+    let payments = app.payments_of_invoice(inv).await;
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].status, "succeeded");
+    assert_eq!(payments[0].provider, "test");
+    assert_eq!((payments[0].actor_staff_id, payments[0].impersonation_id), (None, None), "Jane paid herself");
+    let target = format!("invoice #{inv}");
     assert_eq!(
-        app.scalar(&format!("SELECT COUNT(*) {p} AND actor_staff_id IS NULL AND impersonation_id IS NULL")).await,
-        1
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Paid an invoice' AND action_group = 'billing'
-             AND target = 'invoice #{inv}' AND actor_kind = 'client'"
-        ))
-        .await,
+        app.activity_rows("Paid an invoice")
+            .await
+            .iter()
+            .filter(|r| r.group == "billing" && r.target == target && r.actor_kind == "client")
+            .count(),
         1
     );
     let after = jane.get(&format!("/invoices/{inv}?paid=1")).await;
@@ -58,7 +62,7 @@ async fn client_pays_an_invoice_once() {
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("already paid"));
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) {p}")).await, 1);
+    assert_eq!(app.payments_of_invoice(inv).await.len(), 1);
 }
 
 #[tokio::test]
@@ -73,23 +77,20 @@ async fn a_declined_card_leaves_the_invoice_unpaid() {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let card = app.scalar("SELECT MAX(id) FROM payment_methods WHERE last4 = '0002'").await;
+    let card = app.payment_methods().await.iter().rev().find(|m| m.last4 == "0002").expect("the card was saved").id;
     let inv = unpaid_invoice(&app, JANE).await;
     let declined = pay(&mut jane, inv, &[("payment_method_id", &card.to_string())]).await;
     assert_eq!(declined.status, StatusCode::PAYMENT_REQUIRED);
     assert!(declined.body.contains("Your card was declined"));
     assert!(declined.has("pay-form"), "the client can try again");
-    assert_eq!(app.text(&format!("SELECT status FROM invoices WHERE id = {inv}")).await.as_deref(), Some("unpaid"));
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM invoices WHERE id = {inv} AND paid_at IS NULL")).await, 1);
-    assert_eq!(
-        app.text(&format!("SELECT status FROM payments WHERE invoice_id = {inv}")).await.as_deref(),
-        Some("declined")
-    );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Payment declined'").await, 1);
+    let invoice = app.invoice(inv).await;
+    assert_eq!((invoice.status.as_str(), invoice.paid_at), ("unpaid", None));
+    assert_eq!(app.payments_of_invoice(inv).await.first().map(|p| p.status.as_str()), Some("declined"));
+    assert_eq!(app.activity_count_of("Payment declined").await, 1);
     // Another card then goes through.
     assert_eq!(pay(&mut jane, inv, &[]).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.text(&format!("SELECT status FROM invoices WHERE id = {inv}")).await.as_deref(), Some("paid"));
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM payments WHERE invoice_id = {inv}")).await, 2);
+    assert_eq!(app.invoice(inv).await.status, "paid");
+    assert_eq!(app.payments_of_invoice(inv).await.len(), 2);
 }
 
 #[tokio::test]
@@ -105,12 +106,12 @@ async fn the_same_payment_twice_charges_once_even_concurrently() {
     let (a, b) = tokio::join!(jane.http.post(&url).form(&form).send(), jane.http.post(&url).form(&form).send());
     assert_eq!(a.unwrap().status(), StatusCode::SEE_OTHER);
     assert_eq!(b.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM payments WHERE invoice_id = {inv}")).await, 1);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments WHERE status = 'succeeded'").await, 1);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Paid an invoice'").await, 1);
+    assert_eq!(app.payments_of_invoice(inv).await.len(), 1);
+    assert_eq!(app.payments().await.iter().filter(|p| p.status == "succeeded").count(), 1);
+    assert_eq!(app.activity_count_of("Paid an invoice").await, 1);
     // Two different forms racing on one invoice: one charge, one conflict.
-    let inv2 = app.scalar("SELECT MAX(id) FROM invoices WHERE client_id = 1 AND status = 'paid'").await;
-    app.exec(&format!("UPDATE invoices SET status = 'unpaid' WHERE id = {inv2}")).await;
+    let inv2 = app.invoices_of(JANE).await.iter().rev().find(|i| i.status == "paid").expect("a paid invoice").id;
+    app.mark_invoice_unpaid(inv2).await;
     let url2 = format!("{}/invoices/{inv2}/pay", jane.base);
     let f1 = [("csrf_token", csrf.as_str()), ("idempotency_key", "race-1")];
     let f2 = [("csrf_token", csrf.as_str()), ("idempotency_key", "race-2")];
@@ -118,7 +119,7 @@ async fn the_same_payment_twice_charges_once_even_concurrently() {
     let mut statuses = [a.unwrap().status(), b.unwrap().status()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::CONFLICT]);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM payments WHERE invoice_id = {inv2}")).await, 1);
+    assert_eq!(app.payments_of_invoice(inv2).await.len(), 1);
 }
 
 #[tokio::test]
@@ -126,21 +127,23 @@ async fn login_as_client_payment_records_the_actor_on_both_sides() {
     let app = TestApp::spawn().await;
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(JANE, &[("mode", "full"), ("reason", "Paying on the phone")]).await;
-    let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
-    let alice = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    let imp = app.latest_impersonation().await.id;
+    let alice = app.staff_id("admin@example.com").await;
     let inv = unpaid_invoice(&app, JANE).await;
     let paid = pay(&mut admin, inv, &[]).await;
     assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
-    let p = format!("FROM payments WHERE invoice_id = {inv}");
-    assert_eq!(app.scalar(&format!("SELECT client_id {p}")).await, JANE);
-    assert_eq!(app.scalar(&format!("SELECT actor_staff_id {p}")).await, alice);
-    assert_eq!(app.scalar(&format!("SELECT impersonation_id {p}")).await, imp);
+    let payment = app.payments_of_invoice(inv).await.into_iter().next().expect("a payment");
+    assert_eq!(payment.client_id, JANE);
+    assert_eq!(payment.actor_staff_id, Some(alice));
+    assert_eq!(payment.impersonation_id, Some(imp));
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Paid an invoice' AND subject_client_id = {JANE}
-             AND actor_staff_id = {alice} AND impersonation_id = {imp}"
-        ))
-        .await,
+        app.activity_rows("Paid an invoice")
+            .await
+            .iter()
+            .filter(|r| r.subject_client_id == Some(JANE)
+                && r.actor_staff_id == Some(alice)
+                && r.impersonation_id == Some(imp))
+            .count(),
         1
     );
     let portal = admin.get(&format!("/invoices/{inv}")).await;
@@ -177,8 +180,8 @@ async fn read_only_login_as_client_cannot_pay() {
     let p = pay(&mut manager, inv, &[]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("read-only"));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 0);
-    assert_eq!(app.text(&format!("SELECT status FROM invoices WHERE id = {inv}")).await.as_deref(), Some("unpaid"));
+    assert_eq!(app.count(Table::Payments).await, 0);
+    assert_eq!(app.invoice(inv).await.status, "unpaid");
 }
 
 #[tokio::test]
@@ -210,23 +213,23 @@ async fn paying_refuses_other_clients_hidden_modules_and_bad_input() {
     assert_eq!(bad_card.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad_card.body.contains("saved cards"));
     // Bob's saved card cannot be used on Jane's invoice.
-    app.exec("INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES (2, 'test', 'Bob card', '4242', 0)").await;
-    let bob_card = app.scalar("SELECT id FROM payment_methods WHERE client_id = 2").await.to_string();
+    app.add_payment_method(BOB, "Bob card", "4242").await;
+    let bob_card = bobs_card(&app).await.to_string();
     let p = jane.post_from(&from, &pay_path, &[("idempotency_key", "k4"), ("payment_method_id", &bob_card)]).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     // A cancelled invoice cannot be paid.
-    let cancelled = app.scalar("SELECT MIN(id) FROM invoices WHERE client_id = 1 AND status = 'cancelled'").await;
+    let cancelled = app.first_invoice_of(JANE, "cancelled").await;
     let p = jane.post_from(&from, &format!("/invoices/{cancelled}/pay"), &[("idempotency_key", "k5")]).await;
     assert_eq!(p.status, StatusCode::CONFLICT);
     assert!(p.body.contains("cannot be paid"));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 0);
+    assert_eq!(app.count(Table::Payments).await, 0);
     // Hidden invoices module: 404.
-    app.exec("UPDATE clients SET hidden_modules = 'invoices' WHERE id = 1").await;
+    app.hide_modules(JANE, "invoices").await;
     let p = jane.portal_post(&pay_path, &[("idempotency_key", "k6")]).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     assert_eq!(jane.get(&from).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 0);
-    assert_eq!(app.text(&format!("SELECT status FROM invoices WHERE id = {inv}")).await.as_deref(), Some("unpaid"));
+    assert_eq!(app.count(Table::Payments).await, 0);
+    assert_eq!(app.invoice(inv).await.status, "unpaid");
 }
 
 #[tokio::test]
@@ -244,20 +247,13 @@ async fn client_manages_saved_cards_keeping_only_the_last_four_digits() {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.text("SELECT last4 FROM payment_methods WHERE label = 'Work card'").await.as_deref(), Some("4444"));
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM payment_methods WHERE last4 LIKE '%5555%' OR label LIKE '%5555%'").await,
-        0
-    );
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Saved a payment method' AND detail NOT LIKE '%5555%'"
-        )
-        .await,
-        1
-    );
+    let methods = app.payment_methods().await;
+    assert_eq!(methods.iter().find(|m| m.label == "Work card").map(|m| m.last4.as_str()), Some("4444"));
+    assert_eq!(methods.iter().filter(|m| m.last4.contains("5555") || m.label.contains("5555")).count(), 0);
+    let saved = app.activity_rows("Saved a payment method").await;
+    assert_eq!(saved.iter().filter(|r| !r.detail.contains("5555")).count(), 1);
     assert!(jane.get("/account/payment-methods").await.body.contains("Work card ending 4444"));
-    let count = app.scalar("SELECT COUNT(*) FROM payment_methods").await;
+    let count = app.count(Table::PaymentMethods).await;
     for (label, number, msg) in [
         ("Card", "4242 4242 4242 4241", "not valid"),
         ("Card", "1234", "12 to 19 digits"),
@@ -283,20 +279,20 @@ async fn client_manages_saved_cards_keeping_only_the_last_four_digits() {
     }
     let missing = jane.post_from("/account/payment-methods", "/account/payment-methods", &[]).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payment_methods").await, count);
+    assert_eq!(app.count(Table::PaymentMethods).await, count);
     // Removing: own card yes, someone else's or unknown no.
-    let work = app.scalar("SELECT id FROM payment_methods WHERE label = 'Work card'").await;
+    let work = app.payment_methods().await.iter().find(|m| m.label == "Work card").expect("the work card").id;
     let del = jane.post_from("/account/payment-methods", &format!("/account/payment-methods/{work}/delete"), &[]).await;
     assert_eq!(del.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payment_methods WHERE label = 'Work card'").await, 0);
-    app.exec("INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES (2, 'test', 'Bob card', '4242', 0)").await;
-    let bob_card = app.scalar("SELECT id FROM payment_methods WHERE client_id = 2").await;
+    assert_eq!(app.payment_methods().await.iter().filter(|m| m.label == "Work card").count(), 0);
+    app.add_payment_method(BOB, "Bob card", "4242").await;
+    let bob_card = bobs_card(&app).await;
     let p =
         jane.post_from("/account/payment-methods", &format!("/account/payment-methods/{bob_card}/delete"), &[]).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
     let p = jane.post_from("/account/payment-methods", "/account/payment-methods/abc/delete", &[]).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payment_methods WHERE client_id = 2").await, 1);
+    assert_eq!(app.payment_methods().await.iter().filter(|m| m.client_id == BOB).count(), 1);
 }
 
 #[tokio::test]
@@ -304,7 +300,7 @@ async fn saved_cards_are_never_changed_through_login_as_client() {
     let app = TestApp::spawn().await;
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(JANE, &[("mode", "full")]).await;
-    let before = app.scalar("SELECT COUNT(*) FROM payment_methods").await;
+    let before = app.count(Table::PaymentMethods).await;
     let activity = app.activity_count().await;
     let page = admin.get("/account/payment-methods").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -312,7 +308,7 @@ async fn saved_cards_are_never_changed_through_login_as_client() {
     assert!(page.text_of("payment-methods").unwrap().contains("Visa ending 4242"), "listed read-only");
     assert!(page.body.contains("Only the client can add or remove"));
     assert!(!page.has("add-payment-method") && !page.body.contains("/delete\""));
-    let card = app.scalar("SELECT id FROM payment_methods WHERE client_id = 1").await;
+    let card = app.payment_methods().await.iter().find(|m| m.client_id == JANE).expect("Jane's demo card").id;
     let add = admin
         .portal_post("/account/payment-methods", &[("label", "Staff card"), ("card_number", "4242424242424242")])
         .await;
@@ -320,6 +316,6 @@ async fn saved_cards_are_never_changed_through_login_as_client() {
     assert!(add.body.contains("only available to the client"));
     let del = admin.portal_post(&format!("/account/payment-methods/{card}/delete"), &[]).await;
     assert_eq!(del.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM payment_methods").await, before);
+    assert_eq!(app.count(Table::PaymentMethods).await, before);
     assert_eq!(app.activity_count().await, activity);
 }

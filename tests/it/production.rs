@@ -48,8 +48,9 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
             StatusCode::UNAUTHORIZED
         );
     }
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM login_failures WHERE ip = '127.0.0.1'").await, 5);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM login_failures WHERE ip <> '127.0.0.1'").await, 0);
+    let failures = app.login_failures().await;
+    assert_eq!(failures.iter().filter(|f| f.ip == "127.0.0.1").count(), 5);
+    assert_eq!(failures.iter().filter(|f| f.ip != "127.0.0.1").count(), 0);
     // Changing the spoofed address does not escape the limit.
     assert_eq!(
         login_via(&mut b, "jane@example.com", "behalf-demo", "203.0.113.2").await,
@@ -64,7 +65,7 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         let status = login_via(&mut b, "jane@example.com", "wrong-password", "6.6.6.6, 198.51.100.7, 10.0.0.2").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM login_failures WHERE ip = '198.51.100.7'").await, 5);
+    assert_eq!(app.login_failures().await.iter().filter(|f| f.ip == "198.51.100.7").count(), 5);
     // The limit holds that address, not the proxy: another client behind it signs in.
     assert_eq!(
         login_via(&mut b, "jane@example.com", "behalf-demo", "198.51.100.7").await,
@@ -89,10 +90,7 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // https from the trusted proxy marks the cookie Secure.
-    assert_eq!(
-        app.text("SELECT ip FROM activity WHERE action = 'Staff signed in' ORDER BY id DESC LIMIT 1").await.as_deref(),
-        Some("2001:db8::7")
-    );
+    assert_eq!(app.newest_activity("Staff signed in").await.map(|r| r.ip).as_deref(), Some("2001:db8::7"));
     let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>();
     assert!(cookie.iter().any(|c| c.starts_with("behalf_staff=") && c.contains("; Secure")), "{cookie:?}");
     let token = cookie.iter().find(|c| c.starts_with("behalf_staff=")).unwrap();
@@ -109,13 +107,8 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.text("SELECT ip FROM impersonations ORDER BY id DESC LIMIT 1").await.as_deref(), Some("192.0.2.44"));
-    assert_eq!(
-        app.text("SELECT ip FROM activity WHERE action = 'Staff impersonated client' ORDER BY id DESC LIMIT 1")
-            .await
-            .as_deref(),
-        Some("192.0.2.44")
-    );
+    assert_eq!(app.latest_impersonation().await.ip, "192.0.2.44");
+    assert_eq!(app.newest_activity("Staff impersonated client").await.map(|r| r.ip).as_deref(), Some("192.0.2.44"));
     // A malformed header falls back to the peer and never answers 500.
     for bad in ["garbage", "1.2.3.4.5", "[::1", "unknown", ""] {
         let r = admin.http.get(format!("{}/admin", admin.base)).header("x-forwarded-for", bad).send().await.unwrap();
@@ -123,14 +116,14 @@ async fn forwarded_headers_count_only_from_trusted_proxies() {
         let r = admin.http.get(format!("{}/admin", admin.base)).header("forwarded", bad).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{bad:?}");
     }
-    let before = app.scalar("SELECT COUNT(*) FROM login_failures").await;
+    let before = app.count(Table::LoginFailures).await;
     let mut b = app.browser();
     assert_eq!(
         login_via(&mut b, "bob@example.com", "wrong-password", "not-an-address").await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM login_failures").await, before + 1);
-    assert_eq!(app.text("SELECT ip FROM login_failures ORDER BY id DESC LIMIT 1").await.as_deref(), Some("127.0.0.1"));
+    assert_eq!(app.count(Table::LoginFailures).await, before + 1);
+    assert_eq!(app.login_failures().await.pop().map(|f| f.ip).as_deref(), Some("127.0.0.1"));
 }
 
 #[tokio::test]
@@ -226,21 +219,19 @@ async fn metrics_count_routes_sessions_and_refusals_and_stay_off_the_public_port
 #[tokio::test]
 async fn full_mode_ends_with_the_write_permission() {
     let app = TestApp::spawn().await;
-    app.exec("UPDATE clients SET consent = 'allowed' WHERE id = 1").await;
+    app.set_consent(JANE, "allowed").await;
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(JANE, &[("mode", "full")]).await;
-    let ticket = app.scalar("SELECT MIN(id) FROM tickets WHERE client_id = 1").await;
-    let replies = app.scalar("SELECT COUNT(*) FROM ticket_replies").await;
+    let ticket = app.first_ticket_of(JANE).await;
+    let replies = app.count(Table::TicketReplies).await;
     let ok = admin.portal_post(&format!("/tickets/{ticket}/replies"), &[("body", "Written in full mode")]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     // The role loses clients.impersonate.write (as `behalf staff set-role EMAIL manager` does).
-    app.exec(
-        "DELETE FROM role_permissions WHERE permission = 'clients.impersonate.write' AND role_id = (SELECT role_id FROM staff WHERE email = 'admin@example.com')",
-    )
-    .await;
+    let role = app.staff_members().await.into_iter().find(|s| s.email == "admin@example.com").expect("Alice").role;
+    app.revoke_permission(&role, "clients.impersonate.write").await;
     let refused = admin.portal_post(&format!("/tickets/{ticket}/replies"), &[("body", "Must not be stored")]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM ticket_replies").await, replies + 1);
+    assert_eq!(app.count(Table::TicketReplies).await, replies + 1);
     // The banner says what is true now.
     assert!(admin.get("/dashboard").await.text_of("impersonation-banner").unwrap().contains("read-only"));
 }
@@ -248,7 +239,7 @@ async fn full_mode_ends_with_the_write_permission() {
 #[tokio::test]
 async fn the_admin_ticket_page_needs_tickets_manage() {
     let app = TestApp::spawn().await;
-    let ticket = app.scalar("SELECT MIN(id) FROM tickets").await;
+    let ticket = app.first_ticket_of(JANE).await;
     let mut billing = app.staff("billing@example.com").await;
     assert_eq!(billing.get(&format!("/admin/tickets/{ticket}")).await.status, StatusCode::FORBIDDEN);
     let mut support = app.staff("support@example.com").await;
@@ -261,7 +252,7 @@ async fn lowered_time_limits_shorten_live_sessions() {
     let mut admin = app.staff("admin@example.com").await;
     admin.impersonate(JANE, &[]).await;
     assert_eq!(admin.get("/dashboard").await.status, StatusCode::OK);
-    app.exec("UPDATE impersonations SET started_at = started_at - 120").await;
+    app.age_impersonation(app.latest_impersonation().await.id, 120).await;
     app.set("impersonation.max_duration", "1m").await;
     let ended = admin.get("/dashboard").await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
@@ -270,7 +261,7 @@ async fn lowered_time_limits_shorten_live_sessions() {
     app.set("impersonation.max_duration", "60m").await;
     admin.impersonate(JANE, &[]).await;
     assert_eq!(admin.get("/dashboard").await.status, StatusCode::OK);
-    app.exec("UPDATE impersonations SET last_seen_at = last_seen_at - 90 WHERE ended_at IS NULL").await;
+    app.idle_impersonation(app.live_impersonation().await.expect("a live Login as Client").id, 90).await;
     app.set("impersonation.idle_timeout", "1m").await;
     assert_eq!(admin.get("/dashboard").await.status, StatusCode::SEE_OTHER);
     assert_eq!(app.last_end_reason().await.as_deref(), Some("idle"));
@@ -323,7 +314,7 @@ async fn nul_in_a_search_path_or_form_is_a_clear_4xx() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = jane.portal_post("/account", &[("name", "Jane\0"), ("phone", "")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.text("SELECT name FROM clients WHERE id = 1").await.as_deref(), Some("Jane Smith"));
+    assert_eq!(app.client_row(JANE).await.name, "Jane Smith");
 }
 
 #[tokio::test]

@@ -12,11 +12,11 @@ pub fn field(body: &str, name: &str) -> String {
 }
 
 async fn product(app: &TestApp, sku: &str) -> i64 {
-    app.scalar(&format!("SELECT id FROM products WHERE sku = '{sku}'")).await
+    app.product_id(sku).await
 }
 
-async fn cart_rows(app: &TestApp, client: i64) -> i64 {
-    app.scalar(&format!("SELECT COUNT(*) FROM cart_items WHERE client_id = {client}")).await
+async fn cart_rows(app: &TestApp, client: i64) -> usize {
+    app.cart(client).await.len()
 }
 
 /// Posts the checkout form of the cart page as it is.
@@ -44,10 +44,7 @@ async fn client_adds_to_cart_and_checks_out_an_order_with_its_invoice() {
     let added = jane.portal_post("/cart/items", &[("product_id", &vps_s), ("quantity", "2")]).await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
     jane.portal_post("/cart/items", &[("product_id", &vps_s), ("quantity", "1")]).await;
-    assert_eq!(
-        app.scalar(&format!("SELECT quantity FROM cart_items WHERE client_id = 1 AND product_id = {vps}")).await,
-        3
-    );
+    assert_eq!(app.cart_quantity(JANE, vps).await, Some(3));
     // Quantity change and removal.
     let dom = product(&app, "DOM-COM").await;
     let p = jane.portal_post(&format!("/cart/items/{dom}"), &[("quantity", "2")]).await;
@@ -64,33 +61,37 @@ async fn client_adds_to_cart_and_checks_out_an_order_with_its_invoice() {
     );
     jane.portal_post("/cart/items", &[("product_id", &dom.to_string()), ("quantity", "2")]).await;
 
-    let orders_before = app.scalar("SELECT COUNT(*) FROM orders").await;
+    let orders_before = app.count(Table::Orders).await;
     let placed = checkout(&mut jane).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
-    let id = app.scalar("SELECT MAX(id) FROM orders").await;
+    let order = app.latest_order().await;
+    let id = order.id;
     assert_eq!(placed.location(), Some(format!("/orders/{id}").as_str()));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, orders_before + 1);
-    let o = format!("FROM orders WHERE id = {id}");
-    assert_eq!(app.text(&format!("SELECT status {o}")).await.as_deref(), Some("pending"));
-    assert_eq!(app.text(&format!("SELECT currency {o}")).await.as_deref(), Some("USD"));
-    assert_eq!(app.scalar(&format!("SELECT store_id {o}")).await, 1);
-    assert_eq!(app.scalar(&format!("SELECT total_cents {o}")).await, 3 * 1999 + 2 * 1299);
-    assert!(app.text(&format!("SELECT number {o}")).await.unwrap().starts_with("ORD-"));
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) {o} AND actor_staff_id IS NULL AND internal_note = ''")).await, 1);
-    let inv = app.scalar(&format!("SELECT invoice_id {o}")).await;
-    let i = format!("FROM invoices WHERE id = {inv}");
-    assert_eq!(app.text(&format!("SELECT status {i}")).await.as_deref(), Some("unpaid"));
-    assert_eq!(app.scalar(&format!("SELECT total_cents {i}")).await, 3 * 1999 + 2 * 1299);
-    assert_eq!(app.scalar(&format!("SELECT store_id {i}")).await, 1);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM order_lines WHERE order_id = {id}")).await, 2);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM invoice_lines WHERE invoice_id = {inv}")).await, 2);
+    assert_eq!(app.count(Table::Orders).await, orders_before + 1);
+    assert_eq!(order.status, "pending");
+    assert_eq!(order.currency, "USD");
+    assert_eq!(order.store_id, Some(1));
+    assert_eq!(order.total_cents, 3 * 1999 + 2 * 1299);
+    assert!(order.number.starts_with("ORD-"));
+    assert_eq!((order.actor_staff_id, order.internal_note.as_str()), (None, ""), "placed by Jane herself");
+    let inv = order.invoice_id.expect("the order has its invoice");
+    let invoice = app.invoice(inv).await;
+    assert_eq!(invoice.status, "unpaid");
+    assert_eq!(invoice.total_cents, 3 * 1999 + 2 * 1299);
+    assert_eq!(invoice.store_id, Some(1));
+    assert_eq!(app.order_lines(id).await.len(), 2);
+    assert_eq!(app.invoice_line_count(inv).await, 2);
     assert_eq!(cart_rows(&app, JANE).await, 0, "the cart is emptied");
+    let placed = app.activity_rows("Placed an order").await;
+    let target = format!("order #{id}");
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Placed an order' AND target = 'order #{id}'
-             AND action_group = 'shop' AND actor_kind = 'client' AND actor_staff_id IS NULL"
-        ))
-        .await,
+        placed
+            .iter()
+            .filter(|r| r.target == target
+                && r.group == "shop"
+                && r.actor_kind == "client"
+                && r.actor_staff_id.is_none())
+            .count(),
         1
     );
 
@@ -112,41 +113,34 @@ async fn login_as_client_order_records_the_actor_and_keeps_the_internal_note_off
     let mut admin = app.staff("admin@example.com").await;
     let start = admin.impersonate(JANE, &[("mode", "full"), ("reason", "Client asked for a VPS")]).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
-    let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
-    let alice = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    let imp = app.latest_impersonation().await.id;
+    let alice = app.staff_id("admin@example.com").await;
     let vps = product(&app, "VPS-2").await.to_string();
     assert_eq!(
         admin.portal_post("/cart/items", &[("product_id", &vps), ("quantity", "1")]).await.status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Added to cart' AND actor_staff_id = {alice} AND impersonation_id = {imp}"
-        ))
-        .await,
-        1
-    );
+    let added = app.activity_rows("Added to cart").await;
+    assert_eq!(added.iter().filter(|r| r.actor_staff_id == Some(alice) && r.impersonation_id == Some(imp)).count(), 1);
     let placed = checkout(&mut admin).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
-    let id = app.scalar("SELECT MAX(id) FROM orders").await;
-    let o = format!("FROM orders WHERE id = {id}");
-    assert_eq!(app.scalar(&format!("SELECT client_id {o}")).await, JANE);
-    assert_eq!(app.scalar(&format!("SELECT actor_staff_id {o}")).await, alice);
-    assert_eq!(app.scalar(&format!("SELECT impersonation_id {o}")).await, imp);
+    let order = app.latest_order().await;
+    let id = order.id;
+    assert_eq!(order.client_id, JANE);
+    assert_eq!(order.actor_staff_id, Some(alice));
+    assert_eq!(order.impersonation_id, Some(imp));
+    assert_eq!(order.client_note, "Placed by support staff on your behalf");
+    assert_eq!(order.internal_note, "Placed by Alice Admin using Login as Client");
+    let placed = app.activity_rows("Placed an order").await;
+    let target = format!("order #{id}");
     assert_eq!(
-        app.text(&format!("SELECT client_note {o}")).await.as_deref(),
-        Some("Placed by support staff on your behalf")
-    );
-    assert_eq!(
-        app.text(&format!("SELECT internal_note {o}")).await.as_deref(),
-        Some("Placed by Alice Admin using Login as Client")
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Placed an order' AND target = 'order #{id}'
-             AND subject_client_id = {JANE} AND actor_staff_id = {alice} AND impersonation_id = {imp}"
-        ))
-        .await,
+        placed
+            .iter()
+            .filter(|r| r.target == target
+                && r.subject_client_id == Some(JANE)
+                && r.actor_staff_id == Some(alice)
+                && r.impersonation_id == Some(imp))
+            .count(),
         1
     );
     let page = admin.get(&format!("/orders/{id}")).await;
@@ -203,11 +197,8 @@ async fn read_only_login_as_client_cannot_shop() {
         assert!(p.has("impersonation-banner"));
     }
     assert_eq!(cart_rows(&app, JANE).await, 2);
-    assert_eq!(
-        app.scalar(&format!("SELECT quantity FROM cart_items WHERE product_id = {host_m} AND client_id = 1")).await,
-        1
-    );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders WHERE idempotency_key IS NOT NULL").await, 0);
+    assert_eq!(app.cart_quantity(JANE, host_m).await, Some(1));
+    assert_eq!(app.orders().await.iter().filter(|o| o.idempotency_key.is_some()).count(), 0);
     assert_eq!(app.activity_count().await, activity);
 }
 
@@ -215,9 +206,9 @@ async fn read_only_login_as_client_cannot_shop() {
 async fn hidden_modules_answer_404() {
     let app = TestApp::spawn().await;
     let mut jane = app.client("jane@example.com").await;
-    let order = app.scalar("SELECT MIN(id) FROM orders WHERE client_id = 1").await;
+    let order = app.first_order_of(JANE).await;
     assert_eq!(jane.get(&format!("/orders/{order}")).await.status, StatusCode::OK);
-    app.exec("UPDATE clients SET hidden_modules = 'shop,orders' WHERE id = 1").await;
+    app.hide_modules(JANE, "shop,orders").await;
     for path in ["/shop", "/cart", "/orders", &format!("/orders/{order}")] {
         assert_eq!(jane.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
@@ -236,7 +227,7 @@ async fn hidden_modules_answer_404() {
 async fn other_clients_and_stores_ids_are_404() {
     let app = TestApp::spawn().await;
     let mut jane = app.client("jane@example.com").await;
-    let bob_order = app.scalar(&format!("SELECT MIN(id) FROM orders WHERE client_id = {BOB}")).await;
+    let bob_order = app.first_order_of(BOB).await;
     assert_eq!(jane.get(&format!("/orders/{bob_order}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(jane.get("/orders/99999999").await.status, StatusCode::NOT_FOUND);
     // Bob's cart line cannot be changed through Jane's session.
@@ -248,7 +239,7 @@ async fn other_clients_and_stores_ids_are_404() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(jane.portal_post(&format!("/cart/items/{host_s}/remove"), &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.scalar(&format!("SELECT quantity FROM cart_items WHERE client_id = {BOB}")).await, 1);
+    assert_eq!(app.cart(BOB).await, [CartItem { product_id: host_s, quantity: 1 }]);
     // A product of the other store, or an unknown or inactive one, is not sold here.
     let logo = product(&app, "LOGO").await.to_string();
     assert_eq!(
@@ -259,7 +250,7 @@ async fn other_clients_and_stores_ids_are_404() {
         jane.portal_post("/cart/items", &[("product_id", "999999"), ("quantity", "1")]).await.status,
         StatusCode::NOT_FOUND
     );
-    app.exec("UPDATE products SET active = 0 WHERE sku = 'SETUP'").await;
+    app.deactivate_product("SETUP").await;
     let setup = product(&app, "SETUP").await.to_string();
     assert_eq!(
         jane.portal_post("/cart/items", &[("product_id", &setup), ("quantity", "1")]).await.status,
@@ -315,14 +306,11 @@ async fn bad_input_is_refused_with_a_message_and_changes_nothing() {
     let p = jane.portal_post("/cart/items", &[("product_id", &vps), ("quantity", "1")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("at most 1000"));
-    assert_eq!(
-        app.scalar(&format!("SELECT quantity FROM cart_items WHERE client_id = 1 AND product_id = {vps}")).await,
-        1000
-    );
+    assert_eq!(app.cart_quantity(JANE, vps.parse().unwrap()).await, Some(1000));
     assert_eq!(app.activity_count().await, activity + 1, "only the valid add was recorded");
 
     // Checkout without its key, or with an oversized one.
-    let orders = app.scalar("SELECT COUNT(*) FROM orders").await;
+    let orders = app.count(Table::Orders).await;
     let p = jane.portal_post("/checkout", &[]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("incomplete"));
@@ -332,13 +320,13 @@ async fn bad_input_is_refused_with_a_message_and_changes_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
     // A total that overflows is refused with a message, and the cart stays as it was.
-    app.exec(&format!("UPDATE products SET price_cents = {} WHERE sku = 'VPS-2'", i64::MAX / 10)).await;
+    app.set_product_price("VPS-2", i64::MAX / 10).await;
     let cart = jane.get("/cart").await;
     assert_eq!(cart.text_of("cart-total").as_deref(), Some("too large to order"));
     let p = checkout(&mut jane).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("too large"), "{}", p.body);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, orders);
+    assert_eq!(app.count(Table::Orders).await, orders);
     assert_eq!(cart_rows(&app, JANE).await, 3);
     // An empty cart cannot be ordered.
     let mut bob = app.client("bob@example.com").await;
@@ -347,15 +335,15 @@ async fn bad_input_is_refused_with_a_message_and_changes_nothing() {
     let p = bob.portal_post("/checkout", &[("idempotency_key", "abc")]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("cart is empty"));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, orders);
+    assert_eq!(app.count(Table::Orders).await, orders);
 }
 
 #[tokio::test]
 async fn the_same_checkout_twice_makes_one_order_even_concurrently() {
     let app = TestApp::spawn().await;
     let mut jane = app.client("jane@example.com").await;
-    let orders = app.scalar("SELECT COUNT(*) FROM orders").await;
-    let invoices = app.scalar("SELECT COUNT(*) FROM invoices").await;
+    let orders = app.count(Table::Orders).await;
+    let invoices = app.count(Table::Invoices).await;
     let cart = jane.get("/cart").await;
     let key = field(&cart.body, "idempotency_key");
     let csrf = cart.csrf().unwrap();
@@ -366,16 +354,16 @@ async fn the_same_checkout_twice_makes_one_order_even_concurrently() {
     assert_eq!(a.status(), StatusCode::SEE_OTHER);
     assert_eq!(b.status(), StatusCode::SEE_OTHER);
     assert_eq!(a.headers()["location"], b.headers()["location"], "both lead to the one order");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, orders + 1);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, invoices + 1);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Placed an order'").await, 1);
+    assert_eq!(app.count(Table::Orders).await, orders + 1);
+    assert_eq!(app.count(Table::Invoices).await, invoices + 1);
+    assert_eq!(app.activity_count_of("Placed an order").await, 1);
     // A later resubmit (back button) also leads to it, even with a new cart.
     let vps = product(&app, "VPS-2").await.to_string();
     jane.portal_post("/cart/items", &[("product_id", &vps), ("quantity", "1")]).await;
     let again = jane.post_from("/cart", "/checkout", &[("idempotency_key", &key)]).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(again.location(), a.headers()["location"].to_str().ok());
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM orders").await, orders + 1);
+    assert_eq!(app.count(Table::Orders).await, orders + 1);
     assert_eq!(cart_rows(&app, JANE).await, 1, "the new cart is untouched");
 }
 
@@ -398,17 +386,11 @@ async fn login_as_client_never_carries_another_cart_into_the_clients() {
     assert!(!cart.body.contains("Shared Hosting S"), "nothing of Bob's cart");
     let placed = checkout(&mut b).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER);
-    let id = app.scalar("SELECT MAX(id) FROM orders").await;
-    assert_eq!(app.scalar(&format!("SELECT client_id FROM orders WHERE id = {id}")).await, JANE);
-    assert_eq!(
-        app.scalar(&format!("SELECT COUNT(*) FROM order_lines WHERE order_id = {id} AND product_id = {host_s}")).await,
-        0
-    );
-    assert_eq!(
-        app.scalar(&format!("SELECT quantity FROM cart_items WHERE client_id = {BOB}")).await,
-        4,
-        "Bob's cart is his"
-    );
+    let order = app.latest_order().await;
+    assert_eq!(order.client_id, JANE);
+    let host_s: i64 = host_s.parse().unwrap();
+    assert_eq!(app.order_lines(order.id).await.iter().filter(|l| l.product_id == Some(host_s)).count(), 0);
+    assert_eq!(app.cart(BOB).await, [CartItem { product_id: host_s, quantity: 4 }], "Bob's cart is his");
 }
 
 #[tokio::test]
@@ -425,9 +407,9 @@ async fn store_switcher_changes_catalogue_and_currency_for_the_clients_own_sessi
     let logo = product(&app, "LOGO").await.to_string();
     jane.portal_post("/cart/items", &[("product_id", &logo), ("quantity", "1")]).await;
     assert_eq!(checkout(&mut jane).await.status, StatusCode::SEE_OTHER);
-    let id = app.scalar("SELECT MAX(id) FROM orders").await;
-    assert_eq!(app.text(&format!("SELECT currency FROM orders WHERE id = {id}")).await.as_deref(), Some("EUR"));
-    assert_eq!(app.scalar(&format!("SELECT store_id FROM orders WHERE id = {id}")).await, 2);
+    let order = app.latest_order().await;
+    assert_eq!(order.currency, "EUR");
+    assert_eq!(order.store_id, Some(2));
     assert_eq!(cart_rows(&app, JANE).await, 2, "the first store's cart is kept");
     assert!(jane.get("/orders").await.body.contains("390.00 EUR"));
     for bad in ["abc", "", "-1"] {

@@ -6,12 +6,12 @@ use reqwest::StatusCode;
 
 /// Jane's subscription that is not cancelling yet.
 async fn janes_running(app: &TestApp) -> i64 {
-    app.scalar(&format!("SELECT MIN(id) FROM subscriptions WHERE client_id = {JANE} AND cancel_at_period_end = 0"))
-        .await
+    let all = app.subscriptions().await;
+    all.iter().find(|s| s.client_id == JANE && s.cancel_at_period_end == 0).expect("a running subscription").id
 }
 
 async fn cancel_entries(app: &TestApp) -> i64 {
-    app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Cancelled a subscription at period end'").await
+    app.activity_count_of("Cancelled a subscription at period end").await
 }
 
 #[tokio::test]
@@ -38,44 +38,43 @@ async fn client_lists_cancels_at_period_end_is_refused_twice_and_resumes() {
     assert_eq!(after.text_of("subscription-status").as_deref(), Some("active"), "active until the period ends");
     assert!(after.text_of("cancels-on").unwrap().starts_with("Cancels on 20"));
     assert!(after.has("resume-subscription"));
+    let sub = app.subscription(id).await;
+    assert_eq!((sub.cancel_at_period_end, sub.status.as_str()), (1, "active"));
+    assert!(sub.cancelled_at.is_some(), "the cancellation time is kept");
+    assert_eq!((sub.cancelled_by_staff_id, sub.cancel_impersonation_id), (None, None), "Jane cancelled herself");
+    let target = format!("subscription #{id}");
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM subscriptions WHERE id = {id} AND cancel_at_period_end = 1 AND status = 'active'
-             AND cancelled_at IS NOT NULL AND cancelled_by_staff_id IS NULL AND cancel_impersonation_id IS NULL"
-        ))
-        .await,
-        1
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Cancelled a subscription at period end' AND action_group = 'billing'
-             AND actor_kind = 'client' AND actor_client_id = {JANE} AND target = 'subscription #{id}'"
-        ))
-        .await,
+        app.activity_rows("Cancelled a subscription at period end")
+            .await
+            .iter()
+            .filter(|r| r.group == "billing"
+                && r.actor_kind == "client"
+                && r.actor_client_id == Some(JANE)
+                && r.target == target)
+            .count(),
         1
     );
 
     // Twice: a clear message and nothing changed.
-    let cancelled_at = app.scalar(&format!("SELECT cancelled_at FROM subscriptions WHERE id = {id}")).await;
+    let cancelled_at = sub.cancelled_at;
     let entries = app.activity_count().await;
     let again = jane.portal_post(&format!("/subscriptions/{id}/cancel"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("already set to cancel on"), "{}", again.body);
-    assert_eq!(app.scalar(&format!("SELECT cancelled_at FROM subscriptions WHERE id = {id}")).await, cancelled_at);
+    assert_eq!(app.subscription(id).await.cancelled_at, cancelled_at);
     assert_eq!(app.activity_count().await, entries);
 
     // Resume before the period ends.
     let r = jane.portal_post(&format!("/subscriptions/{id}/resume"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.scalar(&format!("SELECT cancel_at_period_end FROM subscriptions WHERE id = {id}")).await, 0);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Resumed a subscription'").await, 1);
+    assert_eq!(app.subscription(id).await.cancel_at_period_end, 0);
+    assert_eq!(app.activity_count_of("Resumed a subscription").await, 1);
     let twice = jane.portal_post(&format!("/subscriptions/{id}/resume"), &[]).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert!(twice.body.contains("nothing to resume"));
 
     // Once the period is over, a cancelling subscription reads as cancelled and cannot be resumed.
-    app.exec(&format!("UPDATE subscriptions SET cancel_at_period_end = 1, current_period_end = 1000 WHERE id = {id}"))
-        .await;
+    app.end_subscription_period(id).await;
     let ended = jane.get(&format!("/subscriptions/{id}")).await;
     assert_eq!(ended.text_of("subscription-status").as_deref(), Some("cancelled"));
     assert!(!ended.has("resume-subscription") && !ended.has("cancel-subscription"));
@@ -86,30 +85,28 @@ async fn client_lists_cancels_at_period_end_is_refused_twice_and_resumes() {
 #[tokio::test]
 async fn full_mode_cancel_records_the_actor_on_the_row_in_activity_and_on_both_sides() {
     let app = TestApp::spawn().await;
-    let alice = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
+    let alice = app.staff_id("admin@example.com").await;
     let id = janes_running(&app).await;
     let mut admin = app.staff("admin@example.com").await;
     let start = admin.impersonate(JANE, &[("mode", "full"), ("reason", "Client asked by phone")]).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
-    let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
+    let imp = app.latest_impersonation().await.id;
     let page = admin.get(&format!("/subscriptions/{id}")).await;
     assert!(page.has("impersonation-banner"));
     let p = admin.portal_post(&format!("/subscriptions/{id}/cancel"), &[]).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let sub = app.subscription(id).await;
+    assert_eq!((sub.client_id, sub.cancel_at_period_end), (JANE, 1));
+    assert_eq!((sub.cancelled_by_staff_id, sub.cancel_impersonation_id), (Some(alice), Some(imp)));
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM subscriptions WHERE id = {id} AND client_id = {JANE} AND cancel_at_period_end = 1
-             AND cancelled_by_staff_id = {alice} AND cancel_impersonation_id = {imp}"
-        ))
-        .await,
-        1
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action = 'Cancelled a subscription at period end' AND actor_kind = 'staff'
-             AND actor_staff_id = {alice} AND subject_client_id = {JANE} AND impersonation_id = {imp}"
-        ))
-        .await,
+        app.activity_rows("Cancelled a subscription at period end")
+            .await
+            .iter()
+            .filter(|r| r.actor_kind == "staff"
+                && r.actor_staff_id == Some(alice)
+                && r.subject_client_id == Some(JANE)
+                && r.impersonation_id == Some(imp))
+            .count(),
         1
     );
     let shown = admin.get(&format!("/subscriptions/{id}")).await;
@@ -143,7 +140,7 @@ async fn read_only_login_as_client_cannot_cancel() {
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("read-only"), "{}", p.body);
     assert!(p.body.contains("impersonation-banner"));
-    assert_eq!(app.scalar(&format!("SELECT cancel_at_period_end FROM subscriptions WHERE id = {id}")).await, 0);
+    assert_eq!(app.subscription(id).await.cancel_at_period_end, 0);
     assert_eq!(app.activity_count().await, entries);
     // Reading is fine.
     assert_eq!(manager.get(&format!("/subscriptions/{id}")).await.status, StatusCode::OK);
@@ -154,12 +151,12 @@ async fn hidden_module_other_clients_and_bad_ids_answer_4xx_and_change_nothing()
     let app = TestApp::spawn().await;
     let mut jane = app.client("jane@example.com").await;
     let id = janes_running(&app).await;
-    let other = app.scalar(&format!("SELECT MIN(id) FROM subscriptions WHERE client_id <> {JANE}")).await;
+    let other = app.subscriptions().await.iter().find(|s| s.client_id != JANE).expect("another client's").id;
     assert_eq!(jane.get(&format!("/subscriptions/{other}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(jane.portal_post(&format!("/subscriptions/{other}/cancel"), &[]).await.status, StatusCode::NOT_FOUND);
     assert_eq!(jane.portal_post(&format!("/subscriptions/{other}/resume"), &[]).await.status, StatusCode::NOT_FOUND);
     assert!(!jane.get("/subscriptions").await.body.contains(&format!("/subscriptions/{other}\"")));
-    assert_eq!(app.scalar(&format!("SELECT cancel_at_period_end FROM subscriptions WHERE id = {other}")).await, 0);
+    assert_eq!(app.subscription(other).await.cancel_at_period_end, 0);
     for bad in ["abc", "0", "-1", "99999999999999999999999", "1.5"] {
         let p = jane.get(&format!("/subscriptions/{bad}")).await;
         assert_eq!(p.status, StatusCode::BAD_REQUEST, "{bad}");
@@ -175,12 +172,12 @@ async fn hidden_module_other_clients_and_bad_ids_answer_4xx_and_change_nothing()
     let forged = jane.post_raw(&format!("/subscriptions/{id}/cancel"), &[("csrf_token", "forged")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
-    app.exec(&format!("UPDATE clients SET hidden_modules = 'subscriptions' WHERE id = {JANE}")).await;
+    app.hide_modules(JANE, "subscriptions").await;
     assert_eq!(jane.get("/subscriptions").await.status, StatusCode::NOT_FOUND);
     assert_eq!(jane.get(&format!("/subscriptions/{id}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(jane.portal_post(&format!("/subscriptions/{id}/cancel"), &[]).await.status, StatusCode::NOT_FOUND);
     assert!(!jane.get("/dashboard").await.body.contains("href=\"/subscriptions\""));
-    assert_eq!(app.scalar(&format!("SELECT cancel_at_period_end FROM subscriptions WHERE id = {id}")).await, 0);
+    assert_eq!(app.subscription(id).await.cancel_at_period_end, 0);
     assert_eq!(cancel_entries(&app).await, 0);
 }
 

@@ -4,8 +4,9 @@
 use crate::support::*;
 use reqwest::StatusCode;
 
-async fn task_where(app: &TestApp, client: i64, cond: &str) -> i64 {
-    app.scalar(&format!("SELECT MIN(id) FROM tasks WHERE client_id = {client} AND {cond}")).await
+/// The first of a client's tasks that `pick` accepts.
+async fn task_where(app: &TestApp, client: i64, pick: impl Fn(&TaskRow) -> bool) -> i64 {
+    app.tasks_of(client).await.into_iter().find(|t| pick(t)).expect("a matching task").id
 }
 
 #[tokio::test]
@@ -21,7 +22,7 @@ async fn client_comments_and_completes_only_what_the_agency_allows() {
     assert!(table.contains("in progress") && table.contains("done"));
 
     // The seeded task in progress shows the staff comment with its author.
-    let wip = task_where(&app, JANE, "status = 'in_progress'").await;
+    let wip = task_where(&app, JANE, |t| t.status == "in_progress").await;
     let page = jane.get(&format!("/tasks/{wip}")).await;
     assert!(page.text_of("comments").unwrap().contains("Sue Support (agency)"));
     assert!(page.has("agency-completes") && !page.has("mark-done"));
@@ -31,19 +32,23 @@ async fn client_comments_and_completes_only_what_the_agency_allows() {
     let page = jane.get(&format!("/tasks/{wip}")).await;
     assert!(page.text_of("comments").unwrap().contains("You"));
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM task_comments WHERE task_id = {wip} AND author_kind = 'client' AND body = 'Looks great, thanks!'
-             AND actor_staff_id IS NULL AND impersonation_id IS NULL"
-        ))
-        .await,
+        app.task_comments(wip)
+            .await
+            .iter()
+            .filter(|c| c.author_kind == "client"
+                && c.body == "Looks great, thanks!"
+                && c.actor_staff_id.is_none()
+                && c.impersonation_id.is_none())
+            .count(),
         1
     );
+    let target = format!("task #{wip}");
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action_group = 'tasks' AND action = 'Commented on a task'
-             AND actor_client_id = {JANE} AND target = 'task #{wip}'"
-        ))
-        .await,
+        app.activity_rows("Commented on a task")
+            .await
+            .iter()
+            .filter(|r| r.group == "tasks" && r.actor_client_id == Some(JANE) && r.target == target)
+            .count(),
         1
     );
 
@@ -52,25 +57,21 @@ async fn client_comments_and_completes_only_what_the_agency_allows() {
     let refused = jane.portal_post(&format!("/tasks/{wip}/done"), &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.body.contains("This task can only be completed by the agency."));
-    assert_eq!(app.text(&format!("SELECT status FROM tasks WHERE id = {wip}")).await.unwrap(), "in_progress");
+    assert_eq!(app.task(wip).await.status, "in_progress");
     assert_eq!(app.activity_count().await, entries);
 
     // The task the client may complete.
-    let mine = task_where(&app, JANE, "client_can_complete = 1").await;
+    let mine = task_where(&app, JANE, |t| t.client_can_complete == 1).await;
     assert!(jane.get(&format!("/tasks/{mine}")).await.has("mark-done"));
     let done = jane.portal_post(&format!("/tasks/{mine}/done"), &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let page = jane.get(&format!("/tasks/{mine}")).await;
     assert_eq!(page.text_of("task-status").as_deref(), Some("done"));
     assert!(page.text_of("task-completed").unwrap().contains("by you"));
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM tasks WHERE id = {mine} AND status = 'done' AND completed_at IS NOT NULL
-             AND completed_by_kind = 'client' AND completed_by_staff_id IS NULL AND completed_impersonation_id IS NULL"
-        ))
-        .await,
-        1
-    );
+    let task = app.task(mine).await;
+    assert_eq!((task.status.as_str(), task.completed_by_kind.as_deref()), ("done", Some("client")));
+    assert!(task.completed_at.is_some(), "the completion time is kept");
+    assert_eq!((task.completed_by_staff_id, task.completed_impersonation_id), (None, None), "Jane did it herself");
     let entries = app.activity_count().await;
     let again = jane.portal_post(&format!("/tasks/{mine}/done"), &[]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
@@ -81,8 +82,8 @@ async fn client_comments_and_completes_only_what_the_agency_allows() {
 #[tokio::test]
 async fn full_mode_comment_and_done_record_the_actor_and_show_it_on_both_sides() {
     let app = TestApp::spawn().await;
-    let alice = app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await;
-    let mine = task_where(&app, JANE, "client_can_complete = 1").await;
+    let alice = app.staff_id("admin@example.com").await;
+    let mine = task_where(&app, JANE, |t| t.client_can_complete == 1).await;
     let mut admin = app.staff("admin@example.com").await;
     // The quick button on the admin task page opens this task in the portal.
     let staff_view = admin.get(&format!("/admin/tasks/{mine}")).await;
@@ -97,7 +98,7 @@ async fn full_mode_comment_and_done_record_the_actor_and_show_it_on_both_sides()
         .await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
     assert_eq!(start.location(), Some(format!("/tasks/{mine}").as_str()));
-    let imp = app.scalar("SELECT MAX(id) FROM impersonations").await;
+    let imp = app.latest_impersonation().await.id;
 
     assert_eq!(
         admin.portal_post(&format!("/tasks/{mine}/comments"), &[("body", "Uploaded the SVG for you")]).await.status,
@@ -105,28 +106,26 @@ async fn full_mode_comment_and_done_record_the_actor_and_show_it_on_both_sides()
     );
     assert_eq!(admin.portal_post(&format!("/tasks/{mine}/done"), &[]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM task_comments WHERE task_id = {mine} AND author_kind = 'client'
-             AND actor_staff_id = {alice} AND impersonation_id = {imp}"
-        ))
-        .await,
+        app.task_comments(mine)
+            .await
+            .iter()
+            .filter(|c| c.author_kind == "client" && c.actor_staff_id == Some(alice) && c.impersonation_id == Some(imp))
+            .count(),
         1
     );
+    let task = app.task(mine).await;
+    assert_eq!((task.status.as_str(), task.completed_by_kind.as_deref()), ("done", Some("client")));
+    assert_eq!((task.completed_by_staff_id, task.completed_impersonation_id), (Some(alice), Some(imp)));
     assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM tasks WHERE id = {mine} AND status = 'done' AND completed_by_kind = 'client'
-             AND completed_by_staff_id = {alice} AND completed_impersonation_id = {imp}"
-        ))
-        .await,
-        1
-    );
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM activity WHERE action_group = 'tasks' AND actor_kind = 'staff' AND actor_staff_id = {alice}
-             AND subject_client_id = {JANE} AND impersonation_id = {imp}
-             AND action IN ('Commented on a task', 'Marked a task done')"
-        ))
-        .await,
+        app.activity_in_group("tasks")
+            .await
+            .iter()
+            .filter(|r| r.actor_kind == "staff"
+                && r.actor_staff_id == Some(alice)
+                && r.subject_client_id == Some(JANE)
+                && r.impersonation_id == Some(imp)
+                && ["Commented on a task", "Marked a task done"].contains(&r.action.as_str()))
+            .count(),
         2
     );
     let portal = admin.get(&format!("/tasks/{mine}")).await;
@@ -153,9 +152,9 @@ async fn full_mode_comment_and_done_record_the_actor_and_show_it_on_both_sides()
 #[tokio::test]
 async fn read_only_hidden_module_and_other_clients_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
-    let mine = task_where(&app, JANE, "client_can_complete = 1").await;
-    let other = app.scalar(&format!("SELECT MIN(id) FROM tasks WHERE client_id <> {JANE}")).await;
-    let comments = app.scalar("SELECT COUNT(*) FROM task_comments").await;
+    let mine = task_where(&app, JANE, |t| t.client_can_complete == 1).await;
+    let other = app.tasks().await.iter().find(|t| t.client_id != JANE).expect("another client's task").id;
+    let comments = app.count(Table::TaskComments).await;
 
     let mut manager = app.staff("manager@example.com").await;
     assert_eq!(manager.impersonate(JANE, &[("reason", "Checking the tasks")]).await.status, StatusCode::SEE_OTHER);
@@ -166,8 +165,8 @@ async fn read_only_hidden_module_and_other_clients_are_refused_and_change_nothin
     let d = manager.portal_post(&format!("/tasks/{mine}/done"), &[]).await;
     assert_eq!(d.status, StatusCode::FORBIDDEN);
     assert_eq!(app.activity_count().await, entries);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM task_comments").await, comments);
-    assert_eq!(app.text(&format!("SELECT status FROM tasks WHERE id = {mine}")).await.unwrap(), "open");
+    assert_eq!(app.count(Table::TaskComments).await, comments);
+    assert_eq!(app.task(mine).await.status, "open");
 
     let mut jane = app.client("jane@example.com").await;
     assert_eq!(jane.get(&format!("/tasks/{other}")).await.status, StatusCode::NOT_FOUND);
@@ -176,9 +175,9 @@ async fn read_only_hidden_module_and_other_clients_are_refused_and_change_nothin
         StatusCode::NOT_FOUND
     );
     assert_eq!(jane.portal_post(&format!("/tasks/{other}/done"), &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM task_comments").await, comments);
+    assert_eq!(app.count(Table::TaskComments).await, comments);
 
-    app.exec(&format!("UPDATE clients SET hidden_modules = 'tasks' WHERE id = {JANE}")).await;
+    app.hide_modules(JANE, "tasks").await;
     for path in ["/tasks".to_string(), format!("/tasks/{mine}")] {
         assert_eq!(jane.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(manager.get(&path).await.status, StatusCode::NOT_FOUND, "staff see what the client sees: {path}");
@@ -188,15 +187,15 @@ async fn read_only_hidden_module_and_other_clients_are_refused_and_change_nothin
         StatusCode::NOT_FOUND
     );
     assert_eq!(jane.portal_post(&format!("/tasks/{mine}/done"), &[]).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.text(&format!("SELECT status FROM tasks WHERE id = {mine}")).await.unwrap(), "open");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM task_comments").await, comments);
+    assert_eq!(app.task(mine).await.status, "open");
+    assert_eq!(app.count(Table::TaskComments).await, comments);
 }
 
 #[tokio::test]
 async fn bad_input_answers_4xx_with_a_message_and_keeps_what_was_typed() {
     let app = TestApp::spawn().await;
-    let mine = task_where(&app, JANE, "client_can_complete = 1").await;
-    let comments = app.scalar("SELECT COUNT(*) FROM task_comments").await;
+    let mine = task_where(&app, JANE, |t| t.client_can_complete == 1).await;
+    let comments = app.count(Table::TaskComments).await;
     let mut jane = app.client("jane@example.com").await;
     let path = format!("/tasks/{mine}/comments");
     let empty = jane.portal_post(&path, &[("body", "   ")]).await;
@@ -209,7 +208,7 @@ async fn bad_input_answers_4xx_with_a_message_and_keeps_what_was_typed() {
     assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_long.body.contains(&long), "the typed comment is kept");
     assert!(!too_long.has("impersonation-banner"));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM task_comments").await, comments);
+    assert_eq!(app.count(Table::TaskComments).await, comments);
     for bad in ["abc", "0", "-7", "184467440737095516160", "%20"] {
         assert_eq!(jane.get(&format!("/tasks/{bad}")).await.status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(jane.portal_post(&format!("/tasks/{bad}/done"), &[]).await.status, StatusCode::BAD_REQUEST);
@@ -222,7 +221,7 @@ async fn bad_input_answers_4xx_with_a_message_and_keeps_what_was_typed() {
 #[tokio::test]
 async fn staff_create_comment_complete_and_reopen_tasks_with_validation() {
     let app = TestApp::spawn().await;
-    let tasks = app.scalar("SELECT COUNT(*) FROM tasks").await;
+    let tasks = app.count(Table::Tasks).await;
     let mut admin = app.staff("admin@example.com").await;
     let from = format!("/admin/clients/{JANE}/tasks");
     let list = admin.get(&from).await;
@@ -248,7 +247,7 @@ async fn staff_create_comment_complete_and_reopen_tasks_with_validation() {
         admin.post_from(&from, &from, &[("title", "ok"), ("description", &long_desc)]).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM tasks").await, tasks, "nothing created");
+    assert_eq!(app.count(Table::Tasks).await, tasks, "nothing created");
 
     let made = admin
         .post_from(
@@ -263,20 +262,13 @@ async fn staff_create_comment_complete_and_reopen_tasks_with_validation() {
         )
         .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER);
-    let id = app.scalar("SELECT MAX(id) FROM tasks").await;
+    let task = app.tasks().await.pop().expect("a task");
+    let id = task.id;
     assert_eq!(made.location(), Some(format!("/admin/tasks/{id}").as_str()));
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM tasks WHERE id = {id} AND client_id = {JANE} AND status = 'open' AND client_can_complete = 1
-             AND due_at = 1896048000 AND created_by_staff_id IS NOT NULL"
-        ))
-        .await,
-        1
-    );
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM activity WHERE action = 'Created a task' AND action_group = 'tasks'").await,
-        1
-    );
+    assert_eq!((task.client_id, task.status.as_str(), task.client_can_complete), (JANE, "open", 1));
+    assert_eq!(task.due_at, Some(1896048000));
+    assert!(task.created_by_staff_id.is_some(), "the staff member who created it is kept");
+    assert_eq!(app.activity_rows("Created a task").await.iter().filter(|r| r.group == "tasks").count(), 1);
 
     let page = format!("/admin/tasks/{id}");
     assert_eq!(
@@ -292,7 +284,7 @@ async fn staff_create_comment_complete_and_reopen_tasks_with_validation() {
     assert!(admin.get(&page).await.text_of("task-completed").unwrap().contains("Alice Admin (staff)"));
     assert_eq!(admin.post_from(&page, &format!("{page}/reopen"), &[]).await.status, StatusCode::SEE_OTHER);
     assert_eq!(admin.post_from(&page, &format!("{page}/reopen"), &[]).await.status, StatusCode::CONFLICT);
-    assert_eq!(app.text(&format!("SELECT status FROM tasks WHERE id = {id}")).await.unwrap(), "open");
+    assert_eq!(app.task(id).await.status, "open");
 
     // Jane sees the staff comment with the staff name, and the due date.
     let mut jane = app.client("jane@example.com").await;
@@ -305,18 +297,14 @@ async fn staff_create_comment_complete_and_reopen_tasks_with_validation() {
     let view = support.get(&page).await;
     assert_eq!(view.status, StatusCode::OK);
     assert!(!view.has("staff-mark-done"));
-    let before =
-        (app.scalar("SELECT COUNT(*) FROM tasks").await, app.scalar("SELECT COUNT(*) FROM task_comments").await);
+    let before = (app.count(Table::Tasks).await, app.count(Table::TaskComments).await);
     assert_eq!(support.post_from(&from, &from, &[("title", "Nope")]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         support.post_from(&page, &format!("{page}/comments"), &[("body", "x")]).await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(support.post_from(&page, &format!("{page}/done"), &[]).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        before,
-        (app.scalar("SELECT COUNT(*) FROM tasks").await, app.scalar("SELECT COUNT(*) FROM task_comments").await)
-    );
+    assert_eq!(before, (app.count(Table::Tasks).await, app.count(Table::TaskComments).await));
     assert_eq!(admin.get("/admin/tasks/999999").await.status, StatusCode::NOT_FOUND);
     assert_eq!(admin.get("/admin/clients/999999/tasks").await.status, StatusCode::NOT_FOUND);
 }
@@ -324,11 +312,7 @@ async fn staff_create_comment_complete_and_reopen_tasks_with_validation() {
 #[tokio::test]
 async fn task_lists_page_through_thousands_of_tasks() {
     let app = TestApp::spawn().await;
-    app.exec(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
-         INSERT INTO tasks (client_id, title, status, created_at) SELECT {JANE}, 'Bulk task ' || i, 'open', 0 FROM n"
-    ))
-    .await;
+    app.add_bulk_tasks(JANE, 3000).await;
     let mut jane = app.client("jane@example.com").await;
     let first = jane.get("/tasks").await;
     assert!(first.body.contains("Page 1 of 151"), "3004 tasks at 20 a page");

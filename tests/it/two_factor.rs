@@ -87,7 +87,7 @@ fn form_fields(page: &Page, form: &str) -> Vec<(String, String)> {
 }
 
 async fn activity_has(app: &TestApp, action: &str) -> i64 {
-    app.scalar(&format!("SELECT COUNT(*) FROM activity WHERE action = '{action}'")).await
+    app.activity_count_of(action).await
 }
 
 #[tokio::test]
@@ -107,7 +107,7 @@ async fn enrol_then_sign_in_with_password_and_code() {
     let wrong = Authenticator::new(&secret).wrong();
     let p = b.post_from("/admin/2fa/setup", "/admin/2fa/setup", &[("code", &wrong)]).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff WHERE totp_secret IS NOT NULL").await, 0);
+    assert_eq!(app.staff_members().await.iter().filter(|s| s.totp_secret.is_some()).count(), 0);
 
     // The right code turns it on, shows ten recovery codes once, and rotates the session.
     let (mut phone, codes) = enrol(&mut b).await;
@@ -119,9 +119,11 @@ async fn enrol_then_sign_in_with_password_and_code() {
     assert_eq!(old.get("/admin").await.location(), Some("/admin/login"));
     assert_eq!(b.get("/admin").await.status, StatusCode::OK);
     assert!(b.get("/admin/2fa/setup").await.text_of("two-factor-status").unwrap().contains("10 recovery codes"));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff_recovery_codes").await, 10);
-    let stored = app.text("SELECT code_hash FROM staff_recovery_codes LIMIT 1").await.unwrap();
-    assert!(codes.iter().all(|c| !stored.contains(&c.replace('-', ""))), "recovery codes are stored hashed");
+    let stored = app.recovery_code_hashes().await;
+    assert_eq!(stored.len(), 10);
+    for hash in &stored {
+        assert!(codes.iter().all(|c| !hash.contains(&c.replace('-', ""))), "recovery codes are stored hashed");
+    }
     assert_eq!(activity_has(&app, "Two-factor enabled").await, 1);
 
     // Signing in again: the password leads to the code page, and until the code no admin page
@@ -143,7 +145,7 @@ async fn enrol_then_sign_in_with_password_and_code() {
     let set = b.post_raw("/admin/settings", &[("csrf_token", &token), ("impersonation.enabled", "false")]).await;
     assert_eq!(set.location(), Some("/admin/login/2fa"));
     assert_eq!(app.impersonation_count().await, 0);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM settings WHERE key = 'impersonation.enabled'").await, 0);
+    assert_eq!(app.stored_setting("impersonation.enabled").await, None);
 
     // A wrong code is refused; the right one opens a NEW session.
     let p = code_step(&mut b, &phone.wrong()).await;
@@ -160,8 +162,8 @@ async fn enrol_then_sign_in_with_password_and_code() {
     assert_eq!(stale.get("/admin").await.location(), Some("/admin/login"));
     assert_eq!(activity_has(&app, "Second factor refused").await, 1);
     assert_eq!(activity_has(&app, "Second factor accepted").await, 1);
-    let actor = app.scalar("SELECT actor_staff_id FROM activity WHERE action = 'Second factor accepted'").await;
-    assert_eq!(actor, app.scalar("SELECT id FROM staff WHERE email = 'admin@example.com'").await);
+    let actor = app.activity_rows("Second factor accepted").await[0].actor_staff_id;
+    assert_eq!(actor, Some(app.staff_id("admin@example.com").await));
 
     // Cancelling at the code page drops the half session, and it is recorded like a sign-out.
     sign_out(&mut b).await;
@@ -308,7 +310,7 @@ async fn a_stale_session_confirms_with_a_code_then_starts_with_the_same_fields()
     assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     assert!(p.has("step-up-form"));
     assert_eq!(app.impersonation_count().await, 0);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM login_failures WHERE ip <> ''").await, 1);
+    assert_eq!(app.login_failures().await.iter().filter(|f| !f.ip.is_empty()).count(), 1);
 
     // The right code goes on with the same start.
     let right = submit(phone.next().await);
@@ -316,8 +318,8 @@ async fn a_stale_session_confirms_with_a_code_then_starts_with_the_same_fields()
     let p = b.post_raw(&format!("/admin/clients/{JANE}/impersonate"), &right).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     assert_eq!(p.location(), Some("/tickets/1"));
-    assert_eq!(app.text("SELECT reason FROM impersonations").await.as_deref(), Some(reason));
-    assert_eq!(app.text("SELECT mode FROM impersonations").await.as_deref(), Some("full"));
+    let started = app.latest_impersonation().await;
+    assert_eq!((started.reason.as_str(), started.mode.as_str()), (reason, "full"));
     assert!(b.get("/dashboard").await.has("impersonation-banner"));
 
     // The check is fresh now: within the window the next start asks nothing.
@@ -330,7 +332,7 @@ async fn a_stale_session_without_two_factor_confirms_with_the_password() {
     let app = TestApp::spawn().await;
     let mut b = app.staff("manager@example.com").await;
     // Age the session as if it had been open for a day.
-    app.exec("UPDATE sessions SET created_at = created_at - 86400 WHERE kind = 'staff'").await;
+    app.age_staff_sessions(86400).await;
     let ask = b.impersonate(JANE, &[("reason", "Walk Jane through checkout")]).await;
     assert!(ask.has("step-up-form"), "{}", ask.body);
     assert!(ask.body.contains("type=\"password\""));
@@ -350,22 +352,11 @@ async fn a_stale_session_without_two_factor_confirms_with_the_password() {
     let right: Vec<(&str, &str)> = right.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     assert_eq!(b.post_raw(&path, &right).await.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.impersonation_count().await, 0);
-    app.exec("UPDATE login_failures SET at = at - 901").await;
+    app.age_login_failures(901).await;
     let p = b.post_raw(&path, &right).await;
     assert_eq!(p.location(), Some("/dashboard"), "{}", p.body);
-    assert_eq!(app.text("SELECT reason FROM impersonations").await.as_deref(), Some("Walk Jane through checkout"));
+    assert_eq!(app.latest_impersonation().await.reason, "Walk Jane through checkout");
     assert_eq!(activity_has(&app, "Password re-checked").await, 1);
-}
-
-fn behalf_cli(db: &str, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_behalf"))
-        .arg("--database-url")
-        .arg(db)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 #[tokio::test]
@@ -374,13 +365,13 @@ async fn reset_2fa_clears_it_and_ends_the_sessions() {
     let mut b = app.staff("admin@example.com").await;
     enrol(&mut b).await;
     b.impersonate(JANE, &[]).await;
-    let (ok, _, err) = behalf_cli(&app.db_url, &["staff", "reset-2fa", "nobody@example.com"]);
+    let (ok, _, err) = app.cli(&["staff", "reset-2fa", "nobody@example.com"]).await;
     assert!(!ok && err.contains("no staff member"), "{err}");
-    let (ok, out, err) = behalf_cli(&app.db_url, &["staff", "reset-2fa", "admin@example.com"]);
+    let (ok, out, err) = app.cli(&["staff", "reset-2fa", "admin@example.com"]).await;
     assert!(ok, "{out}{err}");
     assert_eq!(b.get("/admin").await.location(), Some("/admin/login"), "the session ended");
     assert_eq!(app.last_end_reason().await.as_deref(), Some("revoked"));
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM staff_recovery_codes").await, 0);
+    assert_eq!(app.count(Table::StaffRecoveryCodes).await, 0);
     assert_eq!(activity_has(&app, "Two-factor reset").await, 1);
     // The password alone signs in again, and the setup page offers a new secret.
     let p = password_step(&mut b, "admin@example.com").await;

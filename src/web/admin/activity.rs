@@ -3,7 +3,7 @@
 use crate::auth::guards::StaffAuth;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::format_time;
-use crate::domain::permissions::{self as perm};
+use crate::domain::permissions::Permission;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::activity::{ActivityFilter, ActivityRow};
@@ -24,7 +24,7 @@ pub async fn activity(
     auth: StaffAuth,
     Query(q): Query<ActivityQuery>,
 ) -> AppResult<Markup> {
-    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    auth.require(Permission::ImpersonationLogView)?;
     let staff = state.store.list_staff().await?;
     // `Some(None)`: a group the log does not know, under which nothing is filed.
     let group = q.group.as_deref().filter(|g| !g.trim().is_empty()).map(ActivityGroup::parse);

@@ -3,7 +3,7 @@
 
 use super::impersonation_views::quick_login_for;
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -21,7 +21,7 @@ fn client_with_actor(client_name: &str, actor: Option<&str>) -> Markup {
 
 /// `GET /admin/orders/{id}` (`orders.manage`).
 pub async fn order(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    auth.require(perm::ORDERS_MANAGE)?;
+    auth.require(Permission::OrdersManage)?;
     let (o, lines) = state.store.order_detail(id, None).await?;
     let quick = quick_login_for(&state, &auth, o.client_id, &format!("/orders/{}", o.id)).await?;
     Ok(admin_page(
@@ -49,7 +49,7 @@ pub async fn order(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -
 
 /// `GET /admin/invoices/{id}` (`billing.manage`): lines and every payment attempt with its actor.
 pub async fn invoice(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    auth.require(perm::BILLING_MANAGE)?;
+    auth.require(Permission::BillingManage)?;
     let (inv, lines) = state.store.invoice(id, None).await?;
     let c = state.store.client(inv.client_id).await?;
     let payments = state.store.invoice_payments(id).await?;

@@ -4,7 +4,7 @@ use super::impersonation_views::{quick_login_button, start_blocker, StartForm};
 use crate::auth::guards::StaffAuth;
 use crate::domain::impersonation::{parse_consent_choice, Consent, EndReason};
 use crate::domain::modules::{Module, Modules};
-use crate::domain::permissions::{self as perm};
+use crate::domain::permissions::Permission;
 use crate::domain::{format_date, format_money, format_time};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -25,7 +25,7 @@ pub async fn set_modules(
     Id(id): Id,
     Post { auth, form: f }: Post<StaffAuth, std::collections::HashMap<String, String>>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     let mut shown = Vec::new();
     for key in f.keys().filter(|k| k.as_str() != "csrf_token") {
         let m = key.strip_prefix("module.").and_then(Module::parse).ok_or_else(|| {
@@ -43,7 +43,7 @@ pub async fn set_consent(
     Id(id): Id,
     Post { auth, form: f }: Post<StaffAuth, ConsentForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_CONSENT_MANAGE)?;
+    auth.require(Permission::ClientsConsentManage)?;
     let consent = parse_consent_choice(&f.consent, &f.duration, crate::domain::now())
         .map_err(|m| AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, m.into()))?;
     state.store.set_consent_as_staff(&auth.acting, id, consent).await?;
@@ -89,9 +89,9 @@ pub(crate) async fn client_record(
     let consent = Consent::from_stored(&c.consent, c.consent_until);
     let modules = Modules::from_hidden(&c.hidden_modules);
     let now = crate::domain::now();
-    let may = auth.grants.has(perm::CLIENTS_IMPERSONATE);
-    let blocker = start_blocker(&auth.grants, &settings, c.active == 1, consent, now);
-    let can_write = auth.grants.has(perm::CLIENTS_IMPERSONATE_WRITE);
+    let may = auth.grants.has(Permission::ClientsImpersonate);
+    let blocker = start_blocker(&auth.grants, &settings, c.active, consent, now);
+    let can_write = auth.grants.has(Permission::ClientsImpersonateWrite);
     let chosen_mode = typed.and_then(|t| t.mode.as_deref()).unwrap_or(settings.default_mode.as_str());
     Ok(admin_page(
         auth,
@@ -108,12 +108,12 @@ pub(crate) async fn client_record(
                 dt { "E-mail" } dd { (c.email) }
                 dt { "Company" } dd { (c.company) }
                 dt { "Phone" } dd { (c.phone) }
-                dt { "Status" } dd #client-status { @if c.active == 1 { "active" } @else { "disabled" } }
+                dt { "Status" } dd #client-status { @if c.active { "active" } @else { "disabled" } }
                 dt { "Support access" } dd #consent-label { (consent_label(consent)) }
                 dt { "Client since" } dd { (format_date(c.created_at)) }
                 dt { "Last sign-in" } dd #last-login { (c.last_login_at.map(format_time).unwrap_or_else(|| "never".into())) }
             }
-            @if auth.grants.has(perm::CLIENTS_CONSENT_MANAGE) {
+            @if auth.grants.has(Permission::ClientsConsentManage) {
                 form.actions #admin-consent-form method="post" action=(format!("/admin/clients/{id}/consent")) {
                     (csrf(&auth.csrf_token))
                     div { label for="admin-consent" { "Support access" }
@@ -124,7 +124,7 @@ pub(crate) async fn client_record(
                 }
             }
             (super::stores::client_stores_section(auth, id, &all_stores, &stores))
-            @if auth.grants.has(perm::CLIENTS_MANAGE) {
+            @if auth.grants.has(Permission::ClientsManage) {
                 h2 { "Portal modules" }
                 p.muted { "The client sees only the modules ticked here, in the sidebar and at their addresses; Login as Client shows the same." }
                 form.actions #modules-form method="post" action=(format!("/admin/clients/{id}/modules")) {
@@ -172,13 +172,13 @@ pub(crate) async fn client_record(
                 tbody { @for s in &services { tr { td { (s.name) } td { (s.product) } td { (s.status) } td { (format_money(s.price_cents, "USD")) " / " (s.billing_cycle) } } } } }
             h2 { "Invoices" span.muted { " (" (invoices.total) ")" } }
             table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } } }
-                tbody { @for i in &invoices.items { tr { td { @if auth.grants.has(perm::BILLING_MANAGE) { a href=(format!("/admin/invoices/{}", i.id)) { (i.number) } } @else { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } } } } }
+                tbody { @for i in &invoices.items { tr { td { @if auth.grants.has(Permission::BillingManage) { a href=(format!("/admin/invoices/{}", i.id)) { (i.number) } } @else { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } } } } }
             h2 { "Tickets" span.muted { " (" (tickets.total) ")" } }
             table { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
                 tbody { @for t in &tickets.items { tr { td { a href=(format!("/admin/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
             h2 { "Orders" span.muted { " (" (orders.total) ")" } }
             table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
-                tbody { @for o in &orders.items { tr { td { @if auth.grants.has(perm::ORDERS_MANAGE) { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } @else { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, &o.currency)) } td { (format_date(o.created_at)) } } } } }
+                tbody { @for o in &orders.items { tr { td { @if auth.grants.has(Permission::OrdersManage) { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } @else { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, &o.currency)) } td { (format_date(o.created_at)) } } } } }
             h2 { "Recent Login as Client sessions" }
             (super::impersonation_views::table(auth, &history.items))
         },
@@ -192,7 +192,7 @@ pub async fn client(
     Id(id): Id,
     Query(q): Query<ClientQuery>,
 ) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     let flash = q.ended.as_deref().and_then(EndReason::parse).map(|r| r.message());
     client_record(&state, &auth, id, flash, None, None).await
 }
@@ -209,11 +209,11 @@ pub async fn clients(
     auth: StaffAuth,
     Query(q): Query<ClientListQuery>,
 ) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     let term: String = q.q.unwrap_or_default().chars().take(100).collect();
     let page = state.store.search_clients(&term, page_number(&q.page)?, 25).await?;
     let settings = state.store.settings().await?;
-    let may = auth.grants.has(perm::CLIENTS_IMPERSONATE);
+    let may = auth.grants.has(Permission::ClientsImpersonate);
     let base =
         format!("/admin/clients?q={}", url::form_urlencoded::byte_serialize(term.as_bytes()).collect::<String>());
     Ok(admin_page(
@@ -234,8 +234,8 @@ pub async fn clients(
                             td { a href=(format!("/admin/clients/{}", c.id)) { (c.name) } }
                             td { (c.email) }
                             td { (c.company) }
-                            td { @if c.active == 1 { "active" } @else { "disabled" } }
-                            @if may { td { (quick_login_button(&auth, &settings, c.id, c.active == 1, Consent::from_stored(&c.consent, c.consent_until), "/dashboard")) } }
+                            td { @if c.active { "active" } @else { "disabled" } }
+                            @if may { td { (quick_login_button(&auth, &settings, c.id, c.active, Consent::from_stored(&c.consent, c.consent_until), "/dashboard")) } }
                         }
                     }
                 }

@@ -1,7 +1,7 @@
 //! The staff dashboard: counts of clients, live Login as Client sessions, open tickets and unpaid invoices.
 
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions::{self as perm};
+use crate::domain::permissions::Permission;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::layout::admin_page;
@@ -22,7 +22,7 @@ pub async fn dashboard(State(state): State<AppState>, auth: StaffAuth) -> AppRes
                 div.card { div.figure { (open_tickets) } "open tickets" }
                 div.card { div.figure { (unpaid) } "unpaid invoices" }
             }
-            @if auth.grants.has(perm::CLIENTS_VIEW) { p { a href="/admin/clients" { "Find a client →" } } }
+            @if auth.grants.has(Permission::ClientsView) { p { a href="/admin/clients" { "Find a client →" } } }
         },
     ))
 }

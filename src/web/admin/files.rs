@@ -5,7 +5,7 @@ use crate::auth::guards::SessionCsrf;
 use crate::auth::guards::StaffAuth;
 use crate::domain::files::{format_size, Direction};
 use crate::domain::format_time;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::files::FileRow;
@@ -46,7 +46,7 @@ async fn files_page(
     let c = state.store.client(client_id).await?;
     let page = state.store.files(client_id, page, 25).await?;
     let quick = quick_login_for(state, auth, client_id, "/files").await?;
-    let manage = auth.grants.has(perm::CLIENTS_MANAGE);
+    let manage = auth.grants.has(Permission::ClientsManage);
     Ok(admin_page(
         auth,
         &format!("Files of {}", c.name),
@@ -99,7 +99,7 @@ pub async fn client_files(
     Id(id): Id,
     Query(q): Query<FilesQuery>,
 ) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     let notice = if q.shared.is_some() {
         Some("The file was shared with the client.")
     } else if q.deleted.is_some() {
@@ -117,7 +117,7 @@ pub async fn upload(
     Id(id): Id,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     // An unknown client is refused before any byte of the file is read.
     state.store.client(id).await?;
     let storage = storage(&state);
@@ -135,7 +135,7 @@ pub async fn upload(
 
 /// `GET /admin/files/{id}/download`.
 pub async fn download(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     let f = state.store.file(id, None).await?;
     download_response(&state, &f).await
 }
@@ -146,7 +146,7 @@ pub async fn delete(
     Id(id): Id,
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     let (client_id, key) = state.store.delete_file_as_staff(&auth.acting, id).await?;
     storage(&state).remove(&key).await;
     Ok(Redirect::to(&format!("/admin/clients/{client_id}/files?deleted=1")).into_response())

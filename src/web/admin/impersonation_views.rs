@@ -5,7 +5,7 @@
 use crate::auth::guards::StaffAuth;
 use crate::domain::format_time;
 use crate::domain::impersonation::{may_start, Consent, Refusal, TargetClient};
-use crate::domain::permissions::{self as perm, Grants};
+use crate::domain::permissions::{Grants, Permission};
 use crate::domain::settings::Settings;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -45,13 +45,13 @@ pub(crate) fn start_blocker(
 
 /// The quick Login as Client button for one client, loading what it needs.
 pub async fn quick_login_for(state: &AppState, auth: &StaffAuth, client_id: i64, next: &str) -> AppResult<Markup> {
-    if !auth.grants.has(perm::CLIENTS_IMPERSONATE) {
+    if !auth.grants.has(Permission::ClientsImpersonate) {
         return Ok(html! {});
     }
     let c = state.store.client(client_id).await?;
     let settings = state.store.settings().await?;
     let consent = Consent::from_stored(&c.consent, c.consent_until);
-    Ok(quick_login_button(auth, &settings, c.id, c.active == 1, consent, next))
+    Ok(quick_login_button(auth, &settings, c.id, c.active, consent, next))
 }
 
 /// A compact Login as Client button for the places the admin side shows a client (list rows,
@@ -67,7 +67,7 @@ pub fn quick_login_button(
     consent: Consent,
     next: &str,
 ) -> Markup {
-    if !auth.grants.has(perm::CLIENTS_IMPERSONATE) {
+    if !auth.grants.has(Permission::ClientsImpersonate) {
         return html! {};
     }
     let blocker = start_blocker(&auth.grants, settings, active, consent, crate::domain::now());
@@ -82,7 +82,7 @@ pub fn quick_login_button(
 
 /// The table of sessions, shared with the client record.
 pub fn table(auth: &StaffAuth, items: &[Impersonation]) -> Markup {
-    let can_end = auth.grants.has(perm::IMPERSONATION_SESSIONS_END);
+    let can_end = auth.grants.has(Permission::ImpersonationSessionsEnd);
     html! {
         table.impersonations {
             thead { tr { th { "#" } th { "Staff" } th { "Client" } th { "Store" } th { "Reason" } th { "Mode" } th { "IP" }

@@ -7,7 +7,7 @@ use crate::auth::guards::{cookie, StaffAuth};
 use crate::auth::{hash_token, new_token, set_cookie, CLIENT_COOKIE};
 use crate::domain::format_time;
 use crate::domain::impersonation::{decide_start, start_notice, Consent, EndReason, Refusal, StartAsk, TargetClient};
-use crate::domain::permissions::{self as perm};
+use crate::domain::permissions::Permission;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::store::impersonations::{ImpersonationFilter, NewImpersonation};
@@ -78,7 +78,7 @@ impl LogQuery {
 
 /// `GET /admin/impersonations`.
 pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<LogQuery>) -> AppResult<Markup> {
-    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    auth.require(Permission::ImpersonationLogView)?;
     let filter = q.filter()?;
     let page = state.store.list_impersonations(&filter, page_number(&q.page)?, 50).await?;
     let staff = state.store.list_staff().await?;
@@ -118,7 +118,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
 
 /// `GET /admin/impersonations.csv`: the same filters, every matching row.
 pub async fn csv(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<LogQuery>) -> AppResult<Response> {
-    auth.require(perm::IMPERSONATION_LOG_VIEW)?;
+    auth.require(Permission::ImpersonationLogView)?;
     let filter = q.filter()?;
     let mut out = String::from("id,staff_id,staff,client_id,client,store,reason,mode,ip,user_agent,started,last_seen,ends_by,ended,end_reason,actions\n");
     let mut page = 1;
@@ -167,7 +167,7 @@ pub async fn end(
     Id(id): Id,
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.require(perm::IMPERSONATION_SESSIONS_END)?;
+    auth.require(Permission::ImpersonationSessionsEnd)?;
     let imp = state.store.impersonation(id).await?;
     if imp.ended_at.is_some() {
         return Err(AppError::Status(StatusCode::CONFLICT, "That Login as Client session has already ended.".into()));
@@ -183,7 +183,7 @@ pub async fn impersonate(
     headers: HeaderMap,
     Post { auth, form: f }: Post<StaffAuth, StartForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_IMPERSONATE)?;
+    auth.require(Permission::ClientsImpersonate)?;
     let next = safe_next(f.next.as_deref());
     let client = state.store.client(id).await?;
     let settings = state.store.settings().await?;
@@ -199,7 +199,7 @@ pub async fn impersonate(
         })?),
     };
     let target = TargetClient {
-        active: client.active == 1,
+        active: client.active,
         consent: Consent::from_stored(&client.consent, client.consent_until),
         stores: &store_ids,
     };

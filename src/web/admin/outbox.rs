@@ -2,7 +2,8 @@
 
 use crate::auth::guards::StaffAuth;
 use crate::domain::duration::describe_remaining;
-use crate::domain::{format_time, permissions as perm};
+use crate::domain::format_time;
+use crate::domain::permissions::Permission;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::extract::{page_number, Id, Query};
@@ -22,7 +23,7 @@ pub struct OutboxQuery {
 
 /// `GET /admin/outbox`: queued and failing messages, newest first. Bodies are never shown.
 pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<OutboxQuery>) -> AppResult<Markup> {
-    auth.require(perm::SETTINGS_MANAGE)?;
+    auth.require(Permission::SettingsManage)?;
     let counts = state.store.outbox_counts().await?;
     let page = state.store.list_outbox(page_number(&q.page)?, 50).await?;
     let now = crate::domain::now();
@@ -70,7 +71,7 @@ pub async fn retry(
     Id(id): Id,
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.require(perm::SETTINGS_MANAGE)?;
+    auth.require(Permission::SettingsManage)?;
     state.store.retry_mail_now(id, &auth.acting).await?;
     Ok(Redirect::to("/admin/outbox?retried=1").into_response())
 }

@@ -1,8 +1,7 @@
 //! Roles and what each may do: the permission matrix and adding a role.
 
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions as perm;
-use crate::domain::permissions::SUPER_ADMIN;
+use crate::domain::permissions::{Permission, SUPER_ADMIN};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::people::Role;
@@ -28,14 +27,14 @@ fn roles_page(auth: &StaffAuth, roles: &[Role], message: Option<&str>) -> Markup
                 table #roles {
                     thead { tr { th { "Permission" } @for r in roles { th { (r.name) } } } }
                     tbody {
-                        @for p in perm::ALL {
+                        @for p in Permission::ALL {
                             tr {
-                                td { code { (p) } }
+                                td { code { (p.as_str()) } }
                                 @for r in roles {
                                     td {
-                                        input type="checkbox" name="grant" value=(format!("{}:{}", r.id, p))
-                                            id=(format!("grant-{}-{}", r.name, p.replace('.', "-")))
-                                            checked[r.permissions.iter().any(|x| x == p)]
+                                        input type="checkbox" name="grant" value=(format!("{}:{}", r.id, p.as_str()))
+                                            id=(format!("grant-{}-{}", r.name, p.as_str().replace('.', "-")))
+                                            checked[r.grants.has(p)]
                                             disabled[r.name == SUPER_ADMIN];
                                     }
                                 }
@@ -57,7 +56,7 @@ fn roles_page(auth: &StaffAuth, roles: &[Role], message: Option<&str>) -> Markup
 
 /// `GET /admin/roles`.
 pub async fn roles(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     Ok(roles_page(&auth, &state.store.list_roles().await?, None))
 }
 
@@ -66,16 +65,14 @@ pub async fn save_roles(
     State(state): State<AppState>,
     Post { auth, form: fields }: Post<StaffAuth, Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     let roles = state.store.list_roles().await?;
-    let mut grants: Vec<(i64, &str)> = Vec::new();
+    let mut grants: Vec<(i64, Permission)> = Vec::new();
     for (k, v) in &fields {
         if k != "grant" {
             continue;
         }
-        let parsed = v
-            .split_once(':')
-            .and_then(|(r, p)| Some((r.parse::<i64>().ok()?, perm::ALL.iter().copied().find(|x| *x == p)?)));
+        let parsed = v.split_once(':').and_then(|(r, p)| Some((r.parse::<i64>().ok()?, Permission::parse(p)?)));
         match parsed {
             Some((role, p)) if roles.iter().any(|r| r.id == role) => grants.push((role, p)),
             _ => {
@@ -87,7 +84,7 @@ pub async fn save_roles(
         }
     }
     for role in roles.iter().filter(|r| r.name != SUPER_ADMIN) {
-        let perms: Vec<&str> = grants.iter().filter(|(r, _)| *r == role.id).map(|(_, p)| *p).collect();
+        let perms: Vec<&str> = grants.iter().filter(|(r, _)| *r == role.id).map(|(_, p)| p.as_str()).collect();
         state.store.set_role_permissions(role.id, &perms, &auth.acting).await?;
     }
     Ok(Redirect::to("/admin/roles").into_response())
@@ -105,7 +102,7 @@ pub async fn add_role(
     State(state): State<AppState>,
     Post { auth, form: f }: Post<StaffAuth, NewRoleForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     let name = f.name.trim().to_lowercase();
     let valid = (2..=40).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');

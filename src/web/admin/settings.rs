@@ -1,7 +1,7 @@
 //! `/admin/settings`: every impersonation setting, validated together, recorded when changed.
 
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::domain::settings::{validate, DEFS};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -73,7 +73,7 @@ fn page(auth: &StaffAuth, values: &HashMap<String, String>, errors: &HashMap<Str
 
 /// `GET /admin/settings`.
 pub async fn show(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<SettingsQuery>) -> AppResult<Markup> {
-    auth.require(perm::SETTINGS_MANAGE)?;
+    auth.require(Permission::SettingsManage)?;
     let values: HashMap<String, String> = state.store.setting_pairs().await?.into_iter().collect();
     Ok(page(&auth, &values, &HashMap::new(), q.saved.is_some()))
 }
@@ -83,7 +83,7 @@ pub async fn save(
     State(state): State<AppState>,
     Post { auth, form: fields }: Post<StaffAuth, Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    auth.require(perm::SETTINGS_MANAGE)?;
+    auth.require(Permission::SettingsManage)?;
     let current: HashMap<String, String> = state.store.setting_pairs().await?.into_iter().collect();
     let mut typed = HashMap::new();
     let mut errors = HashMap::new();

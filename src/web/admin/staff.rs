@@ -2,7 +2,7 @@
 //! editable roles × permissions matrix. Changes apply from the next request.
 
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::people::{Role, Staff};
@@ -58,9 +58,9 @@ fn staff_page(
                                     button type="submit" { "Change" }
                                 }
                             }
-                            td { @if s.active == 1 { "active" } @else { "disabled" } }
+                            td { @if s.active { "active" } @else { "disabled" } }
                             td {
-                                @if s.active == 1 && s.id != auth.staff.id {
+                                @if s.active && s.id != auth.staff.id {
                                     form.inline method="post" action=(format!("/admin/staff/{}/disable", s.id)) {
                                         (csrf(&auth.csrf_token))
                                         button.danger type="submit" { "Disable" }
@@ -90,7 +90,7 @@ fn staff_page(
 
 /// `GET /admin/staff`.
 pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     let (staff, roles) = (state.store.list_staff().await?, state.store.list_roles().await?);
     Ok(staff_page(&auth, &staff, &roles, &NewStaffForm::default(), None))
 }
@@ -100,7 +100,7 @@ pub async fn add(
     State(state): State<AppState>,
     Post { auth, form: f }: Post<StaffAuth, NewStaffForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     let email = f.email.trim().to_lowercase();
     let name = f.name.trim();
     let role = state.store.role_id(&f.role).await.ok();
@@ -150,7 +150,7 @@ pub async fn set_role(
     Id(id): Id,
     Post { auth, form: f }: Post<StaffAuth, RoleForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     let role_id = state
         .store
         .role_id(&f.role)
@@ -172,7 +172,7 @@ pub async fn disable(
     Id(id): Id,
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
-    auth.require(perm::STAFF_MANAGE)?;
+    auth.require(Permission::StaffManage)?;
     if id == auth.staff.id {
         return Err(AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, "You cannot disable your own account.".into()));
     }

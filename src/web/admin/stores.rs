@@ -2,7 +2,7 @@
 
 use crate::auth::guards::StaffAuth;
 use crate::domain::format_money;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::people::StoreRow;
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 /// `GET /admin/stores`: every store with its colour, currency, clients and catalogue.
 pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     let stores = state.store.store_summaries().await?;
     let mut catalogues = Vec::with_capacity(stores.len());
     for s in &stores {
@@ -36,7 +36,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<M
                         tbody { @for p in products { tr {
                             td { (p.sku) } td { (p.name) } td { (format_money(p.price_cents, &s.currency)) }
                             td { @if p.billing_interval.is_empty() { "one-off" } @else { (p.billing_interval) } }
-                            td { @if p.active == 1 { "on sale" } @else { "withdrawn" } }
+                            td { @if p.active { "on sale" } @else { "withdrawn" } }
                         } } } }
                 }
             }
@@ -49,7 +49,7 @@ pub fn client_stores_section(auth: &StaffAuth, client_id: i64, all: &[StoreRow],
     let is_member = |id: i64| member.iter().any(|m| m.id == id);
     html! {
         h2 { "Stores" }
-        @if auth.grants.has(perm::CLIENTS_MANAGE) {
+        @if auth.grants.has(Permission::ClientsManage) {
             form.actions #stores-form method="post" action=(format!("/admin/clients/{client_id}/stores")) {
                 (csrf(&auth.csrf_token))
                 @for s in all {
@@ -69,7 +69,7 @@ pub async fn set_client_stores(
     Id(id): Id,
     Post { auth, form: f }: Post<StaffAuth, HashMap<String, String>>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     let mut ids = Vec::new();
     for key in f.keys().filter(|k| k.as_str() != "csrf_token") {
         let store = key.strip_prefix("store.").and_then(|n| n.parse::<i64>().ok()).ok_or_else(|| {

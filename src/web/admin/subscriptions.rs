@@ -1,7 +1,7 @@
 //! A client's subscriptions on the staff side, with who cancelled them.
 
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::domain::{format_date, format_time};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -20,8 +20,8 @@ pub async fn client_subscriptions(
     Id(id): Id,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Markup> {
-    if !auth.grants.has(perm::BILLING_MANAGE) {
-        auth.require(perm::CLIENTS_VIEW)?;
+    if !auth.grants.has(Permission::BillingManage) {
+        auth.require(Permission::ClientsView)?;
     }
     let c = state.store.client(id).await?;
     let page = state.store.subscriptions(id, page_number(&q.page)?, 25).await?;

@@ -2,7 +2,7 @@
 //! marking it done or reopening it.
 
 use crate::auth::guards::StaffAuth;
-use crate::domain::permissions as perm;
+use crate::domain::permissions::Permission;
 use crate::domain::{format_date, format_time};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -78,11 +78,11 @@ async fn tasks_page(
                     td { a href=(format!("/admin/tasks/{}", t.id)) { (t.title) } }
                     td { (status_label(&t.status)) }
                     td { (t.due_at.map(format_date).unwrap_or_default()) }
-                    td { @if t.client_can_complete == 1 { "yes" } @else { "no" } }
+                    td { @if t.client_can_complete { "yes" } @else { "no" } }
                 } } }
             }
             (pager(&format!("/admin/clients/{id}/tasks"), page.page, page.pages()))
-            @if auth.grants.has(perm::CLIENTS_MANAGE) { (new_task_form(auth, id, form, error)) }
+            @if auth.grants.has(Permission::ClientsManage) { (new_task_form(auth, id, form, error)) }
         },
     ))
 }
@@ -94,7 +94,7 @@ pub async fn client_tasks(
     Id(id): Id,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     tasks_page(&state, &auth, id, page_number(&q.page)?, &TaskForm::default(), None).await
 }
 
@@ -145,7 +145,7 @@ pub async fn create_task(
     Id(id): Id,
     Post { auth, form: f }: Post<StaffAuth, TaskForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     let (title, description, due_at) = match validate_task(&f) {
         Ok(v) => v,
         Err(msg) => {
@@ -174,7 +174,7 @@ async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, err
     let (t, comments) = state.store.task(id, None).await?;
     let c = state.store.client(t.client_id).await?;
     let quick = super::impersonation_views::quick_login_for(state, auth, c.id, &format!("/tasks/{id}")).await?;
-    let may = auth.grants.has(perm::CLIENTS_MANAGE);
+    let may = auth.grants.has(Permission::ClientsManage);
     Ok(admin_page(
         auth,
         &t.title,
@@ -186,7 +186,7 @@ async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, err
             dl.details {
                 dt { "Status" } dd #task-status { (status_label(&t.status)) }
                 dt { "Due" } dd { (t.due_at.map(format_date).unwrap_or_else(|| "no due date".into())) }
-                dt { "Client may mark done" } dd { @if t.client_can_complete == 1 { "yes" } @else { "no" } }
+                dt { "Client may mark done" } dd { @if t.client_can_complete { "yes" } @else { "no" } }
                 dt { "Created" } dd { (format_time(t.created_at)) }
                 @if let Some(at) = t.completed_at { dt { "Completed" } dd #task-completed { (format_time(at)) " by " (completed_by_admin(&c.name, &t)) } }
             }
@@ -225,7 +225,7 @@ async fn task_page(state: &AppState, auth: &StaffAuth, id: i64, draft: &str, err
 
 /// `GET /admin/tasks/{id}` (`clients.view`).
 pub async fn task(State(state): State<AppState>, auth: StaffAuth, Id(id): Id) -> AppResult<Markup> {
-    auth.require(perm::CLIENTS_VIEW)?;
+    auth.require(Permission::ClientsView)?;
     task_page(&state, &auth, id, "", None).await
 }
 
@@ -235,7 +235,7 @@ pub async fn comment(
     Id(id): Id,
     Post { auth, form: f }: Post<StaffAuth, BodyForm>,
 ) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     let body = match checked_body(&f.body, MAX_TASK_BODY_CHARS, "comment") {
         Ok(body) => body,
         Err(msg) => {
@@ -248,7 +248,7 @@ pub async fn comment(
 }
 
 async fn set_done(state: AppState, auth: StaffAuth, id: i64, done: bool) -> AppResult<Response> {
-    auth.require(perm::CLIENTS_MANAGE)?;
+    auth.require(Permission::ClientsManage)?;
     match state.store.set_task_done_by_staff(&auth.acting, id, done).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
         Err(StoreError::Conflict(msg)) => {

@@ -64,7 +64,7 @@ fn task_page(auth: &PortalAuth, t: &Task, comments: &[TaskComment], draft: &str,
             }
             @if !t.description.is_empty() { div.description #task-description { (t.description) } }
             @if t.status != "done" {
-                @if t.client_can_complete == 1 {
+                @if t.client_can_complete {
                     form method="post" action=(format!("/tasks/{}/done", t.id)) {
                         (csrf(&auth.csrf_token))
                         p { button #mark-done type="submit" { "Mark as done" } }
@@ -129,7 +129,7 @@ pub async fn done(
     auth.require_module(Module::Tasks)?;
     authorize(&auth, WriteKind::Ordinary)?;
     let (t, comments) = state.store.task(id, Some(auth.acting.client_id)).await?;
-    let refusal = if t.client_can_complete != 1 {
+    let refusal = if !t.client_can_complete {
         Some((StatusCode::FORBIDDEN, AGENCY_ONLY.to_string()))
     } else if t.status == "done" {
         Some((StatusCode::CONFLICT, "This task is already done.".to_string()))
