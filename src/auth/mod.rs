@@ -17,6 +17,43 @@ pub const LOGIN_CSRF_COOKIE: &str = "behalf_csrf";
 pub use crate::domain::constant_time_eq;
 pub use crate::domain::token::{hash_token, is_issued_token, new_token};
 
+/// A session about to be opened: the token its cookie carries, the only form of it the database
+/// keeps, and the session's own CSRF token. Every sign-in, two-factor step and Login as Client
+/// start opens its session from one, so a session is never opened with a reused secret.
+pub struct FreshSession {
+    pub token: String,
+    pub token_hash: String,
+    pub csrf_token: String,
+}
+
+impl FreshSession {
+    /// New random secrets.
+    pub fn new() -> Self {
+        let token = new_token();
+        FreshSession { token_hash: hash_token(&token), token, csrf_token: new_token() }
+    }
+
+    /// The `Set-Cookie` value that hands the token to the browser.
+    pub fn cookie(&self, name: &str, secure: bool) -> String {
+        set_cookie(name, &self.token, secure)
+    }
+
+    /// A full staff session that lasts `seconds` from now.
+    pub fn staff_session(&self, seconds: i64) -> crate::store::two_factor::NewStaffSession<'_> {
+        crate::store::two_factor::NewStaffSession {
+            token_hash: &self.token_hash,
+            csrf_token: &self.csrf_token,
+            expires_at: crate::domain::now() + seconds,
+        }
+    }
+}
+
+impl Default for FreshSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Reads one cookie from a `Cookie` header value.
 pub fn read_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header.split(';').filter_map(|p| p.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)

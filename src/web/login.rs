@@ -2,6 +2,7 @@
 //! a failed-attempt limit per account and address, and a fresh session on success.
 
 use crate::auth::guards::{check_csrf, cookie, ClientInfo};
+use crate::auth::FreshSession;
 use crate::auth::{
     hash_token, is_issued_token, new_token, set_cookie, verify_password, CLIENT_COOKIE, LOGIN_CSRF_COOKIE, STAFF_COOKIE,
 };
@@ -186,9 +187,8 @@ async fn sign_in_and_redirect(
     form: &LoginForm,
 ) -> AppResult<Response> {
     let id = sign_in(state, side, headers, info, form).await?;
-    let token = new_token();
-    let hash = hash_token(&token);
-    let csrf_token = new_token();
+    let fresh = FreshSession::new();
+    let (hash, csrf_token) = (&fresh.token_hash, &fresh.csrf_token);
     let expires = crate::domain::now() + SESSION_SECONDS;
     let (cookie_name, home) = match side {
         Side::Staff => (STAFF_COOKIE, "/admin"),
@@ -200,15 +200,15 @@ async fn sign_in_and_redirect(
             // The session stays half signed in (it opens only the code page) until the code.
             let expires = crate::domain::now() + PENDING_SECONDS;
             let by = StaffActing::staff(id, &info.ip, &info.user_agent);
-            state.store.create_pending_staff_session(id, &hash, &csrf_token, expires, old.as_deref(), &by).await?;
-            return Ok(see_other("/admin/login/2fa", &[set_cookie(cookie_name, &token, state.config.secure_cookies)]));
+            state.store.create_pending_staff_session(id, hash, csrf_token, expires, old.as_deref(), &by).await?;
+            return Ok(see_other("/admin/login/2fa", &[fresh.cookie(cookie_name, state.config.secure_cookies)]));
         }
         Side::Staff => {
-            state.store.create_session(Whose::Staff(id), &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+            state.store.create_session(Whose::Staff(id), hash, csrf_token, expires, old.as_deref(), &info.ip).await?
         }
         Side::Client => {
-            state.store.create_session(Whose::Client(id), &hash, &csrf_token, expires, old.as_deref(), &info.ip).await?
+            state.store.create_session(Whose::Client(id), hash, csrf_token, expires, old.as_deref(), &info.ip).await?
         }
     }
-    Ok(see_other(home, &[set_cookie(cookie_name, &token, state.config.secure_cookies)]))
+    Ok(see_other(home, &[fresh.cookie(cookie_name, state.config.secure_cookies)]))
 }

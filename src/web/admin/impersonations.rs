@@ -4,7 +4,8 @@
 use super::clients::client_record;
 use super::impersonation_views::{table, StartForm};
 use crate::auth::guards::{cookie, StaffAuth};
-use crate::auth::{hash_token, new_token, set_cookie, CLIENT_COOKIE};
+use crate::auth::FreshSession;
+use crate::auth::{hash_token, CLIENT_COOKIE};
 use crate::domain::format_time;
 use crate::domain::impersonation::{decide_start, start_notice, Consent, EndReason, Refusal, StartAsk, TargetClient};
 use crate::domain::permissions::Permission;
@@ -218,8 +219,7 @@ pub async fn impersonate(
         }
         Err(r) => return Err(AppError::forbidden(r.message())),
     };
-    let token = new_token();
-    let token_hash = hash_token(&token);
+    let fresh = FreshSession::new();
     let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
     let store_name = stores.iter().find(|s| Some(s.id) == decision.store).map(|s| s.name.as_str());
     state
@@ -232,8 +232,8 @@ pub async fn impersonate(
             decision: &decision,
             store_name,
             by: &auth.acting,
-            token_hash: &token_hash,
-            csrf_token: &new_token(),
+            token_hash: &fresh.token_hash,
+            csrf_token: &fresh.csrf_token,
             replaces_token_hash: old.as_deref(),
             notice: settings
                 .notify_client
@@ -241,7 +241,7 @@ pub async fn impersonate(
         })
         .await?;
     metrics::counter!("behalf_impersonation_starts_total").increment(1);
-    Ok(see_other(&next, &[set_cookie(CLIENT_COOKIE, &token, state.config.secure_cookies)]))
+    Ok(see_other(&next, &[fresh.cookie(CLIENT_COOKIE, state.config.secure_cookies)]))
 }
 
 /// Keeps `next` only if it is a plain path of this site's portal: `/` followed by URL-safe

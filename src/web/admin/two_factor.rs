@@ -3,14 +3,15 @@
 
 use crate::auth::guards::{StaffAuth, StaffEnrolling};
 use crate::auth::two_factor::{hash_recovery_code, new_recovery_codes, new_secret};
-use crate::auth::{hash_token, new_token, set_cookie, STAFF_COOKIE};
+use crate::auth::FreshSession;
+use crate::auth::STAFF_COOKIE;
 use crate::domain::two_factor::{
     check_code, display_recovery, is_code_shaped, normalize_recovery, otpauth_uri, CodeCheck,
 };
 use crate::domain::{format_time, now};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::two_factor::{NewStaffSession, Proof};
+use crate::store::two_factor::Proof;
 use crate::web::forms::Post;
 use crate::web::layout::{admin_page, alert, csrf};
 use crate::web::login::{limit_key, Side, FAILURE_WINDOW, MAX_FAILURES, SESSION_SECONDS};
@@ -186,20 +187,15 @@ pub async fn setup(
     };
     let codes = new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| hash_recovery_code(auth.staff.id, c)).collect();
-    let token = new_token();
-    let csrf_token = new_token();
-    let new = NewStaffSession {
-        token_hash: &hash_token(&token),
-        csrf_token: &csrf_token,
-        expires_at: now() + SESSION_SECONDS,
-    };
+    let fresh = FreshSession::new();
+    let new = fresh.staff_session(SESSION_SECONDS);
     if !state.store.enable_two_factor(auth.staff.id, &secret, step, &hashes, &new, &auth.acting).await? {
         return Err(AppError::Status(
             StatusCode::CONFLICT,
             "The two-factor key changed meanwhile (another tab?). Open the setup page again.".into(),
         ));
     }
-    let rotated = StaffAuth { csrf_token: csrf_token.clone(), two_factor: true, ..auth };
+    let rotated = StaffAuth { csrf_token: fresh.csrf_token.clone(), two_factor: true, ..auth };
     let page = admin_page(
         &rotated,
         "Two-factor is on",
@@ -212,6 +208,6 @@ pub async fn setup(
             p { a #continue href="/admin" { "Continue to the admin" } }
         },
     );
-    let cookie = set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies);
+    let cookie = fresh.cookie(STAFF_COOKIE, state.config.secure_cookies);
     Ok((StatusCode::OK, [(header::SET_COOKIE, cookie)], page).into_response())
 }

@@ -5,11 +5,11 @@ use super::two_factor::{
     account, locked, read_answer, used_message, CodeForm, MAX_ANSWER, SECOND_FACTOR_GATE, TOO_MANY,
 };
 use crate::auth::guards::PendingStaff;
-use crate::auth::{clear_cookie, hash_token, new_token, set_cookie, STAFF_COOKIE};
-use crate::domain::now;
+use crate::auth::FreshSession;
+use crate::auth::{clear_cookie, STAFF_COOKIE};
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::two_factor::{FailedProof, NewStaffSession};
+use crate::store::two_factor::FailedProof;
 use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{alert, csrf, public_page};
 use crate::web::login::SESSION_SECONDS;
@@ -56,17 +56,12 @@ pub async fn code(
         return Err(again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY));
     }
     let answer: String = f.code.trim().chars().take(MAX_ANSWER).collect();
-    let token = new_token();
-    let csrf_token = new_token();
-    let new = NewStaffSession {
-        token_hash: &hash_token(&token),
-        csrf_token: &csrf_token,
-        expires_at: now() + SESSION_SECONDS,
-    };
+    let fresh = FreshSession::new();
+    let new = fresh.staff_session(SESSION_SECONDS);
     let refusal = match read_answer(p.row.staff_id, &p.row.secret, p.row.last_step, &answer) {
         Ok(proof) => {
             if state.store.complete_staff_sign_in(p.row.session_id, p.row.staff_id, &proof, &new, &p.acting).await? {
-                return Ok(see_other("/admin", &[set_cookie(STAFF_COOKIE, &token, state.config.secure_cookies)]));
+                return Ok(see_other("/admin", &[fresh.cookie(STAFF_COOKIE, state.config.secure_cookies)]));
             }
             used_message(&proof)
         }
