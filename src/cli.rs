@@ -287,7 +287,7 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
             let id =
                 store.add_staff(&email, name.trim(), &hash, role_id, &StaffActing::cli()).await.map_err(
                     |e| match e {
-                        StoreError::Conflict(m) => anyhow!(m),
+                        StoreError::Conflict(c) => anyhow!(c.to_string()),
                         e => e.into(),
                     },
                 )?;

@@ -47,7 +47,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::not_found(),
-            StoreError::Conflict(m) => AppError::Status(StatusCode::CONFLICT, m),
+            StoreError::Conflict(c) => AppError::Status(StatusCode::CONFLICT, c.to_string()),
             StoreError::Db(e) => e.into(),
         }
     }

@@ -3,6 +3,7 @@
 pub mod acting;
 pub mod activity;
 pub mod checkpoint;
+pub mod conflict;
 pub mod duration;
 pub mod files;
 pub mod impersonation;

@@ -1,6 +1,9 @@
 //! Payment providers: the interface a real gateway would implement, the built-in test provider,
 //! and card-number checks for saved payment methods (only the last four digits are ever kept).
 
+/// Most saved payment methods one client may keep.
+pub const MAX_PAYMENT_METHODS: i64 = 20;
+
 /// One charge to make.
 #[derive(Debug, Clone)]
 pub struct ChargeRequest<'a> {

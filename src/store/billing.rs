@@ -5,6 +5,8 @@ use super::activity::{append, NewActivity};
 use super::{changed, id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
+use crate::domain::payments::MAX_PAYMENT_METHODS;
 use crate::domain::payments::{ChargeOutcome, ChargeRequest, ChargeStatus, PaymentProvider};
 use sqlx::{FromRow, Row};
 
@@ -47,9 +49,6 @@ pub enum PayResult {
 /// Longest label of a saved payment method.
 pub const MAX_LABEL_CHARS: usize = 60;
 
-/// Most saved payment methods one client may keep.
-pub const MAX_PAYMENT_METHODS: i64 = 20;
-
 impl Store {
     /// The client's saved payment methods, oldest first.
     pub async fn payment_methods(&self, client_id: i64) -> StoreResult<Vec<PaymentMethod>> {
@@ -77,9 +76,7 @@ impl Store {
                 .await?
                 .try_get(0)?;
             if count >= MAX_PAYMENT_METHODS {
-                return Err(StoreError::Conflict(format!(
-                    "You can keep at most {MAX_PAYMENT_METHODS} payment methods; remove one first."
-                )));
+                return Err(StoreError::Conflict(Conflict::TooManyPaymentMethods));
             }
             let id: i64 = sqlx::query(
                 "INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -171,11 +168,13 @@ impl Store {
             (inv.try_get(0)?, inv.try_get(1)?, inv.try_get(2)?, inv.try_get(3)?);
         match status.as_str() {
             "unpaid" => {}
-            "paid" => return Err(StoreError::Conflict(format!("Invoice {number} is already paid."))),
-            other => return Err(StoreError::Conflict(format!("Invoice {number} is {other} and cannot be paid."))),
+            "paid" => return Err(StoreError::Conflict(Conflict::InvoicePaid { number })),
+            other => {
+                return Err(StoreError::Conflict(Conflict::InvoiceNotPayable { number, status: other.to_string() }))
+            }
         }
         if total <= 0 {
-            return Err(StoreError::Conflict(format!("Invoice {number} has nothing to pay.")));
+            return Err(StoreError::Conflict(Conflict::InvoiceNothingToPay { number }));
         }
         let card: Option<String> = match payment_method_id {
             None => None,

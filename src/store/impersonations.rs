@@ -7,6 +7,7 @@ use super::sessions::{end_staff_session_by_hash, insert_session, security_event,
 use super::{Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
 use sqlx::{FromRow, Row};
@@ -360,7 +361,7 @@ async fn insert_impersonation(
     .await
     .map_err(|e| match e {
         sqlx::Error::Database(ref db) if db.is_unique_violation() => {
-            StoreError::Conflict("another Login as Client session is starting; try again".into())
+            StoreError::Conflict(Conflict::ImpersonationStarting)
         }
         e => StoreError::Db(e),
     })?;

@@ -19,6 +19,7 @@ pub mod tasks;
 pub mod two_factor;
 
 use crate::db::Db;
+use crate::domain::conflict::Conflict;
 use activity::{append, NewActivity};
 use sqlx::{FromRow, Row};
 
@@ -31,7 +32,7 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }

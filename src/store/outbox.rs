@@ -6,6 +6,7 @@ use super::activity::NewActivity;
 use super::{page_offset, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use sqlx::{FromRow, Row};
 
 /// A message waiting to be sent.
@@ -143,7 +144,7 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound)?;
             if row.try_get::<Option<i64>, _>(2)?.is_some() {
-                return Err(StoreError::Conflict("That message has already been sent.".into()));
+                return Err(StoreError::Conflict(Conflict::MailAlreadySent));
             }
             let (to, subject, attempts): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
             sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL")

@@ -7,6 +7,7 @@ use super::flag::Flag;
 use super::{changed, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use crate::domain::permissions::{Grants, Permission};
 use crate::domain::session::Whose;
 use sqlx::{FromRow, Row};
@@ -224,7 +225,7 @@ impl Store {
     /// Adds a custom role with no permissions, recorded as a staff change.
     pub async fn add_role(&self, name: &str, by: &StaffActing) -> StoreResult<i64> {
         if self.role_id(name).await.is_ok() {
-            return Err(StoreError::Conflict(format!("a role named {name} already exists")));
+            return Err(StoreError::Conflict(Conflict::RoleExists { name: name.to_string() }));
         }
         self.record(|mut tx| async move {
             let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
@@ -306,7 +307,7 @@ impl Store {
     ) -> StoreResult<i64> {
         let email = email.trim().to_lowercase();
         if self.staff_by_email(&email).await?.is_some() {
-            return Err(StoreError::Conflict(format!("a staff member with e-mail {email} already exists")));
+            return Err(StoreError::Conflict(Conflict::StaffExists { email: email.to_string() }));
         }
         self.record(|mut tx| async move {
             let id: i64 = sqlx::query(

@@ -4,6 +4,7 @@ use super::activity::NewActivity;
 use super::{changed, ClientTable, Page, Store, StoreError, StoreResult};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::Consent;
 use sqlx::{FromRow, Row};
 
@@ -310,7 +311,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if taken.is_some() {
-                return Err(StoreError::Conflict("That e-mail address is already in use.".into()));
+                return Err(StoreError::Conflict(Conflict::EmailInUse));
             }
             sqlx::query("UPDATE clients SET email = $1 WHERE id = $2")
                 .bind(email)

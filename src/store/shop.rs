@@ -5,6 +5,7 @@ use super::activity::{append, NewActivity};
 use super::{id_by_key, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StoreInfo};
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use crate::domain::money::{self, MAX_QUANTITY};
 use crate::domain::shop;
 use sqlx::{FromRow, Row};
@@ -130,9 +131,7 @@ impl Store {
                 .transpose()?
                 .unwrap_or(0);
             let new = current.checked_add(quantity).filter(|q| *q <= MAX_QUANTITY).ok_or_else(|| {
-                StoreError::Conflict(format!(
-                    "You already have {current} of this in your cart; a line may hold at most {MAX_QUANTITY}."
-                ))
+                StoreError::Conflict(Conflict::CartLineFull { current })
             })?;
             sqlx::query(
                 "INSERT INTO cart_items (client_id, store_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
@@ -213,7 +212,7 @@ impl Store {
             if let Some(id) = id_by_key(&mut *tx, "orders", acting.client_id, key).await? {
                 return Ok(Checkout::Existing(id));
             }
-            return Err(StoreError::Conflict("Your cart is empty: add something from the shop first.".into()));
+            return Err(StoreError::Conflict(Conflict::CartEmpty));
         }
         let mut lines = Vec::with_capacity(items.len());
         for (product_id, quantity) in items {
@@ -222,13 +221,12 @@ impl Store {
                 .bind(store.id)
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| {
-                    StoreError::Conflict("A product in your cart is no longer sold; remove it and try again.".into())
-                })?;
-            let amount = money::line_amount(p.price_cents, quantity).map_err(|e| StoreError::Conflict(e.message()))?;
+                .ok_or_else(|| StoreError::Conflict(Conflict::ProductGone))?;
+            let amount =
+                money::line_amount(p.price_cents, quantity).map_err(|e| StoreError::Conflict(Conflict::Money(e)))?;
             lines.push((p, quantity, amount));
         }
-        let total = money::total(lines.iter().map(|l| l.2)).map_err(|e| StoreError::Conflict(e.message()))?;
+        let total = money::total(lines.iter().map(|l| l.2)).map_err(|e| StoreError::Conflict(Conflict::Money(e)))?;
         let notes = shop::order_notes(&acting.actor);
         let inserted = sqlx::query(
             "INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id, currency, client_note,

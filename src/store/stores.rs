@@ -6,6 +6,7 @@ use super::flag::Flag;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use sqlx::{FromRow, Row};
 
 /// A store with its figures, for the admin stores page.
@@ -74,7 +75,7 @@ impl Store {
     /// Sets the stores a client belongs to (at least one, each existing); records old and new.
     pub async fn set_client_stores(&self, client_id: i64, store_ids: &[i64], by: &StaffActing) -> StoreResult<()> {
         if store_ids.is_empty() {
-            return Err(StoreError::Conflict("A client belongs to at least one store.".into()));
+            return Err(StoreError::Conflict(Conflict::ClientNeedsAStore));
         }
         self.record(|mut tx| async move {
             super::client_exists(&mut tx, client_id).await?;
@@ -82,7 +83,7 @@ impl Store {
             for id in store_ids {
                 let row = sqlx::query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
                 let Some(row) = row else {
-                    return Err(StoreError::Conflict(format!("There is no store #{id}.")));
+                    return Err(StoreError::Conflict(Conflict::NoSuchStore(*id)));
                 };
                 names.push(row.try_get::<String, _>(0)?);
             }

@@ -6,6 +6,7 @@ use super::flag::Flag;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use sqlx::{FromRow, Row};
 
 /// A subscription with the name of the staff member who cancelled it through Login as Client.
@@ -141,8 +142,8 @@ async fn why_not_resumed(tx: &mut Tx, client_id: i64, id: i64) -> StoreError {
         Err(e) => return e.into(),
     };
     match cancelling {
-        Ok(0) => StoreError::Conflict("This subscription is not set to cancel, so there is nothing to resume.".into()),
-        Ok(_) => StoreError::Conflict("This subscription has already ended and cannot be resumed.".into()),
+        Ok(0) => StoreError::Conflict(Conflict::NothingToResume),
+        Ok(_) => StoreError::Conflict(Conflict::EndedCannotResume),
         Err(e) => e.into(),
     }
 }
@@ -158,14 +159,11 @@ async fn why_not_cancelled(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> St
     let end: i64 = row.try_get(1).unwrap_or(0);
     let status: String = row.try_get(2).unwrap_or_default();
     if status != "active" || end <= now {
-        StoreError::Conflict("This subscription has already ended.".into())
+        StoreError::Conflict(Conflict::SubscriptionEnded)
     } else if cancelling {
-        StoreError::Conflict(format!(
-            "This subscription is already set to cancel on {}.",
-            crate::domain::format_date(end)
-        ))
+        StoreError::Conflict(Conflict::AlreadyCancelling { on: end })
     } else {
-        StoreError::Conflict("This subscription cannot be cancelled.".into())
+        StoreError::Conflict(Conflict::NotCancellable)
     }
 }
 

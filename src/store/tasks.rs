@@ -6,6 +6,7 @@ use super::flag::Flag;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
+use crate::domain::conflict::Conflict;
 use sqlx::{FromRow, Row};
 
 /// Longest task title accepted.
@@ -128,10 +129,7 @@ impl Store {
         .bind(acting.client_id);
         let entry =
             NewActivity::from_acting(acting, ActivityGroup::Tasks, "Marked a task done", format!("task #{task_id}"));
-        self.change_or(query, entry, |_| async {
-            StoreError::Conflict("This task was already done or cannot be completed here.".into())
-        })
-        .await
+        self.change_or(query, entry, |_| async { StoreError::Conflict(Conflict::TaskNotCompletable) }).await
     }
 
     /// Creates a task for a client (staff side).
@@ -203,14 +201,7 @@ impl Store {
                 .await?
             };
             if n.rows_affected() == 0 {
-                return Err(StoreError::Conflict(
-                    if done {
-                        "This task is already done."
-                    } else {
-                        "This task is not done, so it cannot be reopened."
-                    }
-                    .into(),
-                ));
+                return Err(StoreError::Conflict(if done { Conflict::TaskAlreadyDone } else { Conflict::TaskNotDone }));
             }
             let action = if done { "Marked a task done" } else { "Reopened a task" };
             Ok((tx, (), staff_activity(by, client_id, action, task_id)))

@@ -111,7 +111,7 @@ pub async fn add_role(
     } else {
         match state.store.add_role(&name, &auth.acting).await {
             Ok(_) => None,
-            Err(StoreError::Conflict(m)) => Some(m),
+            Err(StoreError::Conflict(c)) => Some(c.to_string()),
             Err(e) => return Err(e.into()),
         }
     };

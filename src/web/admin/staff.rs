@@ -122,7 +122,7 @@ pub async fn add(
             let hash = crate::auth::hash_password(f.password.clone()).await?;
             match state.store.add_staff(&email, name, &hash, role_id, &auth.acting).await {
                 Ok(_) => Ok(()),
-                Err(StoreError::Conflict(m)) => Err(m),
+                Err(StoreError::Conflict(c)) => Err(c.to_string()),
                 Err(e) => return Err(e.into()),
             }
         }

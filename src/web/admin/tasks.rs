@@ -252,7 +252,7 @@ async fn set_done(state: AppState, auth: StaffAuth, id: i64, done: bool) -> AppR
     match state.store.set_task_done_by_staff(&auth.acting, id, done).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/tasks/{id}")).into_response()),
         Err(StoreError::Conflict(msg)) => {
-            Err(AppError::Page(StatusCode::CONFLICT, task_page(&state, &auth, id, "", Some(&msg)).await?))
+            Err(AppError::Page(StatusCode::CONFLICT, task_page(&state, &auth, id, "", Some(&msg.to_string())).await?))
         }
         Err(e) => Err(e.into()),
     }

@@ -41,7 +41,7 @@ pub async fn change_email(
         return Err(unprocessable(&auth, "Change e-mail", "Enter a valid e-mail address."));
     }
     state.store.set_client_email(&auth.acting, &email).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(m) => unprocessable(&auth, "Change e-mail", &m),
+        crate::store::StoreError::Conflict(c) => unprocessable(&auth, "Change e-mail", &c.to_string()),
         e => e.into(),
     })?;
     Ok(axum::response::Redirect::to("/account?saved=1").into_response())

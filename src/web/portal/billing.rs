@@ -139,7 +139,7 @@ pub async fn pay(
         }
         Ok(PayResult::Charged { .. }) => Ok(Redirect::to(&format!("/invoices/{id}?paid=1")).into_response()),
         Ok(PayResult::Existing { .. }) => Ok(Redirect::to(&format!("/invoices/{id}")).into_response()),
-        Err(StoreError::Conflict(msg)) => Err(refuse(StatusCode::CONFLICT, &msg).await?),
+        Err(StoreError::Conflict(c)) => Err(refuse(StatusCode::CONFLICT, &c.to_string()).await?),
         Err(e) => Err(e.into()),
     }
 }
@@ -230,19 +230,24 @@ pub async fn save_payment_method(
     } else {
         payments::card_last4(&f.card_number).map_err(str::to_string)
     };
-    let result = match checked {
-        Ok(last4) => state.store.add_payment_method(&auth.acting, payments::provider().name(), label, &last4).await,
-        Err(msg) => Err(StoreError::Conflict(msg)),
+    let refused = match checked {
+        Ok(last4) => {
+            match state.store.add_payment_method(&auth.acting, payments::provider().name(), label, &last4).await {
+                Ok(_) => None,
+                Err(StoreError::Conflict(c)) => Some(c.to_string()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(msg) => Some(msg),
     };
-    match result {
-        Ok(_) => Ok(Redirect::to("/account/payment-methods?saved=1").into_response()),
-        Err(StoreError::Conflict(msg)) => {
+    match refused {
+        None => Ok(Redirect::to("/account/payment-methods?saved=1").into_response()),
+        Some(msg) => {
             let cards = state.store.payment_methods(auth.acting.client_id).await?;
             // The typed card number is never echoed back into the page.
             let body = payment_methods_body(&auth, &cards, &f.label, Some(&msg), false);
             Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, portal_page(&auth, "Payment methods", body)))
         }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -47,7 +47,10 @@ pub async fn checkout(
         Ok(Checkout::Placed(id) | Checkout::Existing(id)) => Ok(Redirect::to(&format!("/orders/{id}")).into_response()),
         Err(StoreError::Conflict(msg)) => {
             let lines = state.store.cart(auth.acting.client_id, store.id).await?;
-            Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, cart_page(&auth, store, &lines, Some(&msg), None)))
+            Err(AppError::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                cart_page(&auth, store, &lines, Some(&msg.to_string()), None),
+            ))
         }
         Err(e) => Err(e.into()),
     }

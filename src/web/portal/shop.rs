@@ -4,6 +4,7 @@
 use super::authorize;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::{StoreInfo, WriteKind};
+use crate::domain::conflict::Conflict;
 use crate::domain::format_money;
 use crate::domain::modules::Module;
 use crate::domain::money::{self, MAX_QUANTITY};
@@ -155,11 +156,12 @@ pub async fn add_to_cart(
     };
     let result = match money::parse_add_quantity(&f.quantity) {
         Ok(quantity) => state.store.add_to_cart(&auth.acting, store.id, product_id, quantity).await,
-        Err(e) => Err(StoreError::Conflict(e.message())),
+        Err(e) => Err(StoreError::Conflict(Conflict::Money(e))),
     };
     match result {
         Ok(()) => Ok(Redirect::to("/cart").into_response()),
-        Err(StoreError::Conflict(msg)) => {
+        Err(StoreError::Conflict(c)) => {
+            let msg = c.to_string();
             let view = ShopView { error: Some(&msg), typed: Some((product_id, &f.quantity)) };
             Err(AppError::Page(StatusCode::UNPROCESSABLE_ENTITY, shop_page(&state, &auth, &store, view).await?))
         }

@@ -121,7 +121,7 @@ async fn change(state: AppState, auth: PortalAuth, id: i64, resume: bool) -> App
         Ok(()) => Ok(Redirect::to(&format!("/subscriptions/{id}")).into_response()),
         Err(StoreError::Conflict(msg)) => {
             let s = state.store.subscription(id, Some(auth.acting.client_id)).await?;
-            Err(AppError::Page(StatusCode::CONFLICT, detail_page(&auth, &s, Some(&msg))))
+            Err(AppError::Page(StatusCode::CONFLICT, detail_page(&auth, &s, Some(&msg.to_string()))))
         }
         Err(e) => Err(e.into()),
     }

@@ -140,7 +140,7 @@ pub async fn done(
             .await
             .err()
             .map(|e| match e {
-                crate::store::StoreError::Conflict(m) => Ok((StatusCode::CONFLICT, m)),
+                crate::store::StoreError::Conflict(c) => Ok((StatusCode::CONFLICT, c.to_string())),
                 e => Err(e),
             })
             .transpose()?
