@@ -26,53 +26,28 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// One migration by its file name, the same in both folders.
+macro_rules! migration {
+    ($name:literal) => {
+        Migration {
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
 /// Migrations in order; each name exists in both folders.
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        name: "0001_core",
-        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-        postgres: include_str!("../migrations/postgres/0001_core.sql"),
-    },
-    Migration {
-        name: "0002_transparency",
-        sqlite: include_str!("../migrations/sqlite/0002_transparency.sql"),
-        postgres: include_str!("../migrations/postgres/0002_transparency.sql"),
-    },
-    Migration {
-        name: "0003_activity_actor_index",
-        sqlite: include_str!("../migrations/sqlite/0003_activity_actor_index.sql"),
-        postgres: include_str!("../migrations/postgres/0003_activity_actor_index.sql"),
-    },
-    Migration {
-        name: "0004_environment",
-        sqlite: include_str!("../migrations/sqlite/0004_environment.sql"),
-        postgres: include_str!("../migrations/postgres/0004_environment.sql"),
-    },
-    Migration {
-        name: "0005_ticket_order_index",
-        sqlite: include_str!("../migrations/sqlite/0005_ticket_order_index.sql"),
-        postgres: include_str!("../migrations/postgres/0005_ticket_order_index.sql"),
-    },
-    Migration {
-        name: "0006_outbox_claim",
-        sqlite: include_str!("../migrations/sqlite/0006_outbox_claim.sql"),
-        postgres: include_str!("../migrations/postgres/0006_outbox_claim.sql"),
-    },
-    Migration {
-        name: "0007_audit_checkpoints",
-        sqlite: include_str!("../migrations/sqlite/0007_audit_checkpoints.sql"),
-        postgres: include_str!("../migrations/postgres/0007_audit_checkpoints.sql"),
-    },
-    Migration {
-        name: "0008_staff_two_factor",
-        sqlite: include_str!("../migrations/sqlite/0008_staff_two_factor.sql"),
-        postgres: include_str!("../migrations/postgres/0008_staff_two_factor.sql"),
-    },
-    Migration {
-        name: "0009_outbox_retry",
-        sqlite: include_str!("../migrations/sqlite/0009_outbox_retry.sql"),
-        postgres: include_str!("../migrations/postgres/0009_outbox_retry.sql"),
-    },
+    migration!("0001_core"),
+    migration!("0002_transparency"),
+    migration!("0003_activity_actor_index"),
+    migration!("0004_environment"),
+    migration!("0005_ticket_order_index"),
+    migration!("0006_outbox_claim"),
+    migration!("0007_audit_checkpoints"),
+    migration!("0008_staff_two_factor"),
+    migration!("0009_outbox_retry"),
 ];
 
 /// sqlx warns on every acquire that waited over a threshold: under load that is one log line per

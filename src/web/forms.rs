@@ -69,3 +69,11 @@ pub struct PageQuery {
 pub(crate) fn idempotency_key(raw: &str) -> Option<&str> {
     Some(raw.trim()).filter(|k| !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS)
 }
+
+/// Query of a files page (the client's own, or one client's on the staff side).
+#[derive(Debug, Deserialize)]
+pub struct FilesQuery {
+    pub page: Option<String>,
+    pub shared: Option<String>,
+    pub deleted: Option<String>,
+}

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::store::files::FileRow;
 use crate::web::admin::impersonation_views::quick_login_for;
 use crate::web::extract::{page_number, Id, Query};
-use crate::web::forms::{CsrfOnly, Post};
+use crate::web::forms::{CsrfOnly, FilesQuery, Post};
 use crate::web::layout::{admin_page, alert, csrf, pager};
 use crate::web::uploads::{
     accept_list, download_response, limits_note, receive_upload, shared_by, storage, UploadFailure,
@@ -20,15 +20,6 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use serde::Deserialize;
-
-/// Query of a client's files page.
-#[derive(Debug, Deserialize)]
-pub struct FilesQuery {
-    page: Option<String>,
-    shared: Option<String>,
-    deleted: Option<String>,
-}
 
 /// Says who shared a file, as staff see it: a Login as Client upload names the staff member.
 fn shared_by_admin(f: &FileRow, client_name: &str) -> Markup {

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::store::files::FileRow;
 use crate::web::attribution::SUPPORT;
 use crate::web::extract::{page_number, Id, Query};
-use crate::web::forms::{CsrfOnly, Post};
+use crate::web::forms::{CsrfOnly, FilesQuery, Post};
 use crate::web::layout::{alert, csrf, pager, portal_page};
 use crate::web::portal::authorize;
 use crate::web::uploads::{
@@ -22,15 +22,6 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use serde::Deserialize;
-
-/// Query of the files page.
-#[derive(Debug, Deserialize)]
-pub struct FilesQuery {
-    page: Option<String>,
-    shared: Option<String>,
-    deleted: Option<String>,
-}
 
 /// Says who shared a file, as the client sees it: staff acting for them are named.
 fn shared_by_portal(f: &FileRow) -> Markup {
