@@ -1,6 +1,6 @@
 //! The shape of the code, checked: layers import only downward, sibling files form no circle, and the route table matches its reviewed snapshot (method, path and the guard each route needs).
 
-use crate::support::TestApp;
+use crate::support::{TestApp, JANE};
 use reqwest::StatusCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -287,5 +287,66 @@ async fn the_route_table_matches_its_snapshot() {
             "the route table changed; review tests/it/routes.snapshot.new and, if it is right, run \
              BEHALF_UPDATE_SNAPSHOTS=1 cargo test --test it architecture to accept it.\nnow:\n{got}"
         );
+    }
+}
+
+/// Routes whose POST is not an ordinary form post, and what they answer a signed-in session
+/// with a wrong token instead of 403.
+const NOT_PLAIN_FORMS: &[(&str, &str)] = &[
+    // Sign-in forms carry the pre-session token of their own cookie, checked by the sign-in flow.
+    ("/admin/login", "sign-in"),
+    ("/login", "sign-in"),
+    // The second sign-in step needs a half-signed-in session, which a full one is not.
+    ("/admin/login/2fa", "half session"),
+    ("/admin/login/2fa/cancel", "half session"),
+    // Uploads are multipart: the token is the first part, checked before the file is read.
+    ("/files", "multipart"),
+    ("/admin/clients/{id}/files", "multipart"),
+];
+
+#[tokio::test]
+async fn every_post_checks_the_csrf_token_of_its_session() {
+    let app = TestApp::spawn().await;
+    let mut staff = app.staff("superadmin@example.com").await;
+    let mut client = app.client("jane@example.com").await;
+    let mut unchecked = Vec::new();
+    for (method, path) in route_table() {
+        if method != "POST" || NOT_PLAIN_FORMS.iter().any(|(p, _)| *p == path) {
+            continue;
+        }
+        let url = path.replace("{id}", "1").replace("{product_id}", "1");
+        let browser = if path.starts_with("/admin") { &mut staff } else { &mut client };
+        let page = browser.post_raw(&url, &[("csrf_token", "not-the-session-token")]).await;
+        if page.status != StatusCode::FORBIDDEN {
+            unchecked.push(format!("POST {path}: {}", page.status));
+        }
+    }
+    assert!(unchecked.is_empty(), "posts that a wrong CSRF token did not stop:\n{}", unchecked.join("\n"));
+    // And the sessions used are alive: the check refused the token, not a missing session.
+    assert_eq!(staff.get("/admin").await.status, StatusCode::OK);
+    assert_eq!(client.get("/dashboard").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_multipart_uploads_check_the_csrf_token_too() {
+    let app = TestApp::spawn().await;
+    let staff = app.staff("superadmin@example.com").await;
+    let client = app.client("jane@example.com").await;
+    let boundary = "behalf-architecture";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nnot-the-session-token\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"note.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
+    );
+    for (browser, path) in [(&client, "/files".to_string()), (&staff, format!("/admin/clients/{JANE}/files"))] {
+        let r = browser
+            .http
+            .post(format!("{}{path}", browser.base))
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {path}");
     }
 }
