@@ -3,12 +3,15 @@
 //! itself without importing the handlers' layouts.
 
 use axum::http::StatusCode;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-/// The document head with the stylesheets; every layout starts with it.
+/// The document's start and head with the stylesheets; every layout starts with it. The `html`
+/// element opens here with the page's language and closes implicitly at the end of the document
+/// (HTML allows its end tag to be left out), so each layout need only add its `body`.
 pub fn head(title: &str) -> Markup {
     html! {
         (DOCTYPE)
+        (PreEscaped("<html lang=\"en\">"))
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";

@@ -361,6 +361,15 @@ impl Conditions {
         self.cmp(column, "=", value);
     }
 
+    /// Adds `template` with every `$?` in it numbered as one new placeholder, when the value is
+    /// present (a term that compares one value more than once).
+    pub(crate) fn with(&mut self, template: &'static str, value: Option<Arg>) {
+        if let Some(v) = value {
+            self.args.push(v);
+            self.terms.push(template.replace("$?", &format!("${}", self.args.len())));
+        }
+    }
+
     /// Adds a term without parameters.
     pub(crate) fn term(&mut self, term: &'static str) {
         self.terms.push(term.to_string());
@@ -866,6 +875,7 @@ mod tests {
                 from: Some(1_100),
                 to: Some(2_000),
                 live: Some(false),
+                ..Default::default()
             },
         ];
         for f in &filters {

@@ -57,6 +57,8 @@ pub struct NewImpersonation<'a> {
 pub struct ImpersonationFilter {
     pub staff: Option<i64>,
     pub client: Option<i64>,
+    /// Part of the client's name or e-mail address, any case.
+    pub client_text: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub live: Option<bool>,
@@ -309,6 +311,10 @@ impl Store {
         let mut cond = Conditions::default();
         cond.eq("i.staff_id", f.staff.map(Arg::Int));
         cond.eq("i.client_id", f.client.map(Arg::Int));
+        cond.with(
+            "i.client_id IN (SELECT id FROM clients WHERE LOWER(name) LIKE $? ESCAPE '\\' OR LOWER(email) LIKE $? ESCAPE '\\')",
+            f.client_text.as_deref().map(|t| Arg::Text(like_pattern(t))),
+        );
         cond.cmp("i.started_at", ">=", f.from.map(Arg::Int));
         cond.cmp("i.started_at", "<", f.to.map(Arg::Int));
         match f.live {
@@ -452,4 +458,18 @@ pub(crate) async fn end_impersonation_tx(
     )
     .await?;
     Ok(true)
+}
+
+/// A `LIKE … ESCAPE '\'` pattern that finds `text` anywhere, any case, with `%`, `_` and `\`
+/// in it matched as themselves.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }

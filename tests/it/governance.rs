@@ -247,8 +247,16 @@ async fn the_log_filters_pages_and_exports() {
     assert!(admin.get(&format!("/admin/impersonations?staff={admin_id}")).await.body.contains("2 sessions"));
     assert!(admin.get(&format!("/admin/impersonations?client={BOB}")).await.body.contains("2 sessions"));
     assert!(admin.get("/admin/impersonations?state=live").await.body.contains("2 sessions"));
-    assert!(admin.get("/admin/impersonations?state=ended").await.body.contains("1 sessions"));
-    assert!(admin.get("/admin/impersonations?from=1971-01-01&to=1971-01-01").await.body.contains("1 sessions"));
+    assert!(admin.get("/admin/impersonations?state=ended").await.body.contains("1 session<"));
+    assert!(admin.get("/admin/impersonations?from=1971-01-01&to=1971-01-01").await.body.contains("1 session<"));
+    // Staff know clients by name or e-mail: any part of either, any case; a number is an id.
+    assert!(admin.get("/admin/impersonations?client=bob").await.body.contains("2 sessions"));
+    assert!(admin.get("/admin/impersonations?client=BOB%40EXAMPLE.COM").await.body.contains("2 sessions"));
+    assert!(admin.get("/admin/impersonations?client=+Jane+").await.body.contains("1 session<"));
+    assert!(admin.get("/admin/impersonations?client=%25").await.body.contains("0 sessions"), "% is a character");
+    assert!(admin.get("/admin/impersonations?client=_").await.body.contains("0 sessions"), "_ is a character");
+    let long = "x".repeat(201);
+    assert_eq!(admin.get(&format!("/admin/impersonations?client={long}")).await.status, StatusCode::BAD_REQUEST);
     let today = admin.get("/admin/impersonations").await;
     let href =
         today.body.split("id=\"today\" href=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");

@@ -93,3 +93,21 @@ async fn security_headers_and_cookie_flags() {
     assert!(m.body.contains("behalf_http_requests_total"));
     assert_eq!(b.get("/healthz").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn every_page_names_its_language() {
+    let app = TestApp::spawn().await;
+    let mut visitor = app.browser();
+    let mut admin = app.staff("admin@example.com").await;
+    let mut jane = app.client("jane@example.com").await;
+    let pages = [
+        visitor.get("/admin/login").await,
+        visitor.get("/login").await,
+        visitor.get("/no-such-page").await,
+        admin.get("/admin").await,
+        jane.get("/dashboard").await,
+    ];
+    for p in pages {
+        assert!(p.body.starts_with("<!DOCTYPE html><html lang=\"en\"><head>"), "{}", &p.body[..p.body.len().min(80)]);
+    }
+}

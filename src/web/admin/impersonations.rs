@@ -53,9 +53,20 @@ impl LogQuery {
             Some("ended") => Some(false),
             Some(_) => return Err(AppError::bad_request("The state filter must be live or ended.")),
         };
+        // Staff know clients by name or e-mail; a number is still read as the client's id.
+        let client = self.client.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let (client_id, client_text) = match client {
+            Some(c) if c.bytes().all(|b| b.is_ascii_digit()) => (optional_id(&self.client, "client")?, None),
+            Some(c) if c.chars().count() > 200 => {
+                return Err(AppError::bad_request("The client filter is longer than 200 characters."))
+            }
+            Some(c) => (None, Some(c.to_string())),
+            None => (None, None),
+        };
         Ok(ImpersonationFilter {
             staff: optional_id(&self.staff, "staff")?,
-            client: optional_id(&self.client, "client")?,
+            client: client_id,
+            client_text,
             from: parse_date(&self.from, "from")?,
             // `to` is inclusive: everything started before the next midnight.
             to: parse_date(&self.to, "to")?.map(|t| t + 86400),
@@ -97,7 +108,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
                         option value="" { "Anyone" }
                         @for s in &staff { option value=(s.id) selected[q.staff.as_deref() == Some(s.id.to_string().as_str())] { (s.name) } }
                     } }
-                div { label for="f-client" { "Client id" } input #f-client type="text" name="client" value=(v(&q.client)) size="6"; }
+                div { label for="f-client" { "Client (name, e-mail or id)" } input #f-client type="text" name="client" value=(v(&q.client)) size="20"; }
                 div { label for="f-from" { "From" } input #f-from type="date" name="from" value=(v(&q.from)); }
                 div { label for="f-to" { "To" } input #f-to type="date" name="to" value=(v(&q.to)); }
                 div { label for="f-state" { "State" }
@@ -110,7 +121,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
                 a #today href=(format!("/admin/impersonations?from={today}&to={today}")) { "Today" }
                 a #export-csv href=(format!("/admin/impersonations.csv?{qs}")) { "Export CSV" }
             }
-            p.muted { (page.total) " sessions" }
+            p.muted { (page.total) @if page.total == 1 { " session" } @else { " sessions" } }
             (table(&auth, &page.items))
             (pager(&format!("/admin/impersonations?{qs}"), page.page, page.pages()))
         },
