@@ -797,3 +797,49 @@ async fn alice_enrols_in_two_factor_and_signs_in_with_a_code() {
 
     web.finish().await;
 }
+
+/// At phone width (390×844): no page is wider than the screen, the menu takes one line, the
+/// banner keeps Return to Admin on the first screen, and controls are big enough to touch.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+async fn pages_fit_a_phone() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let a = web.a.clone();
+    web.c.set_window_size(390, 844).await.unwrap();
+    let fits = "return [document.documentElement.scrollWidth, window.innerWidth];";
+    let number = |v: serde_json::Value, i: usize| v[i].as_f64().unwrap();
+
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    for page in ["/admin", "/admin/clients", &format!("/admin/clients/{JANE}"), "/admin/impersonations"] {
+        web.open(&format!("{a}{page}")).await;
+        let v = web.c.execute(fits, vec![]).await.unwrap();
+        assert!(number(v.clone(), 0) <= number(v.clone(), 1), "{page} is wider than the phone: {v}");
+    }
+    web.login_as_client(JANE, "read_only", "Phone check").await;
+    for page in ["/dashboard", "/invoices", "/tickets", "/account", "/account/access"] {
+        web.open(&format!("{a}{page}")).await;
+        let v = web.c.execute(fits, vec![]).await.unwrap();
+        assert!(number(v.clone(), 0) <= number(v.clone(), 1), "{page} is wider than the phone: {v}");
+        let header = web
+            .c
+            .execute("return document.querySelector('header.topbar').getBoundingClientRect().height;", vec![])
+            .await
+            .unwrap();
+        assert!(header.as_f64().unwrap() <= 844.0 / 4.0, "{page}: the menu takes {header} px of 844");
+        let back = web
+            .c
+            .execute(
+                "const r = document.getElementById('return-to-admin').getBoundingClientRect(); return [r.top, r.bottom, r.height];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(number(back.clone(), 1) <= 844.0, "{page}: Return to Admin below the first screen: {back}");
+        assert!(number(back.clone(), 2) >= 44.0, "{page}: Return to Admin is {back} px tall");
+    }
+    web.screenshot("phone-banner.png").await;
+    web.press("#return-to-admin").await;
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
+    web.finish().await;
+}
