@@ -843,3 +843,90 @@ async fn pages_fit_a_phone() {
     assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
     web.finish().await;
 }
+
+/// axe-core, vendored from its npm package (tests/vendor/axe-core): nothing is fetched at test time.
+const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
+
+impl Web {
+    /// Runs axe-core on the open page and returns its serious and critical violations as
+    /// `rule: how many nodes (first target)` lines, with every violation's rule by impact.
+    async fn axe(&self) -> (Vec<String>, Value) {
+        self.c.execute(AXE, vec![]).await.expect("axe-core loads");
+        let result = self
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.length,
+                        target: v.nodes[0] ? v.nodes[0].target.join(' ') : '' }))))
+                    .catch(e => done({ error: String(e) }));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        assert!(result.get("error").is_none(), "axe-core failed: {result}");
+        let mut serious = Vec::new();
+        let mut by_impact = serde_json::Map::new();
+        for v in result.as_array().unwrap() {
+            let impact = v["impact"].as_str().unwrap_or("unknown").to_string();
+            let entry = by_impact.entry(impact.clone()).or_insert_with(|| json!([]));
+            entry.as_array_mut().unwrap().push(json!(format!(
+                "{} ({} nodes)",
+                v["id"].as_str().unwrap_or("?"),
+                v["nodes"]
+            )));
+            if impact == "serious" || impact == "critical" {
+                serious.push(format!("{} ({impact}): {} nodes, first {}", v["id"], v["nodes"], v["target"]));
+            }
+        }
+        (serious, Value::Object(by_impact))
+    }
+}
+
+/// The main pages have no serious or critical accessibility violation (axe-core), for staff,
+/// for the client, and for staff inside the client's portal under the banner.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+async fn main_pages_pass_axe() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let (a, b) = (web.a.clone(), web.b.clone());
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    let mut check = |page: String, (serious, counts): (Vec<String>, Value)| {
+        report.push(format!("{page}: {counts}"));
+        failures.extend(serious.into_iter().map(|s| format!("{page}: {s}")));
+    };
+
+    web.open(&format!("{a}/admin/login")).await;
+    check("/admin/login".into(), web.axe().await);
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    for page in [
+        "/admin/clients".to_string(),
+        format!("/admin/clients/{JANE}"),
+        "/admin/impersonations".into(),
+        "/admin/activity".into(),
+    ] {
+        web.open(&format!("{a}{page}")).await;
+        check(page, web.axe().await);
+    }
+    web.login_as_client(JANE, "full", "Accessibility check").await;
+    for page in ["/dashboard", "/invoices", "/tickets", "/account", "/account/access"] {
+        web.open(&format!("{a}{page}")).await;
+        check(format!("{page} (banner)"), web.axe().await);
+    }
+    web.sign_in(&b, "/login", "jane@example.com").await;
+    for page in ["/dashboard", "/invoices", "/tickets", "/account", "/account/access"] {
+        web.open(&format!("{b}{page}")).await;
+        check(page.to_string(), web.axe().await);
+    }
+    eprintln!("axe-core violations by impact, per page:\n{}", report.join("\n"));
+    assert!(failures.is_empty(), "serious or critical accessibility violations:\n{}", failures.join("\n"));
+
+    // The check itself can fail: the account page with its labels taken away is refused.
+    web.open(&format!("{b}/account")).await;
+    web.c.execute("document.querySelectorAll('label').forEach(l => l.remove());", vec![]).await.unwrap();
+    let (serious, _) = web.axe().await;
+    assert!(serious.iter().any(|s| s.contains("label")), "axe-core misses unlabelled fields: {serious:?}");
+    web.finish().await;
+}
