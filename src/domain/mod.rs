@@ -7,6 +7,7 @@ pub mod conflict;
 pub mod duration;
 pub mod files;
 pub mod impersonation;
+pub mod lists;
 pub mod mail;
 pub mod mode;
 pub mod modules;

@@ -125,8 +125,8 @@ impl Store {
                 consent,
             ));
         }
-        let mut invoice_no = 1000;
-        let mut order_no = 5000;
+        // (client, invoices, orders): numbered once every client exists, oldest first.
+        let mut documents: Vec<(i64, usize, usize)> = Vec::new();
         for (idx, (email, name, company, active, consent)) in people.iter().enumerate() {
             let client_id: i64 = sqlx::query(
                 "INSERT INTO clients (email, name, company, phone, password_hash, active, consent, created_at)
@@ -183,26 +183,12 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            for i in 0..n_invoices {
-                invoice_no += 1;
-                seed_invoice(&mut tx, &mut rng, client_id, invoice_no, i, now).await?;
-            }
             for t in 0..n_tickets {
                 seed_ticket(&mut tx, client_id, support_id, SUBJECTS[(idx + t) % SUBJECTS.len()], t, now).await?;
             }
-            for o in 0..n_orders {
-                order_no += 1;
-                sqlx::query("INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(client_id)
-                    .bind(format!("ORD-{order_no}"))
-                    .bind(if o == 0 { "pending" } else { "completed" })
-                    .bind(1200 + rng.next(9000) as i64)
-                    .bind(now - 86400 * (30 * o as i64 + 3))
-                    .bind(store_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            documents.push((client_id, n_invoices, n_orders));
         }
+        seed_documents(&mut tx, &mut rng, &documents, store_id, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -223,6 +209,45 @@ const CATALOGUE: &[(usize, &str, &str, &str, i64, &str)] = &[
     (1, "CARE", "Website care plan", "Updates, backups and monitoring", 4900, "monthly"),
     (1, "HOURS-5", "Design hours (5)", "Five hours of design work", 35000, ""),
 ];
+
+/// The demo invoices and orders of every client, numbered in the order of their dates: the
+/// oldest of all clients' documents first, so numbers (and ids) rise with dates. The document
+/// `i` of a client is `i` months old (orders: `i` months and three days).
+async fn seed_documents(
+    tx: &mut Tx,
+    rng: &mut Lcg,
+    documents: &[(i64, usize, usize)],
+    store_id: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let oldest = documents.iter().map(|&(_, i, o)| i.max(o)).max().unwrap_or(0);
+    let (mut invoice_no, mut order_no) = (1000, 5000);
+    for i in (0..oldest).rev() {
+        for &(client_id, n_invoices, _) in documents {
+            if i < n_invoices {
+                invoice_no += 1;
+                seed_invoice(tx, rng, client_id, invoice_no, i, now).await?;
+            }
+        }
+    }
+    for o in (0..oldest).rev() {
+        for &(client_id, _, n_orders) in documents {
+            if o < n_orders {
+                order_no += 1;
+                sqlx::query("INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(client_id)
+                    .bind(format!("ORD-{order_no}"))
+                    .bind(if o == 0 { "pending" } else { "completed" })
+                    .bind(1200 + rng.next(9000) as i64)
+                    .bind(now - 86400 * (30 * o as i64 + 3))
+                    .bind(store_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
 
 async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i: usize, now: i64) -> StoreResult<()> {
     let lines = 1 + rng.next(3) as i64;

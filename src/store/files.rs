@@ -50,8 +50,13 @@ const FILE_COLS: &str =
         u.name AS uploaded_by_name, x.name AS actor_staff_name, f.impersonation_id, f.created_at
     FROM files f LEFT JOIN staff u ON u.id = f.uploaded_by_staff_id LEFT JOIN staff x ON x.id = f.actor_staff_id";
 
-const FILES: ClientTable =
-    ClientTable { select: FILE_COLS, table: "files", client_col: "f.client_id", id_col: "f.id", order: "f.id DESC" };
+const FILES: ClientTable = ClientTable {
+    select: FILE_COLS,
+    table: "files",
+    client_col: "f.client_id",
+    id_col: "f.id",
+    order: "f.created_at DESC, f.id DESC",
+};
 
 impl Store {
     /// A client's files, both directions, newest first, paged.

@@ -118,7 +118,7 @@ impl Store {
         out
     }
 
-    /// One page of a client-owned table, newest first or as `t.order` says, with the total.
+    /// One page of a client-owned table in `t.order` (newest first), with the total.
     pub(crate) async fn client_page<T>(
         &self,
         t: &ClientTable,
@@ -129,14 +129,31 @@ impl Store {
     where
         T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
+        self.client_page_where(t, None, client_id, page, per_page).await
+    }
+
+    /// [`Store::client_page`] of the rows that also meet `condition`, a constant SQL condition
+    /// naming columns unqualified (so it reads the same in the count and in `t.select`).
+    pub(crate) async fn client_page_where<T>(
+        &self,
+        t: &ClientTable,
+        condition: Option<&'static str>,
+        client_id: i64,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
         let (page, offset) = page_offset(page, per_page);
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {} WHERE client_id = $1", t.table))
+        let and = condition.map(|c| format!(" AND {c}")).unwrap_or_default();
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {} WHERE client_id = $1{and}", t.table))
             .bind(client_id)
             .fetch_one(&self.db.read)
             .await?
             .try_get(0)?;
         let items = sqlx::query_as(&format!(
-            "{} WHERE {} = $1 ORDER BY {} LIMIT $2 OFFSET $3",
+            "{} WHERE {} = $1{and} ORDER BY {} LIMIT $2 OFFSET $3",
             t.select, t.client_col, t.order
         ))
         .bind(client_id)
@@ -225,7 +242,8 @@ pub(crate) struct ClientTable {
     pub client_col: &'static str,
     /// The id column as `select` names it (`id`, `f.id`).
     pub id_col: &'static str,
-    /// The ORDER BY list.
+    /// The ORDER BY list: the row's date, newest first, then `id DESC` so rows of one date keep
+    /// one order from page to page.
     pub order: &'static str,
 }
 

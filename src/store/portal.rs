@@ -6,6 +6,7 @@ use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::Consent;
+use crate::domain::lists::{InvoiceStatus, TicketStatus};
 use sqlx::{FromRow, Row};
 
 /// A service (hosting plan, domain…).
@@ -115,10 +116,20 @@ const INVOICE_COLS: &str =
     "SELECT id, client_id, number, status, currency, total_cents, issued_at, due_at FROM invoices";
 const ORDER_COLS: &str = "SELECT id, client_id, number, status, currency, total_cents, created_at FROM orders";
 const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
-const INVOICES: ClientTable =
-    ClientTable { select: INVOICE_COLS, table: "invoices", client_col: "client_id", id_col: "id", order: "id DESC" };
-const ORDERS: ClientTable =
-    ClientTable { select: ORDER_COLS, table: "orders", client_col: "client_id", id_col: "id", order: "id DESC" };
+const INVOICES: ClientTable = ClientTable {
+    select: INVOICE_COLS,
+    table: "invoices",
+    client_col: "client_id",
+    id_col: "id",
+    order: "issued_at DESC, id DESC",
+};
+const ORDERS: ClientTable = ClientTable {
+    select: ORDER_COLS,
+    table: "orders",
+    client_col: "client_id",
+    id_col: "id",
+    order: "created_at DESC, id DESC",
+};
 const TICKETS: ClientTable = ClientTable {
     select: TICKET_COLS,
     table: "tickets",
@@ -154,9 +165,20 @@ impl Store {
             .await?)
     }
 
-    /// A client's invoices, newest first, paged.
-    pub async fn invoices(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Invoice>> {
-        self.client_page(&INVOICES, client_id, page, per_page).await
+    /// A client's invoices, newest issued first, paged; only those with `status` when given.
+    pub async fn invoices(
+        &self,
+        client_id: i64,
+        status: Option<InvoiceStatus>,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<Invoice>> {
+        let condition = status.map(|s| match s {
+            InvoiceStatus::Unpaid => "status = 'unpaid'",
+            InvoiceStatus::Paid => "status = 'paid'",
+            InvoiceStatus::Cancelled => "status = 'cancelled'",
+        });
+        self.client_page_where(&INVOICES, condition, client_id, page, per_page).await
     }
 
     /// One invoice with its lines; `client_id` scopes it (None for staff, who may see any).
@@ -178,7 +200,7 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(id).fetch_all(&self.db.read).await?)
     }
 
-    /// A client's orders, newest first, paged.
+    /// A client's orders, newest placed first, paged.
     pub async fn orders(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Order>> {
         self.client_page(&ORDERS, client_id, page, per_page).await
     }
@@ -192,9 +214,20 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
-    /// A client's tickets, most recently updated first, paged.
-    pub async fn tickets(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Ticket>> {
-        self.client_page(&TICKETS, client_id, page, per_page).await
+    /// A client's tickets, most recently updated first, paged; only those with `status` when
+    /// given (`Open`: every ticket not closed, as the dashboard counts them).
+    pub async fn tickets(
+        &self,
+        client_id: i64,
+        status: Option<TicketStatus>,
+        page: i64,
+        per_page: i64,
+    ) -> StoreResult<Page<Ticket>> {
+        let condition = status.map(|s| match s {
+            TicketStatus::Open => "status <> 'closed'",
+            TicketStatus::Closed => "status = 'closed'",
+        });
+        self.client_page_where(&TICKETS, condition, client_id, page, per_page).await
     }
 
     /// One ticket with its replies; `client_id` scopes it (None for staff).

@@ -58,7 +58,7 @@ const SUBSCRIPTIONS: ClientTable = ClientTable {
     table: "subscriptions",
     client_col: "s.client_id",
     id_col: "s.id",
-    order: "s.id DESC",
+    order: "s.started_at DESC, s.id DESC",
 };
 
 impl Store {

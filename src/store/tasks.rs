@@ -51,8 +51,13 @@ const TASK_COLS: &str = "SELECT t.id, t.client_id, t.title, t.description, t.sta
         t.created_at, t.completed_at, t.completed_by_kind, x.name AS completed_by_staff_name, t.completed_impersonation_id
      FROM tasks t LEFT JOIN staff x ON x.id = t.completed_by_staff_id";
 
-const TASKS: ClientTable =
-    ClientTable { select: TASK_COLS, table: "tasks", client_col: "t.client_id", id_col: "t.id", order: "t.id DESC" };
+const TASKS: ClientTable = ClientTable {
+    select: TASK_COLS,
+    table: "tasks",
+    client_col: "t.client_id",
+    id_col: "t.id",
+    order: "t.created_at DESC, t.id DESC",
+};
 
 impl Store {
     /// A client's tasks, newest first, paged (the count and the page both use the client index).

@@ -65,6 +65,13 @@ pub struct PageQuery {
     pub(crate) page: Option<String>,
 }
 
+/// Query of a list a status filters (`/invoices?status=unpaid&page=2`).
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    pub(crate) page: Option<String>,
+    pub(crate) status: Option<String>,
+}
+
 /// The idempotency key of a checkout or pay form, if it came back whole (1 to `MAX_KEY_CHARS`).
 pub(crate) fn idempotency_key(raw: &str) -> Option<&str> {
     Some(raw.trim()).filter(|k| !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS)

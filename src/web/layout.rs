@@ -3,6 +3,7 @@
 
 use crate::auth::guards::{PortalAuth, StaffAuth};
 use crate::domain::duration::describe_remaining;
+use crate::domain::lists::StatusFilter;
 use crate::domain::modules::Module;
 use crate::domain::permissions::Permission;
 use crate::page::head;
@@ -93,6 +94,28 @@ pub fn pager(base: &str, page: i64, pages: i64) -> Markup {
                 @if page < pages { a rel="next" href=(format!("{base}{sep}page={}", page + 1)) { "Next →" } }
             }
         }
+    }
+}
+
+/// The links that filter a list by status: "All", then each status, the one shown marked.
+pub fn status_links<F: StatusFilter + PartialEq>(base: &str, shown: Option<F>) -> Markup {
+    html! {
+        nav.filters #status-filter aria-label="Filter by status" {
+            @if shown.is_none() { strong { "All" } } @else { a href=(base) { "All" } }
+            @for f in F::ALL {
+                " · "
+                @if shown == Some(*f) { strong { (f.as_str()) } }
+                @else { a href=(filtered(base, Some(*f))) { (f.as_str()) } }
+            }
+        }
+    }
+}
+
+/// The address of a list showing only `shown` (the list itself when `None`), for its pager.
+pub fn filtered<F: StatusFilter>(base: &str, shown: Option<F>) -> String {
+    match shown {
+        Some(f) => format!("{base}?status={}", f.as_str()),
+        None => base.to_string(),
     }
 }
 

@@ -110,7 +110,14 @@ async fn the_same_payment_twice_charges_once_even_concurrently() {
     assert_eq!(app.payments().await.iter().filter(|p| p.status == "succeeded").count(), 1);
     assert_eq!(app.activity_count_of("Paid an invoice").await, 1);
     // Two different forms racing on one invoice: one charge, one conflict.
-    let inv2 = app.invoices_of(JANE).await.iter().rev().find(|i| i.status == "paid").expect("a paid invoice").id;
+    let inv2 = app
+        .invoices_of(JANE)
+        .await
+        .iter()
+        .rev()
+        .find(|i| i.status == "paid" && i.id != inv)
+        .expect("another paid invoice")
+        .id;
     app.mark_invoice_unpaid(inv2).await;
     let url2 = format!("{}/invoices/{inv2}/pay", jane.base);
     let f1 = [("csrf_token", csrf.as_str()), ("idempotency_key", "race-1")];

@@ -1188,6 +1188,28 @@ impl Records {
         self.select("WHERE order_id = $1 ORDER BY id", &[Arg::Int(order)]).await
     }
 
+    // --- Dated lists ------------------------------------------------------------------------
+
+    /// A client's rows of a list the pages sort by date, as (id, date), in id order: `table` is
+    /// `invoices`, `orders`, `tickets`, `tasks`, `files` or `subscriptions`, and `date` the
+    /// column its lists sort by.
+    pub async fn dated_rows(&self, table: &str, date: &str, client: i64) -> Vec<(i64, i64)> {
+        let sql = format!("SELECT id, {date} FROM {table} WHERE client_id = $1 ORDER BY id");
+        self.fetch(&sql, &[Arg::Int(client)]).await.iter().map(|r| (r.get(0), r.get(1))).collect()
+    }
+
+    /// Sets the date a list sorts one row by.
+    pub async fn set_row_date(&self, table: &str, date: &str, id: i64, at: i64) {
+        self.run(&format!("UPDATE {table} SET {date} = $1 WHERE id = $2"), &[Arg::Int(at), Arg::Int(id)]).await;
+    }
+
+    /// Every invoice's or order's (`table`) date and number, oldest first (`date` breaks no
+    /// ties: rows of one date come in id order).
+    pub async fn numbers_by_date(&self, table: &str, date: &str) -> Vec<(i64, String)> {
+        let sql = format!("SELECT {date}, number FROM {table} ORDER BY {date}, id");
+        self.fetch(&sql, &[]).await.iter().map(|r| (r.get(0), r.get(1))).collect()
+    }
+
     // --- Billing ------------------------------------------------------------------------------
 
     /// The invoice with this id.
@@ -1301,11 +1323,13 @@ impl Records {
         self.one(&format!("task #{id}"), "WHERE id = $1", &[Arg::Int(id)]).await
     }
 
-    /// Adds `n` open tasks titled `Bulk task 1`… to a client directly.
+    /// Adds `n` open tasks titled `Bulk task 1`… to a client directly, created in the last `n`
+    /// seconds in that order (so the last is the newest).
     pub async fn add_bulk_tasks(&self, client: i64, n: i64) {
         self.exec(&format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
-             INSERT INTO tasks (client_id, title, status, created_at) SELECT {client}, 'Bulk task ' || i, 'open', 0 FROM n"
+             INSERT INTO tasks (client_id, title, status, created_at) SELECT {client}, 'Bulk task ' || i, 'open', {start} + i FROM n",
+            start = behalf::domain::now() - n
         ))
         .await;
     }

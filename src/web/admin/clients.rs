@@ -79,8 +79,8 @@ pub(crate) async fn client_record(
     let c = state.store.client(id).await?;
     let settings = state.store.settings().await?;
     let services = state.store.services(id).await?;
-    let invoices = state.store.invoices(id, 1, 10).await?;
-    let tickets = state.store.tickets(id, 1, 10).await?;
+    let invoices = state.store.invoices(id, None, 1, 10).await?;
+    let tickets = state.store.tickets(id, None, 1, 10).await?;
     let orders = state.store.orders(id, 1, 10).await?;
     let stores = state.store.client_stores(id).await?;
     let all_stores = state.store.all_stores().await?;

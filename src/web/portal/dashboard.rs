@@ -2,34 +2,52 @@
 
 use super::access::{mode_label, reason_text};
 use crate::auth::guards::PortalAuth;
+use crate::domain::lists::{noun, InvoiceStatus, StatusFilter};
 use crate::domain::modules::Module;
 use crate::domain::{format_date, format_money, format_time};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::extract::{page_number, Query};
-use crate::web::forms::PageQuery;
-use crate::web::layout::{csrf, pager, portal_page};
+use crate::web::forms::StatusQuery;
+use crate::web::layout::{csrf, filtered, pager, portal_page, status_links};
 use axum::extract::State;
 use maud::{html, Markup};
 
-/// `GET /invoices`.
+/// `GET /invoices`, newest first; `?status=unpaid` (or `paid`, `cancelled`) shows only those,
+/// and an unknown status answers 400.
 pub async fn invoices(
     State(state): State<AppState>,
     auth: PortalAuth,
-    Query(q): Query<PageQuery>,
+    Query(q): Query<StatusQuery>,
 ) -> AppResult<Markup> {
     auth.require_module(Module::Invoices)?;
-    let page = state.store.invoices(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+    let status = InvoiceStatus::from_query(q.status.as_deref()).map_err(AppError::bad_request)?;
+    let page = state.store.invoices(auth.acting.client_id, status, page_number(&q.page)?, 20).await?;
+    let title = match status {
+        Some(s) => format!("{} invoices", capitalized(s.as_str())),
+        None => "Invoices".to_string(),
+    };
     Ok(portal_page(
         &auth,
-        "Invoices",
+        &title,
         html! {
-            h1 { "Invoices" }
-            table #invoices { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } th { "Due" } } }
-                tbody { @for i in &page.items { tr { td { a href=(format!("/invoices/{}", i.id)) { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } td { (format_date(i.due_at)) } } } } }
-            (pager("/invoices", page.page, page.pages()))
+            h1 { (title) }
+            (status_links("/invoices", status))
+            @if page.items.is_empty() {
+                p #no-invoices { @match status { Some(s) => { "You have no " (s.as_str()) " invoices." } None => { "You have no invoices yet." } } }
+            } @else {
+                table #invoices { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } th { "Due" } } }
+                    tbody { @for i in &page.items { tr { td { a href=(format!("/invoices/{}", i.id)) { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } td { (format_date(i.due_at)) } } } } }
+            }
+            (pager(&filtered("/invoices", status), page.page, page.pages()))
         },
     ))
+}
+
+/// `word` with its first letter in capitals, for a heading.
+pub(super) fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// `GET /services`.
@@ -76,9 +94,9 @@ pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppRe
             }
             h1 { "Hello, " (auth.acting.client_name) }
             div.cards {
-                @if a.shows(Module::Services) { div.card { div.figure #active-services { (s.active_services) } a href="/services" { "active services" } } }
+                @if a.shows(Module::Services) { div.card { div.figure #active-services { (s.active_services) } a href="/services" { (noun(s.active_services, "active service", "active services")) } } }
                 @if a.shows(Module::Invoices) {
-                    div.card { div.figure #unpaid-invoices { (s.unpaid_invoices) } a href="/invoices" { "unpaid invoices" } }
+                    div.card { div.figure #unpaid-invoices { (s.unpaid_invoices) } a #unpaid-invoices-link href="/invoices?status=unpaid" { (noun(s.unpaid_invoices, "unpaid invoice", "unpaid invoices")) } }
                     div.card {
                         div.figure #amount-due {
                             @if s.due_currencies > 1 { "in " (s.due_currencies) " currencies" }
@@ -87,8 +105,8 @@ pub async fn dashboard(State(state): State<AppState>, auth: PortalAuth) -> AppRe
                         "amount due"
                     }
                 }
-                @if a.shows(Module::Tickets) { div.card { div.figure #open-tickets { (s.open_tickets) } a href="/tickets" { "open tickets" } } }
-                @if a.shows(Module::Orders) { div.card { div.figure { (s.orders) } a href="/orders" { "orders" } } }
+                @if a.shows(Module::Tickets) { div.card { div.figure #open-tickets { (s.open_tickets) } a #open-tickets-link href="/tickets?status=open" { (noun(s.open_tickets, "open ticket", "open tickets")) } } }
+                @if a.shows(Module::Orders) { div.card { div.figure { (s.orders) } a href="/orders" { (noun(s.orders, "order", "orders")) } } }
             }
         },
     ))

@@ -4,13 +4,14 @@ use super::authorize;
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
 use crate::domain::format_time;
+use crate::domain::lists::{StatusFilter, TicketStatus};
 use crate::domain::modules::Module;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::portal::{Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 use crate::web::extract::{page_number, Id, Query};
-use crate::web::forms::{checked_body, BodyForm, PageQuery, Post};
-use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::forms::{checked_body, BodyForm, Post, StatusQuery};
+use crate::web::layout::{alert, csrf, filtered, pager, portal_page, status_links};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -111,18 +112,34 @@ pub struct TicketForm {
     body: String,
 }
 
-/// `GET /tickets`.
-pub async fn tickets(State(state): State<AppState>, auth: PortalAuth, Query(q): Query<PageQuery>) -> AppResult<Markup> {
+/// `GET /tickets`, most recently updated first; `?status=open` shows the tickets not closed
+/// (`closed` the others), and an unknown status answers 400.
+pub async fn tickets(
+    State(state): State<AppState>,
+    auth: PortalAuth,
+    Query(q): Query<StatusQuery>,
+) -> AppResult<Markup> {
     auth.require_module(Module::Tickets)?;
-    let page = state.store.tickets(auth.acting.client_id, page_number(&q.page)?, 20).await?;
+    let status = TicketStatus::from_query(q.status.as_deref()).map_err(AppError::bad_request)?;
+    let page = state.store.tickets(auth.acting.client_id, status, page_number(&q.page)?, 20).await?;
+    let title = match status {
+        Some(TicketStatus::Open) => "Open tickets",
+        Some(TicketStatus::Closed) => "Closed tickets",
+        None => "Tickets",
+    };
     Ok(portal_page(
         &auth,
-        "Tickets",
+        title,
         html! {
-            h1 { "Tickets" }
-            table #tickets { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
-                tbody { @for t in &page.items { tr { td { a href=(format!("/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
-            (pager("/tickets", page.page, page.pages()))
+            h1 { (title) }
+            (status_links("/tickets", status))
+            @if page.items.is_empty() {
+                p #no-tickets { @match status { Some(s) => { "You have no " (s.as_str()) " tickets." } None => { "You have no tickets yet." } } }
+            } @else {
+                table #tickets { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
+                    tbody { @for t in &page.items { tr { td { a href=(format!("/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
+            }
+            (pager(&filtered("/tickets", status), page.page, page.pages()))
             (new_ticket_form(&auth, "", ""))
         },
     ))
