@@ -10,6 +10,7 @@ mod durability;
 mod environment;
 mod files;
 mod governance;
+mod honest_controls;
 mod login_as_client;
 mod mail;
 mod nodes;
