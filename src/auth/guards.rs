@@ -209,6 +209,9 @@ pub struct PortalAuth {
     pub csrf_token: String,
     pub acting: Acting,
     pub info: ClientInfo,
+    /// In the client's own session only: the staff member who is in this client's portal now
+    /// through Login as Client, named on every page beside **End support access**.
+    pub live_support: Option<String>,
 }
 
 impl PortalAuth {
@@ -299,6 +302,14 @@ impl FromRequestParts<AppState> for PortalAuth {
                 })
             }
         };
+        let live_support = match (&impersonation, row.live_support_name, row.live_support_seen_at) {
+            (None, Some(name), Some(seen)) => {
+                let idle =
+                    LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref()).idle_timeout;
+                (now - seen < idle).then_some(name)
+            }
+            _ => None,
+        };
         let actor = match (&impersonation, row.staff_id, row.staff_name) {
             (Some(_), Some(id), Some(name)) => Actor::Staff { id, name },
             (Some(_), _, _) => {
@@ -325,6 +336,7 @@ impl FromRequestParts<AppState> for PortalAuth {
                 },
             },
             info,
+            live_support,
         })
     }
 }

@@ -118,6 +118,18 @@ impl WriteRefusal {
             }
         }
     }
+
+    /// The short note beside a form whose controls this refusal disables: read-only mode points
+    /// at full access; a sensitive action names the client whose own it is.
+    pub fn control_note(self, client_name: &str) -> String {
+        match self {
+            WriteRefusal::ReadOnly => "Read-only access: changes need full access".to_string(),
+            WriteRefusal::Sensitive => {
+                let who = client_name.split_whitespace().next().unwrap_or("the client");
+                format!("Only {who} can change this")
+            }
+        }
+    }
 }
 
 impl Acting {
@@ -205,5 +217,12 @@ mod tests {
         assert_eq!(a.authorize(WriteKind::Sensitive), Err(WriteRefusal::Sensitive));
         assert_eq!(a.staff_id(), Some(2));
         assert_eq!(a.impersonation_id(), Some(9));
+    }
+
+    #[test]
+    fn control_notes_name_the_way_to_a_write() {
+        assert_eq!(WriteRefusal::ReadOnly.control_note("Jane Smith"), "Read-only access: changes need full access");
+        assert_eq!(WriteRefusal::Sensitive.control_note("Jane Smith"), "Only Jane can change this");
+        assert_eq!(WriteRefusal::Sensitive.control_note("  "), "Only the client can change this");
     }
 }

@@ -48,6 +48,11 @@ pub struct PortalSessionRow {
     pub started_at: Option<i64>,
     pub idle_timeout: Option<String>,
     pub max_duration: Option<String>,
+    /// For the client's own session only: the staff member in the newest Login as Client session
+    /// of this client that is still open and within its deadline; `None` inside an impersonation.
+    pub live_support_name: Option<String>,
+    /// When that session was last used, so the idle timeout can be applied to it.
+    pub live_support_seen_at: Option<i64>,
 }
 
 const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id AS client_id, c.name AS client_name, c.email AS client_email,
@@ -59,7 +64,13 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         (SELECT COUNT(*) FROM role_permissions rp WHERE rp.role_id = sf.role_id AND rp.permission = $4) AS staff_may_write,
         i.started_at,
         (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
-        (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration
+        (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration,
+        -- For the client's own session: the newest open, unexpired Login as Client session of this
+        -- client (the impersonations_client index of this one client), named and last used when.
+        (SELECT (SELECT lf.name FROM staff lf WHERE lf.id = li.staff_id) FROM impersonations li WHERE li.client_id = c.id AND s.impersonation_id IS NULL
+            AND li.ended_at IS NULL AND li.ends_by > $2 ORDER BY li.id DESC LIMIT 1) AS live_support_name,
+        (SELECT li.last_seen_at FROM impersonations li WHERE li.client_id = c.id AND s.impersonation_id IS NULL
+            AND li.ended_at IS NULL AND li.ends_by > $2 ORDER BY li.id DESC LIMIT 1) AS live_support_seen_at
      FROM sessions s JOIN clients c ON c.id = s.client_id
      LEFT JOIN impersonations i ON i.id = s.impersonation_id
      LEFT JOIN stores st ON st.id = COALESCE(i.store_id, s.store_id,

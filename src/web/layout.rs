@@ -46,7 +46,8 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
     }
 }
 
-/// A portal page; while impersonating it starts with the banner.
+/// A portal page; while impersonating it starts with the banner, and in the client's own session
+/// while staff are in their portal, with the live-support notice.
 pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
     let a = &auth.acting;
     html! {
@@ -61,6 +62,15 @@ pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
                     form.inline method="post" action="/impersonation/return" {
                         (csrf(&auth.csrf_token))
                         button #return-to-admin type="submit" { "Return to Admin" }
+                    }
+                }
+            }
+            @if let Some(staff) = &auth.live_support {
+                div #live-support role="status" {
+                    span { strong { (staff) } " from support is viewing your account now." }
+                    form.inline method="post" action="/account/end-support-access" {
+                        (csrf(&auth.csrf_token))
+                        button.danger #live-support-end type="submit" { "End support access" }
                     }
                 }
             }

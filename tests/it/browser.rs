@@ -930,3 +930,40 @@ async fn main_pages_pass_axe() {
     assert!(serious.iter().any(|s| s.contains("label")), "axe-core misses unlabelled fields: {serious:?}");
     web.finish().await;
 }
+
+/// Read-only Login as Client shows the write controls disabled with the note; Jane, signed in
+/// in her own browser meanwhile, sees who from support is in her portal and ends it from there.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+async fn read_only_controls_are_disabled_and_jane_sees_live_support() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let (a, b) = (web.a.clone(), web.b.clone());
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    let alice = web.current_tab().await;
+    web.login_as_client(JANE, "read_only", "Looking at her tickets").await;
+    web.open(&format!("{a}/tickets")).await;
+    assert!(!web.find("#open-ticket").await.is_enabled().await.unwrap(), "Open ticket is disabled in read-only");
+    assert!(!web.find("#subject").await.is_enabled().await.unwrap(), "so is the subject field");
+    assert_eq!(web.text("form[action='/tickets'] .control-note").await, "Read-only access: changes need full access");
+    assert!(web.find("#return-to-admin").await.is_enabled().await.unwrap(), "the banner's button still works");
+    assert!(!web.has("#live-support").await, "staff never see the client's notice");
+    web.screenshot("read-only-controls.png").await;
+
+    let jane = web.new_tab().await;
+    web.tab(&jane).await;
+    web.sign_in(&b, "/login", "jane@example.com").await;
+    let notice = web.text("#live-support").await;
+    assert!(notice.contains("Alice Admin from support is viewing your account now"), "{notice}");
+    web.open(&format!("{b}/tickets")).await;
+    assert!(web.find("#open-ticket").await.is_enabled().await.unwrap(), "Jane's own controls are live");
+    web.screenshot("live-support.png").await;
+    web.press("#live-support-end").await;
+    assert_eq!(web.path().await, "/account?saved=1");
+    assert!(!web.has("#live-support").await, "the notice goes once support access is ended");
+
+    web.tab(&alice).await;
+    web.open(&format!("{a}/dashboard")).await;
+    assert!(web.path().await.starts_with(&format!("/admin/clients/{JANE}")), "Alice is back on the admin side");
+    web.finish().await;
+}

@@ -87,10 +87,12 @@ async fn consent_is_changed_from_the_admin_side_only_with_the_permission() {
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     let changed = app.activity_rows("Changed support access consent").await;
     assert_eq!(changed.iter().filter(|r| r.actor_kind == "staff").count(), 1);
-    // While impersonating, the control is hidden and refused.
+    // While impersonating, the control is shown disabled as Bob's own, and refused.
     admin.impersonate(BOB, &[("mode", "full")]).await;
     let account = admin.get("/account").await;
-    assert!(!account.has("allow-support"));
+    let consent = account.form("/account/consent").expect("the consent form is shown");
+    assert!(consent.disabled);
+    assert_eq!(consent.note.as_deref(), Some("Only Bob can change this"));
     let p = admin.portal_post("/account/consent", &[("from_checkbox", "1"), ("for", "always")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert_eq!(app.client_row(BOB).await.consent, "allowed");

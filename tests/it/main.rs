@@ -10,6 +10,7 @@ mod durability;
 mod environment;
 mod files;
 mod governance;
+mod honest_controls;
 mod lists;
 mod login_as_client;
 mod mail;

@@ -314,7 +314,13 @@ async fn saved_cards_are_never_changed_through_login_as_client() {
     assert!(page.has("impersonation-banner"));
     assert!(page.text_of("payment-methods").unwrap().contains("Visa ending 4242"), "listed read-only");
     assert!(page.body.contains("Only the client can add or remove"));
-    assert!(!page.has("add-payment-method") && !page.body.contains("/delete\""));
+    let forms = page.write_forms();
+    assert!(forms.iter().any(|(a, _)| a == "/account/payment-methods"), "the add form is shown");
+    assert!(forms.iter().any(|(a, _)| a.ends_with("/delete")), "so are the remove buttons");
+    for (action, f) in forms {
+        assert!(f.disabled, "{action} is disabled");
+        assert_eq!(f.note.as_deref(), Some("Only Jane can change this"), "{action}");
+    }
     let card = app.payment_methods().await.iter().find(|m| m.client_id == JANE).expect("Jane's demo card").id;
     let add = admin
         .portal_post("/account/payment-methods", &[("label", "Staff card"), ("card_number", "4242424242424242")])

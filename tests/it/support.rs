@@ -1451,6 +1451,50 @@ impl Page {
     pub fn has(&self, id: &str) -> bool {
         self.text_of(id).is_some()
     }
+
+    /// The first form posting to `action`, as the page offers it.
+    pub fn form(&self, action: &str) -> Option<FormState> {
+        self.forms().into_iter().find(|(a, _)| a == action).map(|(_, f)| f)
+    }
+
+    /// Every form of the page's body that writes: all POST forms but the banner's and the top
+    /// bar's (Return to Admin, sign-out), each with its action.
+    pub fn write_forms(&self) -> Vec<(String, FormState)> {
+        self.forms().into_iter().filter(|(a, _)| a != "/logout" && a != "/impersonation/return").collect()
+    }
+
+    fn forms(&self) -> Vec<(String, FormState)> {
+        let doc = scraper::Html::parse_document(&self.body);
+        let sel = |s: &str| scraper::Selector::parse(s).expect("a valid selector");
+        let (forms, submit, note) = (sel("form[method=post]"), sel("button[type=submit]"), sel(".control-note"));
+        doc.select(&forms)
+            .map(|form| {
+                let action = form.value().attr("action").unwrap_or_default().to_string();
+                let button = form.select(&submit).next();
+                let in_disabled_fieldset = |e: scraper::ElementRef| {
+                    e.ancestors()
+                        .filter_map(scraper::ElementRef::wrap)
+                        .any(|a| a.value().name() == "fieldset" && a.value().attr("disabled").is_some())
+                };
+                let disabled = button.is_some_and(|b| b.value().attr("disabled").is_some() || in_disabled_fieldset(b));
+                let title = form.select(&sel("fieldset[title]")).next().and_then(|f| f.value().attr("title"));
+                let note = form
+                    .select(&note)
+                    .next()
+                    .map(|n| n.text().collect::<String>().trim().to_string())
+                    .or(title.map(str::to_string));
+                (action, FormState { disabled, note })
+            })
+            .collect()
+    }
+}
+
+/// A form as a page offers it: whether its submit button is disabled (itself or by a disabled
+/// fieldset around it) and the note that says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormState {
+    pub disabled: bool,
+    pub note: Option<String>,
 }
 
 fn extract_csrf(body: &str) -> Option<String> {

@@ -10,7 +10,8 @@ use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
 use crate::web::extract::Query;
 use crate::web::forms::{CsrfOnly, Post};
-use crate::web::layout::{alert, csrf, portal_page};
+use crate::web::layout::{alert, portal_page};
+use crate::web::portal::controls::controls;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -128,32 +129,32 @@ fn account_page(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Markup {
-    let own = auth.acting.impersonation.is_none();
     let consent = Consent::from_stored(&c.consent, c.consent_until);
+    let (ordinary, sensitive) = (WriteKind::Ordinary, WriteKind::Sensitive);
     html! {
         h1 { "Account" }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         @if let Some(e) = error { (alert(e)) }
         h2 { "Profile" }
         form method="post" action="/account" {
-            (csrf(&auth.csrf_token))
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(c.name) maxlength="200" required;
-            label for="phone" { "Phone" }
-            input #phone type="text" name="phone" value=(c.phone) maxlength="50";
-            p { button #save-profile type="submit" { "Save profile" } }
+            (controls(auth, ordinary, html! {
+                label for="name" { "Name" }
+                input #name type="text" name="name" value=(c.name) maxlength="200" required;
+                label for="phone" { "Phone" }
+                input #phone type="text" name="phone" value=(c.phone) maxlength="50";
+                p { button #save-profile type="submit" { "Save profile" } }
+            }))
         }
         p { a href="/account/access" { "Who has accessed my account" } }
-        @if own {
-            h2 { "Support access" }
-            p { "Allow support staff to access my account: " strong #consent-state { (match consent {
-                Consent::Unset => "not set".to_string(),
-                Consent::Refused => "no".to_string(),
-                Consent::Allowed { until: None } => "yes, until I revoke it".to_string(),
-                Consent::Allowed { until: Some(u) } => format!("yes, until {}", format_time(u)),
-            }) } }
-            form.actions #consent-form method="post" action="/account/consent" {
-                (csrf(&auth.csrf_token))
+        h2 { "Support access" }
+        p { "Allow support staff to access my account: " strong #consent-state { (match consent {
+            Consent::Unset => "not set".to_string(),
+            Consent::Refused => "no".to_string(),
+            Consent::Allowed { until: None } => "yes, until I revoke it".to_string(),
+            Consent::Allowed { until: Some(u) } => format!("yes, until {}", format_time(u)),
+        }) } }
+        form.actions #consent-form method="post" action="/account/consent" {
+            (controls(auth, sensitive, html! {
                 input type="hidden" name="from_checkbox" value="1";
                 div {
                     label.checkbox for="allow-support" {
@@ -164,33 +165,35 @@ fn account_page(
                 div { label for="consent-for" { "For" }
                     select #consent-for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" selected { "Until revoked" } } }
                 button #save-consent type="submit" { "Save" }
-            }
-            form method="post" action="/account/end-support-access" {
-                (csrf(&auth.csrf_token))
+            }))
+        }
+        form method="post" action="/account/end-support-access" {
+            (controls(auth, sensitive, html! {
                 p { button.danger #end-support-access type="submit" { "End support access" } " ends any support session open on your account now." }
-            }
-            h2 { "Security" }
-            form method="post" action="/account/password" {
-                (csrf(&auth.csrf_token))
+            }))
+        }
+        h2 { "Security" }
+        form method="post" action="/account/password" {
+            (controls(auth, sensitive, html! {
                 label for="current_password" { "Current password" }
                 input #current_password type="password" name="current_password" autocomplete="current-password" required;
                 label for="new_password" { "New password (at least 10 characters)" }
                 input #new_password type="password" name="new_password" autocomplete="new-password" required;
                 p { button type="submit" { "Change password" } }
-            }
-            form method="post" action="/account/email" {
-                (csrf(&auth.csrf_token))
+            }))
+        }
+        form method="post" action="/account/email" {
+            (controls(auth, sensitive, html! {
                 label for="new_email" { "E-mail address" }
                 input #new_email type="email" name="email" value=(c.email) required;
                 p { button type="submit" { "Change e-mail" } }
-            }
-            p { a href="/account/payment-methods" { "Saved payment methods" } }
-            form method="post" action="/account/delete" {
-                (csrf(&auth.csrf_token))
+            }))
+        }
+        p { a href="/account/payment-methods" { "Saved payment methods" } }
+        form method="post" action="/account/delete" {
+            (controls(auth, sensitive, html! {
                 p { button.danger type="submit" { "Close my account" } }
-            }
-        } @else {
-            p.muted #sensitive-hidden { "Password, e-mail, payment methods, support access and account closure are available only to the client." }
+            }))
         }
     }
 }

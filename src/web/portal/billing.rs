@@ -1,6 +1,7 @@
 //! Portal billing pages: an invoice with its payments and the pay form, and the client's saved
 //! payment methods (sensitive: only the client may change them, never through Login as Client).
 
+use super::controls::{controls, page_note, row_controls};
 use super::{authorize, invoice_lines};
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
@@ -16,7 +17,7 @@ use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{Id, Query};
 use crate::web::forms::idempotency_key;
 use crate::web::forms::{CsrfOnly, Post};
-use crate::web::layout::{alert, csrf, portal_page};
+use crate::web::layout::{alert, portal_page};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -64,15 +65,16 @@ async fn invoice_page(
             @if inv.status == "unpaid" {
                 h2 { "Pay this invoice" }
                 form #pay-form method="post" action=(format!("/invoices/{}/pay", inv.id)) {
-                    (csrf(&auth.csrf_token))
-                    // One key per rendering: a double click or a retry charges once.
-                    input type="hidden" name="idempotency_key" value=(crate::auth::new_token());
-                    label for="payment_method_id" { "Pay with" }
-                    select #payment_method_id name="payment_method_id" {
-                        option value="" { "Test checkout (no saved card)" }
-                        @for c in &cards { option value=(c.id) { (c.label) " ending " (c.last4) } }
-                    }
-                    p { button #pay type="submit" { "Pay " (format_money(inv.total_cents, &inv.currency)) } }
+                    (controls(auth, WriteKind::Ordinary, html! {
+                        // One key per rendering: a double click or a retry charges once.
+                        input type="hidden" name="idempotency_key" value=(crate::auth::new_token());
+                        label for="payment_method_id" { "Pay with" }
+                        select #payment_method_id name="payment_method_id" {
+                            option value="" { "Test checkout (no saved card)" }
+                            @for c in &cards { option value=(c.id) { (c.label) " ending " (c.last4) } }
+                        }
+                        p { button #pay type="submit" { "Pay " (format_money(inv.total_cents, &inv.currency)) } }
+                    }))
                 }
             }
             (payments_portal(&payments))
@@ -159,33 +161,32 @@ fn payment_methods_body(
         }
         @if saved { p.notice role="status" { "Saved." } }
         @if let Some(e) = error { (alert(e)) }
+        (page_note(auth, WriteKind::Sensitive))
         @if cards.is_empty() {
             p #no-payment-methods { "You have no saved payment methods." }
         } @else {
-            table #payment-methods { thead { tr { th { "Card" } th { "Provider" } th { "Added" } @if own { th {} } } }
+            table #payment-methods { thead { tr { th { "Card" } th { "Provider" } th { "Added" } th {} } }
                 tbody { @for c in cards { tr data-method=(c.id) {
                     td { (c.label) " ending " (c.last4) }
                     td { (c.provider) }
                     td { (format_time(c.created_at)) }
-                    @if own { td {
+                    td {
                         form.inline method="post" action=(format!("/account/payment-methods/{}/delete", c.id)) {
-                            (csrf(&auth.csrf_token))
-                            button.danger type="submit" { "Remove" }
+                            (row_controls(auth, WriteKind::Sensitive, html! { button.danger type="submit" { "Remove" } }))
                         }
-                    } }
+                    }
                 } } } }
         }
-        @if own {
-            h2 { "Add a card" }
-            p.muted { "Only the last four digits are kept. With the built-in test provider, a card ending 0002 is always declined." }
-            form #add-payment-method method="post" action="/account/payment-methods" {
-                (csrf(&auth.csrf_token))
+        h2 { "Add a card" }
+        p.muted { "Only the last four digits are kept. With the built-in test provider, a card ending 0002 is always declined." }
+        form #add-payment-method method="post" action="/account/payment-methods" {
+            (controls(auth, WriteKind::Sensitive, html! {
                 label for="label" { "Name on the list (e.g. Visa, company card)" }
                 input #label type="text" name="label" value=(typed_label) maxlength=(MAX_LABEL_CHARS) required;
                 label for="card_number" { "Card number" }
                 input #card_number type="text" name="card_number" inputmode="numeric" autocomplete="cc-number" maxlength="30" required;
                 p { button #save-payment-method type="submit" { "Save card" } }
-            }
+            }))
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::store::files::FileRow;
 use crate::web::attribution::SUPPORT;
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::{CsrfOnly, FilesQuery, Post};
-use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::layout::{alert, pager, portal_page};
 use crate::web::portal::authorize;
+use crate::web::portal::controls::{controls, page_note, row_controls};
 use crate::web::uploads::{
     accept_list, download_response, limits_note, receive_upload, shared_by, storage, UploadFailure,
 };
@@ -44,6 +45,7 @@ async fn files_page(
             p { "Files your support team shared with you, and files you shared with them." }
             @if let Some(n) = notice { p.notice role="status" #files-notice { (n) } }
             @if let Some(e) = error { (alert(e)) }
+            (page_note(auth, WriteKind::Ordinary))
             @if page.items.is_empty() { p #no-files { "No files have been shared yet." } } @else {
                 table #files {
                     thead { tr { th { "Name" } th { "Shared by" } th { "Size" } th { "Shared" } th { "" } } }
@@ -55,8 +57,7 @@ async fn files_page(
                             td { (format_time(f.created_at)) }
                             td { @if f.direction() == Direction::FromClient {
                                 form.inline method="post" action=(format!("/files/{}/delete", f.id)) {
-                                    (csrf(&auth.csrf_token))
-                                    button.danger type="submit" { "Delete" }
+                                    (row_controls(auth, WriteKind::Ordinary, html! { button.danger type="submit" { "Delete" } }))
                                 }
                             } }
                         }
@@ -66,11 +67,12 @@ async fn files_page(
             (pager("/files", page.page, page.pages()))
             h2 { "Share a file with support" }
             form #upload-form method="post" action="/files" enctype="multipart/form-data" {
-                (csrf(&auth.csrf_token))
-                label for="file" { "File" }
-                input #file type="file" name="file" accept=(accept_list()) required;
-                (limits_note())
-                p { button #upload-file type="submit" { "Share file" } }
+                (controls(auth, WriteKind::Ordinary, html! {
+                    label for="file" { "File" }
+                    input #file type="file" name="file" accept=(accept_list()) required;
+                    (limits_note())
+                    p { button #upload-file type="submit" { "Share file" } }
+                }))
             }
         },
     ))

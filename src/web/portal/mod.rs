@@ -4,6 +4,7 @@
 pub mod access;
 pub mod account;
 pub mod billing;
+pub mod controls;
 pub mod dashboard;
 pub mod files;
 pub mod orders;

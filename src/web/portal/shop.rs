@@ -2,6 +2,7 @@
 //! the client's orders. Cart and checkout are ordinary writes (refused in read-only Login as Client).
 
 use super::authorize;
+use super::controls::{controls, page_note, row_controls};
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::{StoreInfo, WriteKind};
 use crate::domain::conflict::Conflict;
@@ -67,6 +68,7 @@ async fn shop_page(state: &AppState, auth: &PortalAuth, store: &StoreInfo, view:
                 }
             }
             @if let Some(e) = view.error { (alert(e)) }
+            (page_note(auth, WriteKind::Ordinary))
             table #products { thead { tr { th { "Product" } th { "Price" } th { "Add to cart" } } }
                 tbody { @for p in &products {
                     tr data-product=(p.id) {
@@ -74,11 +76,12 @@ async fn shop_page(state: &AppState, auth: &PortalAuth, store: &StoreInfo, view:
                         td { (format_money(p.price_cents, &store.currency)) (per_interval(&p.billing_interval)) }
                         td {
                             form.inline method="post" action="/cart/items" {
-                                (csrf(&auth.csrf_token))
-                                input type="hidden" name="product_id" value=(p.id);
                                 @let qty = view.typed.filter(|t| t.0 == p.id).map(|t| t.1).unwrap_or("1");
-                                input type="number" name="quantity" value=(qty) min="1" max=(MAX_QUANTITY) aria-label="Quantity";
-                                button.add-to-cart type="submit" { "Add to cart" }
+                                (row_controls(auth, WriteKind::Ordinary, html! {
+                                    input type="hidden" name="product_id" value=(p.id);
+                                    input type="number" name="quantity" value=(qty) min="1" max=(MAX_QUANTITY) aria-label="Quantity";
+                                    button.add-to-cart type="submit" { "Add to cart" }
+                                }))
                             }
                         }
                     }
@@ -186,6 +189,7 @@ pub(crate) fn cart_page(
             h1 { "Your cart" }
             p.muted { "Store: " (store.name) }
             @if let Some(e) = error { (alert(e)) }
+            (page_note(auth, WriteKind::Ordinary))
             @if lines.is_empty() {
                 p #cart-empty { "Your cart is empty. " a href="/shop" { "Browse the shop" } }
             } @else {
@@ -196,17 +200,17 @@ pub(crate) fn cart_page(
                             td { (format_money(l.unit_cents, &store.currency)) (per_interval(&l.billing_interval)) }
                             td {
                                 form.inline method="post" action=(format!("/cart/items/{}", l.product_id)) {
-                                    (csrf(&auth.csrf_token))
                                     @let qty = typed.filter(|t| t.0 == l.product_id).map(|t| t.1.to_string()).unwrap_or_else(|| l.quantity.to_string());
-                                    input type="number" name="quantity" value=(qty) min="0" max=(MAX_QUANTITY) aria-label="Quantity";
-                                    button type="submit" { "Update" }
+                                    (row_controls(auth, WriteKind::Ordinary, html! {
+                                        input type="number" name="quantity" value=(qty) min="0" max=(MAX_QUANTITY) aria-label="Quantity";
+                                        button type="submit" { "Update" }
+                                    }))
                                 }
                             }
                             td.amount { @match amount { Ok(a) => (format_money(*a, &store.currency)), Err(_) => "too large" } }
                             td {
                                 form.inline method="post" action=(format!("/cart/items/{}/remove", l.product_id)) {
-                                    (csrf(&auth.csrf_token))
-                                    button type="submit" { "Remove" }
+                                    (row_controls(auth, WriteKind::Ordinary, html! { button type="submit" { "Remove" } }))
                                 }
                             }
                         }
@@ -216,10 +220,11 @@ pub(crate) fn cart_page(
                     } } }
                 }
                 form #checkout-form method="post" action="/checkout" {
-                    (csrf(&auth.csrf_token))
-                    // One key per rendering of this form: a double submit or a retry places one order.
-                    input type="hidden" name="idempotency_key" value=(crate::auth::new_token());
-                    p { button #checkout type="submit" { "Place order" } " An unpaid invoice is created with the order." }
+                    (controls(auth, WriteKind::Ordinary, html! {
+                        // One key per rendering of this form: a double submit or a retry places one order.
+                        input type="hidden" name="idempotency_key" value=(crate::auth::new_token());
+                        p { button #checkout type="submit" { "Place order" } " An unpaid invoice is created with the order." }
+                    }))
                 }
             }
         },

@@ -1,6 +1,7 @@
 //! Portal subscription pages: the client's subscriptions, one subscription, and cancelling it at
 //! the end of the period (or resuming it before then).
 
+use super::controls::controls;
 use super::{authorize, PageQuery};
 use crate::auth::guards::PortalAuth;
 use crate::domain::acting::WriteKind;
@@ -14,7 +15,7 @@ use crate::web::attribution::on_your_behalf;
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::CsrfOnly;
 use crate::web::forms::Post;
-use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::layout::{alert, pager, portal_page};
 use crate::web::views::price_label;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -85,14 +86,16 @@ fn detail_page(auth: &PortalAuth, s: &Subscription, error: Option<&str>) -> Mark
             }
             @if s.cancelling(now) {
                 form method="post" action=(format!("/subscriptions/{}/resume", s.id)) {
-                    (csrf(&auth.csrf_token))
-                    p { button #resume-subscription type="submit" { "Keep this subscription" } }
+                    (controls(auth, WriteKind::Ordinary, html! {
+                        p { button #resume-subscription type="submit" { "Keep this subscription" } }
+                    }))
                 }
             } @else if s.status_at(now) == "active" {
                 form method="post" action=(format!("/subscriptions/{}/cancel", s.id)) {
-                    (csrf(&auth.csrf_token))
                     p { "Cancelling stops the subscription at the end of the current period, on " (format_date(s.current_period_end)) ". Until then it keeps running." }
-                    p { button.danger #cancel-subscription type="submit" { "Cancel at period end" } }
+                    (controls(auth, WriteKind::Ordinary, html! {
+                        p { button.danger #cancel-subscription type="submit" { "Cancel at period end" } }
+                    }))
                 }
             }
             p { a href="/subscriptions" { "All subscriptions" } }

@@ -12,7 +12,8 @@ use crate::store::tasks::{Task, TaskComment, MAX_TASK_BODY_CHARS};
 use crate::web::attribution::{Who, AGENCY};
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::{checked_body, BodyForm, CsrfOnly, PageQuery, Post};
-use crate::web::layout::{alert, csrf, pager, portal_page};
+use crate::web::layout::{alert, pager, portal_page};
+use crate::web::portal::controls::controls;
 use crate::web::views::{completed_by, status_label};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -66,8 +67,9 @@ fn task_page(auth: &PortalAuth, t: &Task, comments: &[TaskComment], draft: &str,
             @if t.status != "done" {
                 @if t.client_can_complete {
                     form method="post" action=(format!("/tasks/{}/done", t.id)) {
-                        (csrf(&auth.csrf_token))
-                        p { button #mark-done type="submit" { "Mark as done" } }
+                        (controls(auth, WriteKind::Ordinary, html! {
+                            p { button #mark-done type="submit" { "Mark as done" } }
+                        }))
                     }
                 } @else {
                     p.muted #agency-completes { "The agency marks this task done when it is finished." }
@@ -83,10 +85,11 @@ fn task_page(auth: &PortalAuth, t: &Task, comments: &[TaskComment], draft: &str,
                 }
             }
             form method="post" action=(format!("/tasks/{}/comments", t.id)) {
-                (csrf(&auth.csrf_token))
-                label for="comment-body" { "Add a comment" }
-                textarea #comment-body name="body" maxlength=(MAX_TASK_BODY_CHARS) required { (draft) }
-                p { button #send-comment type="submit" { "Send comment" } }
+                (controls(auth, WriteKind::Ordinary, html! {
+                    label for="comment-body" { "Add a comment" }
+                    textarea #comment-body name="body" maxlength=(MAX_TASK_BODY_CHARS) required { (draft) }
+                    p { button #send-comment type="submit" { "Send comment" } }
+                }))
             }
             p { a href="/tasks" { "All tasks" } }
         },

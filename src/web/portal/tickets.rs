@@ -11,7 +11,8 @@ use crate::state::AppState;
 use crate::store::portal::{Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::{checked_body, BodyForm, Post, StatusQuery};
-use crate::web::layout::{alert, csrf, filtered, pager, portal_page, status_links};
+use crate::web::layout::{alert, filtered, pager, portal_page, status_links};
+use crate::web::portal::controls::controls;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -67,9 +68,10 @@ fn ticket_page(
             h2 { "Reply" }
             @if let Some(e) = error { (alert(e)) }
             form method="post" action=(format!("/tickets/{}/replies", t.id)) {
-                (csrf(&auth.csrf_token))
-                textarea #reply-body name="body" required { (draft) }
-                p { button #send-reply type="submit" { "Send reply" } }
+                (controls(auth, WriteKind::Ordinary, html! {
+                    textarea #reply-body name="body" required { (draft) }
+                    p { button #send-reply type="submit" { "Send reply" } }
+                }))
             }
         },
     )
@@ -149,12 +151,13 @@ fn new_ticket_form(auth: &PortalAuth, subject: &str, body: &str) -> Markup {
     html! {
         h2 { "Open a ticket" }
         form method="post" action="/tickets" {
-            (csrf(&auth.csrf_token))
-            label for="subject" { "Subject" }
-            input #subject type="text" name="subject" value=(subject) maxlength=(MAX_SUBJECT_CHARS) required;
-            label for="body" { "Message" }
-            textarea #body name="body" required { (body) }
-            p { button #open-ticket type="submit" { "Open ticket" } }
+            (controls(auth, WriteKind::Ordinary, html! {
+                label for="subject" { "Subject" }
+                input #subject type="text" name="subject" value=(subject) maxlength=(MAX_SUBJECT_CHARS) required;
+                label for="body" { "Message" }
+                textarea #body name="body" required { (body) }
+                p { button #open-ticket type="submit" { "Open ticket" } }
+            }))
         }
     }
 }
