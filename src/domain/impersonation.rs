@@ -334,12 +334,6 @@ impl StartQuestions {
     pub fn must_answer(self) -> bool {
         self.store_required || self.reason_required
     }
-
-    /// Whether there is anything to ask or offer at all (a reason may always be given, but
-    /// it is offered only beside another question).
-    pub fn any(self) -> bool {
-        self.mode || self.store || self.must_answer()
-    }
 }
 
 /// The state of a live impersonation as read on each portal request.

@@ -27,7 +27,7 @@ pub(crate) struct Header<'a> {
 }
 
 /// How the record and its badge word the client's support-access answer.
-pub(crate) fn consent_label(c: Consent) -> String {
+fn consent_label(c: Consent) -> String {
     match c {
         Consent::Unset => "not set".into(),
         Consent::Refused => "refused".into(),
