@@ -303,6 +303,39 @@ pub fn decide_start(
     Ok(StartDecision { mode, store, reason: reason.to_string(), ends_by: now + settings.max_duration.seconds() })
 }
 
+/// What the Login as Client start form asks of this staff member for this client. The button
+/// starts directly with the defaults unless something must be answered first
+/// ([`StartQuestions::must_answer`]); what may be chosen is offered beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartQuestions {
+    /// The staff member may choose full access, so the mode is offered.
+    pub mode: bool,
+    /// The client is in several stores, so a store is offered.
+    pub store: bool,
+    /// With several stores and `impersonation.store_selection = manual`, none is picked unasked.
+    pub store_required: bool,
+    /// `impersonation.require_reason`: a reason of at least [`MIN_REASON_CHARS`] characters.
+    pub reason_required: bool,
+}
+
+impl StartQuestions {
+    /// The questions for a client in `store_count` stores, by the same rules as [`decide_start`].
+    pub fn new(grants: &Grants, settings: &Settings, store_count: usize) -> Self {
+        let store = store_count > 1;
+        StartQuestions {
+            mode: grants.has(Permission::ClientsImpersonateWrite),
+            store,
+            store_required: store && settings.manual_store,
+            reason_required: settings.require_reason,
+        }
+    }
+
+    /// Whether a start cannot succeed until the form is answered.
+    pub fn must_answer(self) -> bool {
+        self.store_required || self.reason_required
+    }
+}
+
 /// The state of a live impersonation as read on each portal request.
 pub struct LiveState {
     pub started_at: i64,
@@ -414,6 +447,25 @@ mod tests {
             decide_start(&grants("admin"), &reason_required, &target(), &ask(), 0),
             Err(Refusal::ReasonRequired)
         );
+    }
+
+    #[test]
+    fn a_start_without_answers_succeeds_exactly_when_nothing_must_be_answered() {
+        let two: &[i64] = &[1, 2];
+        for role in ["admin", "manager"] {
+            for (require_reason, manual_store) in [(false, false), (true, false), (false, true), (true, true)] {
+                for stores in [STORES, two] {
+                    let mut s = settings();
+                    s.require_reason = require_reason;
+                    s.manual_store = manual_store;
+                    let q = StartQuestions::new(&grants(role), &s, stores.len());
+                    let t = TargetClient { stores, ..target() };
+                    let started = decide_start(&grants(role), &s, &t, &ask(), 0);
+                    assert_eq!(started.is_ok(), !q.must_answer(), "{role} {require_reason} {manual_store} {stores:?}");
+                    assert_eq!(q.mode, role == "admin");
+                }
+            }
+        }
     }
 
     #[test]

@@ -298,6 +298,27 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// Who is in this client's portal through Login as Client at `now`: impersonations not ended
+    /// and still within their deadline and idle limit, newest first. One past its limits that the
+    /// sweep has not ended yet is not counted.
+    pub async fn live_impersonations_of(
+        &self,
+        client_id: i64,
+        limits: crate::domain::impersonation::LiveLimits,
+        now: i64,
+    ) -> StoreResult<Vec<Impersonation>> {
+        Ok(sqlx::query_as(&format!(
+            "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.ended_at IS NULL
+               AND i.ends_by > $2 AND i.started_at > $3 AND i.last_seen_at > $4 ORDER BY i.id DESC"
+        ))
+        .bind(client_id)
+        .bind(now)
+        .bind(now - limits.max_duration)
+        .bind(now - limits.idle_timeout)
+        .fetch_all(&self.db.read)
+        .await?)
+    }
+
     /// The impersonation log, newest first, filtered and paged.
     pub async fn list_impersonations(
         &self,

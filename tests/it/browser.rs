@@ -295,9 +295,33 @@ impl Web {
         std::fs::write(format!("{dir}{name}"), png).unwrap();
     }
 
+    /// Opens the disclosure beside Login as Client (mode, store, reason) unless it is open.
+    async fn open_start_options(&self) {
+        if self.attr("#login-as-client-options", "open").await.is_none() {
+            self.find("#login-as-client-options > summary").await.click().await.unwrap();
+        }
+        assert!(self.find("#reason").await.is_displayed().await.unwrap(), "the start options are open");
+    }
+
+    /// The top and bottom of an element on the screen, and the screen's height, in CSS pixels.
+    async fn on_screen(&self, css: &str) -> (f64, f64, f64) {
+        let v = self
+            .c
+            .execute(
+                "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+                 return [r.top, r.bottom, window.innerHeight];",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+        let n = |i: usize| v[i].as_f64().unwrap_or_else(|| panic!("no position for {css}: {v}"));
+        (n(0), n(1), n(2))
+    }
+
     /// On a client record: chooses the mode, types the reason and presses Login as Client.
     async fn login_as_client(&self, client: i64, mode: &str, reason: &str) {
         self.open(&format!("{}/admin/clients/{client}", self.a)).await;
+        self.open_start_options().await;
         self.find("#mode").await.select_by_value(mode).await.unwrap();
         self.fill("#reason", reason).await;
         self.press("#login-as-client").await;
@@ -333,7 +357,9 @@ async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
     assert_eq!(squash(&button.text().await.unwrap()), "Login as Client");
     assert!(button.is_enabled().await.unwrap());
 
-    // Full access with a reason; she lands on Jane's dashboard under the banner.
+    // Full access with a reason, from the options beside the button; she lands on Jane's
+    // dashboard under the banner.
+    web.open_start_options().await;
     web.find("#mode").await.select_by_value("full").await.unwrap();
     web.fill("#reason", "Ticket 1 follow-up").await;
     web.press("#login-as-client").await;
@@ -410,6 +436,80 @@ async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
     assert!(replies.iter().any(|r| r.contains(body) && r.contains("(by Alice Admin on your behalf)")), "{replies:?}");
     web.tab(&alice).await;
     assert_eq!(web.text("header .who").await, "Alice Admin (admin)", "Alice's tab keeps her own session");
+
+    web.finish().await;
+}
+
+/// At 1280×900 a client record shows Login as Client on the first screen, at the top beside the
+/// client's name and badges, with the settings further down; starting from there works, and
+/// while Alice is in Jane's portal her record says so to Sam Super until Alice returns.
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_its_header() {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app).await;
+    let (a, b) = (web.a.clone(), web.b.clone());
+    web.c.set_window_size(1280, 900).await.unwrap();
+    web.sign_in(&a, "/admin/login", "admin@example.com").await;
+    web.open(&format!("{a}/admin/clients/{JANE}")).await;
+    assert_eq!(web.text("h1").await, "Jane Smith");
+    assert_eq!(web.text("#client-status").await, "active");
+    assert_eq!(web.text("#support-access").await, "Support access: allowed until revoked");
+    assert!(!web.has("#live-badge").await);
+
+    let (top, bottom, screen) = web.on_screen("#login-as-client").await;
+    assert!(screen > 700.0 && screen <= 900.0, "a 1280×900 window: {screen}");
+    assert!(top >= 0.0 && bottom <= screen, "the button is on the first screen: {top}..{bottom} of {screen}");
+    let page = web.c.execute("return document.documentElement.scrollHeight;", vec![]).await.unwrap();
+    assert!(page.as_f64().unwrap() > 2.0 * screen, "a long record, so the check means something: {page}");
+    let (settings, _, _) = web.on_screen("#client-settings").await;
+    assert!(settings > screen, "the settings are further down: {settings}");
+    let (badges, _, _) = web.on_screen("#client-badges").await;
+    assert!(badges < screen / 4.0, "the badges are at the top: {badges}");
+    assert!(!web.find("#reason").await.is_displayed().await.unwrap(), "the options start closed");
+    web.screenshot("client-record.png").await;
+
+    // Full access with a reason, from the options beside the button.
+    web.open_start_options().await;
+    let (top, bottom, _) = web.on_screen("#login-as-client").await;
+    assert!(top >= 0.0 && bottom <= screen, "still on the first screen when open: {top}..{bottom}");
+    web.find("#mode").await.select_by_value("full").await.unwrap();
+    web.fill("#reason", "Ticket 1: checking the header").await;
+    web.press("#login-as-client").await;
+    assert_eq!(web.path().await, "/dashboard");
+    assert_eq!(web.text("#impersonation-mode").await, "Mode: full access");
+
+    // Sam Super, in another tab, sees the live badge on Jane's record.
+    let alice = web.current_tab().await;
+    let other = web.new_tab().await;
+    web.tab(&other).await;
+    web.sign_in(&b, "/admin/login", "superadmin@example.com").await;
+    web.open(&format!("{b}/admin/clients/{JANE}")).await;
+    let live = web.text("#live-badge").await;
+    assert!(live.starts_with("Live: Alice Admin since ") && live.ends_with("(full access)"), "{live}");
+    let (top, bottom, _) = web.on_screen("#live-badge").await;
+    assert!(top >= 0.0 && bottom <= screen, "the live badge is on the first screen");
+
+    // Alice returns; the badge is gone on the next load.
+    web.tab(&alice).await;
+    web.press("#return-to-admin").await;
+    assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
+    assert!(!web.has("#live-badge").await);
+    web.tab(&other).await;
+    web.c.refresh().await.unwrap();
+    assert!(!web.has("#live-badge").await, "gone for Sam too");
+
+    // With a reason required the options open by themselves, and the button stays on screen.
+    app.set("impersonation.require_reason", "true").await;
+    web.tab(&alice).await;
+    web.c.refresh().await.unwrap();
+    assert!(web.find("#reason").await.is_displayed().await.unwrap(), "open when a reason is required");
+    let (top, bottom, _) = web.on_screen("#login-as-client").await;
+    assert!(top >= 0.0 && bottom <= screen, "on the first screen with the reason asked: {top}..{bottom}");
+    web.fill("#reason", "Ticket 1: second look").await;
+    web.press("#login-as-client").await;
+    assert_eq!(web.path().await, "/dashboard");
+    assert_eq!(web.text("#impersonation-mode").await, "Mode: read-only", "the default mode");
 
     web.finish().await;
 }

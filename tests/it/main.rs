@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod checkpoints;
 mod cli;
+mod client_record;
 mod durability;
 mod environment;
 mod files;

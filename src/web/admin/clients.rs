@@ -1,8 +1,9 @@
 //! The client list and the client record, with the consent and module settings staff change there.
 
-use super::impersonation_views::{quick_login_button, start_blocker, StartForm};
+use super::client_header::{client_header, Header};
+use super::impersonation_views::{quick_login_button, StartForm};
 use crate::auth::guards::StaffAuth;
-use crate::domain::impersonation::{parse_consent_choice, Consent, EndReason};
+use crate::domain::impersonation::{parse_consent_choice, Consent, EndReason, LiveLimits};
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Permission;
 use crate::domain::{format_date, format_money, format_time};
@@ -11,7 +12,7 @@ use crate::state::AppState;
 use crate::store::impersonations::ImpersonationFilter;
 use crate::web::extract::{page_number, Id, Query};
 use crate::web::forms::Post;
-use crate::web::layout::{admin_page, alert, csrf, pager};
+use crate::web::layout::{admin_page, csrf, pager};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -59,15 +60,6 @@ pub struct ConsentForm {
     duration: String,
 }
 
-fn consent_label(c: Consent) -> String {
-    match c {
-        Consent::Unset => "not set".into(),
-        Consent::Refused => "refused".into(),
-        Consent::Allowed { until: None } => "allowed until revoked".into(),
-        Consent::Allowed { until: Some(u) } => format!("allowed until {}", format_time(u)),
-    }
-}
-
 pub(crate) async fn client_record(
     state: &AppState,
     auth: &StaffAuth,
@@ -89,83 +81,26 @@ pub(crate) async fn client_record(
     let consent = Consent::from_stored(&c.consent, c.consent_until);
     let modules = Modules::from_hidden(&c.hidden_modules);
     let now = crate::domain::now();
-    let may = auth.grants.has(Permission::ClientsImpersonate);
-    let blocker = start_blocker(&auth.grants, &settings, c.active, consent, now);
-    let can_write = auth.grants.has(Permission::ClientsImpersonateWrite);
-    let chosen_mode = typed.and_then(|t| t.mode.as_deref()).unwrap_or(settings.default_mode.as_str());
+    let live = state.store.live_impersonations_of(id, LiveLimits::from_settings(&settings), now).await?;
+    let header = Header { client: &c, consent, settings: &settings, stores: &stores, live: &live, now };
     Ok(admin_page(
         auth,
         &c.name,
         html! {
             @if let Some(f) = flash { p.notice role="status" #flash { (f) } }
-            h1 { (c.name) }
+            (client_header(auth, &header, error, typed))
             nav.subnav #client-sections {
                 a href=(format!("/admin/clients/{id}/files")) { "Files" }
                 a href=(format!("/admin/clients/{id}/tasks")) { "Tasks" }
                 a href=(format!("/admin/clients/{id}/subscriptions")) { "Subscriptions" }
+                a href="#client-settings" { "Settings" }
             }
             dl.details {
                 dt { "E-mail" } dd { (c.email) }
                 dt { "Company" } dd { (c.company) }
                 dt { "Phone" } dd { (c.phone) }
-                dt { "Status" } dd #client-status { @if c.active { "active" } @else { "disabled" } }
-                dt { "Support access" } dd #consent-label { (consent_label(consent)) }
                 dt { "Client since" } dd { (format_date(c.created_at)) }
                 dt { "Last sign-in" } dd #last-login { (c.last_login_at.map(format_time).unwrap_or_else(|| "never".into())) }
-            }
-            @if auth.grants.has(Permission::ClientsConsentManage) {
-                form.actions #admin-consent-form method="post" action=(format!("/admin/clients/{id}/consent")) {
-                    (csrf(&auth.csrf_token))
-                    div { label for="admin-consent" { "Support access" }
-                        select #admin-consent name="consent" { option value="allow" { "Allowed" } option value="refuse" { "Refused" } option value="unset" { "Not set" } } }
-                    div { label for="admin-consent-for" { "For" }
-                        select #admin-consent-for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" selected { "Until revoked" } } }
-                    button #save-consent type="submit" { "Change support access" }
-                }
-            }
-            (super::stores::client_stores_section(auth, id, &all_stores, &stores))
-            @if auth.grants.has(Permission::ClientsManage) {
-                h2 { "Portal modules" }
-                p.muted { "The client sees only the modules ticked here, in the sidebar and at their addresses; Login as Client shows the same." }
-                form.actions #modules-form method="post" action=(format!("/admin/clients/{id}/modules")) {
-                    (csrf(&auth.csrf_token))
-                    @for m in Module::ALL {
-                        label.checkbox { input type="checkbox" id=(format!("module-{}", m.key())) name=(format!("module.{}", m.key())) value="on" checked[modules.shows(m)]; " " (m.label()) }
-                    }
-                    button #save-modules type="submit" { "Save modules" }
-                }
-            } @else {
-                p.muted #client-modules { "Portal modules: " (modules.visible().map(|m| m.label()).collect::<Vec<_>>().join(", ")) }
-            }
-            @if may {
-                h2 { "Login as Client" }
-                @if let Some(e) = error { (alert(e)) }
-                @if let Some(b) = blocker { p.message #login-as-client-blocked { (b) } }
-                form.actions method="post" action=(format!("/admin/clients/{id}/impersonate")) {
-                    (csrf(&auth.csrf_token))
-                    div {
-                        label for="mode" { "Mode" }
-                        select #mode name="mode" {
-                            option value="read_only" selected[chosen_mode == "read_only" || !can_write] { "Read-only" }
-                            @if can_write { option value="full" selected[chosen_mode == "full"] { "Full access" } }
-                        }
-                    }
-                    @if stores.len() > 1 {
-                        div {
-                            label for="store" { "Store" }
-                            select #store name="store" {
-                                @if settings.manual_store { option value="" { "Choose a store…" } }
-                                @for s in &stores { option value=(s.id) selected[typed.and_then(|t| t.store.as_deref()) == Some(s.id.to_string().as_str())] { (s.name) } }
-                            }
-                        }
-                    }
-                    div {
-                        label for="reason" { "Reason" @if settings.require_reason { " (required)" } }
-                        input #reason type="text" name="reason" value=(typed.map(|t| t.reason.as_str()).unwrap_or("")) placeholder="Ticket reference or why you need access" required[settings.require_reason];
-                    }
-                    @if let Some(next) = typed.and_then(|t| t.next.as_deref()) { input type="hidden" name="next" value=(next); }
-                    button #login-as-client type="submit" disabled[blocker.is_some()] { "Login as Client" }
-                }
             }
             h2 { "Services" }
             table { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } } }
@@ -181,6 +116,34 @@ pub(crate) async fn client_record(
                 tbody { @for o in &orders.items { tr { td { @if auth.grants.has(Permission::OrdersManage) { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } @else { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, &o.currency)) } td { (format_date(o.created_at)) } } } } }
             h2 { "Recent Login as Client sessions" }
             (super::impersonation_views::table(auth, &history.items))
+            section.record-settings #client-settings {
+                h2 { "Settings" }
+                @if auth.grants.has(Permission::ClientsConsentManage) {
+                    h3 { "Support access" }
+                    form.actions #admin-consent-form method="post" action=(format!("/admin/clients/{id}/consent")) {
+                        (csrf(&auth.csrf_token))
+                        div { label for="admin-consent" { "Support access" }
+                            select #admin-consent name="consent" { option value="allow" { "Allowed" } option value="refuse" { "Refused" } option value="unset" { "Not set" } } }
+                        div { label for="admin-consent-for" { "For" }
+                            select #admin-consent-for name="for" { option value="24h" { "24 hours" } option value="7d" { "7 days" } option value="always" selected { "Until revoked" } } }
+                        button #save-consent type="submit" { "Change support access" }
+                    }
+                }
+                (super::stores::client_stores_section(auth, id, &all_stores, &stores))
+                h3 { "Portal modules" }
+                @if auth.grants.has(Permission::ClientsManage) {
+                    p.muted { "The client sees only the modules ticked here, in the sidebar and at their addresses; Login as Client shows the same." }
+                    form.actions #modules-form method="post" action=(format!("/admin/clients/{id}/modules")) {
+                        (csrf(&auth.csrf_token))
+                        @for m in Module::ALL {
+                            label.checkbox { input type="checkbox" id=(format!("module-{}", m.key())) name=(format!("module.{}", m.key())) value="on" checked[modules.shows(m)]; " " (m.label()) }
+                        }
+                        button #save-modules type="submit" { "Save modules" }
+                    }
+                } @else {
+                    p.muted #client-modules { (modules.visible().map(|m| m.label()).collect::<Vec<_>>().join(", ")) }
+                }
+            }
         },
     ))
 }

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod billing;
+pub mod client_header;
 pub mod clients;
 pub mod dashboard;
 pub mod files;

@@ -48,7 +48,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<M
 pub fn client_stores_section(auth: &StaffAuth, client_id: i64, all: &[StoreRow], member: &[StoreRow]) -> Markup {
     let is_member = |id: i64| member.iter().any(|m| m.id == id);
     html! {
-        h2 { "Stores" }
+        h3 { "Stores" }
         @if auth.grants.has(Permission::ClientsManage) {
             form.actions #stores-form method="post" action=(format!("/admin/clients/{client_id}/stores")) {
                 (csrf(&auth.csrf_token))
