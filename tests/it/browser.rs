@@ -916,6 +916,14 @@ async fn pages_fit_a_phone() {
         let v = web.c.execute(fits, vec![]).await.unwrap();
         assert!(number(v.clone(), 0) <= number(v.clone(), 1), "{page} is wider than the phone: {v}");
     }
+    web.open(&format!("{a}/admin/clients/{JANE}")).await;
+    let button = web
+        .c
+        .execute("return document.getElementById('login-as-client').getBoundingClientRect().bottom;", vec![])
+        .await
+        .unwrap();
+    assert!(button.as_f64().unwrap() <= 844.0, "the record's Login as Client is on the first phone screen: {button}");
+    web.screenshot("phone-client-record.png").await;
     web.login_as_client(JANE, "read_only", "Phone check").await;
     for page in ["/dashboard", "/invoices", "/tickets", "/account", "/account/access"] {
         web.open(&format!("{a}{page}")).await;
