@@ -23,7 +23,7 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
         body.admin {
             header.topbar {
                 a.brand href="/admin" { "Behalf Admin" }
-                nav {
+                nav aria-label="Main" {
                     a href="/admin" { "Dashboard" }
                     @if g.has(Permission::ClientsView) { a href="/admin/clients" { "Clients" } }
                     @if g.has(Permission::ClientsView) { a href="/admin/stores" { "Stores" } }
@@ -76,7 +76,7 @@ pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
             }
             header.topbar {
                 a.brand href="/dashboard" { "Client Portal" }
-                nav {
+                nav aria-label="Main" {
                     a href="/dashboard" { "Dashboard" }
                     @for m in a.modules.visible() { a href=(m.path()) data-module=(m.key()) { (m.label()) } }
                     @if a.shows(Module::Shop) { a href="/cart" { "Cart" } }
@@ -98,7 +98,7 @@ pub fn pager(base: &str, page: i64, pages: i64) -> Markup {
     let sep = if base.contains('?') { '&' } else { '?' };
     html! {
         @if pages > 1 {
-            nav.pager {
+            nav.pager aria-label="Pages" {
                 @if page > 1 { a rel="prev" href=(format!("{base}{sep}page={}", page - 1)) { "← Previous" } }
                 span { "Page " (page) " of " (pages) }
                 @if page < pages { a rel="next" href=(format!("{base}{sep}page={}", page + 1)) { "Next →" } }

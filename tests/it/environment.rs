@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 /// The portal sidebar's links, as a list of paths.
 fn sidebar(body: &str) -> Vec<String> {
-    let nav = body.split("<nav>").nth(1).and_then(|n| n.split("</nav>").next()).unwrap_or("");
+    let nav = body.split("<nav aria-label=\"Main\">").nth(1).and_then(|n| n.split("</nav>").next()).unwrap_or("");
     nav.split("href=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect()
 }
 

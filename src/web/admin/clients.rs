@@ -89,7 +89,7 @@ pub(crate) async fn client_record(
         html! {
             @if let Some(f) = flash { p.notice role="status" #flash { (f) } }
             (client_header(auth, &header, error, typed))
-            nav.subnav #client-sections {
+            nav.subnav #client-sections aria-label="Sections of this record" {
                 a href=(format!("/admin/clients/{id}/files")) { "Files" }
                 a href=(format!("/admin/clients/{id}/tasks")) { "Tasks" }
                 a href=(format!("/admin/clients/{id}/subscriptions")) { "Subscriptions" }
@@ -190,7 +190,7 @@ pub async fn clients(
             }
             p.muted { (page.total) " clients" }
             table #clients {
-                thead { tr { th { "Name" } th { "E-mail" } th { "Company" } th { "Status" } @if may { th { "" } } } }
+                thead { tr { th { "Name" } th { "E-mail" } th { "Company" } th { "Status" } @if may { th { span.visually-hidden { "Login as Client" } } } } }
                 tbody {
                     @for c in &page.items {
                         tr {

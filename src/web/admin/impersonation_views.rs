@@ -86,7 +86,7 @@ pub fn table(auth: &StaffAuth, items: &[Impersonation]) -> Markup {
     html! {
         table.impersonations {
             thead { tr { th { "#" } th { "Staff" } th { "Client" } th { "Store" } th { "Reason" } th { "Mode" } th { "IP" }
-                th { "Started" } th { "Last seen" } th { "Ended" } th { "End reason" } th { "Actions" } th {} } }
+                th { "Started" } th { "Last seen" } th { "Ended" } th { "End reason" } th { "Actions" } th { span.visually-hidden { "End" } } } }
             tbody {
                 @for i in items {
                     tr {

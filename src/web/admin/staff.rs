@@ -43,7 +43,7 @@ fn staff_page(
             h1 { "Staff" }
             @if let Some(m) = message { (alert(m)) }
             table #staff {
-                thead { tr { th { "Name" } th { "E-mail" } th { "Role" } th { "Status" } th {} } }
+                thead { tr { th { "Name" } th { "E-mail" } th { "Role" } th { "Status" } th { span.visually-hidden { "Change" } } } }
                 tbody {
                     @for s in staff {
                         tr {

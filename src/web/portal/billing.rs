@@ -165,7 +165,7 @@ fn payment_methods_body(
         @if cards.is_empty() {
             p #no-payment-methods { "You have no saved payment methods." }
         } @else {
-            table #payment-methods { thead { tr { th { "Card" } th { "Provider" } th { "Added" } th {} } }
+            table #payment-methods { thead { tr { th { "Card" } th { "Provider" } th { "Added" } th { span.visually-hidden { "Remove" } } } }
                 tbody { @for c in cards { tr data-method=(c.id) {
                     td { (c.label) " ending " (c.last4) }
                     td { (c.provider) }

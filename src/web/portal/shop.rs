@@ -193,7 +193,7 @@ pub(crate) fn cart_page(
             @if lines.is_empty() {
                 p #cart-empty { "Your cart is empty. " a href="/shop" { "Browse the shop" } }
             } @else {
-                table #cart { thead { tr { th { "Product" } th { "Unit price" } th { "Quantity" } th { "Amount" } th {} } }
+                table #cart { thead { tr { th { "Product" } th { "Unit price" } th { "Quantity" } th { "Amount" } th { span.visually-hidden { "Remove" } } } }
                     tbody { @for (l, amount) in lines.iter().zip(&amounts) {
                         tr data-product=(l.product_id) {
                             td.name { (l.name) }
