@@ -259,6 +259,7 @@ impl FromRequestParts<AppState> for PortalAuth {
             return Err(to_login());
         };
         let info = ClientInfo::from_parts(parts);
+        let limits = LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref());
         let impersonation = match row.impersonation_id {
             None => {
                 if !row.client_active {
@@ -271,7 +272,6 @@ impl FromRequestParts<AppState> for PortalAuth {
                     state.store.delete_session(row.session_id).await?;
                     return Err(ended_redirect(row.client_id, ended, secure));
                 }
-                let limits = LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref());
                 let idle = limits.idle_timeout;
                 let live = LiveState {
                     started_at: row.started_at.unwrap_or(0),
@@ -302,11 +302,14 @@ impl FromRequestParts<AppState> for PortalAuth {
                 })
             }
         };
-        let live_support = match (&impersonation, row.live_support_name, row.live_support_seen_at) {
-            (None, Some(name), Some(seen)) => {
-                let idle =
-                    LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref()).idle_timeout;
-                (now - seen < idle).then_some(name)
+        let live_support = match (&impersonation, row.live_support_name) {
+            (None, Some(name)) => {
+                match (row.live_support_started_at, row.live_support_ends_by, row.live_support_seen_at) {
+                    (Some(started), Some(ends_by), Some(seen)) => {
+                        limits.is_live(started, ends_by, seen, now).then_some(name)
+                    }
+                    _ => None,
+                }
             }
             _ => None,
         };

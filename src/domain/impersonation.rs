@@ -354,6 +354,12 @@ pub struct LiveLimits {
 }
 
 impl LiveLimits {
+    /// Whether a session that has not ended is live now: before its deadline and not idle. The
+    /// store's "who is in this client's portal" read asks the same in SQL.
+    pub fn is_live(self, started_at: i64, ends_by: i64, last_seen_at: i64, now: i64) -> bool {
+        now < self.deadline(started_at, ends_by) && now - last_seen_at < self.idle_timeout
+    }
+
     /// The limits the settings give now.
     pub fn from_settings(settings: &Settings) -> Self {
         LiveLimits { max_duration: settings.max_duration.seconds(), idle_timeout: settings.idle_timeout.seconds() }
@@ -380,7 +386,7 @@ pub fn check_live(state: &LiveState, limits: LiveLimits, now: i64) -> Result<(),
         Err(EndReason::Revoked)
     } else if now >= limits.deadline(state.started_at, state.ends_by) {
         Err(EndReason::Expired)
-    } else if now - state.last_seen_at >= limits.idle_timeout {
+    } else if !limits.is_live(state.started_at, state.ends_by, state.last_seen_at, now) {
         Err(EndReason::Idle)
     } else {
         Ok(())

@@ -51,7 +51,9 @@ pub struct PortalSessionRow {
     /// For the client's own session only: the staff member in the newest Login as Client session
     /// of this client that is still open and within its deadline; `None` inside an impersonation.
     pub live_support_name: Option<String>,
-    /// When that session was last used, so the idle timeout can be applied to it.
+    /// When that session started, must end and was last used, so the live limits apply to it.
+    pub live_support_started_at: Option<i64>,
+    pub live_support_ends_by: Option<i64>,
     pub live_support_seen_at: Option<i64>,
 }
 
@@ -65,14 +67,15 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         i.started_at,
         (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
         (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration,
-        -- For the client's own session: the newest open, unexpired Login as Client session of this
-        -- client (the impersonations_client index of this one client), named and last used when.
-        (SELECT (SELECT lf.name FROM staff lf WHERE lf.id = li.staff_id) FROM impersonations li WHERE li.client_id = c.id AND s.impersonation_id IS NULL
-            AND li.ended_at IS NULL AND li.ends_by > $2 ORDER BY li.id DESC LIMIT 1) AS live_support_name,
-        (SELECT li.last_seen_at FROM impersonations li WHERE li.client_id = c.id AND s.impersonation_id IS NULL
-            AND li.ended_at IS NULL AND li.ends_by > $2 ORDER BY li.id DESC LIMIT 1) AS live_support_seen_at
+        lf.name AS live_support_name, li.started_at AS live_support_started_at,
+        li.ends_by AS live_support_ends_by, li.last_seen_at AS live_support_seen_at
      FROM sessions s JOIN clients c ON c.id = s.client_id
      LEFT JOIN impersonations i ON i.id = s.impersonation_id
+     -- For the client's own session: the newest open, unexpired Login as Client session of this
+     -- client, found once (the impersonations_client index of this one client).
+     LEFT JOIN impersonations li ON s.impersonation_id IS NULL AND li.id = (SELECT MAX(x.id) FROM impersonations x
+        WHERE x.client_id = c.id AND x.ended_at IS NULL AND x.ends_by > $2)
+     LEFT JOIN staff lf ON lf.id = li.staff_id
      LEFT JOIN stores st ON st.id = COALESCE(i.store_id, s.store_id,
         (SELECT MIN(cs.store_id) FROM client_stores cs WHERE cs.client_id = c.id))
      LEFT JOIN staff sf ON sf.id = i.staff_id

@@ -8,6 +8,7 @@ use crate::auth::FreshSession;
 use crate::auth::{hash_token, CLIENT_COOKIE};
 use crate::domain::format_time;
 use crate::domain::impersonation::{decide_start, start_notice, Consent, EndReason, Refusal, StartAsk, TargetClient};
+use crate::domain::lists::noun;
 use crate::domain::permissions::Permission;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
@@ -121,7 +122,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
                 a #today href=(format!("/admin/impersonations?from={today}&to={today}")) { "Today" }
                 a #export-csv href=(format!("/admin/impersonations.csv?{qs}")) { "Export CSV" }
             }
-            p.muted { (page.total) @if page.total == 1 { " session" } @else { " sessions" } }
+            p.muted { (page.total) " " (noun(page.total, "session", "sessions")) }
             (table(&auth, &page.items))
             (pager(&format!("/admin/impersonations?{qs}"), page.page, page.pages()))
         },
