@@ -103,6 +103,7 @@ async fn login_as_client_comes_first_and_the_settings_below() {
     }
     // Alice may choose full access and Jane is in two stores, so mode, store and reason are
     // offered beside the button, closed: the button alone starts with the defaults.
+    assert!(text_at(&record, "input#reason[required]").is_none(), "a reason is not required yet");
     assert!(record.has("login-as-client-options") && record.has("mode") && record.has("store") && record.has("reason"));
     assert!(record.body.contains("<details class=\"start-options\" id=\"login-as-client-options\"><summary>"));
     assert_eq!(text_at(&record, "#login-as-client-options > summary").as_deref(), Some("Mode, store and reason"));
@@ -110,18 +111,18 @@ async fn login_as_client_comes_first_and_the_settings_below() {
     assert_eq!(app.live_impersonation().await.unwrap().mode, "read_only");
     admin.return_to_admin().await;
 
-    // A required reason opens the disclosure and marks it required.
+    // A required reason is asked in the open, not in a disclosure a person could close (a
+    // required field in a closed one stops the form without showing why).
     app.set("impersonation.require_reason", "true").await;
     let record = admin.get(&format!("/admin/clients/{JANE}")).await;
-    assert!(record.body.contains("id=\"login-as-client-options\" open>"));
-    assert_eq!(
-        text_at(&record, "#login-as-client-options > summary").as_deref(),
-        Some("Mode, store and reason (required)")
-    );
-    // A refused start shows the record again, disclosure open, with what was typed.
+    assert!(record.body.contains("<div class=\"start-options\" id=\"login-as-client-options\">"));
+    assert!(!record.body.contains("<details"), "no disclosure");
+    assert_eq!(text_at(&record, "label[for='reason']").as_deref(), Some("Reason (required)"));
+    assert!(text_at(&record, "#login-as-client-options input#reason[required]").is_some(), "the field is required");
+    // A refused start shows the record again with what was typed.
     let refused = admin.impersonate(JANE, &[("reason", "short")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("id=\"login-as-client-options\" open>"));
+    assert!(refused.body.contains("<div class=\"start-options\" id=\"login-as-client-options\">"));
     assert!(refused.body.contains("value=\"short\""));
     assert!(position_of(&refused, "login-as-client") < position_of(&refused, "client-settings"));
 

@@ -1,7 +1,7 @@
 //! The top of a client record: the client's name with badges for their state (active or
 //! disabled, support access, someone in their portal now through Login as Client) and the
 //! actions area, whose primary action is Login as Client. What the start may ask sits in a
-//! disclosure beside the button, shown open when it must be answered; no JavaScript.
+//! disclosure beside the button; what it must ask is shown in the open; no JavaScript.
 
 use super::impersonation_views::{start_blocker, StartForm};
 use crate::auth::guards::StaffAuth;
@@ -80,7 +80,7 @@ fn live_words(i: &Impersonation) -> String {
     format!("{} since {} ({mode})", i.staff_name, format_time(i.started_at))
 }
 
-/// What the disclosure's summary names: what it offers, and "required" when it must be answered.
+/// What the disclosure's summary names: what it offers.
 fn summary_words(q: StartQuestions) -> String {
     let mut offered = Vec::new();
     if q.mode {
@@ -93,9 +93,6 @@ fn summary_words(q: StartQuestions) -> String {
     let last = offered.pop().unwrap_or("reason");
     let mut words = if offered.is_empty() { last.to_string() } else { format!("{} and {last}", offered.join(", ")) };
     words[..1].make_ascii_uppercase();
-    if q.must_answer() {
-        words.push_str(" (required)");
-    }
     words
 }
 
@@ -112,8 +109,33 @@ fn start_form(auth: &StaffAuth, h: &Header, error: Option<&str>, typed: Option<&
         form.start-login #login-as-client-form method="post" action=(format!("/admin/clients/{}/impersonate", c.id)) {
             (csrf(&auth.csrf_token))
             @if blocker.is_none() {
-                details.start-options #login-as-client-options open[q.must_answer() || typed.is_some()] {
-                    summary { (summary_words(q)) }
+                @if q.must_answer() {
+                    // Not a disclosure: a required field inside a closed one would stop the form
+                    // without the browser being able to show why.
+                    div.start-options #login-as-client-options { (start_fields(h, q, chosen_mode, chosen_store, typed)) }
+                } @else {
+                    details.start-options #login-as-client-options open[typed.is_some()] {
+                        summary { (summary_words(q)) }
+                        (start_fields(h, q, chosen_mode, chosen_store, typed))
+                    }
+                }
+            }
+            @if let Some(next) = typed.and_then(|t| t.next.as_deref()) { input type="hidden" name="next" value=(next); }
+            button.primary #login-as-client type="submit" disabled[blocker.is_some()] { "Login as Client" }
+        }
+        @if let Some(b) = blocker { p.blocked #login-as-client-blocked { (b) } }
+    }
+}
+
+/// Mode, store and reason, as the start may ask them.
+fn start_fields(
+    h: &Header,
+    q: StartQuestions,
+    chosen_mode: &str,
+    chosen_store: Option<&str>,
+    typed: Option<&StartForm>,
+) -> Markup {
+    html! {
                     div {
                         label for="mode" { "Mode" }
                         select #mode name="mode" {
@@ -134,11 +156,5 @@ fn start_form(auth: &StaffAuth, h: &Header, error: Option<&str>, typed: Option<&
                         label for="reason" { "Reason" @if q.reason_required { " (required)" } }
                         input #reason type="text" name="reason" value=(typed.map(|t| t.reason.as_str()).unwrap_or("")) placeholder="Ticket reference or why you need access" required[q.reason_required];
                     }
-                }
-            }
-            @if let Some(next) = typed.and_then(|t| t.next.as_deref()) { input type="hidden" name="next" value=(next); }
-            button.primary #login-as-client type="submit" disabled[blocker.is_some()] { "Login as Client" }
-        }
-        @if let Some(b) = blocker { p.blocked #login-as-client-blocked { (b) } }
     }
 }
