@@ -15,6 +15,16 @@ pub fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name="csrf_token" value=(token); }
 }
 
+/// The phone's Menu button, which shows and hides `#site-menu` through a checkbox and CSS alone
+/// (the CSP allows no inline script); on a wide screen both are hidden and the menu always shows.
+/// `autocomplete="off"` keeps a reloaded page from restoring the menu open.
+fn menu_button() -> Markup {
+    html! {
+        input.menu-toggle #menu-toggle type="checkbox" autocomplete="off" aria-controls="site-menu";
+        label.menu-button for="menu-toggle" { "Menu" }
+    }
+}
+
 /// An admin page with navigation that shows only what the staff member may open.
 pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
     let g = &auth.grants;
@@ -23,22 +33,25 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
         body.admin {
             header.topbar {
                 a.brand href="/admin" { "Behalf Admin" }
-                nav aria-label="Main" {
-                    a href="/admin" { "Dashboard" }
-                    @if g.has(Permission::ClientsView) { a href="/admin/clients" { "Clients" } }
-                    @if g.has(Permission::ClientsView) { a href="/admin/stores" { "Stores" } }
-                    @if g.has(Permission::ImpersonationLogView) { a href="/admin/impersonations" { "Login as Client log" } }
-                    @if g.has(Permission::ImpersonationLogView) { a href="/admin/activity" { "Activity" } }
-                    @if g.has(Permission::SettingsManage) { a href="/admin/settings" { "Settings" } }
-                    @if g.has(Permission::SettingsManage) { a href="/admin/outbox" { "Mail outbox" } }
-                    @if g.has(Permission::StaffManage) { a href="/admin/staff" { "Staff" } }
-                    @if g.has(Permission::StaffManage) { a href="/admin/roles" { "Roles" } }
-                }
-                a href="/admin/2fa/setup" { "Two-factor" }
-                form.inline method="post" action="/admin/logout" {
-                    span.who { (auth.staff.name) " (" (auth.staff.role_name) ")" }
-                    (csrf(&auth.csrf_token))
-                    button type="submit" { "Sign out" }
+                (menu_button())
+                div.menu #site-menu {
+                    nav aria-label="Main" {
+                        a href="/admin" { "Dashboard" }
+                        @if g.has(Permission::ClientsView) { a href="/admin/clients" { "Clients" } }
+                        @if g.has(Permission::ClientsView) { a href="/admin/stores" { "Stores" } }
+                        @if g.has(Permission::ImpersonationLogView) { a href="/admin/impersonations" { "Login as Client log" } }
+                        @if g.has(Permission::ImpersonationLogView) { a href="/admin/activity" { "Activity" } }
+                        @if g.has(Permission::SettingsManage) { a href="/admin/settings" { "Settings" } }
+                        @if g.has(Permission::SettingsManage) { a href="/admin/outbox" { "Mail outbox" } }
+                        @if g.has(Permission::StaffManage) { a href="/admin/staff" { "Staff" } }
+                        @if g.has(Permission::StaffManage) { a href="/admin/roles" { "Roles" } }
+                    }
+                    a href="/admin/2fa/setup" { "Two-factor" }
+                    form.inline method="post" action="/admin/logout" {
+                        span.who { (auth.staff.name) " (" (auth.staff.role_name) ")" }
+                        (csrf(&auth.csrf_token))
+                        button type="submit" { "Sign out" }
+                    }
                 }
             }
             main { (body) }
@@ -76,16 +89,19 @@ pub fn portal_page(auth: &PortalAuth, title: &str, body: Markup) -> Markup {
             }
             header.topbar {
                 a.brand href="/dashboard" { "Client Portal" }
-                nav aria-label="Main" {
-                    a href="/dashboard" { "Dashboard" }
-                    @for m in a.modules.visible() { a href=(m.path()) data-module=(m.key()) { (m.label()) } }
-                    @if a.shows(Module::Shop) { a href="/cart" { "Cart" } }
-                    a href="/account" { "Account" }
-                }
-                form.inline method="post" action="/logout" {
-                    span.who { (a.client_name) }
-                    (csrf(&auth.csrf_token))
-                    button type="submit" { @if a.impersonation.is_some() { "Close session" } @else { "Sign out" } }
+                (menu_button())
+                div.menu #site-menu {
+                    nav aria-label="Main" {
+                        a href="/dashboard" { "Dashboard" }
+                        @for m in a.modules.visible() { a href=(m.path()) data-module=(m.key()) { (m.label()) } }
+                        @if a.shows(Module::Shop) { a href="/cart" { "Cart" } }
+                        a href="/account" { "Account" }
+                    }
+                    form.inline method="post" action="/logout" {
+                        span.who { (a.client_name) }
+                        (csrf(&auth.csrf_token))
+                        button type="submit" { @if a.impersonation.is_some() { "Close session" } @else { "Sign out" } }
+                    }
                 }
             }
             main { (body) }

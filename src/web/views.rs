@@ -17,7 +17,7 @@ pub(crate) fn lines_table(
     total_id: &str,
 ) -> Markup {
     html! {
-        table.lines id=[table_id] { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
+        table.lines id=[table_id] tabindex="0" { thead { tr { th { "Description" } th { "Qty" } th { "Unit" } th { "Amount" } } }
             tbody { @for l in lines { tr { td { (l.description) } td { (l.quantity) } td { (format_money(l.unit_cents, currency)) } td { (format_money(l.amount_cents, currency)) } } } }
             tfoot { tr { th colspan="3" { "Total" } th id=(total_id) { (format_money(total_cents, currency)) } } } }
     }

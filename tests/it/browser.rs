@@ -5,6 +5,10 @@
 //! `.ci/run` with `--include-ignored`; run that way without `/usr/bin/chromium` and
 //! `chromedriver` they fail and say how to install them. Nothing here downloads a browser.
 //!
+//! Every scenario runs twice, as `NAME::desktop` at 1280×900 and `NAME::phone` at 390×844 (see
+//! `at_both_widths!`): on a phone the menu is behind its Menu button, and the helpers go through
+//! it as a person would.
+//!
 //! One Chromium per test. A second person (the super admin, the client herself, Sue Support)
 //! uses a second tab on `localhost:PORT` instead of `127.0.0.1:PORT`: the same server, but a
 //! separate cookie jar, so two people share one browser process without sharing a session.
@@ -21,12 +25,16 @@ use std::time::{Duration, Instant};
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a page may take to load, or chromedriver to start, on a slow CI machine.
 const WAIT: Duration = Duration::from_secs(30);
-/// Where screenshots go: `target/screenshots/` on every run, so tests leave the tree clean;
-/// `BEHALF_SCREENSHOTS=docs` refreshes the ones the README shows.
-fn screenshots_dir() -> String {
+/// Where a screenshot goes: `target/screenshots/` on every run, so tests leave the tree clean;
+/// `BEHALF_SCREENSHOTS=docs` refreshes the ones the README shows in `docs/screenshots/`.
+fn screenshots_dir(name: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
+    let in_readme = || {
+        let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap_or_default();
+        readme.contains(&format!("docs/screenshots/{name}"))
+    };
     match std::env::var("BEHALF_SCREENSHOTS").as_deref() {
-        Ok("docs") => format!("{root}/docs/screenshots/"),
+        Ok("docs") if in_readme() => format!("{root}/docs/screenshots/"),
         _ => format!("{root}/target/screenshots/"),
     }
 }
@@ -110,6 +118,44 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The two screens every scenario runs on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Screen {
+    /// A laptop: 1280×900.
+    Desktop,
+    /// A phone: 390×844 CSS pixels, as an iPhone 12 to 15.
+    Phone,
+}
+
+impl Screen {
+    fn size(self) -> (u32, u32) {
+        match self {
+            Screen::Desktop => (1280, 900),
+            Screen::Phone => (390, 844),
+        }
+    }
+}
+
+/// Runs the scenario `async fn NAME(screen: Screen)` as two tests, `NAME::desktop` and
+/// `NAME::phone`, so each story is told at both widths.
+macro_rules! at_both_widths {
+    ($name:ident) => {
+        mod $name {
+            use super::Screen;
+            #[tokio::test]
+            #[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+            async fn desktop() {
+                super::$name(Screen::Desktop).await
+            }
+            #[tokio::test]
+            #[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
+            async fn phone() {
+                super::$name(Screen::Phone).await
+            }
+        }
+    };
+}
+
 /// One headless Chromium with the app's two host names.
 struct Web {
     c: Client,
@@ -117,11 +163,13 @@ struct Web {
     a: String,
     /// `http://localhost:PORT`: the same server with a separate cookie jar, for a second person.
     b: String,
+    screen: Screen,
     driver: Driver,
 }
 
 impl Web {
-    async fn start(app: &TestApp) -> Web {
+    /// Starts Chromium with a window of `screen`'s size, and checks the page really is that wide.
+    async fn start(app: &TestApp, screen: Screen) -> Web {
         let driver = Driver::start().await;
         let profile = driver.dir.path().join("profile");
         std::fs::create_dir_all(&profile).unwrap();
@@ -135,10 +183,10 @@ impl Web {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--window-size=1280,900",
         ]
         .iter()
         .map(|s| s.to_string())
+        .chain([format!("--window-size={},{}", screen.size().0, screen.size().1)])
         .chain([format!("--user-data-dir={}", profile.display())])
         .collect::<Vec<_>>();
         let caps = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args } });
@@ -149,7 +197,62 @@ impl Web {
             .await
             .unwrap_or_else(|e| panic!("chromedriver could not start {CHROMIUM}: {e}\n{}", driver.log()));
         let b = app.base.replace("127.0.0.1", "localhost");
-        Web { c, a: app.base.clone(), b, driver }
+        let web = Web { c, a: app.base.clone(), b, screen, driver };
+        web.open(&format!("{}/healthz", web.a)).await;
+        // The window's size includes what the browser draws around the page: grow it by that,
+        // so the page itself has the screen's size.
+        let (width, height) = screen.size();
+        let (inner_width, inner_height) = web.viewport().await;
+        let (outer_width, outer_height) = web.c.get_window_size().await.expect("window size");
+        let grow = |outer: u64, inner: f64, want: u32| (outer as f64 + f64::from(want) - inner) as u32;
+        web.c
+            .set_window_size(grow(outer_width, inner_width, width), grow(outer_height, inner_height, height))
+            .await
+            .expect("window size");
+        assert_eq!(
+            web.viewport().await,
+            (f64::from(width), f64::from(height)),
+            "the page has a {screen:?} screen's size"
+        );
+        web
+    }
+
+    /// The page's width and height in CSS pixels.
+    async fn viewport(&self) -> (f64, f64) {
+        let v = self.c.execute("return [window.innerWidth, window.innerHeight];", vec![]).await.unwrap();
+        (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+    }
+
+    /// Opens the menu with its Menu button when it is collapsed (on a phone), as a person must
+    /// before using a link in it.
+    async fn open_menu(&self) {
+        if self.find(".menu-button").await.is_displayed().await.unwrap() {
+            if self.find("#site-menu").await.is_displayed().await.unwrap() {
+                return;
+            }
+            self.find(".menu-button").await.click().await.unwrap();
+            assert!(self.find("#site-menu nav").await.is_displayed().await.unwrap(), "Menu opens the menu");
+        } else {
+            assert_eq!(self.screen, Screen::Desktop, "a phone has a Menu button");
+        }
+    }
+
+    /// Follows the link to `href` in the site's menu.
+    async fn menu(&self, href: &str) {
+        self.open_menu().await;
+        self.press(&format!("#site-menu nav a[href='{href}']")).await;
+    }
+
+    /// The names in the site's menu, as shown once it is open.
+    async fn menu_texts(&self) -> Vec<String> {
+        self.open_menu().await;
+        self.texts("#site-menu nav a").await
+    }
+
+    /// Who the header says is signed in, as shown once the menu is open.
+    async fn who(&self) -> String {
+        self.open_menu().await;
+        self.text("header .who").await
     }
 
     /// Ends the WebDriver session (Chromium quits), then chromedriver.
@@ -287,17 +390,23 @@ impl Web {
         assert!(!self.path().await.ends_with("login"), "signing in as {email} failed: {}", self.text("body").await);
     }
 
+    /// Saves the screen as `name`, or `phone-NAME` on a phone.
     async fn screenshot(&self, name: &str) {
         let png = self.c.screenshot().await.expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        let dir = screenshots_dir();
+        let name = match self.screen {
+            Screen::Desktop => name.to_string(),
+            Screen::Phone => format!("phone-{name}"),
+        };
+        let dir = screenshots_dir(&name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(format!("{dir}{name}"), png).unwrap();
     }
 
     /// Opens the disclosure beside Login as Client (mode, store, reason) unless it is open.
     async fn open_start_options(&self) {
-        if self.attr("#login-as-client-options", "open").await.is_none() {
+        let options = self.find("#login-as-client-options").await;
+        if options.tag_name().await.unwrap() == "details" && options.attr("open").await.unwrap().is_none() {
             self.find("#login-as-client-options > summary").await.click().await.unwrap();
         }
         assert!(self.find("#reason").await.is_displayed().await.unwrap(), "the start options are open");
@@ -331,18 +440,16 @@ impl Web {
 }
 
 /// The whole story of the core issue, as Alice Admin sees it, then Sue Support and Jane.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
+async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let a = web.a.clone();
 
     // Alice signs in and finds Jane through the search box.
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
     assert_eq!(web.path().await, "/admin");
     assert_eq!(web.text("h1").await, "Welcome, Alice Admin");
-    web.press("header nav a[href='/admin/clients']").await;
+    web.menu("/admin/clients").await;
     web.fill("#q", "jane").await;
     web.press("form.actions button").await;
     assert_eq!(web.path().await, "/admin/clients?q=jane");
@@ -374,11 +481,11 @@ async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
     assert!(left.contains("59 min") || left.contains("1 h 0 min"), "an hour by default: {left}");
     assert_eq!(banner.attr("title").await.unwrap().as_deref(), Some("Reason: Ticket 1 follow-up"));
     assert_eq!(web.text("#return-to-admin").await, "Return to Admin");
-    assert_eq!(web.text("header .who").await, "Jane Smith");
     web.screenshot("banner.png").await;
+    assert_eq!(web.who().await, "Jane Smith");
 
     // She answers ticket 1 as Jane; the portal names her.
-    web.press("header nav a[href='/tickets']").await;
+    web.menu("/tickets").await;
     assert!(web.has("#impersonation-banner").await, "the banner on the ticket list");
     web.open(&format!("{a}/tickets/1")).await;
     let body = "Checked your invoice settings from the browser";
@@ -403,7 +510,7 @@ async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
     let mine =
         replies.iter().find(|r| r.contains(body)).unwrap_or_else(|| panic!("the reply on the admin side: {replies:?}"));
     assert!(mine.starts_with("Jane Smith (by Alice Admin via Login as Client)"), "{mine}");
-    web.press("header nav a[href='/admin/activity']").await;
+    web.menu("/admin/activity").await;
     let rows = web.texts("#activity tbody tr").await;
     assert!(
         rows.iter()
@@ -424,7 +531,7 @@ async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
     web.sign_in(&b, "/admin/login", "support@example.com").await;
     web.open(&format!("{b}/admin/clients/{JANE}")).await;
     assert_eq!(web.text("h1").await, "Jane Smith");
-    assert_eq!(web.text("header .who").await, "Sue Support (support)");
+    assert_eq!(web.who().await, "Sue Support (support)");
     assert!(!web.has("#login-as-client").await, "support has no Login as Client button");
     assert!(!web.has("#mode").await && !web.has("#reason").await);
 
@@ -435,21 +542,19 @@ async fn admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin() {
     let replies = web.texts(".reply").await;
     assert!(replies.iter().any(|r| r.contains(body) && r.contains("(by Alice Admin on your behalf)")), "{replies:?}");
     web.tab(&alice).await;
-    assert_eq!(web.text("header .who").await, "Alice Admin (admin)", "Alice's tab keeps her own session");
+    assert_eq!(web.who().await, "Alice Admin (admin)", "Alice's tab keeps her own session");
 
     web.finish().await;
 }
+at_both_widths!(admin_finds_jane_logs_in_as_her_replies_and_returns_to_admin);
 
-/// At 1280×900 a client record shows Login as Client on the first screen, at the top beside the
+/// A client record shows Login as Client on the first screen, on a laptop and on a phone, at the top beside the
 /// client's name and badges, with the settings further down; starting from there works, and
 /// while Alice is in Jane's portal her record says so to Sam Super until Alice returns.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_its_header() {
+async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_its_header(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let (a, b) = (web.a.clone(), web.b.clone());
-    web.c.set_window_size(1280, 900).await.unwrap();
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
     web.open(&format!("{a}/admin/clients/{JANE}")).await;
     assert_eq!(web.text("h1").await, "Jane Smith");
@@ -457,22 +562,21 @@ async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_it
     assert_eq!(web.text("#support-access").await, "Support access: allowed until revoked");
     assert!(!web.has("#live-badge").await);
 
-    let (top, bottom, screen) = web.on_screen("#login-as-client").await;
-    assert!(screen > 700.0 && screen <= 900.0, "a 1280×900 window: {screen}");
-    assert!(top >= 0.0 && bottom <= screen, "the button is on the first screen: {top}..{bottom} of {screen}");
+    let (top, bottom, height) = web.on_screen("#login-as-client").await;
+    assert!(top >= 0.0 && bottom <= height, "the button is on the first screen: {top}..{bottom} of {height}");
     let page = web.c.execute("return document.documentElement.scrollHeight;", vec![]).await.unwrap();
-    assert!(page.as_f64().unwrap() > 2.0 * screen, "a long record, so the check means something: {page}");
+    assert!(page.as_f64().unwrap() > 2.0 * height, "a long record, so the check means something: {page}");
     let (settings, _, _) = web.on_screen("#client-settings").await;
-    assert!(settings > screen, "the settings are further down: {settings}");
+    assert!(settings > height, "the settings are further down: {settings}");
     let (badges, _, _) = web.on_screen("#client-badges").await;
-    assert!(badges < screen / 4.0, "the badges are at the top: {badges}");
+    assert!(badges < height / 4.0, "the badges are at the top: {badges}");
     assert!(!web.find("#reason").await.is_displayed().await.unwrap(), "the options start closed");
     web.screenshot("client-record.png").await;
 
     // Full access with a reason, from the options beside the button.
     web.open_start_options().await;
     let (top, bottom, _) = web.on_screen("#login-as-client").await;
-    assert!(top >= 0.0 && bottom <= screen, "still on the first screen when open: {top}..{bottom}");
+    assert!(top >= 0.0 && bottom <= height, "still on the first screen when open: {top}..{bottom}");
     web.find("#mode").await.select_by_value("full").await.unwrap();
     web.fill("#reason", "Ticket 1: checking the header").await;
     web.press("#login-as-client").await;
@@ -488,7 +592,7 @@ async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_it
     let live = web.text("#live-badge").await;
     assert!(live.starts_with("Live: Alice Admin since ") && live.ends_with("(full access)"), "{live}");
     let (top, bottom, _) = web.on_screen("#live-badge").await;
-    assert!(top >= 0.0 && bottom <= screen, "the live badge is on the first screen");
+    assert!(top >= 0.0 && bottom <= height, "the live badge is on the first screen");
 
     // Alice returns; the badge is gone on the next load.
     web.tab(&alice).await;
@@ -504,8 +608,10 @@ async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_it
     web.tab(&alice).await;
     web.c.refresh().await.unwrap();
     assert!(web.find("#reason").await.is_displayed().await.unwrap(), "open when a reason is required");
+    let tag = web.find("#login-as-client-options").await.tag_name().await.unwrap();
+    assert_eq!(tag, "div", "a required reason is not in a disclosure that could hide it");
     let (top, bottom, _) = web.on_screen("#login-as-client").await;
-    assert!(top >= 0.0 && bottom <= screen, "on the first screen with the reason asked: {top}..{bottom}");
+    assert!(top >= 0.0 && bottom <= height, "on the first screen with the reason asked: {top}..{bottom}");
     web.fill("#reason", "Ticket 1: second look").await;
     web.press("#login-as-client").await;
     assert_eq!(web.path().await, "/dashboard");
@@ -513,14 +619,13 @@ async fn login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_it
 
     web.finish().await;
 }
+at_both_widths!(login_as_client_is_on_the_first_screen_of_the_record_and_starts_from_its_header);
 
 /// Two ways a live session is ended from elsewhere, each noticed by the impersonating tab on its
 /// next page load: Sam Super presses End in the log; Jane presses End support access.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_the_record() {
+async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_the_record(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let (a, b) = (web.a.clone(), web.b.clone());
     let alice = web.current_tab().await;
     let other = web.new_tab().await;
@@ -532,7 +637,7 @@ async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_t
     // Sam Super, in the other tab, finds the live row in the log and ends it.
     web.tab(&other).await;
     web.sign_in(&b, "/admin/login", "superadmin@example.com").await;
-    web.press("header nav a[href='/admin/impersonations']").await;
+    web.menu("/admin/impersonations").await;
     assert_eq!(web.text("h1").await, "Login as Client log");
     let rows = web.texts("table.impersonations tbody tr").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -549,7 +654,7 @@ async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_t
     // Alice's tab: the next page load lands on Jane's record with the reason.
     web.tab(&alice).await;
     assert!(web.has("#impersonation-banner").await, "the old page still shows the banner");
-    web.press("header nav a[href='/tickets']").await;
+    web.menu("/tickets").await;
     assert_eq!(web.path().await, format!("/admin/clients/{JANE}?ended=ended_by_staff"));
     assert_eq!(web.text("#flash").await, "Another staff member ended this Login as Client session.");
     assert!(!web.has("#impersonation-banner").await);
@@ -561,7 +666,7 @@ async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_t
     web.sign_in(&b, "/login", "jane@example.com").await;
     assert_eq!(web.path().await, "/dashboard");
     assert!(!web.has("#impersonation-banner").await, "Jane's own session has no banner");
-    web.press("header nav a[href='/account']").await;
+    web.menu("/account").await;
     let end = web.find("#end-support-access").await;
     assert_eq!(squash(&end.text().await.unwrap()), "End support access");
     web.press("#end-support-access").await;
@@ -588,15 +693,14 @@ async fn ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_t
 
     web.finish().await;
 }
+at_both_widths!(ending_from_the_log_or_by_the_client_returns_the_impersonating_tab_to_the_record);
 
 /// Consent (opt_in blocks Bob until he ticks the box) and a required reason (refused without one,
 /// accepted with ten characters or more, then visible in the log and to Bob).
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn consent_and_required_reason_as_staff_and_client_see_them() {
+async fn consent_and_required_reason_as_staff_and_client_see_them(screen: Screen) {
     let app = TestApp::spawn().await;
     app.set("impersonation.consent", "opt_in").await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let (a, b) = (web.a.clone(), web.b.clone());
     let alice = web.current_tab().await;
     let other = web.new_tab().await;
@@ -619,7 +723,7 @@ async fn consent_and_required_reason_as_staff_and_client_see_them() {
     // Bob ticks the box on his account page for 7 days.
     web.tab(&other).await;
     web.sign_in(&b, "/login", "bob@example.com").await;
-    web.press("header nav a[href='/account']").await;
+    web.menu("/account").await;
     assert_eq!(web.text("#consent-state").await, "not set");
     let label = web.text("label[for='allow-support']").await;
     assert_eq!(label, "Allow support staff to access my account");
@@ -684,7 +788,7 @@ async fn consent_and_required_reason_as_staff_and_client_see_them() {
     web.press("#return-to-admin").await;
 
     // The reason is in the Login as Client log…
-    web.press("header nav a[href='/admin/impersonations']").await;
+    web.menu("/admin/impersonations").await;
     let rows = web.texts("table.impersonations tbody tr").await;
     let row = rows.iter().find(|r| r.contains(reason)).unwrap_or_else(|| panic!("{rows:#?}"));
     assert!(row.contains("Alice Admin") && row.contains("Bob Jones") && row.contains("returned"), "{row}");
@@ -699,14 +803,13 @@ async fn consent_and_required_reason_as_staff_and_client_see_them() {
 
     web.finish().await;
 }
+at_both_widths!(consent_and_required_reason_as_staff_and_client_see_them);
 
 /// The client's environment through Login as Client: staff hide a module, shop in the client's
 /// store, check out, and find the order noted on both sides; the client sees the same sidebar.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_noted_on_both_sides() {
+async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_noted_on_both_sides(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let a = web.a.clone();
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
 
@@ -722,11 +825,11 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
     web.login_as_client(JANE, "full", "Placing the renewal order she asked for").await;
     let banner = squash(&web.text("#impersonation-banner").await);
     assert!(banner.contains("Store: Behalf Hosting"), "{banner}");
-    let links = web.texts("header nav a").await;
+    let links = web.menu_texts().await;
     assert!(links.contains(&"Shop".to_string()) && !links.contains(&"Files".to_string()), "{links:?}");
 
     // Shop: two of Shared Hosting M, then the cart and checkout.
-    web.press("header nav a[href='/shop']").await;
+    web.menu("/shop").await;
     assert_eq!(web.path().await, "/shop");
     assert!(web.has("#impersonation-banner").await);
     let product = app.product_id("HOST-M").await;
@@ -764,7 +867,7 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
     web.tab(&other).await;
     let b = web.b.clone();
     web.sign_in(&b, "/login", "jane@example.com").await;
-    let links = web.texts("header nav a").await;
+    let links = web.menu_texts().await;
     assert!(links.contains(&"Shop".to_string()) && !links.contains(&"Files".to_string()), "{links:?}");
     web.open(&format!("{b}{order_path}")).await;
     assert!(!web.has("#impersonation-banner").await);
@@ -774,15 +877,14 @@ async fn staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_note
 
     web.finish().await;
 }
+at_both_widths!(staff_shop_for_jane_in_her_store_with_her_modules_and_the_order_is_noted_on_both_sides);
 
 /// The rest of Jane's environment as people use it: she pays an invoice with her saved card and
 /// shares a file; Alice, logged in as her, cancels a subscription at period end, comments on a
 /// task and marks it done; each shows who did it on both sides.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_task_for_her() {
+async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_task_for_her(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let (a, b) = (web.a.clone(), web.b.clone());
 
     // Jane, on her own: pays her unpaid invoice with the saved card.
@@ -814,7 +916,7 @@ async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_tas
     web.login_as_client(JANE, "full", "Cancelling the plan Jane asked about").await;
 
     // The file Jane shared is there for her too.
-    web.press("header nav a[href='/files']").await;
+    web.menu("/files").await;
     assert!(web.text("#files").await.contains("site-notes.txt"));
 
     // Cancel a subscription at period end.
@@ -861,14 +963,13 @@ async fn jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_tas
 
     web.finish().await;
 }
+at_both_widths!(jane_pays_and_shares_a_file_and_alice_cancels_a_plan_and_finishes_a_task_for_her);
 
 /// Staff two-factor as Alice sees it: she enrols with a code her app computes from the key on the
 /// setup page, signs out, and signs in again with her password and then a code.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn alice_enrols_in_two_factor_and_signs_in_with_a_code() {
+async fn alice_enrols_in_two_factor_and_signs_in_with_a_code(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let a = web.a.clone();
 
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
@@ -883,7 +984,8 @@ async fn alice_enrols_in_two_factor_and_signs_in_with_a_code() {
     web.press("#continue").await;
     assert_eq!(web.path().await, "/admin");
 
-    web.press("header form[action='/admin/logout'] button").await;
+    web.open_menu().await;
+    web.press("#site-menu form[action='/admin/logout'] button").await;
     assert_eq!(web.path().await, "/admin/login");
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
     assert_eq!(web.path().await, "/admin/login/2fa");
@@ -897,44 +999,66 @@ async fn alice_enrols_in_two_factor_and_signs_in_with_a_code() {
 
     web.finish().await;
 }
+at_both_widths!(alice_enrols_in_two_factor_and_signs_in_with_a_code);
 
-/// At phone width (390×844): no page is wider than the screen, the menu takes one line, the
-/// banner keeps Return to Admin on the first screen, and controls are big enough to touch.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn pages_fit_a_phone() {
+/// No page is wider than the screen; the header takes at most a quarter of it (on a phone the
+/// menu is collapsed behind Menu, which opens it with every link 44 px tall); the banner keeps
+/// Return to Admin on the first screen; on a phone, controls are big enough to touch.
+async fn pages_fit_the_screen(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let a = web.a.clone();
-    web.c.set_window_size(390, 844).await.unwrap();
+    let (_, height) = web.viewport().await;
+    let phone = screen == Screen::Phone;
     let fits = "return [document.documentElement.scrollWidth, window.innerWidth];";
-    let number = |v: serde_json::Value, i: usize| v[i].as_f64().unwrap();
+    let number = |v: &Value, i: usize| v[i].as_f64().unwrap_or_else(|| panic!("no number at {i}: {v}"));
+    let header_height = "return document.querySelector('header.topbar').getBoundingClientRect().height;";
 
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
-    for page in ["/admin", "/admin/clients", &format!("/admin/clients/{JANE}"), "/admin/impersonations"] {
+    for page in
+        ["/admin", "/admin/clients", &format!("/admin/clients/{JANE}"), "/admin/impersonations", "/admin/activity"]
+    {
         web.open(&format!("{a}{page}")).await;
         let v = web.c.execute(fits, vec![]).await.unwrap();
-        assert!(number(v.clone(), 0) <= number(v.clone(), 1), "{page} is wider than the phone: {v}");
+        assert!(number(&v, 0) <= number(&v, 1), "{page} is wider than the screen: {v}");
+        let header = web.c.execute(header_height, vec![]).await.unwrap();
+        assert!(header.as_f64().unwrap() <= height / 4.0, "{page}: the header takes {header} px of {height}");
+    }
+    // The menu: collapsed on a phone until Menu is pressed, then every link is there and big.
+    web.open(&format!("{a}/admin")).await;
+    assert_eq!(
+        web.find("#site-menu nav").await.is_displayed().await.unwrap(),
+        !phone,
+        "the menu shows on a laptop only"
+    );
+    let links = web.menu_texts().await;
+    assert!(links.contains(&"Login as Client log".to_string()) && links.contains(&"Clients".to_string()), "{links:?}");
+    if phone {
+        let heights = web
+            .c
+            .execute(
+                "return [...document.querySelectorAll('#site-menu nav a, .menu-button')].map(a => a.getBoundingClientRect().height);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        for h in heights.as_array().unwrap() {
+            assert!(h.as_f64().unwrap() >= 44.0, "a menu link is {h} px tall: {heights}");
+        }
+        web.find(".menu-button").await.click().await.unwrap();
+        assert!(!web.find("#site-menu nav").await.is_displayed().await.unwrap(), "Menu closes it again");
     }
     web.open(&format!("{a}/admin/clients/{JANE}")).await;
-    let button = web
-        .c
-        .execute("return document.getElementById('login-as-client').getBoundingClientRect().bottom;", vec![])
-        .await
-        .unwrap();
-    assert!(button.as_f64().unwrap() <= 844.0, "the record's Login as Client is on the first phone screen: {button}");
-    web.screenshot("phone-client-record.png").await;
-    web.login_as_client(JANE, "read_only", "Phone check").await;
+    let (_, bottom, _) = web.on_screen("#login-as-client").await;
+    assert!(bottom <= height, "the record's Login as Client is on the first screen: {bottom} of {height}");
+
+    web.login_as_client(JANE, "read_only", "Checking the pages fit").await;
     for page in ["/dashboard", "/invoices", "/tickets", "/account", "/account/access"] {
         web.open(&format!("{a}{page}")).await;
         let v = web.c.execute(fits, vec![]).await.unwrap();
-        assert!(number(v.clone(), 0) <= number(v.clone(), 1), "{page} is wider than the phone: {v}");
-        let header = web
-            .c
-            .execute("return document.querySelector('header.topbar').getBoundingClientRect().height;", vec![])
-            .await
-            .unwrap();
-        assert!(header.as_f64().unwrap() <= 844.0 / 4.0, "{page}: the menu takes {header} px of 844");
+        assert!(number(&v, 0) <= number(&v, 1), "{page} is wider than the screen: {v}");
+        let header = web.c.execute(header_height, vec![]).await.unwrap();
+        assert!(header.as_f64().unwrap() <= height / 4.0, "{page}: the header takes {header} px of {height}");
         let back = web
             .c
             .execute(
@@ -943,14 +1067,32 @@ async fn pages_fit_a_phone() {
             )
             .await
             .unwrap();
-        assert!(number(back.clone(), 1) <= 844.0, "{page}: Return to Admin below the first screen: {back}");
-        assert!(number(back.clone(), 2) >= 44.0, "{page}: Return to Admin is {back} px tall");
+        assert!(number(&back, 1) <= height, "{page}: Return to Admin below the first screen: {back}");
+        if phone {
+            assert!(number(&back, 2) >= 44.0, "{page}: Return to Admin is {back} px tall");
+            let small = web
+                .c
+                .execute(
+                    "return [...document.querySelectorAll('main button, main input:not([type=hidden]), main select')]
+                        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+                        .map(e => e.id || e.name || e.outerHTML.slice(0, 60));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(small, json!([]), "{page}: controls under 44 px tall");
+        }
     }
-    web.screenshot("phone-banner.png").await;
+    // The banner stays in reach when the page scrolls.
+    web.open(&format!("{a}/invoices")).await;
+    web.c.execute("window.scrollTo(0, document.documentElement.scrollHeight);", vec![]).await.unwrap();
+    let (top, bottom, _) = web.on_screen("#return-to-admin").await;
+    assert!(top >= 0.0 && bottom <= height, "Return to Admin after scrolling down: {top}..{bottom}");
     web.press("#return-to-admin").await;
     assert_eq!(web.path().await, format!("/admin/clients/{JANE}"));
     web.finish().await;
 }
+at_both_widths!(pages_fit_the_screen);
 
 /// axe-core, vendored from its npm package (tests/vendor/axe-core): nothing is fetched at test time.
 const AXE: &str = include_str!("../vendor/axe-core/axe.min.js");
@@ -993,11 +1135,9 @@ impl Web {
 
 /// The main pages have no serious or critical accessibility violation (axe-core), for staff,
 /// for the client, and for staff inside the client's portal under the banner.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn main_pages_pass_axe() {
+async fn main_pages_pass_axe(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let (a, b) = (web.a.clone(), web.b.clone());
     let mut report = Vec::new();
     let mut failures = Vec::new();
@@ -1028,7 +1168,7 @@ async fn main_pages_pass_axe() {
         web.open(&format!("{b}{page}")).await;
         check(page.to_string(), web.axe().await);
     }
-    eprintln!("axe-core violations by impact, per page:\n{}", report.join("\n"));
+    eprintln!("axe-core violations by impact, per page, at {screen:?} size:\n{}", report.join("\n"));
     assert!(failures.is_empty(), "serious or critical accessibility violations:\n{}", failures.join("\n"));
 
     // The check itself can fail: the account page with its labels taken away is refused.
@@ -1038,14 +1178,13 @@ async fn main_pages_pass_axe() {
     assert!(serious.iter().any(|s| s.contains("label")), "axe-core misses unlabelled fields: {serious:?}");
     web.finish().await;
 }
+at_both_widths!(main_pages_pass_axe);
 
 /// Read-only Login as Client shows the write controls disabled with the note; Jane, signed in
 /// in her own browser meanwhile, sees who from support is in her portal and ends it from there.
-#[tokio::test]
-#[ignore = "needs Chromium and chromedriver: .ci/run installs them"]
-async fn read_only_controls_are_disabled_and_jane_sees_live_support() {
+async fn read_only_controls_are_disabled_and_jane_sees_live_support(screen: Screen) {
     let app = TestApp::spawn().await;
-    let web = Web::start(&app).await;
+    let web = Web::start(&app, screen).await;
     let (a, b) = (web.a.clone(), web.b.clone());
     web.sign_in(&a, "/admin/login", "admin@example.com").await;
     let alice = web.current_tab().await;
@@ -1075,3 +1214,4 @@ async fn read_only_controls_are_disabled_and_jane_sees_live_support() {
     assert!(web.path().await.starts_with(&format!("/admin/clients/{JANE}")), "Alice is back on the admin side");
     web.finish().await;
 }
+at_both_widths!(read_only_controls_are_disabled_and_jane_sees_live_support);

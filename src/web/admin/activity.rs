@@ -70,7 +70,7 @@ pub async fn activity(
                 button type="submit" { "Filter" }
             }
             p.muted { (page.total) " entries" }
-            table #activity {
+            table #activity tabindex="0" {
                 thead { tr { th { "#" } th { "Time" } th { "Who" } th { "Client" } th { "Group" } th { "Action" } th { "Target" } th { "Details" } th { "Session" } th { "IP" } } }
                 tbody {
                     @for r in &page.items {

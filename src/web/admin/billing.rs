@@ -66,7 +66,7 @@ pub async fn invoice(State(state): State<AppState>, auth: StaffAuth, Id(id): Id)
             (crate::web::views::invoice_lines(&inv, &lines))
             h2 { "Payments" }
             @if payments.is_empty() { p #no-payments { "No payment attempts." } } @else {
-                table #payments { thead { tr { th { "When" } th { "Amount" } th { "Result" } th { "By" } th { "Provider" } th { "Reference" } } }
+                table #payments tabindex="0" { thead { tr { th { "When" } th { "Amount" } th { "Result" } th { "By" } th { "Provider" } th { "Reference" } } }
                     tbody { @for p in &payments { tr {
                         td { (format_time(p.created_at)) }
                         td { (format_money(p.amount_cents, &p.currency)) }

@@ -103,16 +103,16 @@ pub(crate) async fn client_record(
                 dt { "Last sign-in" } dd #last-login { (c.last_login_at.map(format_time).unwrap_or_else(|| "never".into())) }
             }
             h2 { "Services" }
-            table { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } } }
+            table tabindex="0" { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } } }
                 tbody { @for s in &services { tr { td { (s.name) } td { (s.product) } td { (s.status) } td { (format_money(s.price_cents, "USD")) " / " (s.billing_cycle) } } } } }
             h2 { "Invoices" span.muted { " (" (invoices.total) ")" } }
-            table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } } }
+            table tabindex="0" { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } } }
                 tbody { @for i in &invoices.items { tr { td { @if auth.grants.has(Permission::BillingManage) { a href=(format!("/admin/invoices/{}", i.id)) { (i.number) } } @else { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } } } } }
             h2 { "Tickets" span.muted { " (" (tickets.total) ")" } }
-            table { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
+            table tabindex="0" { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
                 tbody { @for t in &tickets.items { tr { td { a href=(format!("/admin/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
             h2 { "Orders" span.muted { " (" (orders.total) ")" } }
-            table { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
+            table tabindex="0" { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
                 tbody { @for o in &orders.items { tr { td { @if auth.grants.has(Permission::OrdersManage) { a href=(format!("/admin/orders/{}", o.id)) { (o.number) } } @else { (o.number) } } td { (o.status) } td { (format_money(o.total_cents, &o.currency)) } td { (format_date(o.created_at)) } } } } }
             h2 { "Recent Login as Client sessions" }
             (super::impersonation_views::table(auth, &history.items))
@@ -189,7 +189,7 @@ pub async fn clients(
                 button type="submit" { "Search" }
             }
             p.muted { (page.total) " clients" }
-            table #clients {
+            table #clients tabindex="0" {
                 thead { tr { th { "Name" } th { "E-mail" } th { "Company" } th { "Status" } @if may { th { span.visually-hidden { "Login as Client" } } } } }
                 tbody {
                     @for c in &page.items {

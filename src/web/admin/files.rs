@@ -48,7 +48,7 @@ async fn files_page(
             @if let Some(n) = notice { p.notice role="status" #files-notice { (n) } }
             @if let Some(e) = error { (alert(e)) }
             @if page.items.is_empty() { p #no-files { "No files have been shared with or by this client." } } @else {
-                table #files {
+                table #files tabindex="0" {
                     thead { tr { th { "Name" } th { "Direction" } th { "Shared by" } th { "Size" } th { "SHA-256" } th { "Shared" } @if manage { th { "" } } } }
                     tbody { @for f in &page.items {
                         tr id=(format!("file-{}", f.id)) {

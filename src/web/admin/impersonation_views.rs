@@ -84,7 +84,7 @@ pub fn quick_login_button(
 pub fn table(auth: &StaffAuth, items: &[Impersonation]) -> Markup {
     let can_end = auth.grants.has(Permission::ImpersonationSessionsEnd);
     html! {
-        table.impersonations {
+        table.impersonations tabindex="0" {
             thead { tr { th { "#" } th { "Staff" } th { "Client" } th { "Store" } th { "Reason" } th { "Mode" } th { "IP" }
                 th { "Started" } th { "Last seen" } th { "Ended" } th { "End reason" } th { "Actions" } th { span.visually-hidden { "End" } } } }
             tbody {

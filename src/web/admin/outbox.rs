@@ -37,7 +37,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
             @if !configured { p.notice #outbox-no-smtp { "This node has no SMTP server configured (--smtp-url), so it delivers nothing; another node may." } }
             p #outbox-counts { (counts.backlog) " not sent yet, " (counts.failing) " failing." }
             p.muted { "A failed message is tried again after 30 s, then twice as long after each failure, at most an hour apart, until it is sent." }
-            table #outbox {
+            table #outbox tabindex="0" {
                 thead { tr { th { "#" } th { "Queued" } th { "To" } th { "Subject" } th { "Attempts" } th { "Last error" } th { "Next attempt" } th { span.visually-hidden { "Retry" } } } }
                 tbody {
                     @for m in &page.items {

@@ -24,7 +24,7 @@ fn roles_page(auth: &StaffAuth, roles: &[Role], message: Option<&str>) -> Markup
             p.muted { "super_admin always holds every permission. Changes apply from each staff member's next request; staff who lose clients.impersonate are returned from Login as Client at once." }
             form #roles-form method="post" action="/admin/roles" {
                 (csrf(&auth.csrf_token))
-                table #roles {
+                table #roles tabindex="0" {
                     thead { tr { th { "Permission" } @for r in roles { th { (r.name) } } } }
                     tbody {
                         @for p in Permission::ALL {

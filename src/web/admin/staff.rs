@@ -42,7 +42,7 @@ fn staff_page(
         html! {
             h1 { "Staff" }
             @if let Some(m) = message { (alert(m)) }
-            table #staff {
+            table #staff tabindex="0" {
                 thead { tr { th { "Name" } th { "E-mail" } th { "Role" } th { "Status" } th { span.visually-hidden { "Change" } } } }
                 tbody {
                     @for s in staff {

@@ -32,7 +32,7 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth) -> AppResult<M
                 section.store id=(format!("store-{}", s.id)) {
                     h2 { span class=(format!("swatch store-{}", s.id)) {} " " (s.name) }
                     p.muted { "Currency " (s.currency) " · colour " (s.color) " · " (s.clients) " clients · " (s.products) " products" }
-                    table { thead { tr { th { "SKU" } th { "Product" } th { "Price" } th { "Billing" } th { "Status" } } }
+                    table tabindex="0" { thead { tr { th { "SKU" } th { "Product" } th { "Price" } th { "Billing" } th { "Status" } } }
                         tbody { @for p in products { tr {
                             td { (p.sku) } td { (p.name) } td { (format_money(p.price_cents, &s.currency)) }
                             td { @if p.billing_interval.is_empty() { "one-off" } @else { (p.billing_interval) } }

@@ -33,7 +33,7 @@ pub async fn client_subscriptions(
         html! {
             h1 { "Subscriptions of " a href=(format!("/admin/clients/{id}")) { (c.name) } }
             p { (quick) }
-            table #subscriptions {
+            table #subscriptions tabindex="0" {
                 thead { tr { th { "#" } th { "Name" } th { "Price" } th { "Status" } th { "Period ends" } th { "Cancellation" } } }
                 tbody { @for s in &page.items { tr #(format!("subscription-{}", s.id)) {
                     td { (s.id) }

@@ -71,7 +71,7 @@ async fn tasks_page(
             h1 { "Tasks of " a href=(format!("/admin/clients/{id}")) { (c.name) } }
             p { (quick) }
             p.muted { (page.total) " tasks" }
-            table #tasks {
+            table #tasks tabindex="0" {
                 thead { tr { th { "#" } th { "Title" } th { "Status" } th { "Due" } th { "Client may mark done" } } }
                 tbody { @for t in &page.items { tr data-id=(t.id) {
                     td { (t.id) }

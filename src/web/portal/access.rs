@@ -74,7 +74,7 @@ pub async fn access(State(state): State<AppState>, auth: PortalAuth, Query(q): Q
         html! {
             h1 { "Who has accessed my account" }
             p { "Every time a member of staff used Login as Client on your account, it is listed here with what they did." }
-            table #access { thead { tr { th { "Who" } th { "When" } th { "How long" } th { "Why" } th { "Mode" } th { "What was done" } } }
+            table #access tabindex="0" { thead { tr { th { "Who" } th { "When" } th { "How long" } th { "Why" } th { "Mode" } th { "What was done" } } }
                 tbody { @for i in &page.items { tr {
                     td { (i.staff_name) }
                     td { (format_time(i.started_at)) }

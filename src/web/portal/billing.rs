@@ -29,7 +29,7 @@ fn payments_portal(payments: &[Payment]) -> Markup {
     html! {
         @if !payments.is_empty() {
             h2 { "Payments" }
-            table #payments { thead { tr { th { "When" } th { "Amount" } th { "Result" } th { "By" } th { "Reference" } } }
+            table #payments tabindex="0" { thead { tr { th { "When" } th { "Amount" } th { "Result" } th { "By" } th { "Reference" } } }
                 tbody { @for p in payments { tr {
                     td { (format_time(p.created_at)) }
                     td { (format_money(p.amount_cents, &p.currency)) }
@@ -165,7 +165,7 @@ fn payment_methods_body(
         @if cards.is_empty() {
             p #no-payment-methods { "You have no saved payment methods." }
         } @else {
-            table #payment-methods { thead { tr { th { "Card" } th { "Provider" } th { "Added" } th { span.visually-hidden { "Remove" } } } }
+            table #payment-methods tabindex="0" { thead { tr { th { "Card" } th { "Provider" } th { "Added" } th { span.visually-hidden { "Remove" } } } }
                 tbody { @for c in cards { tr data-method=(c.id) {
                     td { (c.label) " ending " (c.last4) }
                     td { (c.provider) }

@@ -36,7 +36,7 @@ pub async fn invoices(
             @if page.items.is_empty() {
                 p #no-invoices { @match status { Some(s) => { "You have no " (s.as_str()) " invoices." } None => { "You have no invoices yet." } } }
             } @else {
-                table #invoices { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } th { "Due" } } }
+                table #invoices tabindex="0" { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Issued" } th { "Due" } } }
                     tbody { @for i in &page.items { tr { td { a href=(format!("/invoices/{}", i.id)) { (i.number) } } td { (i.status) } td { (format_money(i.total_cents, &i.currency)) } td { (format_date(i.issued_at)) } td { (format_date(i.due_at)) } } } } }
             }
             (pager(&filtered("/invoices", status), page.page, page.pages()))
@@ -59,7 +59,7 @@ pub async fn services(State(state): State<AppState>, auth: PortalAuth) -> AppRes
         "Services",
         html! {
             h1 { "Services" }
-            table #services { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } th { "Next due" } } }
+            table #services tabindex="0" { thead { tr { th { "Name" } th { "Product" } th { "Status" } th { "Price" } th { "Next due" } } }
                 tbody { @for s in &list { tr { td { (s.name) } td { (s.product) } td { (s.status) } td { (format_money(s.price_cents, "USD")) " / " (s.billing_cycle) } td { (s.next_due_at.map(format_date).unwrap_or_default()) } } } } }
         },
     ))

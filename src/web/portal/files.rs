@@ -47,7 +47,7 @@ async fn files_page(
             @if let Some(e) = error { (alert(e)) }
             (page_note(auth, WriteKind::Ordinary))
             @if page.items.is_empty() { p #no-files { "No files have been shared yet." } } @else {
-                table #files {
+                table #files tabindex="0" {
                     thead { tr { th { "Name" } th { "Shared by" } th { "Size" } th { "Shared" } th { "" } } }
                     tbody { @for f in &page.items {
                         tr id=(format!("file-{}", f.id)) {

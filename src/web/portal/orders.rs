@@ -65,7 +65,7 @@ pub async fn orders(State(state): State<AppState>, auth: PortalAuth, Query(q): Q
         "Orders",
         html! {
             h1 { "Orders" }
-            table #orders { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
+            table #orders tabindex="0" { thead { tr { th { "Number" } th { "Status" } th { "Total" } th { "Placed" } } }
                 tbody { @for o in &page.items { tr {
                     td { a href=(format!("/orders/{}", o.id)) { (o.number) } }
                     td { (o.status) }

@@ -69,7 +69,7 @@ async fn shop_page(state: &AppState, auth: &PortalAuth, store: &StoreInfo, view:
             }
             @if let Some(e) = view.error { (alert(e)) }
             (page_note(auth, WriteKind::Ordinary))
-            table #products { thead { tr { th { "Product" } th { "Price" } th { "Add to cart" } } }
+            table #products tabindex="0" { thead { tr { th { "Product" } th { "Price" } th { "Add to cart" } } }
                 tbody { @for p in &products {
                     tr data-product=(p.id) {
                         td { strong { (p.name) } br; span.muted { (p.description) } }
@@ -193,7 +193,7 @@ pub(crate) fn cart_page(
             @if lines.is_empty() {
                 p #cart-empty { "Your cart is empty. " a href="/shop" { "Browse the shop" } }
             } @else {
-                table #cart { thead { tr { th { "Product" } th { "Unit price" } th { "Quantity" } th { "Amount" } th { span.visually-hidden { "Remove" } } } }
+                table #cart tabindex="0" { thead { tr { th { "Product" } th { "Unit price" } th { "Quantity" } th { "Amount" } th { span.visually-hidden { "Remove" } } } }
                     tbody { @for (l, amount) in lines.iter().zip(&amounts) {
                         tr data-product=(l.product_id) {
                             td.name { (l.name) }

@@ -46,7 +46,7 @@ pub async fn list(State(state): State<AppState>, auth: PortalAuth, Query(q): Que
         html! {
             h1 { "Subscriptions" }
             @if page.items.is_empty() { p #no-subscriptions { "You have no subscriptions." } }
-            table #subscriptions {
+            table #subscriptions tabindex="0" {
                 thead { tr { th { "Name" } th { "Price" } th { "Status" } th { "Next charge" } } }
                 tbody { @for s in &page.items { tr data-id=(s.id) {
                     td { a href=(format!("/subscriptions/{}", s.id)) { (s.name) } }

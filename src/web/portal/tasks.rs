@@ -33,7 +33,7 @@ pub async fn list(State(state): State<AppState>, auth: PortalAuth, Query(q): Que
         html! {
             h1 { "Tasks" }
             @if page.items.is_empty() { p #no-tasks { "There are no tasks yet." } }
-            table #tasks {
+            table #tasks tabindex="0" {
                 thead { tr { th { "Title" } th { "Status" } th { "Due" } } }
                 tbody { @for t in &page.items { tr data-id=(t.id) {
                     td { a href=(format!("/tasks/{}", t.id)) { (t.title) } }

@@ -138,7 +138,7 @@ pub async fn tickets(
             @if page.items.is_empty() {
                 p #no-tickets { @match status { Some(s) => { "You have no " (s.as_str()) " tickets." } None => { "You have no tickets yet." } } }
             } @else {
-                table #tickets { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
+                table #tickets tabindex="0" { thead { tr { th { "Subject" } th { "Status" } th { "Updated" } } }
                     tbody { @for t in &page.items { tr { td { a href=(format!("/tickets/{}", t.id)) { (t.subject) } } td { (t.status) } td { (format_time(t.updated_at)) } } } } }
             }
             (pager(&filtered("/tickets", status), page.page, page.pages()))
