@@ -4,6 +4,10 @@
 #   bench/run.sh [--build]
 #   DATABASE=postgres bench/run.sh [--build]
 #
+# Every run measures the ceiling first and last: bench/ceiling.rs, an axum server that reads the
+# session cookie and answers a fixed page of the impersonated dashboard's size with no database.
+# Each scenario is reported beside it as a fraction of the two ceiling runs' mean.
+#
 # Scenarios (see bench/README.md):
 #   dashboard-own           GET /dashboard as client jane, her own session
 #   dashboard-impersonated  GET /dashboard while admin is logged in as jane
@@ -21,6 +25,8 @@
 #   DOWNLOAD_CONNECTIONS  wrk connections for download-10mb       (default 8)
 #   SCENARIOS    space-separated subset of the scenarios above   (default: all seven)
 #   BEHALF_BIN   server binary                       (default target/release/behalf)
+#   CEILING_BIN  ceiling server binary      (default target/release/examples/ceiling)
+#   CEILING_PORT loopback port for the ceiling server           (default PORT + 1)
 #   DATABASE     sqlite (a temporary file) or postgres (a fresh database
 #                behalf_bench_PID, dropped on exit)                  (default sqlite)
 #   PG_HOST, PG_PORT, PG_USER  PostgreSQL server for DATABASE=postgres
@@ -41,18 +47,21 @@ PORT=${PORT:-18080}
 DOWNLOAD_CONNECTIONS=${DOWNLOAD_CONNECTIONS:-8}
 SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply cart-impersonated add-to-cart download-10mb"}
 BIN=${BEHALF_BIN:-"$ROOT/target/release/behalf"}
+CEILING_BIN=${CEILING_BIN:-"$ROOT/target/release/examples/ceiling"}
 DATABASE=${DATABASE:-sqlite}
 PG_HOST=${PG_HOST:-127.0.0.1}
 PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-postgres}
 HOST=127.0.0.1
 BASE="http://$HOST:$PORT"
+CEILING_PORT=${CEILING_PORT:-$(( PORT + 1 ))}
+CEILING_BASE="http://$HOST:$CEILING_PORT"
 BUILD=0
 
 [[ "$DATABASE" == sqlite ]] || DATABASE_PREFIX="DATABASE=$DATABASE "
 COMMAND_LINE="${DATABASE_PREFIX:-}CONNECTIONS=$CONNECTIONS DURATION=$DURATION THREADS=$THREADS PORT=$PORT SCENARIOS=\"$SCENARIOS\" bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*"; }
 
@@ -77,6 +86,7 @@ done
 [[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer, got '$THREADS'"
 [[ "$PORT" =~ ^[0-9]+$ ]] || die "PORT must be a number, got '$PORT'"
+[[ "$CEILING_PORT" =~ ^[0-9]+$ && "$CEILING_PORT" != "$PORT" ]] || die "CEILING_PORT must be a number other than PORT, got '$CEILING_PORT'"
 (( THREADS <= CONNECTIONS )) || die "THREADS ($THREADS) must not exceed CONNECTIONS ($CONNECTIONS)"
 
 # DURATION in whole seconds (wrk accepts the same forms)
@@ -101,15 +111,23 @@ if (( BUILD )) || [[ ! -x "$BIN" ]]; then
     cargo build --release
 fi
 [[ -x "$BIN" ]] || die "server binary $BIN not found"
-
-if curl -s -o /dev/null --max-time 2 "$BASE/healthz"; then
-    die "something already answers on $BASE; set PORT to a free port"
+if (( BUILD )) || [[ ! -x "$CEILING_BIN" ]]; then
+    log "building the ceiling server: cargo build --release --example ceiling"
+    cargo build --release --example ceiling
 fi
+[[ -x "$CEILING_BIN" ]] || die "ceiling binary $CEILING_BIN not found"
+
+for url in "$BASE" "$CEILING_BASE"; do
+    if curl -s -o /dev/null --max-time 2 "$url/healthz"; then
+        die "something already answers on $url; set PORT (and CEILING_PORT) to free ports"
+    fi
+done
 
 # ---- server -------------------------------------------------------------------------------
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/behalf-bench.XXXXXX")
 SERVER_PID=""
+CEILING_PID=""
 SAMPLER_PID=""
 PG_DB=""
 # SQLite keeps the original report names; PostgreSQL's get a suffix so both can sit side by side.
@@ -126,6 +144,7 @@ cleanup() {
     local rc=$?
     if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; fi
     stop_pid "$SERVER_PID"
+    stop_pid "$CEILING_PID"
     if (( rc != 0 )) && [[ -f "$WORK/server.log" ]]; then
         echo "---- last lines of the server log ----" >&2
         tail -n 20 "$WORK/server.log" >&2 || true
@@ -204,6 +223,19 @@ fi
 
 RSS_SETUP_KB=$(rss_line | awk '{print $1}')
 
+# ---- ceiling ------------------------------------------------------------------------------
+# The same page size as the impersonated dashboard (banner included), so the ceiling carries
+# the same bytes as the heaviest read scenario.
+pair=$(impersonate "$ADMIN" "$ADMIN_CSRF"); read -r IMP _ <<<"$pair"
+PAGE_BYTES=$(curl -sS --max-time 10 -H "Cookie: behalf_client=$IMP" "$BASE/dashboard" | wc -c)
+(( PAGE_BYTES > 1000 )) || die "the impersonated dashboard is only $PAGE_BYTES bytes"
+log "starting the ceiling: $CEILING_BIN --bind $HOST:$CEILING_PORT --bytes $PAGE_BYTES"
+"$CEILING_BIN" --bind "$HOST:$CEILING_PORT" --bytes "$PAGE_BYTES" >"$WORK/ceiling.log" 2>&1 &
+CEILING_PID=$!
+wait_up "$CEILING_BASE" "$CEILING_PID" ceiling
+[[ "$(curl -sS --max-time 10 -H "Cookie: behalf_client=x" "$CEILING_BASE/" | wc -c)" == "$PAGE_BYTES" ]] \
+    || die "the ceiling's page is not $PAGE_BYTES bytes"
+
 # ---- scenarios ----------------------------------------------------------------------------
 declare -A RPS P50 P99 NOTE CMDS
 RESULTS_ORDER=()
@@ -254,6 +286,13 @@ run_wrk() {
 }
 
 COMMON=(--latency --timeout 5s -d "$DURATION")
+# run_ceiling NAME: the ceiling, loaded as the dashboards are.
+run_ceiling() {
+    run_wrk "$1" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+        -H "Cookie: behalf_client=ceiling" -s "$BENCH/dashboard.lua" "$CEILING_BASE/"
+    sleep 1
+}
+run_ceiling ceiling-first
 for s in $SCENARIOS; do
     case "$s" in
         dashboard-own)
@@ -313,6 +352,13 @@ for s in $SCENARIOS; do
     esac
     sleep 1   # let the server settle; also gives the sampler an "idle" reading between scenarios
 done
+run_ceiling ceiling-last
+stop_pid "$CEILING_PID"; CEILING_PID=""
+CEILING_RPS=$(awk -v a="${RPS[ceiling-first]}" -v b="${RPS[ceiling-last]}" \
+    'BEGIN{ if (a + 0 > 0 && b + 0 > 0) printf "%.0f", (a + b) / 2; else print "" }')
+[[ -n "$CEILING_RPS" ]] || die "the ceiling runs failed (first ${RPS[ceiling-first]}, last ${RPS[ceiling-last]})"
+# of_ceiling NAME: the scenario's req/s as a fraction of the ceiling's mean
+of_ceiling() { awk -v r="${RPS[$1]}" -v c="$CEILING_RPS" 'BEGIN{ if (r + 0 > 0) printf "%.3f", r / c; else print "-" }'; }
 
 # ---- memory -------------------------------------------------------------------------------
 sleep 1
@@ -335,11 +381,13 @@ report() {
     echo "- machine: $(nproc) cores; server and wrk share it; loopback $BASE; $DB_LABEL"
     echo "- wrk: $CONNECTIONS connections, $DURATION per scenario, $THREADS threads (start-return: $CONNECTIONS threads, one staff account each)"
     echo
-    echo "| scenario | req/s | p50 ms | p99 ms |"
-    echo "| --- | ---: | ---: | ---: |"
+    echo "| scenario | req/s | of ceiling | p50 ms | p99 ms |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
     for s in "${RESULTS_ORDER[@]}"; do
-        echo "| $s | ${RPS[$s]} | ${P50[$s]} | ${P99[$s]} |"
+        echo "| $s | ${RPS[$s]} | $(of_ceiling "$s") | ${P50[$s]} | ${P99[$s]} |"
     done
+    echo
+    echo "Ceiling: $CEILING_RPS req/s, the mean of its first and last runs (${RPS[ceiling-first]} and ${RPS[ceiling-last]}; bench/ceiling.rs serving a $PAGE_BYTES-byte page, the impersonated dashboard's size, after reading the session cookie, no database)."
     echo
     echo "Peak RSS: $(mb "$PEAK_KB") MB (VmHWM $(mb "$HWM_KB") MB, highest sampled VmRSS during the runs $(mb "$SAMPLED_PEAK_KB") MB; VmRSS after start-up $(mb "$RSS_START_KB") MB, after login setup $(mb "$RSS_SETUP_KB") MB, 1s after the last scenario $(mb "$RSS_END_KB") MB)"
     echo
