@@ -357,6 +357,9 @@ stop_pid "$CEILING_PID"; CEILING_PID=""
 CEILING_RPS=$(awk -v a="${RPS[ceiling-first]}" -v b="${RPS[ceiling-last]}" \
     'BEGIN{ if (a + 0 > 0 && b + 0 > 0) printf "%.0f", (a + b) / 2; else print "" }')
 [[ -n "$CEILING_RPS" ]] || die "the ceiling runs failed (first ${RPS[ceiling-first]}, last ${RPS[ceiling-last]})"
+# More than 20 % between the two ceiling runs means the machine itself changed speed mid-run.
+CEILING_DRIFT=$(awk -v a="${RPS[ceiling-first]}" -v b="${RPS[ceiling-last]}" \
+    'BEGIN{ d = (a > b ? a - b : b - a) / ((a + b) / 2) * 100; if (d > 20) printf "%.0f", d }')
 # of_ceiling NAME: the scenario's req/s as a fraction of the ceiling's mean
 of_ceiling() { awk -v r="${RPS[$1]}" -v c="$CEILING_RPS" 'BEGIN{ if (r + 0 > 0) printf "%.3f", r / c; else print "-" }'; }
 
@@ -388,6 +391,10 @@ report() {
     done
     echo
     echo "Ceiling: $CEILING_RPS req/s, the mean of its first and last runs (${RPS[ceiling-first]} and ${RPS[ceiling-last]}; bench/ceiling.rs serving a $PAGE_BYTES-byte page, the impersonated dashboard's size, after reading the session cookie, no database)."
+    if [[ -n "$CEILING_DRIFT" ]]; then
+        echo
+        echo "**WARNING: the ceiling moved by $CEILING_DRIFT % between its two runs: the machine's speed changed during this run, so its ratios are unreliable. Run it again.**"
+    fi
     echo
     echo "Peak RSS: $(mb "$PEAK_KB") MB (VmHWM $(mb "$HWM_KB") MB, highest sampled VmRSS during the runs $(mb "$SAMPLED_PEAK_KB") MB; VmRSS after start-up $(mb "$RSS_START_KB") MB, after login setup $(mb "$RSS_SETUP_KB") MB, 1s after the last scenario $(mb "$RSS_END_KB") MB)"
     echo
