@@ -1,5 +1,7 @@
 //! Database connection for SQLite and PostgreSQL behind one pool type, and embedded migrations.
 
+pub mod query;
+
 use anyhow::{bail, Context};
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
@@ -15,6 +17,8 @@ pub enum Backend {
 /// and several readers; PostgreSQL shares one pool for both.
 #[derive(Clone)]
 pub struct Db {
+    /// SQLite's readers through rusqlite, for [`query::Query`]; `None` on PostgreSQL.
+    pub sqlite_readers: Option<std::sync::Arc<query::SqliteReaders>>,
     pub read: AnyPool,
     pub write: AnyPool,
     pub backend: Backend,
@@ -104,7 +108,9 @@ impl Db {
             };
             let write = opts(1).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
             let read = opts(8).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
-            Ok(Db { read, write, backend: Backend::Sqlite })
+            let file = path.split('?').next().unwrap_or(path);
+            let readers = query::SqliteReaders::new(file, 8);
+            Ok(Db { sqlite_readers: Some(std::sync::Arc::new(readers)), read, write, backend: Backend::Sqlite })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Fail fast and heal by itself when PostgreSQL goes away (restart, failover): a request
             // waits at most 3 s for a connection and then answers 503; a pooled connection that sat
@@ -160,7 +166,7 @@ impl Db {
                     Err(e) => return Err(e).context("cannot connect to PostgreSQL"),
                 }
             };
-            Ok(Db { read: pool.clone(), write: pool, backend: Backend::Postgres })
+            Ok(Db { sqlite_readers: None, read: pool.clone(), write: pool, backend: Backend::Postgres })
         } else {
             bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")
         }

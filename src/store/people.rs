@@ -5,6 +5,7 @@
 use super::activity::{ActivityActor, NewActivity};
 use super::flag::Flag;
 use super::{changed, Page, Store, StoreError, StoreResult, Tx};
+use crate::db::query::query;
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
@@ -112,44 +113,46 @@ impl Store {
 
     /// Reads a live staff session with the staff member's permissions; disabled staff have none.
     pub async fn staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<StaffSessionRow>> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.csrf_token, st.id, st.email, st.name, st.password_hash, st.role_id, r.name, st.active, rp.permission,
-                    COALESCE(s.verified_at, s.created_at), CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
-                    (SELECT value FROM settings WHERE key = 'security.staff_2fa')
+        let rows = query(
+            "SELECT s.id AS session_id, s.csrf_token, st.id AS staff_id, st.email, st.name, st.password_hash, st.role_id,
+                    r.name AS role_name, st.active, rp.permission,
+                    COALESCE(s.verified_at, s.created_at) AS verified_at,
+                    CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS two_factor,
+                    (SELECT value FROM settings WHERE key = 'security.staff_2fa') AS staff_2fa
              FROM sessions s JOIN staff st ON st.id = s.staff_id JOIN roles r ON r.id = st.role_id
              LEFT JOIN role_permissions rp ON rp.role_id = r.id
              WHERE s.token_hash = $1 AND s.kind = 'staff' AND s.expires_at > $2 AND st.active = 1",
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_all(&self.db.read)
+        .rows(&self.db)
         .await?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
         let staff = Staff {
-            id: first.try_get(2)?,
-            email: first.try_get(3)?,
-            name: first.try_get(4)?,
-            password_hash: first.try_get(5)?,
-            role_id: first.try_get(6)?,
-            role_name: first.try_get(7)?,
-            active: first.try_get::<Flag, _>(8)?.into(),
+            id: first.get("staff_id")?,
+            email: first.get("email")?,
+            name: first.get("name")?,
+            password_hash: first.get("password_hash")?,
+            role_id: first.get("role_id")?,
+            role_name: first.get("role_name")?,
+            active: first.get("active")?,
         };
         let mut names = Vec::new();
         for r in &rows {
-            if let Some(p) = r.try_get::<Option<String>, _>(9)? {
+            if let Some(p) = r.get::<Option<String>>("permission")? {
                 names.push(p);
             }
         }
-        let staff_2fa: Option<String> = first.try_get(12)?;
+        let staff_2fa: Option<String> = first.get("staff_2fa")?;
         Ok(Some(StaffSessionRow {
-            session_id: first.try_get(0)?,
-            csrf_token: first.try_get(1)?,
+            session_id: first.get("session_id")?,
+            csrf_token: first.get("csrf_token")?,
             staff,
             grants: Grants::from_stored(names.iter().map(String::as_str)),
-            verified_at: first.try_get(10)?,
-            two_factor: first.try_get::<Flag, _>(11)?.into(),
+            verified_at: first.get("verified_at")?,
+            two_factor: first.get("two_factor")?,
             staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
                 "security.staff_2fa",
                 staff_2fa.as_deref(),

@@ -2,6 +2,7 @@
 
 use super::activity::NewActivity;
 use super::{changed, ClientTable, Page, Store, StoreError, StoreResult};
+use crate::db::query::{from_row, query};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
@@ -80,7 +81,7 @@ pub struct Reply {
 }
 
 /// Figures for the client dashboard, read in one query.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct DashboardSummary {
     pub active_services: i64,
     pub unpaid_invoices: i64,
@@ -94,6 +95,16 @@ pub struct DashboardSummary {
     /// Impersonations the client was told about and has not acknowledged.
     pub unseen_access: i64,
 }
+from_row!(DashboardSummary {
+    active_services,
+    unpaid_invoices,
+    amount_due_cents,
+    due_currency,
+    due_currencies,
+    open_tickets,
+    orders,
+    unseen_access
+});
 
 /// The action recorded when support-access consent changes, from either side.
 const CONSENT_CHANGED: &str = "Changed support access consent";
@@ -141,7 +152,7 @@ const TICKETS: ClientTable = ClientTable {
 impl Store {
     /// Dashboard figures for one client.
     pub async fn dashboard_summary(&self, client_id: i64) -> StoreResult<DashboardSummary> {
-        Ok(sqlx::query_as(
+        Ok(query(
             "SELECT (SELECT COUNT(*) FROM services WHERE client_id = $1 AND status = 'active') AS active_services,
                     (SELECT COUNT(*) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS unpaid_invoices,
                     (SELECT CAST(COALESCE(SUM(total_cents), 0) AS BIGINT) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
@@ -153,7 +164,7 @@ impl Store {
                        AND started_at >= (SELECT access_seen_at FROM clients WHERE id = $1)) AS unseen_access",
         )
         .bind(client_id)
-        .fetch_one(&self.db.read)
+        .fetch_one(&self.db)
         .await?)
     }
 

@@ -3,23 +3,21 @@
 //! `impersonations`.
 
 use super::activity::{ActivityActor, NewActivity};
-use super::flag::Flag;
 use super::{Store, StoreResult, Tx};
+use crate::db::query::{from_row, query};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::permissions::Permission;
 use crate::domain::session::{SessionKind, Whose};
-use sqlx::FromRow;
 
 /// A portal session as read on each portal request: the client, and the impersonation if any.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct PortalSessionRow {
     pub session_id: i64,
     pub csrf_token: String,
     pub client_id: i64,
     pub client_name: String,
     pub client_email: String,
-    #[sqlx(try_from = "Flag")]
     pub client_active: bool,
     pub impersonation_id: Option<i64>,
     pub mode: Option<String>,
@@ -37,13 +35,10 @@ pub struct PortalSessionRow {
     pub staff_id: Option<i64>,
     pub staff_name: Option<String>,
     /// Whether the impersonating staff member is active; false without an impersonation.
-    #[sqlx(try_from = "Flag")]
     pub staff_active: bool,
     /// Whether their role holds `clients.impersonate`.
-    #[sqlx(try_from = "Flag")]
     pub staff_may_impersonate: bool,
     /// Whether their role holds `clients.impersonate.write`.
-    #[sqlx(try_from = "Flag")]
     pub staff_may_write: bool,
     pub started_at: Option<i64>,
     pub idle_timeout: Option<String>,
@@ -56,6 +51,39 @@ pub struct PortalSessionRow {
     pub live_support_ends_by: Option<i64>,
     pub live_support_seen_at: Option<i64>,
 }
+from_row!(PortalSessionRow {
+    session_id,
+    csrf_token,
+    client_id,
+    client_name,
+    client_email,
+    client_active,
+    impersonation_id,
+    mode,
+    reason,
+    ends_by,
+    last_seen_at,
+    ended_at,
+    end_reason,
+    store_name,
+    store_count,
+    store_id,
+    store_color,
+    store_currency,
+    hidden_modules,
+    staff_id,
+    staff_name,
+    staff_active,
+    staff_may_impersonate,
+    staff_may_write,
+    started_at,
+    idle_timeout,
+    max_duration,
+    live_support_name,
+    live_support_started_at,
+    live_support_ends_by,
+    live_support_seen_at,
+});
 
 const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id AS client_id, c.name AS client_name, c.email AS client_email,
         c.active AS client_active, i.id AS impersonation_id, i.mode, i.reason, i.ends_by, i.last_seen_at, i.ended_at, i.end_reason,
@@ -84,12 +112,12 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
 impl Store {
     /// Reads a portal session, with its impersonation and the staff member's current standing.
     pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
-        Ok(sqlx::query_as(PORTAL_SESSION_SQL)
+        Ok(query(PORTAL_SESSION_SQL)
             .bind(token_hash)
             .bind(now)
             .bind(Permission::ClientsImpersonate.as_str())
             .bind(Permission::ClientsImpersonateWrite.as_str())
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?)
     }
 

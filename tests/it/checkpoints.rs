@@ -268,7 +268,15 @@ async fn serve_signs_a_checkpoint_every_n_entries() {
     add_entries(&app, 1).await;
     wait_for(2).await;
     assert_eq!(app.checkpoint_sizes().await.into_iter().max(), Some(first + 3));
-    let text = std::fs::read_to_string(&file).unwrap();
+    // The file is appended after the checkpoint's row commits: give it the same time.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.matches("\u{2014} behalf-audit ").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(text.matches("\u{2014} behalf-audit ").count(), 2, "{text}");
     let public = dir.path().join("k.pub");
     let (ok, out, err) =
