@@ -42,6 +42,11 @@ impl From<Option<i64>> for Arg {
         v.map_or(Arg::NullInt, Arg::Int)
     }
 }
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(v.clone())
+    }
+}
 impl From<Option<&str>> for Arg {
     fn from(v: Option<&str>) -> Self {
         v.map_or(Arg::NullText, Arg::from)
@@ -183,6 +188,18 @@ impl Query {
         db.read_rows(self).await
     }
 
+    /// The first column of the first row, as `T` (a count, say); no row is
+    /// [`sqlx::Error::RowNotFound`].
+    pub async fn fetch_scalar<T: FromCell>(&self, db: &Db) -> Result<T, sqlx::Error> {
+        let rows = db.read_rows(self).await?;
+        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+        let cell = row.cells.first().ok_or_else(|| sqlx::Error::ColumnNotFound("0".into()))?;
+        T::from_cell(cell).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: row.columns[0].clone(),
+            source: format!("{cell:?} cannot be read as {}", std::any::type_name::<T>()).into(),
+        })
+    }
+
     /// Every row, read from the readers.
     pub async fn fetch_all<T: FromRow>(&self, db: &Db) -> Result<Vec<T>, sqlx::Error> {
         db.read_rows(self).await?.iter().map(T::from_row).collect()
@@ -286,16 +303,7 @@ fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<R
 }
 
 async fn any_rows(pool: &sqlx::AnyPool, q: &Query) -> Result<Vec<Row>, sqlx::Error> {
-    let mut query = sqlx::query(&q.sql);
-    for arg in &q.args {
-        query = match arg {
-            Arg::Int(v) => query.bind(*v),
-            Arg::Text(v) => query.bind(v.clone()),
-            Arg::NullInt => query.bind(None::<i64>),
-            Arg::NullText => query.bind(None::<String>),
-        };
-    }
-    let rows = query.fetch_all(pool).await?;
+    let rows = q.args.iter().fold(sqlx::query(&q.sql), bind_any).fetch_all(pool).await?;
     let Some(first) = rows.first() else { return Ok(Vec::new()) };
     let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
     rows.iter()
@@ -305,6 +313,19 @@ async fn any_rows(pool: &sqlx::AnyPool, q: &Query) -> Result<Vec<Row>, sqlx::Err
         })
         .collect()
 }
+
+/// Binds one [`Arg`] to a sqlx query (for what still runs through sqlx directly).
+pub fn bind_any<'q>(q: AnyQuery<'q>, arg: &Arg) -> AnyQuery<'q> {
+    match arg {
+        Arg::Int(v) => q.bind(*v),
+        Arg::Text(v) => q.bind(v.clone()),
+        Arg::NullInt => q.bind(None::<i64>),
+        Arg::NullText => q.bind(None::<String>),
+    }
+}
+
+/// A sqlx query on the `Any` driver.
+pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn any_cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Cell, sqlx::Error> {
     use sqlx::any::AnyTypeInfoKind as Kind;

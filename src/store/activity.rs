@@ -329,11 +329,7 @@ fn map_row(r: &sqlx::any::AnyRow) -> StoreResult<ActivityRow> {
 }
 
 /// A value for one numbered placeholder of a [`Conditions`] clause.
-#[derive(Debug, Clone)]
-pub(crate) enum Arg {
-    Int(i64),
-    Text(String),
-}
+pub(crate) use crate::db::query::Arg;
 
 /// A WHERE clause built from only the filters present, each bound to its own numbered placeholder.
 ///
@@ -390,31 +386,13 @@ impl Conditions {
     }
 
     /// Binds the values, in placeholder order.
-    pub(crate) fn bind<'q>(
-        &self,
-        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        for a in &self.args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.clone()),
-            };
-        }
-        q
+    pub(crate) fn bind<'q>(&self, q: crate::db::query::AnyQuery<'q>) -> crate::db::query::AnyQuery<'q> {
+        self.args.iter().fold(q, crate::db::query::bind_any)
     }
 
-    /// Binds the values, in placeholder order, for a typed query.
-    pub(crate) fn bind_as<'q, O>(
-        &self,
-        mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-        for a in &self.args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.clone()),
-            };
-        }
-        q
+    /// Binds the values, in placeholder order, to a [`Query`](crate::db::query::Query).
+    pub(crate) fn bind_to(&self, q: crate::db::query::Query) -> crate::db::query::Query {
+        self.args.iter().cloned().fold(q, crate::db::query::Query::bind)
     }
 }
 

@@ -5,15 +5,16 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
 use super::{Page, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
-use sqlx::{FromRow, Row};
+use sqlx::Row;
 
 /// An impersonation record.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Impersonation {
     pub id: i64,
     pub staff_id: i64,
@@ -32,6 +33,24 @@ pub struct Impersonation {
     pub end_reason: Option<String>,
     pub actions: i64,
 }
+from_row!(Impersonation {
+    id,
+    staff_id,
+    staff_name,
+    client_id,
+    client_name,
+    store_name,
+    reason,
+    mode,
+    ip,
+    user_agent,
+    started_at,
+    last_seen_at,
+    ends_by,
+    ended_at,
+    end_reason,
+    actions,
+});
 
 /// Everything a start writes, decided beforehand by the policy.
 pub struct NewImpersonation<'a> {
@@ -210,12 +229,12 @@ impl Store {
 
     /// Impersonations the client has not yet acknowledged (only those the client is told about).
     pub async fn unseen_access(&self, client_id: i64) -> StoreResult<Vec<Impersonation>> {
-        Ok(sqlx::query_as(&format!(
+        Ok(query(format!(
             "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.notify_client = 1
                AND i.started_at >= (SELECT access_seen_at FROM clients WHERE id = $1) ORDER BY i.id DESC LIMIT 10"
         ))
         .bind(client_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
@@ -291,9 +310,9 @@ impl Store {
 
     /// One impersonation record.
     pub async fn impersonation(&self, id: i64) -> StoreResult<Impersonation> {
-        sqlx::query_as(&format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
+        query(format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
             .bind(id)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -307,7 +326,7 @@ impl Store {
         limits: crate::domain::impersonation::LiveLimits,
         now: i64,
     ) -> StoreResult<Vec<Impersonation>> {
-        Ok(sqlx::query_as(&format!(
+        Ok(query(format!(
             "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.ended_at IS NULL
                AND i.ends_by > $2 AND i.started_at > $3 AND i.last_seen_at > $4 ORDER BY i.id DESC"
         ))
@@ -315,7 +334,7 @@ impl Store {
         .bind(now)
         .bind(now - limits.max_duration)
         .bind(now - limits.idle_timeout)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
@@ -345,16 +364,15 @@ impl Store {
         }
         let filter = cond.sql();
         let total: i64 = cond
-            .bind(sqlx::query(&format!("SELECT COUNT(*) FROM impersonations i{filter}")))
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
+            .bind_to(query(format!("SELECT COUNT(*) FROM impersonations i{filter}")))
+            .fetch_scalar(&self.db)
+            .await?;
         let (l, o) = (cond.next(), cond.next() + 1);
         let items = cond
-            .bind_as(sqlx::query_as(&format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
+            .bind_to(query(format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
             .bind(per_page)
             .bind(offset)
-            .fetch_all(&self.db.read)
+            .fetch_all(&self.db)
             .await?;
         Ok(Page { items, page, per_page, total })
     }
