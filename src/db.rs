@@ -13,13 +13,16 @@ pub enum Backend {
     Postgres,
 }
 
-/// Connection pools. SQLite gets one writer connection (so writes never fight over the lock)
-/// and several readers; PostgreSQL shares one pool for both.
+/// The database. Every store query goes through [`query`]: on SQLite to rusqlite connections
+/// (readers, and one writer so writes never fight over the lock), on PostgreSQL to one shared
+/// sqlx pool. SQLite's sqlx pools only run the migrations (and the tests' own checks).
 #[derive(Clone)]
 pub struct Db {
-    /// SQLite's readers through rusqlite, for [`query::Query`]; `None` on PostgreSQL.
-    pub sqlite_readers: Option<std::sync::Arc<query::SqliteReaders>>,
+    /// SQLite's readers and writer through rusqlite, for [`query::Query`]; `None` on PostgreSQL.
+    pub sqlite: Option<std::sync::Arc<query::Sqlite>>,
+    /// PostgreSQL's pool; on SQLite, sqlx readers for the migrations and the tests.
     pub read: AnyPool,
+    /// PostgreSQL's pool again; on SQLite, the sqlx connection migrations write through.
     pub write: AnyPool,
     pub backend: Backend,
 }
@@ -109,8 +112,8 @@ impl Db {
             let write = opts(1).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
             let read = opts(8).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
             let file = path.split('?').next().unwrap_or(path);
-            let readers = query::SqliteReaders::new(file, 8);
-            Ok(Db { sqlite_readers: Some(std::sync::Arc::new(readers)), read, write, backend: Backend::Sqlite })
+            let sqlite = query::Sqlite::open(file, 8).with_context(|| format!("cannot open SQLite database {path}"))?;
+            Ok(Db { sqlite: Some(std::sync::Arc::new(sqlite)), read, write, backend: Backend::Sqlite })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // Fail fast and heal by itself when PostgreSQL goes away (restart, failover): a request
             // waits at most 3 s for a connection and then answers 503; a pooled connection that sat
@@ -166,7 +169,7 @@ impl Db {
                     Err(e) => return Err(e).context("cannot connect to PostgreSQL"),
                 }
             };
-            Ok(Db { sqlite_readers: None, read: pool.clone(), write: pool, backend: Backend::Postgres })
+            Ok(Db { sqlite: None, read: pool.clone(), write: pool, backend: Backend::Postgres })
         } else {
             bail!("unsupported database URL '{url}': use sqlite://PATH or postgres://USER@HOST:PORT/DB")
         }

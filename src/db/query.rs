@@ -1,12 +1,14 @@
 //! One query and row API for both engines. A query is written once with `$1`, `$2`… parameters;
 //! on SQLite it runs through rusqlite on the calling task (no worker thread to hand it to and
 //! back), on PostgreSQL through sqlx. Rows come back as named [`Cell`]s that [`FromRow`] reads.
+//! A query runs where [`On`] says: on the readers, on the writer by itself, or inside a [`Tx`].
 
 use super::Db;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::{Column, Row as _, ValueRef as _};
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
+use tokio::sync::OwnedMutexGuard;
 
 /// A value bound to a `$N` parameter. A null names the type PostgreSQL must give it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,9 +44,34 @@ impl From<Option<i64>> for Arg {
         v.map_or(Arg::NullInt, Arg::Int)
     }
 }
+impl From<&i64> for Arg {
+    fn from(v: &i64) -> Self {
+        Arg::Int(*v)
+    }
+}
 impl From<&String> for Arg {
     fn from(v: &String) -> Self {
         Arg::Text(v.clone())
+    }
+}
+impl From<i32> for Arg {
+    fn from(v: i32) -> Self {
+        Arg::Int(v.into())
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Arg::NullText, Arg::Text)
+    }
+}
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Self {
+        v.as_deref().into()
+    }
+}
+impl From<Option<&String>> for Arg {
+    fn from(v: Option<&String>) -> Self {
+        v.map(String::as_str).into()
     }
 }
 impl From<Option<&str>> for Arg {
@@ -134,14 +161,31 @@ pub struct Row {
     cells: Vec<Cell>,
 }
 
+/// A column by its name or its position (from 0).
+pub trait ColumnIndex {
+    /// The position in `columns`, if there is such a column.
+    fn position(&self, columns: &[String]) -> Option<usize>;
+}
+
+impl ColumnIndex for &str {
+    fn position(&self, columns: &[String]) -> Option<usize> {
+        columns.iter().position(|c| c == self)
+    }
+}
+
+impl ColumnIndex for usize {
+    fn position(&self, columns: &[String]) -> Option<usize> {
+        (*self < columns.len()).then_some(*self)
+    }
+}
+
 impl Row {
-    /// The column `name` read as `T`; a missing column or a cell of another type is an error
-    /// that names the column.
-    pub fn get<T: FromCell>(&self, name: &str) -> Result<T, sqlx::Error> {
-        let index =
-            self.columns.iter().position(|c| c == name).ok_or_else(|| sqlx::Error::ColumnNotFound(name.into()))?;
+    /// The column `at` (a name or a position) read as `T`; a missing column or a cell of
+    /// another type is an error that names the column.
+    pub fn get<T: FromCell>(&self, at: impl ColumnIndex + std::fmt::Display) -> Result<T, sqlx::Error> {
+        let index = at.position(&self.columns).ok_or_else(|| sqlx::Error::ColumnNotFound(at.to_string()))?;
         T::from_cell(&self.cells[index]).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: name.to_string(),
+            index: self.columns[index].clone(),
             source: format!("{:?} cannot be read as {}", self.cells[index], std::any::type_name::<T>()).into(),
         })
     }
@@ -151,6 +195,21 @@ impl Row {
 pub trait FromRow: Sized {
     fn from_row(row: &Row) -> Result<Self, sqlx::Error>;
 }
+
+/// A tuple reads the columns in order.
+macro_rules! tuple_from_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: FromCell),+> FromRow for ($($t,)+) {
+            fn from_row(row: &Row) -> Result<Self, sqlx::Error> {
+                Ok(($(row.get::<$t>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_from_row!(A 0);
+tuple_from_row!(A 0, B 1);
+tuple_from_row!(A 0, B 1, C 2);
+tuple_from_row!(A 0, B 1, C 2, D 3);
 
 /// `impl FromRow` for a struct whose fields are named as the query's columns.
 macro_rules! from_row {
@@ -166,64 +225,307 @@ pub(crate) use from_row;
 
 /// A query and its parameters.
 #[derive(Debug, Clone)]
-pub struct Query {
-    sql: Cow<'static, str>,
+pub struct Query<'q> {
+    sql: Cow<'q, str>,
     args: Vec<Arg>,
 }
 
 /// A query with `$1`, `$2`… parameters, bound in order by [`Query::bind`].
-pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+pub fn query<'q>(sql: impl Into<Cow<'q, str>>) -> Query<'q> {
     Query { sql: sql.into(), args: Vec::new() }
 }
 
-impl Query {
+/// What a statement that returns no rows did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    rows_affected: u64,
+}
+
+impl Done {
+    /// How many rows the statement inserted, changed or deleted.
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+/// Where a query runs: `&Db` reads on the readers (which cannot write), [`Db::writer`] runs one
+/// statement by itself on the writer, and `&mut *tx` runs inside a transaction.
+pub enum On<'a> {
+    Readers(&'a Db),
+    Writer(&'a Db),
+    Tx(&'a mut Conn),
+}
+
+impl<'a> From<&'a Db> for On<'a> {
+    fn from(db: &'a Db) -> Self {
+        On::Readers(db)
+    }
+}
+
+impl<'a> From<&'a mut Conn> for On<'a> {
+    fn from(conn: &'a mut Conn) -> Self {
+        On::Tx(conn)
+    }
+}
+
+/// The writer, for one statement that commits by itself (from [`Db::writer`]).
+pub struct Writer<'a>(&'a Db);
+
+impl<'a> From<Writer<'a>> for On<'a> {
+    fn from(w: Writer<'a>) -> Self {
+        On::Writer(w.0)
+    }
+}
+
+impl<'q> Query<'q> {
     /// Binds the next parameter.
     pub fn bind(mut self, value: impl Into<Arg>) -> Self {
         self.args.push(value.into());
         self
     }
 
+    /// The same query, its rows read as `T` (for a query built up before its type is known).
+    pub fn typed<T: FromRow>(self) -> QueryAs<'q, T> {
+        QueryAs { query: self, row: std::marker::PhantomData }
+    }
+
     /// Every row as read, for a result that is not one struct per row.
-    pub async fn rows(&self, db: &Db) -> Result<Vec<Row>, sqlx::Error> {
-        db.read_rows(self).await
+    pub async fn rows(&self, on: impl Into<On<'_>>) -> Result<Vec<Row>, sqlx::Error> {
+        match on.into() {
+            On::Readers(db) => match &db.sqlite {
+                Some(sqlite) => sqlite.readers.with(|conn| sqlite_rows(conn, self)),
+                None => any_rows(&mut *db.read.acquire().await?, self).await,
+            },
+            On::Writer(db) => match &db.sqlite {
+                Some(sqlite) => writing(&*sqlite.writer.lock().await, |c| sqlite_rows(c, self)).map_err(sqlite_error),
+                None => any_rows(&mut *db.write.acquire().await?, self).await,
+            },
+            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, |c| sqlite_rows(c, self)).map_err(sqlite_error),
+            On::Tx(Conn::Postgres(tx)) => any_rows(tx, self).await,
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    pub async fn execute(&self, on: impl Into<On<'_>>) -> Result<Done, sqlx::Error> {
+        let rows_affected = match on.into() {
+            On::Readers(db) => match &db.sqlite {
+                Some(sqlite) => sqlite.readers.with(|conn| sqlite_execute(conn, self))?,
+                None => any_execute(&mut *db.read.acquire().await?, self).await?,
+            },
+            On::Writer(db) => match &db.sqlite {
+                Some(sqlite) => {
+                    writing(&*sqlite.writer.lock().await, |c| sqlite_execute(c, self)).map_err(sqlite_error)?
+                }
+                None => any_execute(&mut *db.write.acquire().await?, self).await?,
+            },
+            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, |c| sqlite_execute(c, self)).map_err(sqlite_error)?,
+            On::Tx(Conn::Postgres(tx)) => any_execute(tx, self).await?,
+        };
+        Ok(Done { rows_affected })
     }
 
     /// The first column of the first row, as `T` (a count, say); no row is
     /// [`sqlx::Error::RowNotFound`].
-    pub async fn fetch_scalar<T: FromCell>(&self, db: &Db) -> Result<T, sqlx::Error> {
-        let rows = db.read_rows(self).await?;
-        let row = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-        let cell = row.cells.first().ok_or_else(|| sqlx::Error::ColumnNotFound("0".into()))?;
-        T::from_cell(cell).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: row.columns[0].clone(),
-            source: format!("{cell:?} cannot be read as {}", std::any::type_name::<T>()).into(),
-        })
+    pub async fn fetch_scalar<T: FromCell>(&self, on: impl Into<On<'_>>) -> Result<T, sqlx::Error> {
+        self.fetch_one(on).await?.get(0)
     }
 
-    /// Every row, read from the readers.
-    pub async fn fetch_all<T: FromRow>(&self, db: &Db) -> Result<Vec<T>, sqlx::Error> {
-        db.read_rows(self).await?.iter().map(T::from_row).collect()
+    /// Every row.
+    pub async fn fetch_all(&self, on: impl Into<On<'_>>) -> Result<Vec<Row>, sqlx::Error> {
+        self.rows(on).await
     }
 
     /// The first row, if any.
-    pub async fn fetch_optional<T: FromRow>(&self, db: &Db) -> Result<Option<T>, sqlx::Error> {
-        db.read_rows(self).await?.first().map(T::from_row).transpose()
+    pub async fn fetch_optional(&self, on: impl Into<On<'_>>) -> Result<Option<Row>, sqlx::Error> {
+        Ok(self.rows(on).await?.into_iter().next())
     }
 
     /// The first row; none is [`sqlx::Error::RowNotFound`].
-    pub async fn fetch_one<T: FromRow>(&self, db: &Db) -> Result<T, sqlx::Error> {
-        self.fetch_optional(db).await?.ok_or(sqlx::Error::RowNotFound)
+    pub async fn fetch_one(&self, on: impl Into<On<'_>>) -> Result<Row, sqlx::Error> {
+        self.fetch_optional(on).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+}
+
+/// A query whose rows are read as `T`.
+#[derive(Debug, Clone)]
+pub struct QueryAs<'q, T> {
+    query: Query<'q>,
+    row: std::marker::PhantomData<fn() -> T>,
+}
+
+/// A query with `$1`, `$2`… parameters whose rows are read as `T`.
+pub fn query_as<'q, T: FromRow>(sql: impl Into<Cow<'q, str>>) -> QueryAs<'q, T> {
+    query(sql).typed()
+}
+
+impl<'q, T: FromRow> QueryAs<'q, T> {
+    /// Binds the next parameter.
+    pub fn bind(self, value: impl Into<Arg>) -> Self {
+        QueryAs { query: self.query.bind(value), row: self.row }
+    }
+
+    /// Every row.
+    pub async fn fetch_all(&self, on: impl Into<On<'_>>) -> Result<Vec<T>, sqlx::Error> {
+        self.query.rows(on).await?.iter().map(T::from_row).collect()
+    }
+
+    /// The first row, if any.
+    pub async fn fetch_optional(&self, on: impl Into<On<'_>>) -> Result<Option<T>, sqlx::Error> {
+        self.query.rows(on).await?.first().map(T::from_row).transpose()
+    }
+
+    /// The first row; none is [`sqlx::Error::RowNotFound`].
+    pub async fn fetch_one(&self, on: impl Into<On<'_>>) -> Result<T, sqlx::Error> {
+        self.fetch_optional(on).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+}
+
+/// An open write transaction. It derefs to the [`Conn`] queries run on (`&mut *tx`), commits
+/// with [`Tx::commit`], and rolls back when dropped uncommitted (an error, a panic, a request
+/// that was cancelled).
+pub struct Tx(Conn);
+
+/// The connection a transaction runs on.
+pub enum Conn {
+    Sqlite(SqliteTx),
+    Postgres(sqlx::Transaction<'static, sqlx::Any>),
+}
+
+/// SQLite's one writer connection, held for a transaction.
+pub struct SqliteTx {
+    conn: OwnedMutexGuard<rusqlite::Connection>,
+    open: bool,
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing to report to: the transaction's error (if any) is already on its way.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
+
+impl Tx {
+    /// Makes every change durable together.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.0 {
+            Conn::Sqlite(mut tx) => {
+                writing(&tx.conn, |c| c.execute_batch("COMMIT")).map_err(sqlite_error)?;
+                tx.open = false;
+                Ok(())
+            }
+            Conn::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    /// Undoes every change (as dropping would, but saying so).
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.0 {
+            Conn::Sqlite(mut tx) => {
+                tx.open = false;
+                tx.conn.execute_batch("ROLLBACK").map_err(sqlite_error)
+            }
+            Conn::Postgres(tx) => tx.rollback().await,
+        }
     }
 }
 
 impl Db {
-    /// Runs a read-only query on a reader: on SQLite right here on the calling task, on
-    /// PostgreSQL through the pool.
-    pub async fn read_rows(&self, q: &Query) -> Result<Vec<Row>, sqlx::Error> {
-        match &self.sqlite_readers {
-            Some(readers) => readers.with(|conn| sqlite_rows(conn, q)),
-            None => any_rows(&self.read, q).await,
+    /// Starts a write transaction. On SQLite it holds the one writer connection until it ends,
+    /// and takes the database's write lock at once (`BEGIN IMMEDIATE`), so another process
+    /// writing is waited for here rather than failing a statement halfway.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match &self.sqlite {
+            Some(sqlite) => {
+                let conn = sqlite.writer.clone().lock_owned().await;
+                if !conn.is_autocommit() {
+                    // A transaction left open by a failed rollback must not swallow this one.
+                    conn.execute_batch("ROLLBACK").map_err(sqlite_error)?;
+                }
+                writing(&conn, |c| c.execute_batch("BEGIN IMMEDIATE")).map_err(sqlite_error)?;
+                Ok(Tx(Conn::Sqlite(SqliteTx { conn, open: true })))
+            }
+            None => Ok(Tx(Conn::Postgres(self.write.begin().await?))),
         }
+    }
+
+    /// The writer, to run one statement that commits by itself.
+    pub fn writer(&self) -> Writer<'_> {
+        Writer(self)
+    }
+}
+
+/// How long the writer waits for another process's write lock (the CLI's, say) before the
+/// statement fails as busy (and the request answers 503).
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `f` on the writer, which does not wait for locks by itself. When another process holds
+/// the write lock, `f` runs again with a busy timeout, on this runtime thread handed over to
+/// blocking work, so the runtime's other tasks keep running meanwhile. A statement that found
+/// the database busy did nothing, so running it again is safe.
+fn writing<T>(
+    conn: &rusqlite::Connection,
+    f: impl Fn(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    match f(conn) {
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+            let wait = || {
+                conn.busy_timeout(BUSY_WAIT)?;
+                let result = f(conn);
+                conn.busy_timeout(std::time::Duration::ZERO)?;
+                result
+            };
+            let multi_thread = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if multi_thread {
+                tokio::task::block_in_place(wait)
+            } else {
+                wait()
+            }
+        }
+        other => other,
+    }
+}
+
+/// SQLite's connections for [`Query`]: readers, and the one writer.
+pub struct Sqlite {
+    pub readers: SqliteReaders,
+    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+}
+
+impl Sqlite {
+    /// The writer: idle unless a write is running, and how long taking it took right now.
+    pub async fn writer_counts(&self) -> ConnectionCounts {
+        let idle = usize::from(self.writer.try_lock().is_ok());
+        let started = std::time::Instant::now();
+        drop(self.writer.lock().await);
+        ConnectionCounts { open: 1, idle, max: 1, wait: Some(started.elapsed()) }
+    }
+
+    /// Opens the writer on the database file at `path` (which must exist) and prepares up to
+    /// `keep` idle readers.
+    pub fn open(path: &str, keep: usize) -> Result<Sqlite, sqlx::Error> {
+        let readers = SqliteReaders::new(path, keep);
+        let writer = readers
+            .open_with(
+                "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=0;",
+            )
+            .map_err(sqlite_error)?;
+        Ok(Sqlite { readers, writer: Arc::new(tokio::sync::Mutex::new(writer)) })
     }
 }
 
@@ -233,31 +535,57 @@ pub struct SqliteReaders {
     path: String,
     idle: Mutex<Vec<rusqlite::Connection>>,
     keep: usize,
+    busy: std::sync::atomic::AtomicUsize,
+}
+
+/// How many connections of one kind are open and idle, and the most kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCounts {
+    pub open: usize,
+    pub idle: usize,
+    pub max: usize,
+    /// How long getting the connection took right now, where that is a wait (the writer).
+    pub wait: Option<std::time::Duration>,
 }
 
 impl SqliteReaders {
     /// Readers of the database file at `path`, keeping at most `keep` idle connections.
     pub fn new(path: &str, keep: usize) -> Self {
-        SqliteReaders { path: path.to_string(), idle: Mutex::new(Vec::new()), keep }
+        SqliteReaders { path: path.to_string(), idle: Mutex::new(Vec::new()), keep, busy: Default::default() }
     }
 
     fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        self.open_with("PRAGMA busy_timeout=5000; PRAGMA query_only=1;")
+    }
+
+    /// Readers in use and idle now.
+    pub fn counts(&self) -> ConnectionCounts {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).len();
+        let busy = self.busy.load(std::sync::atomic::Ordering::Relaxed);
+        ConnectionCounts { open: idle + busy, idle, max: self.keep, wait: None }
+    }
+
+    /// A connection to the file, set up by `pragmas`, with a statement cache.
+    fn open_with(&self, pragmas: &str) -> rusqlite::Result<rusqlite::Connection> {
         use rusqlite::OpenFlags;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
         let conn = rusqlite::Connection::open_with_flags(&self.path, flags)?;
-        conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=1;")?;
+        conn.execute_batch(pragmas)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
 
     /// Runs `f` on an idle reader (or a new one), then keeps the reader for the next call.
     pub fn with<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Result<T, sqlx::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match idle {
             Some(conn) => conn,
             None => self.open().map_err(sqlite_error)?,
         };
+        self.busy.fetch_add(1, Relaxed);
         let result = f(&conn).map_err(sqlite_error);
+        self.busy.fetch_sub(1, Relaxed);
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < self.keep {
             idle.push(conn);
@@ -266,7 +594,8 @@ impl SqliteReaders {
     }
 }
 
-fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<Row>> {
+/// The statement, from the connection's cache, with every parameter bound by its `$N` name.
+fn sqlite_statement<'c>(conn: &'c rusqlite::Connection, q: &Query) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     let mut statement = conn.prepare_cached(&q.sql)?;
     if statement.parameter_count() != q.args.len() {
         return Err(rusqlite::Error::InvalidParameterCount(q.args.len(), statement.parameter_count()));
@@ -276,6 +605,21 @@ fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<R
         let index = statement.parameter_index(&name)?.ok_or(rusqlite::Error::InvalidParameterName(name))?;
         statement.raw_bind_parameter(index, arg)?;
     }
+    Ok(statement)
+}
+
+/// Runs a statement to its end, reading past any rows it returns (as sqlx's `execute` does),
+/// and says how many rows it changed.
+fn sqlite_execute(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<u64> {
+    let mut statement = sqlite_statement(conn, q)?;
+    let writes = !statement.readonly();
+    let mut rows = statement.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(if writes { conn.changes() } else { 0 })
+}
+
+fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<Row>> {
+    let mut statement = sqlite_statement(conn, q)?;
     let columns: Arc<[String]> = statement.column_names().into_iter().map(String::from).collect();
     let width = columns.len();
     let mut rows = statement.raw_query();
@@ -302,8 +646,12 @@ fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<R
     Ok(out)
 }
 
-async fn any_rows(pool: &sqlx::AnyPool, q: &Query) -> Result<Vec<Row>, sqlx::Error> {
-    let rows = q.args.iter().fold(sqlx::query(&q.sql), bind_any).fetch_all(pool).await?;
+async fn any_execute(conn: &mut sqlx::AnyConnection, q: &Query<'_>) -> Result<u64, sqlx::Error> {
+    Ok(q.args.iter().fold(sqlx::query(&q.sql), bind_any).execute(conn).await?.rows_affected())
+}
+
+async fn any_rows(conn: &mut sqlx::AnyConnection, q: &Query<'_>) -> Result<Vec<Row>, sqlx::Error> {
+    let rows = q.args.iter().fold(sqlx::query(&q.sql), bind_any).fetch_all(conn).await?;
     let Some(first) = rows.first() else { return Ok(Vec::new()) };
     let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_string()).collect();
     rows.iter()
@@ -424,5 +772,63 @@ mod tests {
         let write = query("DELETE FROM t");
         assert!(readers.with(|c| sqlite_rows(c, &write)).is_err());
         assert_eq!(setup.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_commits_together_or_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("tx.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").execute(db.writer()).await.unwrap();
+        let count = || async { query("SELECT COUNT(*) FROM t").fetch_scalar::<i64>(&db).await.unwrap() };
+
+        // Dropped without a commit (an error, a cancelled request): rolled back, writer free again.
+        let mut tx = db.begin().await.unwrap();
+        query("INSERT INTO t (v) VALUES ($1)").bind("dropped").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        assert_eq!(count().await, 0);
+
+        // A failing statement leaves the transaction's earlier work to the caller's choice.
+        let mut tx = db.begin().await.unwrap();
+        query("INSERT INTO t (v) VALUES ($1)").bind("kept").execute(&mut *tx).await.unwrap();
+        assert!(query("INSERT INTO t (v) VALUES ($1)").bind(None::<&str>).execute(&mut *tx).await.is_err());
+        // Readers do not see uncommitted work.
+        assert_eq!(count().await, 0);
+        tx.commit().await.unwrap();
+        assert_eq!(count().await, 1);
+
+        // RETURNING rows through `rows`, and `execute` counts changes past returned rows.
+        let mut tx = db.begin().await.unwrap();
+        let id: i64 = query("INSERT INTO t (v) VALUES ('b') RETURNING id").fetch_scalar(&mut *tx).await.unwrap();
+        assert_eq!(id, 2);
+        let done = query("UPDATE t SET v = 'c' WHERE id >= $1 RETURNING id").bind(1).execute(&mut *tx).await.unwrap();
+        assert_eq!(done.rows_affected(), 2);
+        tx.rollback().await.unwrap();
+        assert_eq!(count().await, 1);
+        assert_eq!(query("SELECT 1").execute(&db).await.unwrap().rows_affected(), 0);
+    }
+
+    /// Another process holding the write lock is waited for, not failed at once and not
+    /// waited for on the runtime's own thread.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_waits_for_another_process_holding_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.db");
+        let db = Db::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        query("CREATE TABLE t (v INTEGER)").execute(db.writer()).await.unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1);").unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let started = std::time::Instant::now();
+        query("INSERT INTO t VALUES (2)").execute(db.writer()).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        query("INSERT INTO t VALUES (3)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(250), "it waited for the other writer");
+        holder.join().unwrap();
+        assert_eq!(query("SELECT SUM(v) FROM t").fetch_scalar::<i64>(&db).await.unwrap(), 6);
     }
 }

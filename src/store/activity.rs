@@ -1,10 +1,10 @@
 //! The append-only, hash-chained activity log.
 
 use super::{Page, StoreResult, Tx};
+use crate::db::query::{query, Row};
 use crate::domain::acting::{Acting, Actor, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use std::sync::Mutex;
 
 /// Who did something.
@@ -241,7 +241,7 @@ pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
     if let Some((last_id, last_hash)) = head_hint() {
         let (id, at) = (last_id + 1, crate::domain::now());
         let hash = hash_entry(&last_hash, id, at, &e);
-        let moved = sqlx::query(
+        let moved = query(
             "UPDATE audit_head SET last_id = $1, last_hash = $2 WHERE id = 1 AND last_id = $3 AND last_hash = $4",
         )
         .bind(id)
@@ -258,22 +258,22 @@ pub async fn append(tx: &mut Tx, e: NewActivity) -> StoreResult<i64> {
     }
     // Claiming the head row serialises appends in the database itself (every node, both engines);
     // RETURNING gives the claimed id and the previous hash in the same statement.
-    let head = sqlx::query("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
+    let head = query("UPDATE audit_head SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id, last_hash")
         .fetch_one(&mut **tx)
         .await?;
-    let id: i64 = head.try_get(0)?;
-    let last_hash: String = head.try_get(1)?;
+    let id: i64 = head.get(0)?;
+    let last_hash: String = head.get(1)?;
     let at = crate::domain::now();
     let hash = hash_entry(&last_hash, id, at, &e);
     insert_entry(tx, id, at, &e, &last_hash, &hash).await?;
-    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
+    query("UPDATE audit_head SET last_hash = $1 WHERE id = 1").bind(&hash).execute(&mut **tx).await?;
     set_head_hint(id, &hash);
     Ok(id)
 }
 
 async fn insert_entry(tx: &mut Tx, id: i64, at: i64, e: &NewActivity, prev: &str, hash: &str) -> StoreResult<()> {
     let (kind, staff, client) = actor_columns(e.actor);
-    sqlx::query(
+    query(
         "INSERT INTO activity (id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, prev_hash, hash, hash_version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
@@ -310,21 +310,21 @@ const COLUMNS: &str = "SELECT a.id, a.at, a.subject_client_id, c.name AS subject
         a.impersonation_id, a.action_group, a.action, a.target, a.detail, a.ip";
 const NAMES: &str = "LEFT JOIN clients c ON c.id = a.subject_client_id LEFT JOIN staff s ON s.id = a.actor_staff_id";
 
-fn map_row(r: &sqlx::any::AnyRow) -> StoreResult<ActivityRow> {
+fn map_row(r: &Row) -> StoreResult<ActivityRow> {
     Ok(ActivityRow {
-        id: r.try_get(0)?,
-        at: r.try_get(1)?,
-        subject_client_id: r.try_get(2)?,
-        subject_name: r.try_get(3)?,
-        actor_kind: r.try_get(4)?,
-        actor_staff_id: r.try_get(5)?,
-        actor_staff_name: r.try_get(6)?,
-        impersonation_id: r.try_get(7)?,
-        group: r.try_get(8)?,
-        action: r.try_get(9)?,
-        target: r.try_get(10)?,
-        detail: r.try_get(11)?,
-        ip: r.try_get(12)?,
+        id: r.get(0)?,
+        at: r.get(1)?,
+        subject_client_id: r.get(2)?,
+        subject_name: r.get(3)?,
+        actor_kind: r.get(4)?,
+        actor_staff_id: r.get(5)?,
+        actor_staff_name: r.get(6)?,
+        impersonation_id: r.get(7)?,
+        group: r.get(8)?,
+        action: r.get(9)?,
+        target: r.get(10)?,
+        detail: r.get(11)?,
+        ip: r.get(12)?,
     })
 }
 
@@ -386,12 +386,7 @@ impl Conditions {
     }
 
     /// Binds the values, in placeholder order.
-    pub(crate) fn bind<'q>(&self, q: crate::db::query::AnyQuery<'q>) -> crate::db::query::AnyQuery<'q> {
-        self.args.iter().fold(q, crate::db::query::bind_any)
-    }
-
-    /// Binds the values, in placeholder order, to a [`Query`](crate::db::query::Query).
-    pub(crate) fn bind_to(&self, q: crate::db::query::Query) -> crate::db::query::Query {
+    pub(crate) fn bind<'q>(&self, q: crate::db::query::Query<'q>) -> crate::db::query::Query<'q> {
         self.args.iter().cloned().fold(q, crate::db::query::Query::bind)
     }
 }
@@ -419,16 +414,13 @@ impl super::Store {
             let total = self.last_activity_id().await?;
             let (hi, lo) = (total - offset, total - offset - per_page);
             let sql = format!("{COLUMNS} FROM activity a {NAMES} WHERE a.id > $1 AND a.id <= $2 ORDER BY a.id DESC");
-            let rows = sqlx::query(&sql).bind(lo).bind(hi).fetch_all(&self.db.read).await?;
+            let rows = query(&sql).bind(lo).bind(hi).fetch_all(&self.db).await?;
             let items = rows.iter().map(map_row).collect::<StoreResult<Vec<_>>>()?;
             return Ok(Page { items, page, per_page, total });
         }
         let filter = cond.sql();
-        let total: i64 = cond
-            .bind(sqlx::query(&format!("SELECT COUNT(*) FROM activity a{filter}")))
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
+        let total: i64 =
+            cond.bind(query(format!("SELECT COUNT(*) FROM activity a{filter}"))).fetch_one(&self.db).await?.get(0)?;
         // The page's ids are found first, on the filter's index alone, so a deep OFFSET skips index
         // entries rather than joined rows; only the page's own rows are then read and joined to
         // names. (`IN (…)` rather than a derived table: SQLite 3.46 drives a join to a derived table
@@ -439,28 +431,27 @@ impl super::Store {
              WHERE a.id IN (SELECT a.id FROM activity a{filter} ORDER BY a.id DESC LIMIT ${l} OFFSET ${o})
              ORDER BY a.id DESC"
         );
-        let rows = cond.bind(sqlx::query(&sql)).bind(per_page).bind(offset).fetch_all(&self.db.read).await?;
+        let rows = cond.bind(query(&sql)).bind(per_page).bind(offset).fetch_all(&self.db).await?;
         let items = rows.iter().map(map_row).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page { items, page, per_page, total })
     }
 
     /// The id of the newest entry (0 when the log is empty).
     pub async fn last_activity_id(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM activity").fetch_one(&self.db.read).await?;
-        Ok(row.try_get(0)?)
+        let row = query("SELECT COALESCE(MAX(id), 0) FROM activity").fetch_one(&self.db).await?;
+        Ok(row.get(0)?)
     }
 
     /// Up to `limit` entries with `after < id <= upto`, oldest first: keyset paging for exports,
     /// which stays as cheap on the millionth row as on the first.
     pub async fn activity_batch(&self, after: i64, upto: i64, limit: i64) -> StoreResult<Vec<ActivityRow>> {
-        let rows = sqlx::query(&format!(
-            "{COLUMNS} FROM activity a {NAMES} WHERE a.id > $1 AND a.id <= $2 ORDER BY a.id LIMIT $3"
-        ))
-        .bind(after)
-        .bind(upto)
-        .bind(limit)
-        .fetch_all(&self.db.read)
-        .await?;
+        let rows =
+            query(format!("{COLUMNS} FROM activity a {NAMES} WHERE a.id > $1 AND a.id <= $2 ORDER BY a.id LIMIT $3"))
+                .bind(after)
+                .bind(upto)
+                .bind(limit)
+                .fetch_all(&self.db)
+                .await?;
         rows.iter().map(map_row).collect()
     }
 
@@ -479,9 +470,8 @@ impl super::Store {
 
     /// The chain head as the log's writers last left it: `(last_id, last_hash)`.
     pub async fn audit_head(&self) -> StoreResult<(i64, String)> {
-        let head =
-            sqlx::query("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetch_one(&self.db.read).await?;
-        Ok((head.try_get(0)?, head.try_get(1)?))
+        let head = query("SELECT last_id, last_hash FROM audit_head WHERE id = 1").fetch_one(&self.db).await?;
+        Ok((head.get(0)?, head.get(1)?))
     }
 
     /// Walks the chain from just after entry `after` (whose hash is `after_hash`; `0` and `""` for
@@ -499,33 +489,33 @@ impl super::Store {
         let mut prev = after_hash.to_string();
         let mut expected_id = after + 1;
         loop {
-            let rows = sqlx::query(
+            let rows = query(
                 "SELECT id, at, subject_client_id, actor_kind, actor_staff_id, actor_client_id, impersonation_id, action_group, action, target, detail, ip, prev_hash, hash, hash_version FROM activity WHERE id >= $1 AND id <= $2 ORDER BY id LIMIT $3",
             )
             .bind(expected_id)
             .bind(upto)
             .bind(BATCH)
-            .fetch_all(&self.db.read)
+            .fetch_all(&self.db)
             .await?;
             let batch_len = rows.len();
             for r in &rows {
                 let e = ChainEntry {
-                    id: r.try_get(0)?,
-                    at: r.try_get(1)?,
-                    subject_client_id: r.try_get(2)?,
-                    actor_kind: r.try_get(3)?,
-                    actor_staff_id: r.try_get(4)?,
-                    actor_client_id: r.try_get(5)?,
-                    impersonation_id: r.try_get(6)?,
-                    group: r.try_get(7)?,
-                    action: r.try_get(8)?,
-                    target: r.try_get(9)?,
-                    detail: r.try_get(10)?,
-                    ip: r.try_get(11)?,
-                    prev_hash: r.try_get(12)?,
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    subject_client_id: r.get(2)?,
+                    actor_kind: r.get(3)?,
+                    actor_staff_id: r.get(4)?,
+                    actor_client_id: r.get(5)?,
+                    impersonation_id: r.get(6)?,
+                    group: r.get(7)?,
+                    action: r.get(8)?,
+                    target: r.get(9)?,
+                    detail: r.get(10)?,
+                    ip: r.get(11)?,
+                    prev_hash: r.get(12)?,
                 };
-                let stored_hash: String = r.try_get(13)?;
-                let version: i64 = r.try_get(14)?;
+                let stored_hash: String = r.get(13)?;
+                let version: i64 = r.get(14)?;
                 let id = e.id;
                 if id != expected_id {
                     return Ok(Err(format!("entry {expected_id} is missing (found {id} next)")));
@@ -553,6 +543,7 @@ impl super::Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::query::query_as;
     use crate::store::impersonations::ImpersonationFilter;
     use crate::store::Store;
 
@@ -671,25 +662,26 @@ mod tests {
         let mut prev = String::new();
         for i in 1..=6 {
             let mut e = ChainEntry::new(&prev, i, 0, &entry(i));
-            e.at = sqlx::query("SELECT at FROM activity WHERE id = $1")
+            e.at = query("SELECT at FROM activity WHERE id = $1")
                 .bind(i)
-                .fetch_one(&store.db.read)
+                .fetch_one(&store.db)
                 .await
                 .unwrap()
-                .get(0);
+                .get(0)
+                .unwrap();
             let hash = entry_hash(1, &e).unwrap();
-            sqlx::query("UPDATE activity SET hash_version = 1, prev_hash = $1, hash = $2 WHERE id = $3")
+            query("UPDATE activity SET hash_version = 1, prev_hash = $1, hash = $2 WHERE id = $3")
                 .bind(&prev)
                 .bind(&hash)
                 .bind(i)
-                .execute(&store.db.write)
+                .execute(store.db.writer())
                 .await
                 .unwrap();
             prev = hash;
         }
-        sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
             .bind(&prev)
-            .execute(&store.db.write)
+            .execute(store.db.writer())
             .await
             .unwrap();
         let mut tx = store.begin().await.unwrap();
@@ -699,7 +691,7 @@ mod tests {
         tx.commit().await.unwrap();
         assert_eq!(store.verify_activity_chain().await.unwrap(), Ok(9));
         let versions: i64 =
-            sqlx::query("SELECT SUM(hash_version) FROM activity").fetch_one(&store.db.read).await.unwrap().get(0);
+            query("SELECT SUM(hash_version) FROM activity").fetch_one(&store.db).await.unwrap().get(0).unwrap();
         assert_eq!(versions, 6 + 2 * 3);
 
         // Entry 3 is a client's own action: pinning it on a staff member fails, in either version.
@@ -710,23 +702,23 @@ mod tests {
             (7, "UPDATE activity SET hash_version = 1 WHERE id = 7"),
         ] {
             let before: (String, Option<i64>, i64) =
-                sqlx::query_as("SELECT actor_kind, actor_staff_id, hash_version FROM activity WHERE id = $1")
+                query_as("SELECT actor_kind, actor_staff_id, hash_version FROM activity WHERE id = $1")
                     .bind(id)
-                    .fetch_one(&store.db.read)
+                    .fetch_one(&store.db)
                     .await
                     .unwrap();
-            sqlx::query(sql).execute(&store.db.write).await.unwrap();
+            query(sql).execute(store.db.writer()).await.unwrap();
             assert_eq!(
                 store.verify_activity_chain().await.unwrap(),
                 Err(format!("entry {id} was changed or reordered")),
                 "{sql}"
             );
-            sqlx::query("UPDATE activity SET actor_kind = $1, actor_staff_id = $2, hash_version = $3 WHERE id = $4")
+            query("UPDATE activity SET actor_kind = $1, actor_staff_id = $2, hash_version = $3 WHERE id = $4")
                 .bind(before.0)
                 .bind(before.1)
                 .bind(before.2)
                 .bind(id)
-                .execute(&store.db.write)
+                .execute(store.db.writer())
                 .await
                 .unwrap();
             assert_eq!(store.verify_activity_chain().await.unwrap(), Ok(9));
@@ -799,28 +791,28 @@ mod tests {
         let (_dir, store) = store().await;
         // Plain rows straight into the tables: 3 staff, 5 clients, 130 sessions, the newest 3 live.
         for s in 1..=3 {
-            sqlx::query("INSERT INTO roles (id, name) VALUES ($1, $2)")
+            query("INSERT INTO roles (id, name) VALUES ($1, $2)")
                 .bind(s)
                 .bind(format!("r{s}"))
-                .execute(&store.db.write)
+                .execute(store.db.writer())
                 .await
                 .unwrap();
-            sqlx::query(
+            query(
                 "INSERT INTO staff (id, email, name, password_hash, role_id, active, created_at) VALUES ($1, $2, $3, '', $1, 1, 0)",
             )
             .bind(s)
             .bind(format!("s{s}@example.com"))
             .bind(format!("Staff {s}"))
-            .execute(&store.db.write)
+            .execute(store.db.writer())
             .await
             .unwrap();
         }
         for c in 1..=5 {
-            sqlx::query("INSERT INTO clients (id, email, name, password_hash, active, created_at) VALUES ($1, $2, $3, '', 1, 0)")
+            query("INSERT INTO clients (id, email, name, password_hash, active, created_at) VALUES ($1, $2, $3, '', 1, 0)")
                 .bind(c)
                 .bind(format!("c{c}@example.com"))
                 .bind(format!("Client {c}"))
-                .execute(&store.db.write)
+                .execute(store.db.writer())
                 .await
                 .unwrap();
         }
@@ -828,7 +820,7 @@ mod tests {
         let row = |i: i64| (1 + i % 3, 1 + i % 5, 1_000 + i * 10, i > n - 3);
         for i in 1..=n {
             let (staff, client, started, live) = row(i);
-            sqlx::query(
+            query(
                 "INSERT INTO impersonations (id, staff_id, client_id, mode, started_at, last_seen_at, ends_by, ended_at)
                  VALUES ($1, $2, $3, 'read_only', $4, $4, $4, $5)",
             )
@@ -837,7 +829,7 @@ mod tests {
             .bind(client)
             .bind(started)
             .bind((!live).then_some(started + 5))
-            .execute(&store.db.write)
+            .execute(store.db.writer())
             .await
             .unwrap();
         }

@@ -3,15 +3,15 @@
 
 use super::activity::{append, NewActivity};
 use super::{changed, id_by_key, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::payments::MAX_PAYMENT_METHODS;
 use crate::domain::payments::{ChargeOutcome, ChargeRequest, ChargeStatus, PaymentProvider};
-use sqlx::{FromRow, Row};
 
 /// A saved payment method (a test card: provider, label and last four digits only).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct PaymentMethod {
     pub id: i64,
     pub client_id: i64,
@@ -20,9 +20,10 @@ pub struct PaymentMethod {
     pub last4: String,
     pub created_at: i64,
 }
+from_row!(PaymentMethod { id, client_id, provider, label, last4, created_at });
 
 /// One charge attempt on an invoice, with the name of the staff member who made it, if any.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Payment {
     pub id: i64,
     pub invoice_id: i64,
@@ -36,6 +37,19 @@ pub struct Payment {
     pub impersonation_id: Option<i64>,
     pub created_at: i64,
 }
+from_row!(Payment {
+    id,
+    invoice_id,
+    provider,
+    amount_cents,
+    currency,
+    status,
+    provider_reference,
+    message,
+    actor_staff_name,
+    impersonation_id,
+    created_at
+});
 
 /// What paying an invoice did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +66,11 @@ pub const MAX_LABEL_CHARS: usize = 60;
 impl Store {
     /// The client's saved payment methods, oldest first.
     pub async fn payment_methods(&self, client_id: i64) -> StoreResult<Vec<PaymentMethod>> {
-        Ok(sqlx::query_as(
+        Ok(query_as(
             "SELECT id, client_id, provider, label, last4, created_at FROM payment_methods WHERE client_id = $1 ORDER BY id",
         )
         .bind(client_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
@@ -70,15 +84,15 @@ impl Store {
         last4: &str,
     ) -> StoreResult<i64> {
         self.record(|mut tx| async move {
-            let count: i64 = sqlx::query("SELECT COUNT(*) FROM payment_methods WHERE client_id = $1")
+            let count: i64 = query("SELECT COUNT(*) FROM payment_methods WHERE client_id = $1")
                 .bind(acting.client_id)
                 .fetch_one(&mut *tx)
                 .await?
-                .try_get(0)?;
+                .get(0)?;
             if count >= MAX_PAYMENT_METHODS {
                 return Err(StoreError::Conflict(Conflict::TooManyPaymentMethods));
             }
-            let id: i64 = sqlx::query(
+            let id: i64 = query(
                 "INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
             .bind(acting.client_id)
@@ -88,7 +102,7 @@ impl Store {
             .bind(crate::domain::now())
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
             let target = format!("payment method #{id}");
             let entry = NewActivity::from_acting(acting, ActivityGroup::Billing, "Saved a payment method", target);
             Ok((tx, id, entry.with_detail(format!("card ending {last4}"))))
@@ -99,7 +113,7 @@ impl Store {
     /// Removes one of the acting client's saved payment methods (sensitive).
     pub async fn delete_payment_method(&self, acting: &Acting, id: i64) -> StoreResult<()> {
         self.change(
-            sqlx::query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2").bind(id).bind(acting.client_id),
+            query("DELETE FROM payment_methods WHERE id = $1 AND client_id = $2").bind(id).bind(acting.client_id),
             NewActivity::from_acting(
                 acting,
                 ActivityGroup::Billing,
@@ -112,23 +126,23 @@ impl Store {
 
     /// Every charge attempt on an invoice, oldest first (callers have already scoped the invoice).
     pub async fn invoice_payments(&self, invoice_id: i64) -> StoreResult<Vec<Payment>> {
-        Ok(sqlx::query_as(
+        Ok(query_as(
             "SELECT p.id, p.invoice_id, p.provider, p.amount_cents, p.currency, p.status, p.provider_reference, p.message,
                     s.name AS actor_staff_name, p.impersonation_id, p.created_at
              FROM payments p LEFT JOIN staff s ON s.id = p.actor_staff_id WHERE p.invoice_id = $1 ORDER BY p.id",
         )
         .bind(invoice_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
     /// When an invoice was paid, if it was.
     pub async fn invoice_paid_at(&self, invoice_id: i64) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query("SELECT paid_at FROM invoices WHERE id = $1")
+        Ok(query("SELECT paid_at FROM invoices WHERE id = $1")
             .bind(invoice_id)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
-            .map(|r| r.try_get::<Option<i64>, _>(0))
+            .map(|r| r.get::<Option<i64>>(0))
             .transpose()?
             .flatten())
     }
@@ -151,7 +165,7 @@ impl Store {
         let mut tx = self.begin().await?;
         // A no-op update that takes the invoice's row lock for the rest of the transaction.
         changed(
-            sqlx::query("UPDATE invoices SET status = status WHERE id = $1 AND client_id = $2")
+            query("UPDATE invoices SET status = status WHERE id = $1 AND client_id = $2")
                 .bind(invoice_id)
                 .bind(acting.client_id)
                 .execute(&mut *tx)
@@ -160,12 +174,12 @@ impl Store {
         if let Some(payment_id) = id_by_key(&mut *tx, "payments", acting.client_id, key).await? {
             return Ok(PayResult::Existing { payment_id });
         }
-        let inv = sqlx::query("SELECT status, total_cents, currency, number FROM invoices WHERE id = $1")
+        let inv = query("SELECT status, total_cents, currency, number FROM invoices WHERE id = $1")
             .bind(invoice_id)
             .fetch_one(&mut *tx)
             .await?;
         let (status, total, currency, number): (String, i64, String, String) =
-            (inv.try_get(0)?, inv.try_get(1)?, inv.try_get(2)?, inv.try_get(3)?);
+            (inv.get(0)?, inv.get(1)?, inv.get(2)?, inv.get(3)?);
         match status.as_str() {
             "unpaid" => {}
             "paid" => return Err(StoreError::Conflict(Conflict::InvoicePaid { number })),
@@ -179,13 +193,13 @@ impl Store {
         let card: Option<String> = match payment_method_id {
             None => None,
             Some(pm) => Some(
-                sqlx::query("SELECT last4 FROM payment_methods WHERE id = $1 AND client_id = $2")
+                query("SELECT last4 FROM payment_methods WHERE id = $1 AND client_id = $2")
                     .bind(pm)
                     .bind(acting.client_id)
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?
-                    .try_get(0)?,
+                    .get(0)?,
             ),
         };
         let outcome = provider.charge(&ChargeRequest {
@@ -195,7 +209,7 @@ impl Store {
             card_last4: card.as_deref(),
             idempotency_key: key,
         });
-        let inserted = sqlx::query(
+        let inserted = query(
             "INSERT INTO payments (client_id, invoice_id, provider, amount_cents, currency, status, provider_reference,
                                    message, idempotency_key, actor_staff_id, impersonation_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -218,23 +232,21 @@ impl Store {
         let Some(row) = inserted else {
             // The key was used on another invoice by a racing submit: nothing is recorded twice.
             tx.rollback().await?;
-            let id = id_by_key(&self.db.write, "payments", acting.client_id, key).await?;
+            let id = id_by_key(self.db.writer(), "payments", acting.client_id, key).await?;
             return Ok(PayResult::Existing { payment_id: id.ok_or(sqlx::Error::RowNotFound)? });
         };
-        let payment_id: i64 = row.try_get(0)?;
+        let payment_id: i64 = row.get(0)?;
         let action = if outcome.status == ChargeStatus::Approved {
-            sqlx::query("UPDATE invoices SET status = 'paid', paid_at = $1 WHERE id = $2")
+            query("UPDATE invoices SET status = 'paid', paid_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(invoice_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "UPDATE orders SET status = 'paid' WHERE invoice_id = $1 AND client_id = $2 AND status = 'pending'",
-            )
-            .bind(invoice_id)
-            .bind(acting.client_id)
-            .execute(&mut *tx)
-            .await?;
+            query("UPDATE orders SET status = 'paid' WHERE invoice_id = $1 AND client_id = $2 AND status = 'pending'")
+                .bind(invoice_id)
+                .bind(acting.client_id)
+                .execute(&mut *tx)
+                .await?;
             "Paid an invoice"
         } else {
             "Payment declined"
@@ -257,7 +269,7 @@ impl Store {
 
 /// Demo data: one saved test card.
 pub(crate) async fn seed_demo_card(tx: &mut Tx, client_id: i64) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO payment_methods (client_id, provider, label, last4, created_at) VALUES ($1, 'test', 'Visa', '4242', $2)",
     )
     .bind(client_id)

@@ -1,9 +1,9 @@
 //! Demo data (SPEC §5): the named staff and clients, plus generated clients with data.
 
 use super::{Store, StoreResult, Tx};
+use crate::db::query::query;
 use crate::domain::acting::StaffActing;
 use crate::domain::permissions::builtin_roles;
-use sqlx::Row;
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "behalf-demo";
@@ -53,7 +53,7 @@ impl Lcg {
 impl Store {
     /// Whether the database has no staff yet (demo data loads only into an empty database).
     pub async fn is_empty(&self) -> StoreResult<bool> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM staff").fetch_one(&self.db.read).await?.try_get(0)?;
+        let n: i64 = query("SELECT COUNT(*) FROM staff").fetch_one(&self.db).await?.get(0)?;
         Ok(n == 0)
     }
 
@@ -86,20 +86,20 @@ impl Store {
         let now = crate::domain::now();
         let mut rng = Lcg(42);
         let mut tx = self.begin().await?;
-        let store_id: i64 = sqlx::query(
+        let store_id: i64 = query(
             "INSERT INTO stores (name, color, currency) VALUES ('Behalf Hosting', '#2b5797', 'USD') RETURNING id",
         )
         .fetch_one(&mut *tx)
         .await?
-        .try_get(0)?;
-        let second_store: i64 = sqlx::query(
+        .get(0)?;
+        let second_store: i64 = query(
             "INSERT INTO stores (name, color, currency) VALUES ('Behalf Studio EU', '#1e7145', 'EUR') RETURNING id",
         )
         .fetch_one(&mut *tx)
         .await?
-        .try_get(0)?;
+        .get(0)?;
         for (store, sku, name, description, price, interval) in CATALOGUE {
-            sqlx::query(
+            query(
                 "INSERT INTO products (store_id, sku, name, description, price_cents, billing_interval) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(if *store == 0 { store_id } else { second_store })
@@ -128,7 +128,7 @@ impl Store {
         // (client, invoices, orders): numbered once every client exists, oldest first.
         let mut documents: Vec<(i64, usize, usize)> = Vec::new();
         for (idx, (email, name, company, active, consent)) in people.iter().enumerate() {
-            let client_id: i64 = sqlx::query(
+            let client_id: i64 = query(
                 "INSERT INTO clients (email, name, company, phone, password_hash, active, consent, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
@@ -142,15 +142,15 @@ impl Store {
             .bind(now - 86400 * 400)
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
-            sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+            .get(0)?;
+            query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
                 .bind(client_id)
                 .bind(store_id)
                 .execute(&mut *tx)
                 .await?;
             // Jane shops in both stores; every fifth generated client does too.
             if idx == 0 || (idx >= CLIENTS.len() && idx % 5 == 0) {
-                sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+                query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
                     .bind(client_id)
                     .bind(second_store)
                     .execute(&mut *tx)
@@ -169,7 +169,7 @@ impl Store {
                 if idx == 0 || idx >= CLIENTS.len() { (3, 20, 5, 3) } else { (1, 2, 1, 1) };
             for s in 0..n_services {
                 let (product, price) = PRODUCTS[(rng.next(PRODUCTS.len() as u64)) as usize];
-                sqlx::query(
+                query(
                     "INSERT INTO services (client_id, name, product, status, price_cents, billing_cycle, next_due_at, created_at)
                      VALUES ($1, $2, $3, $4, $5, 'monthly', $6, $7)",
                 )
@@ -234,7 +234,7 @@ async fn seed_documents(
         for &(client_id, _, n_orders) in documents {
             if o < n_orders {
                 order_no += 1;
-                sqlx::query("INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id) VALUES ($1, $2, $3, $4, $5, $6)")
+                query("INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(client_id)
                     .bind(format!("ORD-{order_no}"))
                     .bind(if o == 0 { "pending" } else { "completed" })
@@ -266,7 +266,7 @@ async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i
     } else {
         "paid"
     };
-    let id: i64 = sqlx::query(
+    let id: i64 = query(
         "INSERT INTO invoices (client_id, number, status, currency, total_cents, issued_at, due_at) VALUES ($1, $2, $3, 'USD', $4, $5, $6) RETURNING id",
     )
     .bind(client_id)
@@ -277,9 +277,9 @@ async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i
     .bind(crate::domain::shop::invoice_due_at(issued))
     .fetch_one(&mut **tx)
     .await?
-    .try_get(0)?;
+    .get(0)?;
     for (product, qty, price) in items {
-        sqlx::query("INSERT INTO invoice_lines (invoice_id, description, quantity, unit_cents, amount_cents) VALUES ($1, $2, $3, $4, $5)")
+        query("INSERT INTO invoice_lines (invoice_id, description, quantity, unit_cents, amount_cents) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(product)
             .bind(qty)
@@ -307,22 +307,22 @@ async fn seed_ticket(
     } else {
         "open"
     };
-    let id: i64 = sqlx::query("INSERT INTO tickets (client_id, subject, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id")
+    let id: i64 = query("INSERT INTO tickets (client_id, subject, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id")
         .bind(client_id)
         .bind(subject)
         .bind(status)
         .bind(at)
         .fetch_one(&mut **tx)
         .await?
-        .try_get(0)?;
-    sqlx::query("INSERT INTO ticket_replies (ticket_id, author_kind, body, created_at) VALUES ($1, 'client', $2, $3)")
+        .get(0)?;
+    query("INSERT INTO ticket_replies (ticket_id, author_kind, body, created_at) VALUES ($1, 'client', $2, $3)")
         .bind(id)
         .bind(format!("Hello, I need help: {}.", subject.to_lowercase()))
         .bind(at)
         .execute(&mut **tx)
         .await?;
     if status != "open" && support_id > 0 {
-        sqlx::query("INSERT INTO ticket_replies (ticket_id, author_kind, author_staff_id, body, created_at) VALUES ($1, 'staff', $2, $3, $4)")
+        query("INSERT INTO ticket_replies (ticket_id, author_kind, author_staff_id, body, created_at) VALUES ($1, 'staff', $2, $3, $4)")
             .bind(id)
             .bind(support_id)
             .bind("Thanks for reaching out, we are looking into it.")

@@ -3,14 +3,14 @@
 
 use super::activity::NewActivity;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::files::{demo_key, Direction, DEMO_FILES};
 use sha2::{Digest, Sha256};
-use sqlx::{FromRow, Row};
 
 /// A shared file with the names needed to say who shared it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct FileRow {
     pub id: i64,
     pub client_id: i64,
@@ -27,6 +27,20 @@ pub struct FileRow {
     pub impersonation_id: Option<i64>,
     pub created_at: i64,
 }
+from_row!(FileRow {
+    id,
+    client_id,
+    direction,
+    name,
+    content_type,
+    size_bytes,
+    sha256,
+    storage_key,
+    uploaded_by_name,
+    actor_staff_name,
+    impersonation_id,
+    created_at
+});
 
 impl FileRow {
     /// Which way the file was shared.
@@ -116,7 +130,7 @@ impl Store {
     /// clients' files, are `NotFound`. Returns the storage key, to remove once committed.
     pub async fn delete_client_file(&self, acting: &Acting, id: i64) -> StoreResult<String> {
         self.record(|mut tx| async move {
-            let row = sqlx::query(
+            let row = query(
                 "DELETE FROM files WHERE id = $1 AND client_id = $2 AND direction = 'from_client' RETURNING storage_key, name",
             )
             .bind(id)
@@ -124,10 +138,10 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
-            let key: String = row.try_get(0)?;
+            let key: String = row.get(0)?;
             let entry =
                 NewActivity::from_acting(acting, ActivityGroup::Files, "Deleted a shared file", format!("file #{id}"));
-            Ok((tx, key, entry.with_detail(row.try_get(1)?)))
+            Ok((tx, key, entry.with_detail(row.get(1)?)))
         })
         .await
     }
@@ -135,15 +149,15 @@ impl Store {
     /// Deletes any file of a client from the admin side. Returns (client id, storage key).
     pub async fn delete_file_as_staff(&self, by: &StaffActing, id: i64) -> StoreResult<(i64, String)> {
         self.record(|mut tx| async move {
-            let row = sqlx::query("DELETE FROM files WHERE id = $1 RETURNING client_id, storage_key, name")
+            let row = query("DELETE FROM files WHERE id = $1 RETURNING client_id, storage_key, name")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            let client_id: i64 = row.try_get(0)?;
-            let key: String = row.try_get(1)?;
+            let client_id: i64 = row.get(0)?;
+            let key: String = row.get(1)?;
             let entry = staff_entry(by, client_id, "Deleted a shared file", id);
-            Ok((tx, (client_id, key), entry.with_detail(row.try_get(2)?)))
+            Ok((tx, (client_id, key), entry.with_detail(row.get(2)?)))
         })
         .await
     }
@@ -170,7 +184,7 @@ async fn insert(
     by: SharedBy,
     at: i64,
 ) -> StoreResult<i64> {
-    Ok(sqlx::query(
+    Ok(query(
         "INSERT INTO files (client_id, direction, name, content_type, size_bytes, sha256, storage_key,
             uploaded_by_staff_id, actor_staff_id, impersonation_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -188,7 +202,7 @@ async fn insert(
     .bind(at)
     .fetch_one(&mut **tx)
     .await?
-    .try_get(0)?)
+    .get(0)?)
 }
 
 /// Demo rows for a full-set client: the `DEMO_FILES`, shared by `staff_id` or by the client.

@@ -5,13 +5,12 @@
 use super::activity::{append, ActivityActor, NewActivity};
 use super::sessions::{end_staff_session_by_hash, insert_session, security_event, touch_last_login};
 use super::{Page, Store, StoreError, StoreResult, Tx};
-use crate::db::query::{from_row, query};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
-use sqlx::Row;
 
 /// An impersonation record.
 #[derive(Debug, Clone)]
@@ -93,7 +92,7 @@ impl Store {
     /// Staff sign-out: ends the session and every live impersonation of that staff member.
     pub async fn end_staff_session(&self, session_id: i64, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+            query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
             end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::StaffLogout, by.into(), &by.ip)
                 .await?;
             Ok((tx, (), security_event(by.into(), None, "Staff signed out", &by.ip)))
@@ -229,7 +228,7 @@ impl Store {
 
     /// Impersonations the client has not yet acknowledged (only those the client is told about).
     pub async fn unseen_access(&self, client_id: i64) -> StoreResult<Vec<Impersonation>> {
-        Ok(query(format!(
+        Ok(query_as(format!(
             "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.notify_client = 1
                AND i.started_at >= (SELECT access_seen_at FROM clients WHERE id = $1) ORDER BY i.id DESC LIMIT 10"
         ))
@@ -241,7 +240,7 @@ impl Store {
     /// The client acknowledges the access notices (their own session only).
     pub async fn mark_access_seen(&self, acting: &Acting) -> StoreResult<()> {
         self.change(
-            sqlx::query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
+            query("UPDATE clients SET access_seen_at = $1 WHERE id = $2")
                 .bind(crate::domain::now() + 1)
                 .bind(acting.client_id),
             NewActivity::on_account(acting, ActivityGroup::Account, "Acknowledged support access notices"),
@@ -264,53 +263,53 @@ impl Store {
                AND action_group <> 'login_as_client' AND impersonation_id IN ({}) ORDER BY id",
             marks.join(", ")
         );
-        let mut q = sqlx::query(&sql).bind(client_id);
+        let mut q = query(&sql).bind(client_id);
         for id in ids {
             q = q.bind(*id);
         }
-        let rows = q.fetch_all(&self.db.read).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+        let rows = q.fetch_all(&self.db).await?;
+        rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).collect()
     }
 
     /// Ends impersonations past their deadline or idle limit that no request has noticed, and
     /// removes expired session rows. Safe to run on every node at once.
     pub async fn sweep(&self, limits: crate::domain::impersonation::LiveLimits) -> StoreResult<usize> {
         let now = crate::domain::now();
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT id, ends_by, started_at FROM impersonations
              WHERE ended_at IS NULL AND (ends_by <= $1 OR last_seen_at <= $2 OR started_at <= $3)",
         )
         .bind(now)
         .bind(now - limits.idle_timeout)
         .bind(now - limits.max_duration)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?;
         let mut ended = 0;
         for r in rows {
-            let id: i64 = r.try_get(0)?;
-            let ends_by: i64 = r.try_get(1)?;
-            let started_at: i64 = r.try_get(2)?;
+            let id: i64 = r.get(0)?;
+            let ends_by: i64 = r.get(1)?;
+            let started_at: i64 = r.get(2)?;
             let expired = limits.deadline(started_at, ends_by) <= now;
             let reason = if expired { EndReason::Expired } else { EndReason::Idle };
             ended += self.end_impersonation(id, reason, &StaffActing::server()).await? as usize;
         }
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&self.db.write).await?;
+        query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(self.db.writer()).await?;
         Ok(ended)
     }
 
     /// Records that an impersonation was seen now (for the idle timeout).
     pub async fn touch_impersonation(&self, id: i64, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
+        query("UPDATE impersonations SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.db.write)
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
 
     /// One impersonation record.
     pub async fn impersonation(&self, id: i64) -> StoreResult<Impersonation> {
-        query(format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
+        query_as(format!("{IMPERSONATION_SQL} WHERE i.id = $1"))
             .bind(id)
             .fetch_optional(&self.db)
             .await?
@@ -326,7 +325,7 @@ impl Store {
         limits: crate::domain::impersonation::LiveLimits,
         now: i64,
     ) -> StoreResult<Vec<Impersonation>> {
-        Ok(query(format!(
+        Ok(query_as(format!(
             "{IMPERSONATION_SQL} WHERE i.client_id = $1 AND i.ended_at IS NULL
                AND i.ends_by > $2 AND i.started_at > $3 AND i.last_seen_at > $4 ORDER BY i.id DESC"
         ))
@@ -363,13 +362,12 @@ impl Store {
             None => {}
         }
         let filter = cond.sql();
-        let total: i64 = cond
-            .bind_to(query(format!("SELECT COUNT(*) FROM impersonations i{filter}")))
-            .fetch_scalar(&self.db)
-            .await?;
+        let total: i64 =
+            cond.bind(query(format!("SELECT COUNT(*) FROM impersonations i{filter}"))).fetch_scalar(&self.db).await?;
         let (l, o) = (cond.next(), cond.next() + 1);
         let items = cond
-            .bind_to(query(format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
+            .bind(query(format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l} OFFSET ${o}")))
+            .typed()
             .bind(per_page)
             .bind(offset)
             .fetch_all(&self.db)
@@ -388,7 +386,7 @@ async fn insert_impersonation(
 ) -> StoreResult<Option<i64>> {
     let d = n.decision;
     let on_conflict = if yield_to_live { " ON CONFLICT (staff_id) WHERE ended_at IS NULL DO NOTHING" } else { "" };
-    let row = sqlx::query(&format!(
+    let row = query(format!(
         "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10){on_conflict} RETURNING id"
     ))
@@ -410,20 +408,20 @@ async fn insert_impersonation(
         }
         e => StoreError::Db(e),
     })?;
-    row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+    row.map(|r| r.get(0)).transpose().map_err(StoreError::from)
 }
 
 /// Ends the portal session with this token hash; an impersonation behind it ends as `replaced`.
 async fn end_portal_session_by_hash(tx: &mut Tx, token_hash: &str, ip: &str) -> StoreResult<()> {
-    let row = sqlx::query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
+    let row = query("SELECT impersonation_id, staff_id FROM sessions WHERE token_hash = $1 AND kind = 'client'")
         .bind(token_hash)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(row) = row {
-        if let (Some(imp), Some(staff)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) {
+        if let (Some(imp), Some(staff)) = (row.get::<Option<i64>>(0)?, row.get::<Option<i64>>(1)?) {
             end_impersonation_tx(tx, imp, EndReason::Replaced, ActivityActor::Staff(staff), ip).await?;
         }
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
+        query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -433,8 +431,8 @@ async fn live_ids(tx: &mut Tx, whose: Whose) -> StoreResult<Vec<i64>> {
         Whose::Staff(id) => ("SELECT id FROM impersonations WHERE staff_id = $1 AND ended_at IS NULL", id),
         Whose::Client(id) => ("SELECT id FROM impersonations WHERE client_id = $1 AND ended_at IS NULL", id),
     };
-    let rows = sqlx::query(sql).bind(id).fetch_all(&mut **tx).await?;
-    rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+    let rows = query(sql).bind(id).fetch_all(&mut **tx).await?;
+    rows.iter().map(|r| r.get(0).map_err(StoreError::from)).collect()
 }
 
 /// Ends every live impersonation of this staff member, or of this client.
@@ -460,7 +458,7 @@ pub(crate) async fn end_impersonation_tx(
     by: ActivityActor,
     ip: &str,
 ) -> StoreResult<bool> {
-    let row = sqlx::query(
+    let row = query(
         "UPDATE impersonations SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL RETURNING client_id, staff_id, mode",
     )
     .bind(crate::domain::now())
@@ -470,13 +468,13 @@ pub(crate) async fn end_impersonation_tx(
     .await?;
     let Some(row) = row else { return Ok(false) };
     metrics::counter!("behalf_impersonation_ends_total", "reason" => reason.as_str()).increment(1);
-    let client_id: i64 = row.try_get(0)?;
-    let staff_id: i64 = row.try_get(1)?;
-    let mode: String = row.try_get(2)?;
+    let client_id: i64 = row.get(0)?;
+    let staff_id: i64 = row.get(1)?;
+    let mode: String = row.get(2)?;
     // The browser's cookie is gone (returned, closed) or overwritten (replaced), so its session
     // row can go. Otherwise the row stays, so the tab's next request can say why it ended.
     if matches!(reason, EndReason::Returned | EndReason::Closed | EndReason::Replaced) {
-        sqlx::query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
+        query("DELETE FROM sessions WHERE impersonation_id = $1").bind(id).execute(&mut **tx).await?;
     }
     append(
         tx,

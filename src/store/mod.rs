@@ -5,7 +5,6 @@ pub mod billing;
 pub mod checkpoints;
 pub mod demo;
 pub mod files;
-mod flag;
 pub mod impersonations;
 pub mod outbox;
 pub mod people;
@@ -18,13 +17,12 @@ pub mod subscriptions;
 pub mod tasks;
 pub mod two_factor;
 
+use crate::db::query::{query, query_as, FromRow};
 use crate::db::Db;
 use crate::domain::conflict::Conflict;
 use activity::{append, NewActivity};
-use sqlx::{FromRow, Row};
 
-/// A transaction on the writer pool.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+pub use crate::db::query::Tx;
 
 /// Storage errors: either a row the caller asked for is missing, or the database failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,50 +70,49 @@ impl Store {
 
     /// Starts a write transaction.
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(self.db.write.begin().await?)
+        Ok(self.db.begin().await?)
     }
 
     /// Checks the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.db.read).await?;
+        query("SELECT 1").execute(&self.db).await?;
         Ok(())
     }
 
     /// Counts an operator watches: live Login as Client sessions and the activity log's length.
     pub async fn ops_counts(&self) -> StoreResult<OpsCounts> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT (SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL),
                     (SELECT last_id FROM audit_head WHERE id = 1)",
         )
-        .fetch_one(&self.db.read)
+        .fetch_one(&self.db)
         .await?;
-        Ok(OpsCounts {
-            live_impersonations: row.try_get(0)?,
-            activity_entries: row.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
-        })
+        Ok(OpsCounts { live_impersonations: row.get(0)?, activity_entries: row.get::<Option<i64>>(1)?.unwrap_or(0) })
     }
 
     /// The connection pools' sizes and idle connections, and how long getting a connection from
     /// each takes right now (the pool's wait time as one sample).
     pub async fn pool_stats(&self) -> Vec<PoolStats> {
-        let mut out = Vec::new();
-        let pools: &[(&'static str, &sqlx::AnyPool)] = if self.db.backend == crate::db::Backend::Sqlite {
-            &[("read", &self.db.read), ("write", &self.db.write)]
-        } else {
-            &[("shared", &self.db.read)]
-        };
-        for (name, pool) in pools {
-            let started = std::time::Instant::now();
-            let acquired = pool.acquire().await.is_ok();
-            out.push(PoolStats {
+        if let Some(sqlite) = &self.db.sqlite {
+            let stats = |name, c: crate::db::query::ConnectionCounts| PoolStats {
                 name,
-                size: pool.size(),
-                idle: pool.num_idle(),
-                max: pool.options().get_max_connections(),
-                wait: acquired.then(|| started.elapsed()),
-            });
+                size: c.open as u32,
+                idle: c.idle,
+                max: c.max as u32,
+                wait: c.wait.or(Some(std::time::Duration::ZERO)),
+            };
+            return vec![stats("read", sqlite.readers.counts()), stats("write", sqlite.writer_counts().await)];
         }
-        out
+        let pool = &self.db.read;
+        let started = std::time::Instant::now();
+        let acquired = pool.acquire().await.is_ok();
+        vec![PoolStats {
+            name: "shared",
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+            wait: acquired.then(|| started.elapsed()),
+        }]
     }
 
     /// One page of a client-owned table in `t.order` (newest first), with the total.
@@ -127,7 +124,7 @@ impl Store {
         per_page: i64,
     ) -> StoreResult<Page<T>>
     where
-        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        T: FromRow,
     {
         self.client_page_where(t, None, client_id, page, per_page).await
     }
@@ -143,24 +140,22 @@ impl Store {
         per_page: i64,
     ) -> StoreResult<Page<T>>
     where
-        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        T: FromRow,
     {
         let (page, offset) = page_offset(page, per_page);
         let and = condition.map(|c| format!(" AND {c}")).unwrap_or_default();
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {} WHERE client_id = $1{and}", t.table))
+        let total: i64 = query(format!("SELECT COUNT(*) FROM {} WHERE client_id = $1{and}", t.table))
             .bind(client_id)
-            .fetch_one(&self.db.read)
+            .fetch_one(&self.db)
             .await?
-            .try_get(0)?;
-        let items = sqlx::query_as(&format!(
-            "{} WHERE {} = $1{and} ORDER BY {} LIMIT $2 OFFSET $3",
-            t.select, t.client_col, t.order
-        ))
-        .bind(client_id)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(&self.db.read)
-        .await?;
+            .get(0)?;
+        let items =
+            query_as(format!("{} WHERE {} = $1{and} ORDER BY {} LIMIT $2 OFFSET $3", t.select, t.client_col, t.order))
+                .bind(client_id)
+                .bind(per_page)
+                .bind(offset)
+                .fetch_all(&self.db)
+                .await?;
         Ok(Page { items, page, per_page, total })
     }
 
@@ -168,12 +163,12 @@ impl Store {
     /// see any), so another client's row is `NotFound`.
     pub(crate) async fn client_row<T>(&self, t: &ClientTable, id: i64, client_id: Option<i64>) -> StoreResult<T>
     where
-        T: for<'r> FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+        T: FromRow,
     {
-        sqlx::query_as(&format!("{} WHERE {} = $1 AND ($2 IS NULL OR {} = $2)", t.select, t.id_col, t.client_col))
+        query_as(format!("{} WHERE {} = $1 AND ($2 IS NULL OR {} = $2)", t.select, t.id_col, t.client_col))
             .bind(id)
             .bind(client_id)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -220,11 +215,11 @@ impl Store {
 }
 
 /// A write statement with its values bound.
-pub(crate) type Write<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+pub(crate) type Write<'q> = crate::db::query::Query<'q>;
 
 /// `NotFound` unless a statement changed a row: the write was on a row that is not there, or
 /// not the caller's.
-pub(crate) fn changed(done: sqlx::any::AnyQueryResult) -> StoreResult<()> {
+pub(crate) fn changed(done: crate::db::query::Done) -> StoreResult<()> {
     if done.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -249,7 +244,7 @@ pub(crate) struct ClientTable {
 
 /// `NotFound` unless the client exists (staff-side writes about one client).
 pub(crate) async fn client_exists(tx: &mut Tx, client_id: i64) -> StoreResult<()> {
-    sqlx::query("SELECT id FROM clients WHERE id = $1")
+    query("SELECT id FROM clients WHERE id = $1")
         .bind(client_id)
         .fetch_optional(&mut **tx)
         .await?
@@ -259,16 +254,18 @@ pub(crate) async fn client_exists(tx: &mut Tx, client_id: i64) -> StoreResult<()
 
 /// The id of the client's row of `table` (`orders`, `payments`) made by the form with this
 /// idempotency key, if there is one.
-pub(crate) async fn id_by_key<'e, E>(db: E, table: &str, client_id: i64, key: &str) -> StoreResult<Option<i64>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    Ok(sqlx::query(&format!("SELECT id FROM {table} WHERE client_id = $1 AND idempotency_key = $2"))
+pub(crate) async fn id_by_key(
+    on: impl Into<crate::db::query::On<'_>>,
+    table: &str,
+    client_id: i64,
+    key: &str,
+) -> StoreResult<Option<i64>> {
+    Ok(query(format!("SELECT id FROM {table} WHERE client_id = $1 AND idempotency_key = $2"))
         .bind(client_id)
         .bind(key)
-        .fetch_optional(db)
+        .fetch_optional(on)
         .await?
-        .map(|r| r.try_get(0))
+        .map(|r| r.get(0))
         .transpose()?)
 }
 

@@ -4,13 +4,13 @@
 
 use super::activity::NewActivity;
 use super::{page_offset, Page, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
-use sqlx::{FromRow, Row};
 
 /// A message waiting to be sent.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Mail {
     pub id: i64,
     pub to_email: String,
@@ -18,9 +18,10 @@ pub struct Mail {
     pub body: String,
     pub attempts: i64,
 }
+from_row!(Mail { id, to_email, subject, body, attempts });
 
 /// A queued message as the admin outbox page shows it: never the body.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct QueuedMail {
     pub id: i64,
     pub to_email: String,
@@ -30,6 +31,7 @@ pub struct QueuedMail {
     pub last_error: Option<String>,
     pub next_attempt_at: i64,
 }
+from_row!(QueuedMail { id, to_email, subject, created_at, attempts, last_error, next_attempt_at });
 
 /// How many messages are not sent yet, and how many of those failed their last attempt.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,7 +42,7 @@ pub struct OutboxCounts {
 
 /// Queues a message inside the caller's transaction.
 pub async fn enqueue(tx: &mut Tx, to: &str, subject: &str, body: &str) -> StoreResult<()> {
-    sqlx::query("INSERT INTO outbox (to_email, subject, body, created_at) VALUES ($1, $2, $3, $4)")
+    query("INSERT INTO outbox (to_email, subject, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(to)
         .bind(subject)
         .bind(body)
@@ -66,7 +68,7 @@ impl Store {
             crate::db::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             crate::db::Backend::Sqlite => "",
         };
-        let mut mail: Vec<Mail> = sqlx::query_as(&format!(
+        let mut mail: Vec<Mail> = query_as(format!(
             "WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE {free} ORDER BY id LIMIT $3{skip_locked})
              UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM picked) AND {free}
              RETURNING id, to_email, subject, body, attempts"
@@ -74,7 +76,7 @@ impl Store {
         .bind(now + lease)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.db.write)
+        .fetch_all(self.db.writer())
         .await?;
         mail.sort_by_key(|m| m.id);
         Ok(mail)
@@ -82,53 +84,51 @@ impl Store {
 
     /// Records a delivery.
     pub async fn mail_sent(&self, id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
+        query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL WHERE id = $2")
             .bind(crate::domain::now())
             .bind(id)
-            .execute(&self.db.write)
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
 
     /// Records a failed attempt; the message is claimed again from `next_attempt_at` on.
     pub async fn mail_failed(&self, id: i64, error: &str, next_attempt_at: i64) -> StoreResult<()> {
-        sqlx::query(
+        query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, claimed_until = NULL
              WHERE id = $3",
         )
         .bind(error.chars().take(500).collect::<String>())
         .bind(next_attempt_at)
         .bind(id)
-        .execute(&self.db.write)
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
 
     /// Messages not sent yet, and those among them whose last attempt failed.
     pub async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN last_error IS NOT NULL THEN 1 ELSE 0 END), 0)
              FROM outbox WHERE sent_at IS NULL",
         )
-        .fetch_one(&self.db.read)
+        .fetch_one(&self.db)
         .await?;
-        Ok(OutboxCounts { backlog: row.try_get(0)?, failing: row.try_get(1)? })
+        Ok(OutboxCounts { backlog: row.get(0)?, failing: row.get(1)? })
     }
 
     /// One page of the messages not sent yet, newest first.
     pub async fn list_outbox(&self, page: i64, per_page: i64) -> StoreResult<Page<QueuedMail>> {
         let (page, offset) = page_offset(page, per_page);
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let items = sqlx::query_as(
+        let total: i64 =
+            query("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetch_one(&self.db).await?.get(0)?;
+        let items = query_as(
             "SELECT id, to_email, subject, created_at, attempts, last_error, next_attempt_at
              FROM outbox WHERE sent_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2",
         )
         .bind(per_page)
         .bind(offset)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?;
         Ok(Page { items, page, per_page, total })
     }
@@ -138,16 +138,16 @@ impl Store {
     /// `NotFound` for an unknown id, `Conflict` for a message already sent.
     pub async fn retry_mail_now(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            let row = sqlx::query("SELECT to_email, subject, sent_at, attempts FROM outbox WHERE id = $1")
+            let row = query("SELECT to_email, subject, sent_at, attempts FROM outbox WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            if row.try_get::<Option<i64>, _>(2)?.is_some() {
+            if row.get::<Option<i64>>(2)?.is_some() {
                 return Err(StoreError::Conflict(Conflict::MailAlreadySent));
             }
-            let (to, subject, attempts): (String, String, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
-            sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL")
+            let (to, subject, attempts): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(3)?);
+            query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL")
                 .bind(crate::domain::now())
                 .bind(id)
                 .execute(&mut *tx)

@@ -3,18 +3,16 @@
 //! so this file builds on `sessions` and `impersonations`, and they never name `Staff`.
 
 use super::activity::{ActivityActor, NewActivity};
-use super::flag::Flag;
 use super::{changed, Page, Store, StoreError, StoreResult, Tx};
-use crate::db::query::query;
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::permissions::{Grants, Permission};
 use crate::domain::session::Whose;
-use sqlx::{FromRow, Row};
 
 /// A staff member with their role.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Staff {
     pub id: i64,
     pub email: String,
@@ -22,9 +20,9 @@ pub struct Staff {
     pub password_hash: String,
     pub role_id: i64,
     pub role_name: String,
-    #[sqlx(try_from = "Flag")]
     pub active: bool,
 }
+from_row!(Staff { id, email, name, password_hash, role_id, role_name, active });
 
 /// A live staff session with the staff member and their permissions.
 #[derive(Debug, Clone)]
@@ -42,7 +40,7 @@ pub struct StaffSessionRow {
 }
 
 /// A client account.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Client {
     pub id: i64,
     pub email: String,
@@ -50,7 +48,6 @@ pub struct Client {
     pub company: String,
     pub phone: String,
     pub password_hash: String,
-    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub consent: String,
     pub consent_until: Option<i64>,
@@ -58,19 +55,33 @@ pub struct Client {
     pub last_login_at: Option<i64>,
     pub hidden_modules: String,
 }
+from_row!(Client {
+    id,
+    email,
+    name,
+    company,
+    phone,
+    password_hash,
+    active,
+    consent,
+    consent_until,
+    created_at,
+    last_login_at,
+    hidden_modules
+});
 
 /// A row of the admin client list.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ClientListRow {
     pub id: i64,
     pub email: String,
     pub name: String,
     pub company: String,
-    #[sqlx(try_from = "Flag")]
     pub active: bool,
     pub consent: String,
     pub consent_until: Option<i64>,
 }
+from_row!(ClientListRow { id, email, name, company, active, consent, consent_until });
 
 /// A role with its permissions.
 #[derive(Debug, Clone)]
@@ -81,11 +92,12 @@ pub struct Role {
 }
 
 /// A store (brand) a client belongs to.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct StoreRow {
     pub id: i64,
     pub name: String,
 }
+from_row!(StoreRow { id, name });
 
 const STAFF_COLUMNS: &str =
     "SELECT s.id, s.email, s.name, s.password_hash, s.role_id, r.name AS role_name, s.active FROM staff s JOIN roles r ON r.id = s.role_id";
@@ -93,7 +105,7 @@ const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_h
 
 /// Counts one failed sign-in (password or code) of `account` from `ip` against the limit.
 pub(crate) async fn insert_login_failure(tx: &mut Tx, account: &str, ip: &str) -> StoreResult<()> {
-    sqlx::query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
+    query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
         .bind(account)
         .bind(ip)
         .bind(crate::domain::now())
@@ -105,9 +117,9 @@ pub(crate) async fn insert_login_failure(tx: &mut Tx, account: &str, ip: &str) -
 impl Store {
     /// Finds a staff member by e-mail (case-insensitive).
     pub async fn staff_by_email(&self, email: &str) -> StoreResult<Option<Staff>> {
-        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} WHERE s.email = $1"))
+        Ok(query_as(format!("{STAFF_COLUMNS} WHERE s.email = $1"))
             .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?)
     }
 
@@ -162,40 +174,40 @@ impl Store {
 
     /// Finds a staff member by id.
     pub async fn staff_by_id(&self, id: i64) -> StoreResult<Staff> {
-        sqlx::query_as(&format!("{STAFF_COLUMNS} WHERE s.id = $1"))
+        query_as(format!("{STAFF_COLUMNS} WHERE s.id = $1"))
             .bind(id)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or(StoreError::NotFound)
     }
 
     /// All staff, for filters.
     pub async fn list_staff(&self) -> StoreResult<Vec<Staff>> {
-        Ok(sqlx::query_as(&format!("{STAFF_COLUMNS} ORDER BY s.name")).fetch_all(&self.db.read).await?)
+        Ok(query_as(format!("{STAFF_COLUMNS} ORDER BY s.name")).fetch_all(&self.db).await?)
     }
 
     /// The permissions a role grants.
     pub async fn role_permissions(&self, role_id: i64) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query("SELECT permission FROM role_permissions WHERE role_id = $1")
+        let rows = query("SELECT permission FROM role_permissions WHERE role_id = $1")
             .bind(role_id)
-            .fetch_all(&self.db.read)
+            .fetch_all(&self.db)
             .await?;
-        rows.iter().map(|r| r.try_get(0).map_err(StoreError::from)).collect()
+        rows.iter().map(|r| r.get(0).map_err(StoreError::from)).collect()
     }
 
     /// Every role with its permissions.
     pub async fn list_roles(&self) -> StoreResult<Vec<Role>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT r.id, r.name, rp.permission FROM roles r LEFT JOIN role_permissions rp ON rp.role_id = r.id ORDER BY r.id",
         )
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?;
         let mut roles: Vec<Role> = Vec::new();
         for r in rows {
-            let id: i64 = r.try_get(0)?;
-            let perm: Option<String> = r.try_get(2)?;
+            let id: i64 = r.get(0)?;
+            let perm: Option<String> = r.get(2)?;
             if roles.last().map(|x| x.id) != Some(id) {
-                roles.push(Role { id, name: r.try_get(1)?, grants: Grants::default() });
+                roles.push(Role { id, name: r.get(1)?, grants: Grants::default() });
             }
             // A name this build does not know grants nothing, as in `Grants::from_stored`.
             if let (Some(p), Some(role)) = (perm.as_deref().and_then(Permission::parse), roles.last_mut()) {
@@ -208,14 +220,14 @@ impl Store {
     /// Creates a role with the given permissions (used by seeding).
     pub async fn create_role(&self, name: &str, builtin: bool, perms: &[&str]) -> StoreResult<i64> {
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, $2) RETURNING id")
+        let id: i64 = query("INSERT INTO roles (name, builtin) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(builtin as i64)
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
         for p in perms {
-            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+            query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
                 .bind(id)
                 .bind(*p)
                 .execute(&mut *tx)
@@ -231,11 +243,11 @@ impl Store {
             return Err(StoreError::Conflict(Conflict::RoleExists { name: name.to_string() }));
         }
         self.record(|mut tx| async move {
-            let id: i64 = sqlx::query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
+            let id: i64 = query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
                 .bind(name)
                 .fetch_one(&mut *tx)
                 .await?
-                .try_get(0)?;
+                .get(0)?;
             let mut e = staff_event(by, "Role added", name, 0);
             e.target = format!("role {name}");
             Ok((tx, id, e))
@@ -253,19 +265,18 @@ impl Store {
             return Ok(false);
         }
         self.record(|mut tx| async move {
-            sqlx::query("DELETE FROM role_permissions WHERE role_id = $1").bind(role_id).execute(&mut *tx).await?;
+            query("DELETE FROM role_permissions WHERE role_id = $1").bind(role_id).execute(&mut *tx).await?;
             for p in perms {
-                sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+                query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
                     .bind(role_id)
                     .bind(*p)
                     .execute(&mut *tx)
                     .await?;
             }
             if removed.contains(&Permission::ClientsImpersonate.as_str()) {
-                let staff =
-                    sqlx::query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
+                let staff = query("SELECT id FROM staff WHERE role_id = $1").bind(role_id).fetch_all(&mut *tx).await?;
                 for row in staff {
-                    let staff_id: i64 = row.try_get(0)?;
+                    let staff_id: i64 = row.get(0)?;
                     super::impersonations::end_impersonations_where(
                         &mut tx,
                         Whose::Staff(staff_id),
@@ -290,12 +301,12 @@ impl Store {
 
     /// Finds a role id by name.
     pub async fn role_id(&self, name: &str) -> StoreResult<i64> {
-        sqlx::query("SELECT id FROM roles WHERE name = $1")
+        query("SELECT id FROM roles WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or(StoreError::NotFound)?
-            .try_get(0)
+            .get(0)
             .map_err(StoreError::from)
     }
 
@@ -313,7 +324,7 @@ impl Store {
             return Err(StoreError::Conflict(Conflict::StaffExists { email: email.to_string() }));
         }
         self.record(|mut tx| async move {
-            let id: i64 = sqlx::query(
+            let id: i64 = query(
                 "INSERT INTO staff (email, name, password_hash, role_id, active, created_at) VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
             )
             .bind(&email)
@@ -323,7 +334,7 @@ impl Store {
             .bind(crate::domain::now())
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
             Ok((tx, id, staff_event(by, "Staff account added", &email, id)))
         })
         .await
@@ -332,7 +343,7 @@ impl Store {
     /// Disables a staff account and ends its sessions; its impersonations end on their next request.
     pub async fn disable_staff(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            changed(sqlx::query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?)?;
+            changed(query("UPDATE staff SET active = 0 WHERE id = $1").bind(staff_id).execute(&mut *tx).await?)?;
             super::sessions::delete_staff_sessions(&mut tx, staff_id).await?;
             super::impersonations::end_impersonations_where(
                 &mut tx,
@@ -351,7 +362,7 @@ impl Store {
     /// Changes a staff member's role; live impersonations are re-checked on their next request.
     pub async fn set_staff_role(&self, staff_id: i64, role_id: i64, by: &StaffActing) -> StoreResult<()> {
         self.change(
-            sqlx::query("UPDATE staff SET role_id = $1 WHERE id = $2").bind(role_id).bind(staff_id),
+            query("UPDATE staff SET role_id = $1 WHERE id = $2").bind(role_id).bind(staff_id),
             staff_event(by, "Staff role changed", &format!("role #{role_id}"), staff_id),
         )
         .await
@@ -359,28 +370,28 @@ impl Store {
 
     /// Finds a client by e-mail (case-insensitive).
     pub async fn client_by_email(&self, email: &str) -> StoreResult<Option<Client>> {
-        Ok(sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE email = $1"))
+        Ok(query_as(format!("{CLIENT_COLUMNS} WHERE email = $1"))
             .bind(email.trim().to_lowercase())
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?)
     }
 
     /// Finds a client by id.
     pub async fn client(&self, id: i64) -> StoreResult<Client> {
-        sqlx::query_as(&format!("{CLIENT_COLUMNS} WHERE id = $1"))
+        query_as(format!("{CLIENT_COLUMNS} WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or(StoreError::NotFound)
     }
 
     /// The stores a client belongs to.
     pub async fn client_stores(&self, client_id: i64) -> StoreResult<Vec<StoreRow>> {
-        Ok(sqlx::query_as(
+        Ok(query_as(
             "SELECT st.id, st.name FROM stores st JOIN client_stores cs ON cs.store_id = st.id WHERE cs.client_id = $1 ORDER BY st.id",
         )
         .bind(client_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
@@ -392,14 +403,14 @@ impl Store {
         by: &StaffActing,
     ) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            let old: String = sqlx::query("SELECT hidden_modules FROM clients WHERE id = $1")
+            let old: String = query("SELECT hidden_modules FROM clients WHERE id = $1")
                 .bind(client_id)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?
-                .try_get(0)?;
+                .get(0)?;
             let new = modules.hidden_list();
-            sqlx::query("UPDATE clients SET hidden_modules = $1 WHERE id = $2")
+            query("UPDATE clients SET hidden_modules = $1 WHERE id = $2")
                 .bind(&new)
                 .bind(client_id)
                 .execute(&mut *tx)
@@ -426,52 +437,49 @@ impl Store {
         let (page, offset) = super::page_offset(page, per_page);
         let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_', '\\'], ""));
         let filter = "WHERE LOWER(name) LIKE $1 OR email LIKE $1";
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM clients {filter}"))
-            .bind(&pattern)
-            .fetch_one(&self.db.read)
-            .await?
-            .try_get(0)?;
-        let items = sqlx::query_as(&format!(
+        let total: i64 =
+            query(format!("SELECT COUNT(*) FROM clients {filter}")).bind(&pattern).fetch_one(&self.db).await?.get(0)?;
+        let items = query_as(format!(
             "SELECT id, email, name, company, active, consent, consent_until FROM clients {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
         .bind(&pattern)
         .bind(per_page)
         .bind(offset)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?;
         Ok(Page { items, page, per_page, total })
     }
 
     /// Counts for the admin dashboard: clients, live impersonations, open tickets, unpaid invoices.
     pub async fn admin_counts(&self) -> StoreResult<(i64, i64, i64, i64)> {
-        let r = sqlx::query(
+        let r = query(
             "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM impersonations WHERE ended_at IS NULL),
                     (SELECT COUNT(*) FROM tickets WHERE status <> 'closed'), (SELECT COUNT(*) FROM invoices WHERE status = 'unpaid')",
         )
-        .fetch_one(&self.db.read)
+        .fetch_one(&self.db)
         .await?;
-        Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     }
 
     /// Number of failed sign-ins for this account from this address since `since`.
     pub async fn recent_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND ip = $2 AND at > $3")
+        Ok(query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND ip = $2 AND at > $3")
             .bind(account)
             .bind(ip)
             .bind(since)
-            .fetch_one(&self.db.read)
+            .fetch_one(&self.db)
             .await?
-            .try_get(0)?)
+            .get(0)?)
     }
 
     /// Failed sign-ins of one account from every address since `since`.
     pub async fn recent_login_failures_anywhere(&self, account: &str, since: i64) -> StoreResult<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND at > $2")
+        Ok(query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND at > $2")
             .bind(account)
             .bind(since)
-            .fetch_one(&self.db.read)
+            .fetch_one(&self.db)
             .await?
-            .try_get(0)?)
+            .get(0)?)
     }
 
     /// Records one failed sign-in, with an activity entry for the security log.
@@ -480,7 +488,7 @@ impl Store {
             let now = crate::domain::now();
             insert_login_failure(&mut tx, account, ip).await?;
             // Old rows are useless to the 15-minute window; trimming here keeps the table small.
-            sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
+            query("DELETE FROM login_failures WHERE at < $1").bind(now - 86400).execute(&mut *tx).await?;
             Ok((
                 tx,
                 (),

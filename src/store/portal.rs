@@ -2,16 +2,16 @@
 
 use super::activity::NewActivity;
 use super::{changed, ClientTable, Page, Store, StoreError, StoreResult};
+use crate::db::query::query_as;
 use crate::db::query::{from_row, query};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::Consent;
 use crate::domain::lists::{InvoiceStatus, TicketStatus};
-use sqlx::{FromRow, Row};
 
 /// A service (hosting plan, domain…).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Service {
     pub id: i64,
     pub client_id: i64,
@@ -22,9 +22,10 @@ pub struct Service {
     pub billing_cycle: String,
     pub next_due_at: Option<i64>,
 }
+from_row!(Service { id, client_id, name, product, status, price_cents, billing_cycle, next_due_at });
 
 /// An invoice header.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Invoice {
     pub id: i64,
     pub client_id: i64,
@@ -35,18 +36,20 @@ pub struct Invoice {
     pub issued_at: i64,
     pub due_at: i64,
 }
+from_row!(Invoice { id, client_id, number, status, currency, total_cents, issued_at, due_at });
 
 /// One invoice line.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct InvoiceLine {
     pub description: String,
     pub quantity: i64,
     pub unit_cents: i64,
     pub amount_cents: i64,
 }
+from_row!(InvoiceLine { description, quantity, unit_cents, amount_cents });
 
 /// An order.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Order {
     pub id: i64,
     pub client_id: i64,
@@ -56,9 +59,10 @@ pub struct Order {
     pub total_cents: i64,
     pub created_at: i64,
 }
+from_row!(Order { id, client_id, number, status, currency, total_cents, created_at });
 
 /// A ticket header.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Ticket {
     pub id: i64,
     pub client_id: i64,
@@ -67,9 +71,10 @@ pub struct Ticket {
     pub created_at: i64,
     pub updated_at: i64,
 }
+from_row!(Ticket { id, client_id, subject, status, created_at, updated_at });
 
 /// A ticket reply with the names needed to say who wrote it and who acted.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Reply {
     pub id: i64,
     pub author_kind: String,
@@ -79,6 +84,7 @@ pub struct Reply {
     pub body: String,
     pub created_at: i64,
 }
+from_row!(Reply { id, author_kind, author_staff_name, actor_staff_name, impersonation_id, body, created_at });
 
 /// Figures for the client dashboard, read in one query.
 #[derive(Debug, Clone)]
@@ -152,7 +158,7 @@ const TICKETS: ClientTable = ClientTable {
 impl Store {
     /// Dashboard figures for one client.
     pub async fn dashboard_summary(&self, client_id: i64) -> StoreResult<DashboardSummary> {
-        Ok(query(
+        Ok(query_as(
             "SELECT (SELECT COUNT(*) FROM services WHERE client_id = $1 AND status = 'active') AS active_services,
                     (SELECT COUNT(*) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS unpaid_invoices,
                     (SELECT CAST(COALESCE(SUM(total_cents), 0) AS BIGINT) FROM invoices WHERE client_id = $1 AND status = 'unpaid') AS amount_due_cents,
@@ -170,9 +176,9 @@ impl Store {
 
     /// A client's services.
     pub async fn services(&self, client_id: i64) -> StoreResult<Vec<Service>> {
-        Ok(sqlx::query_as(&format!("{SERVICE_COLS} WHERE client_id = $1 ORDER BY id"))
+        Ok(query_as(format!("{SERVICE_COLS} WHERE client_id = $1 ORDER BY id"))
             .bind(client_id)
-            .fetch_all(&self.db.read)
+            .fetch_all(&self.db)
             .await?)
     }
 
@@ -208,7 +214,7 @@ impl Store {
                 "SELECT description, quantity, unit_cents, amount_cents FROM order_lines WHERE order_id = $1 ORDER BY id"
             }
         };
-        Ok(sqlx::query_as(sql).bind(id).fetch_all(&self.db.read).await?)
+        Ok(query_as(sql).bind(id).fetch_all(&self.db).await?)
     }
 
     /// A client's orders, newest placed first, paged.
@@ -218,9 +224,9 @@ impl Store {
 
     /// One order (staff view).
     pub async fn order(&self, id: i64) -> StoreResult<Order> {
-        sqlx::query_as(&format!("{ORDER_COLS} WHERE id = $1"))
+        query_as(format!("{ORDER_COLS} WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.db.read)
+            .fetch_optional(&self.db)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -244,13 +250,13 @@ impl Store {
     /// One ticket with its replies; `client_id` scopes it (None for staff).
     pub async fn ticket(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Ticket, Vec<Reply>)> {
         let t: Ticket = self.client_row(&TICKETS, id, client_id).await?;
-        let replies = sqlx::query_as(
+        let replies = query_as(
             "SELECT r.id, r.author_kind, a.name AS author_staff_name, x.name AS actor_staff_name, r.impersonation_id, r.body, r.created_at
              FROM ticket_replies r LEFT JOIN staff a ON a.id = r.author_staff_id LEFT JOIN staff x ON x.id = r.actor_staff_id
              WHERE r.ticket_id = $1 ORDER BY r.id",
         )
         .bind(id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?;
         Ok((t, replies))
     }
@@ -259,7 +265,7 @@ impl Store {
     pub async fn create_ticket(&self, acting: &Acting, subject: &str, body: &str) -> StoreResult<i64> {
         let now = crate::domain::now();
         self.record(|mut tx| async move {
-            let id: i64 = sqlx::query(
+            let id: i64 = query(
                 "INSERT INTO tickets (client_id, subject, status, created_at, updated_at, actor_staff_id, impersonation_id)
              VALUES ($1, $2, 'open', $3, $3, $4, $5) RETURNING id",
             )
@@ -270,7 +276,7 @@ impl Store {
             .bind(acting.impersonation_id())
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
             insert_reply(&mut tx, acting, id, body, now).await?;
             Ok((
                 tx,
@@ -286,7 +292,7 @@ impl Store {
         let now = crate::domain::now();
         self.record(|mut tx| async move {
             changed(
-                sqlx::query("UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3")
+                query("UPDATE tickets SET status = 'open', updated_at = $1 WHERE id = $2 AND client_id = $3")
                     .bind(now)
                     .bind(ticket_id)
                     .bind(acting.client_id)
@@ -311,7 +317,7 @@ impl Store {
     /// Updates the acting client's profile (name, phone).
     pub async fn update_profile(&self, acting: &Acting, name: &str, phone: &str) -> StoreResult<()> {
         self.change(
-            sqlx::query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
+            query("UPDATE clients SET name = $1, phone = $2 WHERE id = $3")
                 .bind(name)
                 .bind(phone)
                 .bind(acting.client_id),
@@ -328,13 +334,13 @@ impl Store {
         keep_session: i64,
     ) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            sqlx::query("UPDATE clients SET password_hash = $1 WHERE id = $2")
+            query("UPDATE clients SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)
                 .bind(acting.client_id)
                 .execute(&mut *tx)
                 .await?;
             // Other sign-ins of this client end with a password change; this one stays.
-            sqlx::query(
+            query(
                 "DELETE FROM sessions WHERE client_id = $1 AND kind = 'client' AND impersonation_id IS NULL AND id <> $2",
             )
             .bind(acting.client_id)
@@ -349,7 +355,7 @@ impl Store {
     /// Changes the acting client's e-mail (sensitive); fails with `Conflict` if it is taken.
     pub async fn set_client_email(&self, acting: &Acting, email: &str) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            let taken = sqlx::query("SELECT id FROM clients WHERE email = $1 AND id <> $2")
+            let taken = query("SELECT id FROM clients WHERE email = $1 AND id <> $2")
                 .bind(email)
                 .bind(acting.client_id)
                 .fetch_optional(&mut *tx)
@@ -357,7 +363,7 @@ impl Store {
             if taken.is_some() {
                 return Err(StoreError::Conflict(Conflict::EmailInUse));
             }
-            sqlx::query("UPDATE clients SET email = $1 WHERE id = $2")
+            query("UPDATE clients SET email = $1 WHERE id = $2")
                 .bind(email)
                 .bind(acting.client_id)
                 .execute(&mut *tx)
@@ -390,7 +396,7 @@ impl Store {
             until.map(crate::domain::format_time).unwrap_or_else(|| "revoked by the client or staff".into())
         );
         self.change(
-            sqlx::query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
+            query("UPDATE clients SET consent = $1, consent_until = $2 WHERE id = $3")
                 .bind(value)
                 .bind(until)
                 .bind(client_id),
@@ -402,8 +408,8 @@ impl Store {
     /// Closes the acting client's account (sensitive): disables it and ends all its sessions.
     pub async fn close_client_account(&self, acting: &Acting) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            sqlx::query("UPDATE clients SET active = 0 WHERE id = $1").bind(acting.client_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM sessions WHERE client_id = $1 AND impersonation_id IS NULL")
+            query("UPDATE clients SET active = 0 WHERE id = $1").bind(acting.client_id).execute(&mut *tx).await?;
+            query("DELETE FROM sessions WHERE client_id = $1 AND impersonation_id IS NULL")
                 .bind(acting.client_id)
                 .execute(&mut *tx)
                 .await?;
@@ -422,7 +428,7 @@ impl Store {
 }
 
 async fn insert_reply(tx: &mut super::Tx, acting: &Acting, ticket_id: i64, body: &str, now: i64) -> StoreResult<i64> {
-    Ok(sqlx::query(
+    Ok(query(
         "INSERT INTO ticket_replies (ticket_id, author_kind, actor_staff_id, impersonation_id, body, created_at)
          VALUES ($1, 'client', $2, $3, $4, $5) RETURNING id",
     )
@@ -433,5 +439,5 @@ async fn insert_reply(tx: &mut super::Tx, acting: &Acting, ticket_id: i64, body:
     .bind(now)
     .fetch_one(&mut **tx)
     .await?
-    .try_get(0)?)
+    .get(0)?)
 }

@@ -4,7 +4,7 @@
 
 use super::activity::{ActivityActor, NewActivity};
 use super::{Store, StoreResult, Tx};
-use crate::db::query::{from_row, query};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::permissions::Permission;
@@ -112,7 +112,7 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
 impl Store {
     /// Reads a portal session, with its impersonation and the staff member's current standing.
     pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
-        Ok(query(PORTAL_SESSION_SQL)
+        Ok(query_as(PORTAL_SESSION_SQL)
             .bind(token_hash)
             .bind(now)
             .bind(Permission::ClientsImpersonate.as_str())
@@ -124,7 +124,7 @@ impl Store {
     /// A client's own sign-out: ends that one session only.
     pub async fn end_client_session(&self, acting: &Acting, session_id: i64) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+            query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
             let client = acting.client_id;
             Ok((tx, (), security_event(ActivityActor::Client(client), Some(client), "Client signed out", &acting.ip)))
         })
@@ -133,7 +133,7 @@ impl Store {
 
     /// Deletes one session row.
     pub async fn delete_session(&self, session_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(&self.db.write).await?;
+        query("DELETE FROM sessions WHERE id = $1").bind(session_id).execute(self.db.writer()).await?;
         Ok(())
     }
 }
@@ -150,7 +150,7 @@ pub(crate) async fn insert_session(
     csrf: &str,
     expires_at: i64,
 ) -> StoreResult<()> {
-    sqlx::query(
+    query(
         "INSERT INTO sessions (token_hash, kind, staff_id, client_id, impersonation_id, csrf_token, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
@@ -173,13 +173,13 @@ pub(crate) async fn touch_last_login(tx: &mut Tx, whose: Whose) -> StoreResult<(
         Whose::Staff(id) => ("UPDATE staff SET last_login_at = $1 WHERE id = $2", id),
         Whose::Client(id) => ("UPDATE clients SET last_login_at = $1 WHERE id = $2", id),
     };
-    sqlx::query(sql).bind(crate::domain::now()).bind(id).execute(&mut **tx).await?;
+    query(sql).bind(crate::domain::now()).bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 
 /// Removes the staff session (whole or half signed in) that a browser had, before it gets a new one.
 pub(crate) async fn end_staff_session_by_hash(tx: &mut Tx, token_hash: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
+    query("DELETE FROM sessions WHERE token_hash = $1 AND kind IN ('staff', 'staff_2fa')")
         .bind(token_hash)
         .execute(&mut **tx)
         .await?;
@@ -188,7 +188,7 @@ pub(crate) async fn end_staff_session_by_hash(tx: &mut Tx, token_hash: &str) -> 
 
 /// Deletes a staff member's admin sessions, whole or half signed in (never their portal ones).
 pub(crate) async fn delete_staff_sessions(tx: &mut Tx, staff_id: i64) -> StoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE staff_id = $1 AND kind IN ('staff', 'staff_2fa')")
+    Ok(query("DELETE FROM sessions WHERE staff_id = $1 AND kind IN ('staff', 'staff_2fa')")
         .bind(staff_id)
         .execute(&mut **tx)
         .await?

@@ -2,16 +2,16 @@
 
 use super::activity::NewActivity;
 use super::{Store, StoreResult};
+use crate::db::query::query;
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::settings::Settings;
-use sqlx::Row;
 
 impl Store {
     /// Every stored setting as key/value pairs.
     pub async fn setting_pairs(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT key, value FROM settings").fetch_all(&self.db.read).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        let rows = query("SELECT key, value FROM settings").fetch_all(&self.db).await?;
+        rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?))).collect()
     }
 
     /// The typed settings, read now.
@@ -22,13 +22,13 @@ impl Store {
     /// Stores an already-validated value and records old and new values.
     pub async fn set_setting(&self, key: &str, value: &str, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            let old: Option<String> = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            let old: Option<String> = query("SELECT value FROM settings WHERE key = $1")
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| r.try_get(0))
+                .map(|r| r.get(0))
                 .transpose()?;
-            sqlx::query(
+            query(
                 "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
             .bind(key)

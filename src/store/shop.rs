@@ -3,15 +3,15 @@
 
 use super::activity::{append, NewActivity};
 use super::{id_by_key, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::{Acting, StoreInfo};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 use crate::domain::money::{self, MAX_QUANTITY};
 use crate::domain::shop;
-use sqlx::{FromRow, Row};
 
 /// A product of a store's catalogue.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Product {
     pub id: i64,
     pub store_id: i64,
@@ -21,9 +21,10 @@ pub struct Product {
     pub price_cents: i64,
     pub billing_interval: String,
 }
+from_row!(Product { id, store_id, sku, name, description, price_cents, billing_interval });
 
 /// One cart line with the product's current name and price.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct CartLine {
     pub product_id: i64,
     pub sku: String,
@@ -32,9 +33,10 @@ pub struct CartLine {
     pub unit_cents: i64,
     pub billing_interval: String,
 }
+from_row!(CartLine { product_id, sku, name, quantity, unit_cents, billing_interval });
 
 /// An order with everything its detail pages show. `internal_note` is for the admin side only.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrderDetail {
     pub id: i64,
     pub client_id: i64,
@@ -51,6 +53,22 @@ pub struct OrderDetail {
     pub impersonation_id: Option<i64>,
     pub store_name: Option<String>,
 }
+from_row!(OrderDetail {
+    id,
+    client_id,
+    client_name,
+    number,
+    status,
+    currency,
+    total_cents,
+    created_at,
+    invoice_id,
+    client_note,
+    internal_note,
+    actor_staff_name,
+    impersonation_id,
+    store_name
+});
 
 /// One order line: the same columns as an invoice line.
 pub type OrderLine = super::portal::InvoiceLine;
@@ -72,23 +90,23 @@ const PRODUCT_COLS: &str = "SELECT id, store_id, sku, name, description, price_c
 impl Store {
     /// The active products of one store, in catalogue order.
     pub async fn products(&self, store_id: i64) -> StoreResult<Vec<Product>> {
-        Ok(sqlx::query_as(&format!("{PRODUCT_COLS} WHERE store_id = $1 AND active = 1 ORDER BY id"))
+        Ok(query_as(format!("{PRODUCT_COLS} WHERE store_id = $1 AND active = 1 ORDER BY id"))
             .bind(store_id)
-            .fetch_all(&self.db.read)
+            .fetch_all(&self.db)
             .await?)
     }
 
     /// Remembers the store a client's own portal session browses; `NotFound` unless the client
     /// belongs to that store.
     pub async fn set_session_store(&self, session_id: i64, client_id: i64, store_id: i64) -> StoreResult<()> {
-        let n = sqlx::query(
+        let n = query(
             "UPDATE sessions SET store_id = $1 WHERE id = $2 AND client_id = $3 AND impersonation_id IS NULL
                AND EXISTS (SELECT 1 FROM client_stores cs WHERE cs.client_id = $3 AND cs.store_id = $1)",
         )
         .bind(store_id)
         .bind(session_id)
         .bind(client_id)
-        .execute(&self.db.write)
+        .execute(self.db.writer())
         .await?;
         if n.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -98,14 +116,14 @@ impl Store {
 
     /// The client's cart in one store, oldest line first.
     pub async fn cart(&self, client_id: i64, store_id: i64) -> StoreResult<Vec<CartLine>> {
-        Ok(sqlx::query_as(
+        Ok(query_as(
             "SELECT ci.product_id, p.sku, p.name, ci.quantity, p.price_cents AS unit_cents, p.billing_interval
              FROM cart_items ci JOIN products p ON p.id = ci.product_id
              WHERE ci.client_id = $1 AND ci.store_id = $2 ORDER BY ci.added_at, ci.product_id",
         )
         .bind(client_id)
         .bind(store_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
@@ -114,7 +132,7 @@ impl Store {
     /// would pass the largest quantity.
     pub async fn add_to_cart(&self, acting: &Acting, store_id: i64, product_id: i64, quantity: i64) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            let sold = sqlx::query("SELECT id FROM products WHERE id = $1 AND store_id = $2 AND active = 1")
+            let sold = query("SELECT id FROM products WHERE id = $1 AND store_id = $2 AND active = 1")
                 .bind(product_id)
                 .bind(store_id)
                 .fetch_optional(&mut *tx)
@@ -122,18 +140,18 @@ impl Store {
             if sold.is_none() {
                 return Err(StoreError::NotFound);
             }
-            let current: i64 = sqlx::query("SELECT quantity FROM cart_items WHERE client_id = $1 AND product_id = $2")
+            let current: i64 = query("SELECT quantity FROM cart_items WHERE client_id = $1 AND product_id = $2")
                 .bind(acting.client_id)
                 .bind(product_id)
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| r.try_get(0))
+                .map(|r| r.get(0))
                 .transpose()?
                 .unwrap_or(0);
             let new = current.checked_add(quantity).filter(|q| *q <= MAX_QUANTITY).ok_or_else(|| {
                 StoreError::Conflict(Conflict::CartLineFull { current })
             })?;
-            sqlx::query(
+            query(
                 "INSERT INTO cart_items (client_id, store_id, product_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (client_id, product_id) DO UPDATE SET quantity = $4",
             )
@@ -162,13 +180,11 @@ impl Store {
             return self.remove_from_cart(acting, store_id, product_id).await;
         }
         self.change(
-            sqlx::query(
-                "UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4",
-            )
-            .bind(quantity)
-            .bind(acting.client_id)
-            .bind(store_id)
-            .bind(product_id),
+            query("UPDATE cart_items SET quantity = $1 WHERE client_id = $2 AND store_id = $3 AND product_id = $4")
+                .bind(quantity)
+                .bind(acting.client_id)
+                .bind(store_id)
+                .bind(product_id),
             cart_entry(acting, "Changed a cart quantity", product_id).with_detail(format!("quantity {quantity}")),
         )
         .await
@@ -177,7 +193,7 @@ impl Store {
     /// Removes a line from the acting client's cart in this store.
     pub async fn remove_from_cart(&self, acting: &Acting, store_id: i64, product_id: i64) -> StoreResult<()> {
         self.change(
-            sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
+            query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 AND product_id = $3")
                 .bind(acting.client_id)
                 .bind(store_id)
                 .bind(product_id),
@@ -199,13 +215,13 @@ impl Store {
         }
         // Deleting first locks the cart rows, so a concurrent checkout cannot order them twice.
         let items: Vec<(i64, i64)> =
-            sqlx::query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 RETURNING product_id, quantity")
+            query("DELETE FROM cart_items WHERE client_id = $1 AND store_id = $2 RETURNING product_id, quantity")
                 .bind(acting.client_id)
                 .bind(store.id)
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .map(|r| Ok((r.get(0)?, r.get(1)?)))
                 .collect::<Result<_, sqlx::Error>>()?;
         if items.is_empty() {
             // The same form may have just been placed by a racing submit that emptied the cart.
@@ -216,7 +232,7 @@ impl Store {
         }
         let mut lines = Vec::with_capacity(items.len());
         for (product_id, quantity) in items {
-            let p: Product = sqlx::query_as(&format!("{PRODUCT_COLS} WHERE id = $1 AND store_id = $2 AND active = 1"))
+            let p: Product = query_as(format!("{PRODUCT_COLS} WHERE id = $1 AND store_id = $2 AND active = 1"))
                 .bind(product_id)
                 .bind(store.id)
                 .fetch_optional(&mut *tx)
@@ -228,7 +244,7 @@ impl Store {
         }
         let total = money::total(lines.iter().map(|l| l.2)).map_err(|e| StoreError::Conflict(Conflict::Money(e)))?;
         let notes = shop::order_notes(&acting.actor);
-        let inserted = sqlx::query(
+        let inserted = query(
             "INSERT INTO orders (client_id, number, status, total_cents, created_at, store_id, currency, client_note,
                                  internal_note, actor_staff_id, impersonation_id, idempotency_key)
              VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -250,11 +266,11 @@ impl Store {
         let Some(row) = inserted else {
             // A racing submit with the same key committed first; this one changes nothing.
             tx.rollback().await?;
-            let id = id_by_key(&self.db.write, "orders", acting.client_id, key).await?;
+            let id = id_by_key(self.db.writer(), "orders", acting.client_id, key).await?;
             return id.map(Checkout::Existing).ok_or(StoreError::NotFound);
         };
-        let order_id: i64 = row.try_get(0)?;
-        let invoice_id: i64 = sqlx::query(
+        let order_id: i64 = row.get(0)?;
+        let invoice_id: i64 = query(
             "INSERT INTO invoices (client_id, number, status, currency, total_cents, issued_at, due_at, store_id)
              VALUES ($1, $2, 'unpaid', $3, $4, $5, $6, $7) RETURNING id",
         )
@@ -267,13 +283,13 @@ impl Store {
         .bind(store.id)
         .fetch_one(&mut *tx)
         .await?
-        .try_get(0)?;
-        sqlx::query("UPDATE invoices SET number = $1 WHERE id = $2")
+        .get(0)?;
+        query("UPDATE invoices SET number = $1 WHERE id = $2")
             .bind(shop::invoice_number(invoice_id, now))
             .bind(invoice_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE orders SET number = $1, invoice_id = $2 WHERE id = $3")
+        query("UPDATE orders SET number = $1, invoice_id = $2 WHERE id = $3")
             .bind(shop::order_number(order_id, now))
             .bind(invoice_id)
             .bind(order_id)
@@ -281,7 +297,7 @@ impl Store {
             .await?;
         for (p, quantity, amount) in &lines {
             let description = shop::line_description(&p.name, &p.billing_interval);
-            sqlx::query(
+            query(
                 "INSERT INTO order_lines (order_id, product_id, description, quantity, unit_cents, amount_cents)
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -293,7 +309,7 @@ impl Store {
             .bind(amount)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
+            query(
                 "INSERT INTO invoice_lines (invoice_id, description, quantity, unit_cents, amount_cents) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(invoice_id)
@@ -320,7 +336,7 @@ impl Store {
 
     /// One order with its lines; `client_id` scopes it (None for staff, who may see any).
     pub async fn order_detail(&self, id: i64, client_id: Option<i64>) -> StoreResult<(OrderDetail, Vec<OrderLine>)> {
-        let o: OrderDetail = sqlx::query_as(
+        let o: OrderDetail = query_as(
             "SELECT o.id, o.client_id, c.name AS client_name, o.number, o.status, o.currency, o.total_cents, o.created_at,
                     o.invoice_id, o.client_note, o.internal_note, s.name AS actor_staff_name, o.impersonation_id,
                     st.name AS store_name
@@ -330,7 +346,7 @@ impl Store {
         )
         .bind(id)
         .bind(client_id)
-        .fetch_optional(&self.db.read)
+        .fetch_optional(&self.db)
         .await?
         .ok_or(StoreError::NotFound)?;
         Ok((o, self.document_lines(super::portal::LinesOf::Order, id).await?))
@@ -354,7 +370,7 @@ pub(crate) async fn seed_demo_shop(
     if !full_set {
         return Ok(());
     }
-    sqlx::query(
+    query(
         "INSERT INTO cart_items (client_id, store_id, product_id, quantity, added_at)
          SELECT $1, store_id, id, 1, $3 FROM products WHERE store_id = $2 AND sku IN ('HOST-M', 'DOM-COM')",
     )

@@ -2,15 +2,14 @@
 //! the colours the portal is drawn in.
 
 use super::activity::NewActivity;
-use super::flag::Flag;
 use super::{Store, StoreError, StoreResult};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
-use sqlx::{FromRow, Row};
 
 /// A store with its figures, for the admin stores page.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct StoreSummary {
     pub id: i64,
     pub name: String,
@@ -19,18 +18,19 @@ pub struct StoreSummary {
     pub products: i64,
     pub clients: i64,
 }
+from_row!(StoreSummary { id, name, color, currency, products, clients });
 
 /// A catalogue entry as staff see it (inactive ones included).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct CatalogueEntry {
     pub id: i64,
     pub sku: String,
     pub name: String,
     pub price_cents: i64,
     pub billing_interval: String,
-    #[sqlx(try_from = "Flag")]
     pub active: bool,
 }
+from_row!(CatalogueEntry { id, sku, name, price_cents, billing_interval, active });
 
 /// Whether a stored colour is a plain `#rrggbb`, the only form ever written into CSS.
 pub fn is_hex_color(c: &str) -> bool {
@@ -40,35 +40,34 @@ pub fn is_hex_color(c: &str) -> bool {
 impl Store {
     /// Every store with its product and client counts.
     pub async fn store_summaries(&self) -> StoreResult<Vec<StoreSummary>> {
-        Ok(sqlx::query_as(
+        Ok(query_as(
             "SELECT st.id, st.name, st.color, st.currency,
                     (SELECT COUNT(*) FROM products p WHERE p.store_id = st.id) AS products,
                     (SELECT COUNT(*) FROM client_stores cs WHERE cs.store_id = st.id) AS clients
              FROM stores st ORDER BY st.id",
         )
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
     /// Every store, for choosing a client's stores.
     pub async fn all_stores(&self) -> StoreResult<Vec<super::people::StoreRow>> {
-        Ok(sqlx::query_as("SELECT id, name FROM stores ORDER BY id").fetch_all(&self.db.read).await?)
+        Ok(query_as("SELECT id, name FROM stores ORDER BY id").fetch_all(&self.db).await?)
     }
 
     /// A store's whole catalogue for staff.
     pub async fn store_catalogue(&self, store_id: i64) -> StoreResult<Vec<CatalogueEntry>> {
-        Ok(sqlx::query_as(
+        Ok(query_as(
             "SELECT id, sku, name, price_cents, billing_interval, active FROM products WHERE store_id = $1 ORDER BY id",
         )
         .bind(store_id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?)
     }
 
     /// `(id, colour)` of every store whose colour is a valid `#rrggbb`.
     pub async fn store_colors(&self) -> StoreResult<Vec<(i64, String)>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, color FROM stores ORDER BY id").fetch_all(&self.db.read).await?;
+        let rows: Vec<(i64, String)> = query_as("SELECT id, color FROM stores ORDER BY id").fetch_all(&self.db).await?;
         Ok(rows.into_iter().filter(|(_, c)| is_hex_color(c)).collect())
     }
 
@@ -81,28 +80,28 @@ impl Store {
             super::client_exists(&mut tx, client_id).await?;
             let mut names = Vec::new();
             for id in store_ids {
-                let row = sqlx::query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                let row = query("SELECT name FROM stores WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
                 let Some(row) = row else {
                     return Err(StoreError::Conflict(Conflict::NoSuchStore(*id)));
                 };
-                names.push(row.try_get::<String, _>(0)?);
+                names.push(row.get::<String>(0)?);
             }
-            let old: Vec<(String,)> = sqlx::query_as(
+            let old: Vec<(String,)> = query_as(
                 "SELECT st.name FROM stores st JOIN client_stores cs ON cs.store_id = st.id WHERE cs.client_id = $1 ORDER BY st.id",
             )
             .bind(client_id)
             .fetch_all(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM client_stores WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+            query("DELETE FROM client_stores WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
             for id in store_ids {
-                sqlx::query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
+                query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
                     .bind(client_id)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
             }
             // A client's own session browsing a store they no longer belong to falls back to their first.
-            sqlx::query(
+            query(
                 "UPDATE sessions SET store_id = NULL WHERE client_id = $1 AND store_id IS NOT NULL
                    AND store_id NOT IN (SELECT store_id FROM client_stores WHERE client_id = $1)",
             )

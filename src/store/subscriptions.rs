@@ -2,15 +2,14 @@
 //! them at the end of the current period; every read is scoped by client.
 
 use super::activity::NewActivity;
-use super::flag::Flag;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query, Row};
 use crate::domain::acting::Acting;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
-use sqlx::{FromRow, Row};
 
 /// A subscription with the name of the staff member who cancelled it through Login as Client.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Subscription {
     pub id: i64,
     pub client_id: i64,
@@ -22,13 +21,29 @@ pub struct Subscription {
     pub status: String,
     pub started_at: i64,
     pub current_period_end: i64,
-    #[sqlx(try_from = "Flag")]
     pub cancel_at_period_end: bool,
     pub cancelled_at: Option<i64>,
     pub cancelled_by_staff_id: Option<i64>,
     pub cancelled_by_staff_name: Option<String>,
     pub cancel_impersonation_id: Option<i64>,
 }
+from_row!(Subscription {
+    id,
+    client_id,
+    store_id,
+    name,
+    price_cents,
+    currency,
+    billing_interval,
+    status,
+    started_at,
+    current_period_end,
+    cancel_at_period_end,
+    cancelled_at,
+    cancelled_by_staff_id,
+    cancelled_by_staff_name,
+    cancel_impersonation_id
+});
 
 impl Subscription {
     /// The status as of `now`: a subscription set to cancel has ended once its period is over,
@@ -77,7 +92,7 @@ impl Store {
     /// `Conflict` when it is already cancelling or has ended.
     pub async fn cancel_subscription(&self, acting: &Acting, id: i64) -> StoreResult<()> {
         let now = crate::domain::now();
-        let query = sqlx::query(
+        let query = query(
             "UPDATE subscriptions SET cancel_at_period_end = 1, cancelled_at = $1, cancelled_by_staff_id = $2,
                     cancel_impersonation_id = $3
              WHERE id = $4 AND client_id = $5 AND status = 'active' AND cancel_at_period_end = 0
@@ -104,7 +119,7 @@ impl Store {
 
     /// Undoes a cancellation at period end while the period still runs.
     pub async fn resume_subscription(&self, acting: &Acting, id: i64) -> StoreResult<()> {
-        let query = sqlx::query(
+        let query = query(
             "UPDATE subscriptions SET cancel_at_period_end = 0, cancelled_at = NULL, cancelled_by_staff_id = NULL,
                     cancel_impersonation_id = NULL
              WHERE id = $1 AND client_id = $2 AND status = 'active' AND cancel_at_period_end = 1
@@ -124,21 +139,19 @@ impl Store {
 }
 
 /// The subscription's `(cancel_at_period_end, current_period_end, status)` if it is the client's.
-async fn period_state(tx: &mut Tx, client_id: i64, id: i64) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
-    sqlx::query(
-        "SELECT cancel_at_period_end, current_period_end, status FROM subscriptions WHERE id = $1 AND client_id = $2",
-    )
-    .bind(id)
-    .bind(client_id)
-    .fetch_optional(&mut **tx)
-    .await
+async fn period_state(tx: &mut Tx, client_id: i64, id: i64) -> Result<Option<Row>, sqlx::Error> {
+    query("SELECT cancel_at_period_end, current_period_end, status FROM subscriptions WHERE id = $1 AND client_id = $2")
+        .bind(id)
+        .bind(client_id)
+        .fetch_optional(&mut **tx)
+        .await
 }
 
 /// Explains why resuming changed nothing: unknown id (404), not cancelling or already ended (409).
 async fn why_not_resumed(tx: &mut Tx, client_id: i64, id: i64) -> StoreError {
     let cancelling = match period_state(tx, client_id, id).await {
         Ok(None) => return StoreError::NotFound,
-        Ok(Some(r)) => r.try_get::<i64, _>(0),
+        Ok(Some(r)) => r.get::<i64>(0),
         Err(e) => return e.into(),
     };
     match cancelling {
@@ -155,9 +168,9 @@ async fn why_not_cancelled(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> St
         Ok(None) => return StoreError::NotFound,
         Err(e) => return e.into(),
     };
-    let cancelling = row.try_get::<Flag, _>(0).is_ok_and(bool::from);
-    let end: i64 = row.try_get(1).unwrap_or(0);
-    let status: String = row.try_get(2).unwrap_or_default();
+    let cancelling = row.get::<bool>(0).unwrap_or(false);
+    let end: i64 = row.get(1).unwrap_or(0);
+    let status: String = row.get(2).unwrap_or_default();
     if status != "active" || end <= now {
         StoreError::Conflict(Conflict::SubscriptionEnded)
     } else if cancelling {
@@ -172,7 +185,7 @@ async fn why_not_cancelled(tx: &mut Tx, client_id: i64, id: i64, now: i64) -> St
 /// yearly domain. Two statements, no round trip per product.
 pub(crate) async fn seed_demo_subscriptions(tx: &mut Tx, client_id: i64, now: i64) -> StoreResult<()> {
     let day = 86_400;
-    sqlx::query(
+    query(
         "INSERT INTO subscriptions (client_id, store_id, product_id, name, price_cents, currency, billing_interval,
                 status, started_at, current_period_end)
          SELECT $1, p.store_id, p.id, p.name, p.price_cents, st.currency, p.billing_interval, 'active', $2, $3
@@ -183,7 +196,7 @@ pub(crate) async fn seed_demo_subscriptions(tx: &mut Tx, client_id: i64, now: i6
     .bind(now + 25 * day)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    query(
         "INSERT INTO subscriptions (client_id, store_id, product_id, name, price_cents, currency, billing_interval,
                 status, started_at, current_period_end, cancel_at_period_end, cancelled_at)
          SELECT $1, p.store_id, p.id, p.name, p.price_cents, st.currency, p.billing_interval, 'active', $2, $3, 1, $4

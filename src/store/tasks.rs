@@ -2,12 +2,11 @@
 //! client (where allowed) or by staff; every portal read is scoped by client.
 
 use super::activity::NewActivity;
-use super::flag::Flag;
 use super::{ClientTable, Page, Store, StoreError, StoreResult, Tx};
+use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
-use sqlx::{FromRow, Row};
 
 /// Longest task title accepted.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -15,7 +14,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_TASK_BODY_CHARS: usize = 5000;
 
 /// A task with the name of whoever completed it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Task {
     pub id: i64,
     pub client_id: i64,
@@ -23,7 +22,6 @@ pub struct Task {
     pub description: String,
     /// `open`, `in_progress` or `done`.
     pub status: String,
-    #[sqlx(try_from = "Flag")]
     pub client_can_complete: bool,
     pub due_at: Option<i64>,
     pub created_at: i64,
@@ -33,6 +31,20 @@ pub struct Task {
     pub completed_by_staff_name: Option<String>,
     pub completed_impersonation_id: Option<i64>,
 }
+from_row!(Task {
+    id,
+    client_id,
+    title,
+    description,
+    status,
+    client_can_complete,
+    due_at,
+    created_at,
+    completed_at,
+    completed_by_kind,
+    completed_by_staff_name,
+    completed_impersonation_id
+});
 
 /// A task comment: the same columns as a ticket reply, with the names needed to say who wrote
 /// it and who acted.
@@ -68,14 +80,14 @@ impl Store {
     /// One task with its comments; `client_id` scopes it (None for staff).
     pub async fn task(&self, id: i64, client_id: Option<i64>) -> StoreResult<(Task, Vec<TaskComment>)> {
         let t: Task = self.client_row(&TASKS, id, client_id).await?;
-        let comments = sqlx::query_as(
+        let comments = query_as(
             "SELECT c.id, c.author_kind, a.name AS author_staff_name, x.name AS actor_staff_name, c.impersonation_id,
                     c.body, c.created_at
              FROM task_comments c LEFT JOIN staff a ON a.id = c.author_staff_id LEFT JOIN staff x ON x.id = c.actor_staff_id
              WHERE c.task_id = $1 ORDER BY c.id",
         )
         .bind(id)
-        .fetch_all(&self.db.read)
+        .fetch_all(&self.db)
         .await?;
         Ok((t, comments))
     }
@@ -84,7 +96,7 @@ impl Store {
     /// commit together.
     pub async fn comment_on_task(&self, acting: &Acting, task_id: i64, body: &str) -> StoreResult<i64> {
         self.record(|mut tx| async move {
-            let owned = sqlx::query("SELECT id FROM tasks WHERE id = $1 AND client_id = $2")
+            let owned = query("SELECT id FROM tasks WHERE id = $1 AND client_id = $2")
                 .bind(task_id)
                 .bind(acting.client_id)
                 .fetch_optional(&mut *tx)
@@ -92,7 +104,7 @@ impl Store {
             if owned.is_none() {
                 return Err(StoreError::NotFound);
             }
-            let id: i64 = sqlx::query(
+            let id: i64 = query(
                 "INSERT INTO task_comments (task_id, author_kind, actor_staff_id, impersonation_id, body, created_at)
              VALUES ($1, 'client', $2, $3, $4, $5) RETURNING id",
             )
@@ -103,7 +115,7 @@ impl Store {
             .bind(crate::domain::now())
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
             Ok((
                 tx,
                 id,
@@ -122,7 +134,7 @@ impl Store {
     /// `Conflict` when it is already done or the client may not complete it (the caller checks
     /// both first to pick the message; this guards against a concurrent change).
     pub async fn complete_task_as_client(&self, acting: &Acting, task_id: i64) -> StoreResult<()> {
-        let query = sqlx::query(
+        let query = query(
             "UPDATE tasks SET status = 'done', completed_at = $1, completed_by_kind = 'client',
                     completed_by_staff_id = $2, completed_impersonation_id = $3
              WHERE id = $4 AND client_id = $5 AND client_can_complete = 1 AND status <> 'done'",
@@ -141,7 +153,7 @@ impl Store {
     pub async fn create_task(&self, by: &StaffActing, client_id: i64, t: &NewTask<'_>) -> StoreResult<i64> {
         self.record(|mut tx| async move {
             super::client_exists(&mut tx, client_id).await?;
-            let id: i64 = sqlx::query(
+            let id: i64 = query(
                 "INSERT INTO tasks (client_id, title, description, status, client_can_complete, due_at, created_by_staff_id, created_at)
                  VALUES ($1, $2, $3, 'open', $4, $5, $6, $7) RETURNING id",
             )
@@ -154,7 +166,7 @@ impl Store {
             .bind(crate::domain::now())
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
             Ok((tx, id, staff_activity(by, client_id, "Created a task", id)))
         })
         .await
@@ -164,7 +176,7 @@ impl Store {
     pub async fn staff_comment_on_task(&self, by: &StaffActing, task_id: i64, body: &str) -> StoreResult<i64> {
         self.record(|mut tx| async move {
             let client_id = task_client(&mut tx, task_id).await?;
-            let id: i64 = sqlx::query(
+            let id: i64 = query(
                 "INSERT INTO task_comments (task_id, author_kind, author_staff_id, body, created_at)
              VALUES ($1, 'staff', $2, $3, $4) RETURNING id",
             )
@@ -174,7 +186,7 @@ impl Store {
             .bind(crate::domain::now())
             .fetch_one(&mut *tx)
             .await?
-            .try_get(0)?;
+            .get(0)?;
             Ok((tx, id, staff_activity(by, client_id, "Commented on a task", task_id)))
         })
         .await
@@ -185,7 +197,7 @@ impl Store {
         self.record(|mut tx| async move {
             let client_id = task_client(&mut tx, task_id).await?;
             let n = if done {
-                sqlx::query(
+                query(
                     "UPDATE tasks SET status = 'done', completed_at = $1, completed_by_kind = 'staff',
                         completed_by_staff_id = $2, completed_impersonation_id = NULL
                  WHERE id = $3 AND status <> 'done'",
@@ -196,7 +208,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
             } else {
-                sqlx::query(
+                query(
                     "UPDATE tasks SET status = 'open', completed_at = NULL, completed_by_kind = NULL,
                         completed_by_staff_id = NULL, completed_impersonation_id = NULL
                  WHERE id = $1 AND status = 'done'",
@@ -216,12 +228,12 @@ impl Store {
 }
 
 async fn task_client(tx: &mut Tx, task_id: i64) -> StoreResult<i64> {
-    sqlx::query("SELECT client_id FROM tasks WHERE id = $1")
+    query("SELECT client_id FROM tasks WHERE id = $1")
         .bind(task_id)
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?
-        .try_get(0)
+        .get(0)
         .map_err(Into::into)
 }
 
@@ -257,7 +269,7 @@ pub(crate) async fn seed_demo_tasks(tx: &mut Tx, client_id: i64, staff_id: i64, 
     ];
     for (title, description, status, can, due, age) in rows {
         let done = status == "done";
-        let id: i64 = sqlx::query(
+        let id: i64 = query(
             "INSERT INTO tasks (client_id, title, description, status, client_can_complete, due_at, created_by_staff_id,
                     created_at, completed_at, completed_by_kind, completed_by_staff_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -275,9 +287,9 @@ pub(crate) async fn seed_demo_tasks(tx: &mut Tx, client_id: i64, staff_id: i64, 
         .bind(if done { staff } else { None })
         .fetch_one(&mut **tx)
         .await?
-        .try_get(0)?;
+        .get(0)?;
         if status == "in_progress" && staff.is_some() {
-            sqlx::query(
+            query(
                 "INSERT INTO task_comments (task_id, author_kind, author_staff_id, body, created_at) VALUES ($1, 'staff', $2, $3, $4)",
             )
             .bind(id)

@@ -6,11 +6,11 @@ use super::impersonations::end_impersonations_where;
 use super::people::insert_login_failure;
 use super::sessions::{delete_staff_sessions, end_staff_session_by_hash, insert_session, touch_last_login};
 use super::{changed, Store, StoreError, StoreResult, Tx};
+use crate::db::query::query;
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::impersonation::EndReason;
 use crate::domain::session::{SessionKind, Whose};
-use sqlx::Row;
 
 /// A staff member's two-factor state.
 #[derive(Debug, Clone)]
@@ -72,30 +72,30 @@ pub fn second_factor_account(account: &str) -> String {
 impl Store {
     /// The staff member's two-factor state.
     pub async fn two_factor_state(&self, staff_id: i64) -> StoreResult<TwoFactorState> {
-        let r = sqlx::query(
+        let r = query(
             "SELECT totp_secret, totp_pending, totp_last_step, totp_enabled_at,
                     (SELECT COUNT(*) FROM staff_recovery_codes c WHERE c.staff_id = s.id AND c.used_at IS NULL)
              FROM staff s WHERE s.id = $1",
         )
         .bind(staff_id)
-        .fetch_optional(&self.db.read)
+        .fetch_optional(&self.db)
         .await?
         .ok_or(StoreError::NotFound)?;
         Ok(TwoFactorState {
-            secret: r.try_get(0)?,
-            pending: r.try_get(1)?,
-            last_step: r.try_get(2)?,
-            enabled_at: r.try_get(3)?,
-            recovery_left: r.try_get(4)?,
+            secret: r.get(0)?,
+            pending: r.get(1)?,
+            last_step: r.get(2)?,
+            enabled_at: r.get(3)?,
+            recovery_left: r.get(4)?,
         })
     }
 
     /// Binds a secret to the staff member for the setup page, unless two-factor is already on.
     pub async fn set_pending_secret(&self, staff_id: i64, secret: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE staff SET totp_pending = $1 WHERE id = $2 AND totp_secret IS NULL")
+        query("UPDATE staff SET totp_pending = $1 WHERE id = $2 AND totp_secret IS NULL")
             .bind(secret)
             .bind(staff_id)
-            .execute(&self.db.write)
+            .execute(self.db.writer())
             .await?;
         Ok(())
     }
@@ -116,7 +116,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let now = crate::domain::now();
         let mut tx = self.begin().await?;
-        let n = sqlx::query(
+        let n = query(
             "UPDATE staff SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1, totp_enabled_at = $2
              WHERE id = $3 AND totp_secret IS NULL AND totp_pending = $4",
         )
@@ -129,9 +129,9 @@ impl Store {
         if n.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
+        query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
         for h in recovery_hashes {
-            sqlx::query("INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)")
+            query("INSERT INTO staff_recovery_codes (staff_id, code_hash) VALUES ($1, $2)")
                 .bind(staff_id)
                 .bind(h)
                 .execute(&mut *tx)
@@ -192,7 +192,7 @@ impl Store {
         by: &StaffActing,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
+        let n = query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
@@ -205,7 +205,7 @@ impl Store {
 
     /// Reads a live half-signed-in session of an active staff member who has two-factor.
     pub async fn pending_staff_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PendingStaffRow>> {
-        let Some(r) = sqlx::query(
+        let Some(r) = query(
             "SELECT s.id, s.csrf_token, st.id, st.email, st.totp_secret, st.totp_last_step
              FROM sessions s JOIN staff st ON st.id = s.staff_id
              WHERE s.token_hash = $1 AND s.kind = 'staff_2fa' AND s.expires_at > $2 AND st.active = 1
@@ -213,18 +213,18 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.db.read)
+        .fetch_optional(&self.db)
         .await?
         else {
             return Ok(None);
         };
         Ok(Some(PendingStaffRow {
-            session_id: r.try_get(0)?,
-            csrf_token: r.try_get(1)?,
-            staff_id: r.try_get(2)?,
-            email: r.try_get(3)?,
-            secret: r.try_get(4)?,
-            last_step: r.try_get(5)?,
+            session_id: r.get(0)?,
+            csrf_token: r.get(1)?,
+            staff_id: r.get(2)?,
+            email: r.get(3)?,
+            secret: r.get(4)?,
+            last_step: r.get(5)?,
         }))
     }
 
@@ -243,7 +243,7 @@ impl Store {
         if !use_proof(&mut tx, by, staff_id, proof, "sign-in").await? {
             return Ok(false);
         }
-        let n = sqlx::query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
+        let n = query("DELETE FROM sessions WHERE id = $1 AND kind = 'staff_2fa'")
             .bind(pending_session_id)
             .execute(&mut *tx)
             .await?;
@@ -270,7 +270,7 @@ impl Store {
         if !use_proof(&mut tx, by, staff_id, proof, "step-up before Login as Client").await? {
             return Ok(false);
         }
-        sqlx::query("UPDATE sessions SET verified_at = $1 WHERE id = $2 AND kind = 'staff'")
+        query("UPDATE sessions SET verified_at = $1 WHERE id = $2 AND kind = 'staff'")
             .bind(crate::domain::now())
             .bind(session_id)
             .execute(&mut *tx)
@@ -308,17 +308,14 @@ impl Store {
     /// (and so their live Login as Client sessions, as a sign-out would).
     pub async fn reset_two_factor(&self, staff_id: i64, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            changed(sqlx::query(
+            changed(query(
                 "UPDATE staff SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL, totp_enabled_at = NULL
              WHERE id = $1",
             )
             .bind(staff_id)
             .execute(&mut *tx)
             .await?)?;
-            sqlx::query("DELETE FROM staff_recovery_codes WHERE staff_id = $1")
-                .bind(staff_id)
-                .execute(&mut *tx)
-                .await?;
+            query("DELETE FROM staff_recovery_codes WHERE staff_id = $1").bind(staff_id).execute(&mut *tx).await?;
             let sessions = delete_staff_sessions(&mut tx, staff_id).await?;
             let ended =
                 end_impersonations_where(&mut tx, Whose::Staff(staff_id), EndReason::Revoked, by.into(), &by.ip)
@@ -351,7 +348,7 @@ async fn use_proof(tx: &mut Tx, by: &StaffActing, staff_id: i64, proof: &Proof, 
         Proof::Code(step) => {
             // Only a later step than the last accepted one moves it: two requests with the
             // same code cannot both pass.
-            let n = sqlx::query(
+            let n = query(
                 "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
             )
             .bind(step)
@@ -364,7 +361,7 @@ async fn use_proof(tx: &mut Tx, by: &StaffActing, staff_id: i64, proof: &Proof, 
             event(by, staff_id, "Second factor accepted", format!("authenticator code; {context}"))
         }
         Proof::Recovery(hash) => {
-            let n = sqlx::query(
+            let n = query(
                 "UPDATE staff_recovery_codes SET used_at = $1 WHERE staff_id = $2 AND code_hash = $3 AND used_at IS NULL",
             )
             .bind(now)
@@ -375,12 +372,11 @@ async fn use_proof(tx: &mut Tx, by: &StaffActing, staff_id: i64, proof: &Proof, 
             if n.rows_affected() != 1 {
                 return Ok(false);
             }
-            let left: i64 =
-                sqlx::query("SELECT COUNT(*) FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL")
-                    .bind(staff_id)
-                    .fetch_one(&mut **tx)
-                    .await?
-                    .try_get(0)?;
+            let left: i64 = query("SELECT COUNT(*) FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL")
+                .bind(staff_id)
+                .fetch_one(&mut **tx)
+                .await?
+                .get(0)?;
             event(by, staff_id, "Recovery code used", format!("{context}; {left} recovery codes left"))
         }
         Proof::Password => event(by, staff_id, "Password re-checked", context.to_string()),
