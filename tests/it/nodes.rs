@@ -285,6 +285,42 @@ async fn ending_revoking_and_disabling_on_one_node_apply_on_the_other_at_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL on 127.0.0.1:5432 (or BEHALF_TEST_POSTGRES_URL): .ci/run starts it"]
+async fn a_settings_change_on_one_node_governs_the_next_start_on_the_other() {
+    let _gate = pg_read_gate().await;
+    let c = Cluster::start().await;
+    let sam = Person::new();
+    let mut sam_b = sam.at(&c.b);
+    sam_b.login_staff("superadmin@example.com").await;
+    let alice = Person::new();
+    let mut alice_a = alice.at(&c.a);
+    alice_a.login_staff("admin@example.com").await;
+
+    // A start without a reason is fine on A while no reason is required.
+    assert_eq!(alice_a.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(alice_a.return_to_admin().await.status, StatusCode::SEE_OTHER);
+
+    // B requires a reason; A's very next start without one is refused, and nothing starts.
+    let set = |require: &'static str| [("impersonation.require_reason", require), ("impersonation.enabled", "true")];
+    let p = sam_b.post_from("/admin/settings", "/admin/settings", &set("true")).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    let before = c.db.count(Table::Impersonations).await;
+    let refused = alice_a.impersonate(JANE, &[("mode", "full")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(c.db.count(Table::Impersonations).await, before);
+    assert_eq!(
+        alice_a.impersonate(JANE, &[("mode", "full"), ("reason", "ticket 7001 follow-up")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(alice_a.return_to_admin().await.status, StatusCode::SEE_OTHER);
+
+    // And back: B drops the requirement, and A starts without a reason again at once.
+    let p = sam_b.post_from("/admin/settings", "/admin/settings", &set("false")).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
+    assert_eq!(alice_a.impersonate(JANE, &[("mode", "full")]).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 (or BEHALF_TEST_POSTGRES_URL): .ci/run starts it"]
 async fn the_sign_in_limit_counts_failures_on_both_nodes() {
     let _gate = pg_read_gate().await;
     let c = Cluster::start().await;
