@@ -297,10 +297,10 @@ impl<'q> Query<'q> {
                 None => any_rows(&mut *db.read.acquire().await?, self).await,
             },
             On::Writer(db) => match &db.sqlite {
-                Some(sqlite) => writing(&*sqlite.writer.lock().await, |c| sqlite_rows(c, self)).map_err(sqlite_error),
+                Some(sqlite) => writing(&*sqlite.writer_alone().await?, false, |c| sqlite_rows(c, self)),
                 None => any_rows(&mut *db.write.acquire().await?, self).await,
             },
-            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, |c| sqlite_rows(c, self)).map_err(sqlite_error),
+            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, true, |c| sqlite_rows(c, self)),
             On::Tx(Conn::Postgres(tx)) => any_rows(tx, self).await,
         }
     }
@@ -313,12 +313,10 @@ impl<'q> Query<'q> {
                 None => any_execute(&mut *db.read.acquire().await?, self).await?,
             },
             On::Writer(db) => match &db.sqlite {
-                Some(sqlite) => {
-                    writing(&*sqlite.writer.lock().await, |c| sqlite_execute(c, self)).map_err(sqlite_error)?
-                }
+                Some(sqlite) => writing(&*sqlite.writer_alone().await?, false, |c| sqlite_execute(c, self))?,
                 None => any_execute(&mut *db.write.acquire().await?, self).await?,
             },
-            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, |c| sqlite_execute(c, self)).map_err(sqlite_error)?,
+            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, true, |c| sqlite_execute(c, self))?,
             On::Tx(Conn::Postgres(tx)) => any_execute(tx, self).await?,
         };
         Ok(Done { rows_affected })
@@ -424,7 +422,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self.0 {
             Conn::Sqlite(mut tx) => {
-                writing(&tx.conn, |c| c.execute_batch("COMMIT")).map_err(sqlite_error)?;
+                writing(&tx.conn, true, |c| c.execute_batch("COMMIT"))?;
                 tx.open = false;
                 Ok(())
             }
@@ -436,8 +434,11 @@ impl Tx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self.0 {
             Conn::Sqlite(mut tx) => {
+                // Marked closed only once rolled back: otherwise dropping tries again, and the
+                // next user of the writer finds the transaction still open and ends it first.
+                tx.conn.execute_batch("ROLLBACK").map_err(sqlite_error)?;
                 tx.open = false;
-                tx.conn.execute_batch("ROLLBACK").map_err(sqlite_error)
+                Ok(())
             }
             Conn::Postgres(tx) => tx.rollback().await,
         }
@@ -451,12 +452,11 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match &self.sqlite {
             Some(sqlite) => {
-                let conn = sqlite.writer.clone().lock_owned().await;
-                if !conn.is_autocommit() {
-                    // A transaction left open by a failed rollback must not swallow this one.
-                    conn.execute_batch("ROLLBACK").map_err(sqlite_error)?;
-                }
-                writing(&conn, |c| c.execute_batch("BEGIN IMMEDIATE")).map_err(sqlite_error)?;
+                let conn = tokio::time::timeout(WRITER_WAIT, sqlite.writer.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                end_leftover_transaction(&conn)?;
+                writing(&conn, false, |c| c.execute_batch("BEGIN IMMEDIATE"))?;
                 Ok(Tx(Conn::Sqlite(SqliteTx { conn, open: true })))
             }
             None => Ok(Tx(Conn::Postgres(self.write.begin().await?))),
@@ -473,16 +473,32 @@ impl Db {
 /// statement fails as busy (and the request answers 503).
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long a write waits for the writer to be free before the request answers 503, as sqlx's
+/// pool did with its acquire timeout.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs `f` on the writer, which does not wait for locks by itself. When another process holds
 /// the write lock, `f` runs again with a busy timeout, on this runtime thread handed over to
-/// blocking work, so the runtime's other tasks keep running meanwhile. A statement that found
-/// the database busy did nothing, so running it again is safe.
+/// blocking work, so the runtime's other tasks keep running meanwhile.
+///
+/// `in_transaction` says `f` belongs to an open transaction. A statement that found the
+/// database busy did nothing, so running it again is safe, except when SQLite ended the whole
+/// transaction with it: then nothing more may run, or it would commit on its own. So inside a
+/// transaction every statement first checks the transaction is still open.
 fn writing<T>(
     conn: &rusqlite::Connection,
+    in_transaction: bool,
     f: impl Fn(&rusqlite::Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+) -> Result<T, sqlx::Error> {
+    let ended = || sqlx::Error::Protocol("SQLite rolled the transaction back after an earlier failure".into());
+    if in_transaction && conn.is_autocommit() {
+        return Err(ended());
+    }
     match f(conn) {
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+            if in_transaction && conn.is_autocommit() {
+                return Err(sqlite_error(e));
+            }
             let wait = || {
                 conn.busy_timeout(BUSY_WAIT)?;
                 let result = f(conn);
@@ -491,14 +507,19 @@ fn writing<T>(
             };
             let multi_thread = tokio::runtime::Handle::try_current()
                 .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-            if multi_thread {
-                tokio::task::block_in_place(wait)
-            } else {
-                wait()
-            }
+            if multi_thread { tokio::task::block_in_place(wait) } else { wait() }.map_err(sqlite_error)
         }
-        other => other,
+        other => other.map_err(sqlite_error),
     }
+}
+
+/// Ends a transaction a failed rollback left open on the writer, so that what runs next does not
+/// join it (and vanish when it is finally rolled back).
+fn end_leftover_transaction(conn: &rusqlite::Connection) -> Result<(), sqlx::Error> {
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK").map_err(sqlite_error)?;
+    }
+    Ok(())
 }
 
 /// SQLite's connections for [`Query`]: readers, and the one writer.
@@ -508,12 +529,21 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
-    /// The writer: idle unless a write is running, and how long taking it took right now.
+    /// The writer: idle unless a write is running, and how long taking it took right now
+    /// (`None` when it was not free within the writer's wait).
     pub async fn writer_counts(&self) -> ConnectionCounts {
         let idle = usize::from(self.writer.try_lock().is_ok());
         let started = std::time::Instant::now();
-        drop(self.writer.lock().await);
-        ConnectionCounts { open: 1, idle, max: 1, wait: Some(started.elapsed()) }
+        let taken = tokio::time::timeout(WRITER_WAIT, self.writer.lock()).await.is_ok();
+        ConnectionCounts { open: 1, idle, max: 1, wait: taken.then(|| started.elapsed()) }
+    }
+
+    /// The writer for one statement on its own, outside any transaction.
+    async fn writer_alone(&self) -> Result<tokio::sync::MutexGuard<'_, rusqlite::Connection>, sqlx::Error> {
+        let conn =
+            tokio::time::timeout(WRITER_WAIT, self.writer.lock()).await.map_err(|_| sqlx::Error::PoolTimedOut)?;
+        end_leftover_transaction(&conn)?;
+        Ok(conn)
     }
 
     /// Opens the writer on the database file at `path` (which must exist) and prepares up to
@@ -611,11 +641,13 @@ fn sqlite_statement<'c>(conn: &'c rusqlite::Connection, q: &Query) -> rusqlite::
 /// Runs a statement to its end, reading past any rows it returns (as sqlx's `execute` does),
 /// and says how many rows it changed.
 fn sqlite_execute(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<u64> {
+    let before = conn.total_changes();
     let mut statement = sqlite_statement(conn, q)?;
-    let writes = !statement.readonly();
     let mut rows = statement.raw_query();
     while rows.next()?.is_some() {}
-    Ok(if writes { conn.changes() } else { 0 })
+    // `changes()` is the last INSERT, UPDATE or DELETE's count (without rows its triggers
+    // changed); a statement that changed nothing (DDL, a SELECT) leaves it at an older count.
+    Ok(if conn.total_changes() == before { 0 } else { conn.changes() })
 }
 
 fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<Row>> {
@@ -725,7 +757,15 @@ impl sqlx::error::DatabaseError for SqliteFailure {
         self
     }
     fn kind(&self) -> sqlx::error::ErrorKind {
-        sqlx::error::ErrorKind::Other
+        use sqlx::error::ErrorKind;
+        // SQLite's extended result codes for constraint failures.
+        match self.code {
+            2067 | 1555 => ErrorKind::UniqueViolation,
+            787 => ErrorKind::ForeignKeyViolation,
+            1299 => ErrorKind::NotNullViolation,
+            275 => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
     }
 }
 
@@ -806,6 +846,25 @@ mod tests {
         tx.rollback().await.unwrap();
         assert_eq!(count().await, 1);
         assert_eq!(query("SELECT 1").execute(&db).await.unwrap().rows_affected(), 0);
+        // A statement that changes no row counts none, whatever ran before it.
+        let ddl = query("CREATE TABLE u (id INTEGER PRIMARY KEY)").execute(db.writer()).await.unwrap();
+        assert_eq!(ddl.rows_affected(), 0);
+
+        // A transaction SQLite ended underneath (as a failure can) runs nothing more: what came
+        // next would otherwise commit on its own.
+        let mut tx = db.begin().await.unwrap();
+        query("INSERT INTO t (v) VALUES ('lost')").execute(&mut *tx).await.unwrap();
+        query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        assert!(query("INSERT INTO t (v) VALUES ('alone')").execute(&mut *tx).await.is_err());
+        assert!(tx.commit().await.is_err());
+        assert_eq!(count().await, 1);
+
+        // A unique violation is reported as one, as PostgreSQL's is.
+        let err = query("INSERT INTO t (id, v) VALUES (1, 'again')").execute(db.writer()).await.unwrap_err();
+        assert!(err.as_database_error().is_some_and(|e| e.is_unique_violation()), "{err}");
+        // The writer is free and outside any transaction afterwards.
+        query("INSERT INTO t (v) VALUES ('next')").execute(db.writer()).await.unwrap();
+        assert_eq!(count().await, 2);
     }
 
     /// Another process holding the write lock is waited for, not failed at once and not

@@ -532,6 +532,9 @@ impl super::Store {
             if (batch_len as i64) < BATCH {
                 break;
             }
+            // On SQLite a read never waits, so a walk of the whole log would hold this runtime
+            // thread to the end: let the other tasks run between batches.
+            tokio::task::yield_now().await;
         }
         if upto != i64::MAX && expected_id <= upto {
             return Ok(Err(format!("entry {expected_id} is missing")));
