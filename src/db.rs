@@ -110,7 +110,12 @@ impl Db {
                     })
             };
             let write = opts(1).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
-            let read = opts(8).connect(&full).await.with_context(|| format!("cannot open SQLite database {path}"))?;
+            // Nothing in the product reads through sqlx on SQLite (the tests' own checks do), so
+            // its readers open only when first used instead of at start-up.
+            let read = opts(8)
+                .min_connections(0)
+                .connect_lazy(&full)
+                .with_context(|| format!("cannot open SQLite database {path}"))?;
             let file = path.split('?').next().unwrap_or(path);
             let sqlite = query::Sqlite::open(file, 8).with_context(|| format!("cannot open SQLite database {path}"))?;
             Ok(Db { sqlite: Some(std::sync::Arc::new(sqlite)), read, write, backend: Backend::Sqlite })

@@ -289,35 +289,34 @@ impl<'q> Query<'q> {
         QueryAs { query: self, row: std::marker::PhantomData }
     }
 
-    /// Every row as read, for a result that is not one struct per row.
-    pub async fn rows(&self, on: impl Into<On<'_>>) -> Result<Vec<Row>, sqlx::Error> {
-        match on.into() {
+    /// Runs the query where `on` says, reading its rows (`rows`) or counting the rows it changed.
+    async fn run(&self, on: On<'_>, rows: bool) -> Result<Outcome, sqlx::Error> {
+        let sqlite = |conn: &rusqlite::Connection| {
+            if rows {
+                sqlite_rows(conn, self).map(Outcome::Rows)
+            } else {
+                sqlite_execute(conn, self).map(Outcome::Changed)
+            }
+        };
+        match on {
             On::Readers(db) => match &db.sqlite {
-                Some(sqlite) => sqlite.readers.with(|conn| sqlite_rows(conn, self)),
-                None => any_rows(&mut *db.read.acquire().await?, self).await,
+                Some(sqlite_db) => sqlite_db.readers.with(sqlite),
+                None => any_run(&mut *db.read.acquire().await?, self, rows).await,
             },
             On::Writer(db) => match &db.sqlite {
-                Some(sqlite) => writing(&*sqlite.writer_alone().await?, false, |c| sqlite_rows(c, self)),
-                None => any_rows(&mut *db.write.acquire().await?, self).await,
+                Some(sqlite_db) => writing(&*sqlite_db.writer_alone().await?, false, sqlite),
+                None => any_run(&mut *db.write.acquire().await?, self, rows).await,
             },
-            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, true, |c| sqlite_rows(c, self)),
-            On::Tx(Conn::Postgres(tx)) => any_rows(tx, self).await,
+            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, true, sqlite),
+            On::Tx(Conn::Postgres(tx)) => any_run(tx, self, rows).await,
         }
     }
 
-    /// Runs a statement that returns no rows.
+    /// Runs a statement for what it changes, reading past any rows it returns.
     pub async fn execute(&self, on: impl Into<On<'_>>) -> Result<Done, sqlx::Error> {
-        let rows_affected = match on.into() {
-            On::Readers(db) => match &db.sqlite {
-                Some(sqlite) => sqlite.readers.with(|conn| sqlite_execute(conn, self))?,
-                None => any_execute(&mut *db.read.acquire().await?, self).await?,
-            },
-            On::Writer(db) => match &db.sqlite {
-                Some(sqlite) => writing(&*sqlite.writer_alone().await?, false, |c| sqlite_execute(c, self))?,
-                None => any_execute(&mut *db.write.acquire().await?, self).await?,
-            },
-            On::Tx(Conn::Sqlite(tx)) => writing(&tx.conn, true, |c| sqlite_execute(c, self))?,
-            On::Tx(Conn::Postgres(tx)) => any_execute(tx, self).await?,
+        let rows_affected = match self.run(on.into(), false).await? {
+            Outcome::Changed(n) => n,
+            Outcome::Rows(_) => 0,
         };
         Ok(Done { rows_affected })
     }
@@ -328,20 +327,29 @@ impl<'q> Query<'q> {
         self.fetch_one(on).await?.get(0)
     }
 
-    /// Every row.
+    /// Every row, each as read (for a result that is not one struct per row).
     pub async fn fetch_all(&self, on: impl Into<On<'_>>) -> Result<Vec<Row>, sqlx::Error> {
-        self.rows(on).await
+        match self.run(on.into(), true).await? {
+            Outcome::Rows(rows) => Ok(rows),
+            Outcome::Changed(_) => Ok(Vec::new()),
+        }
     }
 
     /// The first row, if any.
     pub async fn fetch_optional(&self, on: impl Into<On<'_>>) -> Result<Option<Row>, sqlx::Error> {
-        Ok(self.rows(on).await?.into_iter().next())
+        Ok(self.fetch_all(on).await?.into_iter().next())
     }
 
     /// The first row; none is [`sqlx::Error::RowNotFound`].
     pub async fn fetch_one(&self, on: impl Into<On<'_>>) -> Result<Row, sqlx::Error> {
         self.fetch_optional(on).await?.ok_or(sqlx::Error::RowNotFound)
     }
+}
+
+/// What running a query gave back.
+enum Outcome {
+    Rows(Vec<Row>),
+    Changed(u64),
 }
 
 /// A query whose rows are read as `T`.
@@ -364,12 +372,12 @@ impl<'q, T: FromRow> QueryAs<'q, T> {
 
     /// Every row.
     pub async fn fetch_all(&self, on: impl Into<On<'_>>) -> Result<Vec<T>, sqlx::Error> {
-        self.query.rows(on).await?.iter().map(T::from_row).collect()
+        self.query.fetch_all(on).await?.iter().map(T::from_row).collect()
     }
 
     /// The first row, if any.
     pub async fn fetch_optional(&self, on: impl Into<On<'_>>) -> Result<Option<T>, sqlx::Error> {
-        self.query.rows(on).await?.first().map(T::from_row).transpose()
+        self.query.fetch_optional(on).await?.as_ref().map(T::from_row).transpose()
     }
 
     /// The first row; none is [`sqlx::Error::RowNotFound`].
@@ -574,7 +582,7 @@ pub struct ConnectionCounts {
     pub open: usize,
     pub idle: usize,
     pub max: usize,
-    /// How long getting the connection took right now, where that is a wait (the writer).
+    /// How long getting a connection took right now; `None` when none came within the wait.
     pub wait: Option<std::time::Duration>,
 }
 
@@ -592,7 +600,8 @@ impl SqliteReaders {
     pub fn counts(&self) -> ConnectionCounts {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).len();
         let busy = self.busy.load(std::sync::atomic::Ordering::Relaxed);
-        ConnectionCounts { open: idle + busy, idle, max: self.keep, wait: None }
+        // A reader never waits: when none is idle, a new one opens.
+        ConnectionCounts { open: idle + busy, idle, max: self.keep, wait: Some(std::time::Duration::ZERO) }
     }
 
     /// A connection to the file, set up by `pragmas`, with a statement cache.
@@ -678,8 +687,12 @@ fn sqlite_rows(conn: &rusqlite::Connection, q: &Query) -> rusqlite::Result<Vec<R
     Ok(out)
 }
 
-async fn any_execute(conn: &mut sqlx::AnyConnection, q: &Query<'_>) -> Result<u64, sqlx::Error> {
-    Ok(q.args.iter().fold(sqlx::query(&q.sql), bind_any).execute(conn).await?.rows_affected())
+async fn any_run(conn: &mut sqlx::AnyConnection, q: &Query<'_>, rows: bool) -> Result<Outcome, sqlx::Error> {
+    if rows {
+        return Ok(Outcome::Rows(any_rows(conn, q).await?));
+    }
+    let done = q.args.iter().fold(sqlx::query(&q.sql), bind_any).execute(conn).await?;
+    Ok(Outcome::Changed(done.rows_affected()))
 }
 
 async fn any_rows(conn: &mut sqlx::AnyConnection, q: &Query<'_>) -> Result<Vec<Row>, sqlx::Error> {
@@ -694,8 +707,8 @@ async fn any_rows(conn: &mut sqlx::AnyConnection, q: &Query<'_>) -> Result<Vec<R
         .collect()
 }
 
-/// Binds one [`Arg`] to a sqlx query (for what still runs through sqlx directly).
-pub fn bind_any<'q>(q: AnyQuery<'q>, arg: &Arg) -> AnyQuery<'q> {
+/// Binds one [`Arg`] to a sqlx query.
+fn bind_any<'q>(q: AnyQuery<'q>, arg: &Arg) -> AnyQuery<'q> {
     match arg {
         Arg::Int(v) => q.bind(*v),
         Arg::Text(v) => q.bind(v.clone()),
@@ -705,7 +718,7 @@ pub fn bind_any<'q>(q: AnyQuery<'q>, arg: &Arg) -> AnyQuery<'q> {
 }
 
 /// A sqlx query on the `Any` driver.
-pub type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn any_cell(row: &sqlx::any::AnyRow, i: usize) -> Result<Cell, sqlx::Error> {
     use sqlx::any::AnyTypeInfoKind as Kind;

@@ -99,7 +99,7 @@ impl Store {
                 size: c.open as u32,
                 idle: c.idle,
                 max: c.max as u32,
-                wait: c.wait.or(Some(std::time::Duration::ZERO)),
+                wait: c.wait,
             };
             return vec![stats("read", sqlite.readers.counts()), stats("write", sqlite.writer_counts().await)];
         }

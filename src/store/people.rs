@@ -137,7 +137,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .rows(&self.db)
+        .fetch_all(&self.db)
         .await?;
         let Some(first) = rows.first() else {
             return Ok(None);
