@@ -420,7 +420,7 @@ impl super::Store {
         }
         let filter = cond.sql();
         let total: i64 =
-            cond.bind(query(format!("SELECT COUNT(*) FROM activity a{filter}"))).fetch_one(&self.db).await?.get(0)?;
+            cond.bind(query(format!("SELECT COUNT(*) FROM activity a{filter}"))).fetch_scalar(&self.db).await?;
         // The page's ids are found first, on the filter's index alone, so a deep OFFSET skips index
         // entries rather than joined rows; only the page's own rows are then read and joined to
         // names. (`IN (…)` rather than a derived table: SQLite 3.46 drives a join to a derived table

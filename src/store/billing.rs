@@ -86,9 +86,7 @@ impl Store {
         self.record(|mut tx| async move {
             let count: i64 = query("SELECT COUNT(*) FROM payment_methods WHERE client_id = $1")
                 .bind(acting.client_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .get(0)?;
+                .fetch_scalar(&mut *tx).await?;
             if count >= MAX_PAYMENT_METHODS {
                 return Err(StoreError::Conflict(Conflict::TooManyPaymentMethods));
             }
@@ -100,9 +98,7 @@ impl Store {
             .bind(label)
             .bind(last4)
             .bind(crate::domain::now())
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx).await?;
             let target = format!("payment method #{id}");
             let entry = NewActivity::from_acting(acting, ActivityGroup::Billing, "Saved a payment method", target);
             Ok((tx, id, entry.with_detail(format!("card ending {last4}"))))

@@ -53,7 +53,7 @@ impl Lcg {
 impl Store {
     /// Whether the database has no staff yet (demo data loads only into an empty database).
     pub async fn is_empty(&self) -> StoreResult<bool> {
-        let n: i64 = query("SELECT COUNT(*) FROM staff").fetch_one(&self.db).await?.get(0)?;
+        let n: i64 = query("SELECT COUNT(*) FROM staff").fetch_scalar(&self.db).await?;
         Ok(n == 0)
     }
 
@@ -89,15 +89,13 @@ impl Store {
         let store_id: i64 = query(
             "INSERT INTO stores (name, color, currency) VALUES ('Behalf Hosting', '#2b5797', 'USD') RETURNING id",
         )
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0)?;
+        .fetch_scalar(&mut *tx)
+        .await?;
         let second_store: i64 = query(
             "INSERT INTO stores (name, color, currency) VALUES ('Behalf Studio EU', '#1e7145', 'EUR') RETURNING id",
         )
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0)?;
+        .fetch_scalar(&mut *tx)
+        .await?;
         for (store, sku, name, description, price, interval) in CATALOGUE {
             query(
                 "INSERT INTO products (store_id, sku, name, description, price_cents, billing_interval) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -140,9 +138,8 @@ impl Store {
             .bind(*active as i64)
             .bind(*consent)
             .bind(now - 86400 * 400)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx)
+            .await?;
             query("INSERT INTO client_stores (client_id, store_id) VALUES ($1, $2)")
                 .bind(client_id)
                 .bind(store_id)
@@ -275,9 +272,7 @@ async fn seed_invoice(tx: &mut Tx, rng: &mut Lcg, client_id: i64, number: i64, i
     .bind(total)
     .bind(issued)
     .bind(crate::domain::shop::invoice_due_at(issued))
-    .fetch_one(&mut **tx)
-    .await?
-    .get(0)?;
+    .fetch_scalar(&mut **tx).await?;
     for (product, qty, price) in items {
         query("INSERT INTO invoice_lines (invoice_id, description, quantity, unit_cents, amount_cents) VALUES ($1, $2, $3, $4, $5)")
             .bind(id)
@@ -312,9 +307,7 @@ async fn seed_ticket(
         .bind(subject)
         .bind(status)
         .bind(at)
-        .fetch_one(&mut **tx)
-        .await?
-        .get(0)?;
+        .fetch_scalar(&mut **tx).await?;
     query("INSERT INTO ticket_replies (ticket_id, author_kind, body, created_at) VALUES ($1, 'client', $2, $3)")
         .bind(id)
         .bind(format!("Hello, I need help: {}.", subject.to_lowercase()))

@@ -200,9 +200,8 @@ async fn insert(
     .bind(by.actor)
     .bind(by.impersonation)
     .bind(at)
-    .fetch_one(&mut **tx)
-    .await?
-    .get(0)?)
+    .fetch_scalar(&mut **tx)
+    .await?)
 }
 
 /// Demo rows for a full-set client: the `DEMO_FILES`, shared by `staff_id` or by the client.

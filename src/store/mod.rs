@@ -146,9 +146,8 @@ impl Store {
         let and = condition.map(|c| format!(" AND {c}")).unwrap_or_default();
         let total: i64 = query(format!("SELECT COUNT(*) FROM {} WHERE client_id = $1{and}", t.table))
             .bind(client_id)
-            .fetch_one(&self.db)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&self.db)
+            .await?;
         let items =
             query_as(format!("{} WHERE {} = $1{and} ORDER BY {} LIMIT $2 OFFSET $3", t.select, t.client_col, t.order))
                 .bind(client_id)

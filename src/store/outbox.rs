@@ -120,8 +120,7 @@ impl Store {
     /// One page of the messages not sent yet, newest first.
     pub async fn list_outbox(&self, page: i64, per_page: i64) -> StoreResult<Page<QueuedMail>> {
         let (page, offset) = page_offset(page, per_page);
-        let total: i64 =
-            query("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetch_one(&self.db).await?.get(0)?;
+        let total: i64 = query("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetch_scalar(&self.db).await?;
         let items = query_as(
             "SELECT id, to_email, subject, created_at, attempts, last_error, next_attempt_at
              FROM outbox WHERE sent_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2",

@@ -223,9 +223,8 @@ impl Store {
         let id: i64 = query("INSERT INTO roles (name, builtin) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(builtin as i64)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx)
+            .await?;
         for p in perms {
             query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
                 .bind(id)
@@ -245,9 +244,8 @@ impl Store {
         self.record(|mut tx| async move {
             let id: i64 = query("INSERT INTO roles (name, builtin) VALUES ($1, 0) RETURNING id")
                 .bind(name)
-                .fetch_one(&mut *tx)
-                .await?
-                .get(0)?;
+                .fetch_scalar(&mut *tx)
+                .await?;
             let mut e = staff_event(by, "Role added", name, 0);
             e.target = format!("role {name}");
             Ok((tx, id, e))
@@ -332,9 +330,7 @@ impl Store {
             .bind(password_hash)
             .bind(role_id)
             .bind(crate::domain::now())
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx).await?;
             Ok((tx, id, staff_event(by, "Staff account added", &email, id)))
         })
         .await
@@ -438,7 +434,7 @@ impl Store {
         let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_', '\\'], ""));
         let filter = "WHERE LOWER(name) LIKE $1 OR email LIKE $1";
         let total: i64 =
-            query(format!("SELECT COUNT(*) FROM clients {filter}")).bind(&pattern).fetch_one(&self.db).await?.get(0)?;
+            query(format!("SELECT COUNT(*) FROM clients {filter}")).bind(&pattern).fetch_scalar(&self.db).await?;
         let items = query_as(format!(
             "SELECT id, email, name, company, active, consent, consent_until FROM clients {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
         ))
@@ -467,9 +463,8 @@ impl Store {
             .bind(account)
             .bind(ip)
             .bind(since)
-            .fetch_one(&self.db)
-            .await?
-            .get(0)?)
+            .fetch_scalar(&self.db)
+            .await?)
     }
 
     /// Failed sign-ins of one account from every address since `since`.
@@ -477,9 +472,8 @@ impl Store {
         Ok(query("SELECT COUNT(*) FROM login_failures WHERE account = $1 AND at > $2")
             .bind(account)
             .bind(since)
-            .fetch_one(&self.db)
-            .await?
-            .get(0)?)
+            .fetch_scalar(&self.db)
+            .await?)
     }
 
     /// Records one failed sign-in, with an activity entry for the security log.

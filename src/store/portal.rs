@@ -274,9 +274,7 @@ impl Store {
             .bind(now)
             .bind(acting.staff_id())
             .bind(acting.impersonation_id())
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx).await?;
             insert_reply(&mut tx, acting, id, body, now).await?;
             Ok((
                 tx,
@@ -437,7 +435,6 @@ async fn insert_reply(tx: &mut super::Tx, acting: &Acting, ticket_id: i64, body:
     .bind(acting.impersonation_id())
     .bind(body)
     .bind(now)
-    .fetch_one(&mut **tx)
-    .await?
-    .get(0)?)
+    .fetch_scalar(&mut **tx)
+    .await?)
 }

@@ -281,9 +281,8 @@ impl Store {
         .bind(now)
         .bind(shop::invoice_due_at(now))
         .bind(store.id)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0)?;
+        .fetch_scalar(&mut *tx)
+        .await?;
         query("UPDATE invoices SET number = $1 WHERE id = $2")
             .bind(shop::invoice_number(invoice_id, now))
             .bind(invoice_id)

@@ -113,9 +113,8 @@ impl Store {
             .bind(acting.impersonation_id())
             .bind(body)
             .bind(crate::domain::now())
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx)
+            .await?;
             Ok((
                 tx,
                 id,
@@ -164,9 +163,7 @@ impl Store {
             .bind(t.due_at)
             .bind(by.staff_id)
             .bind(crate::domain::now())
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx).await?;
             Ok((tx, id, staff_activity(by, client_id, "Created a task", id)))
         })
         .await
@@ -184,9 +181,8 @@ impl Store {
             .bind(by.staff_id)
             .bind(body)
             .bind(crate::domain::now())
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0)?;
+            .fetch_scalar(&mut *tx)
+            .await?;
             Ok((tx, id, staff_activity(by, client_id, "Commented on a task", task_id)))
         })
         .await
@@ -285,9 +281,7 @@ pub(crate) async fn seed_demo_tasks(tx: &mut Tx, client_id: i64, staff_id: i64, 
         .bind(done.then_some(now - 11 * day))
         .bind(done.then_some("staff"))
         .bind(if done { staff } else { None })
-        .fetch_one(&mut **tx)
-        .await?
-        .get(0)?;
+        .fetch_scalar(&mut **tx).await?;
         if status == "in_progress" && staff.is_some() {
             query(
                 "INSERT INTO task_comments (task_id, author_kind, author_staff_id, body, created_at) VALUES ($1, 'staff', $2, $3, $4)",

@@ -374,9 +374,8 @@ async fn use_proof(tx: &mut Tx, by: &StaffActing, staff_id: i64, proof: &Proof, 
             }
             let left: i64 = query("SELECT COUNT(*) FROM staff_recovery_codes WHERE staff_id = $1 AND used_at IS NULL")
                 .bind(staff_id)
-                .fetch_one(&mut **tx)
-                .await?
-                .get(0)?;
+                .fetch_scalar(&mut **tx)
+                .await?;
             event(by, staff_id, "Recovery code used", format!("{context}; {left} recovery codes left"))
         }
         Proof::Password => event(by, staff_id, "Password re-checked", context.to_string()),
