@@ -67,6 +67,7 @@ pub struct Server {
     router: axum::Router,
     mailer: Option<crate::mailer::Mailer>,
     signer: Option<Arc<crate::audit::Signer>>,
+    tokens: Arc<crate::tokens::TokenKeys>,
 }
 
 impl Server {
@@ -82,10 +83,12 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
+        let issuer = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let tokens = Arc::new(crate::tokens::TokenKeys::load_or_create(&config.token_key(), &issuer)?);
         let config = Arc::new(config);
         crate::web::ops::prometheus();
-        let state = AppState { store: store.clone(), config: config.clone() };
-        Ok(Server { addr, store, config, listener, router: crate::router::router(state), mailer, signer })
+        let state = AppState { store: store.clone(), config: config.clone(), tokens: tokens.clone() };
+        Ok(Server { addr, store, config, listener, router: crate::router::router(state), mailer, signer, tokens })
     }
 
     /// Serves until the process is told to stop.
@@ -116,7 +119,8 @@ impl Server {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
                 .with_context(|| format!("cannot listen for metrics on {bind}"))?;
-            let state = AppState { store: self.store.clone(), config: self.config.clone() };
+            let state =
+                AppState { store: self.store.clone(), config: self.config.clone(), tokens: self.tokens.clone() };
             let metrics =
                 axum::Router::new().route("/metrics", axum::routing::get(crate::web::ops::metrics)).with_state(state);
             tracing::info!(addr = %bind, "metrics are served here");

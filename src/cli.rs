@@ -85,6 +85,24 @@ pub struct ServeArgs {
     pub db_connect_timeout: std::time::Duration,
     #[command(flatten)]
     pub audit: crate::audit::SignerArgs,
+    /// Sign Login as Client tokens with this key file (default: behalf-token.key beside the SQLite
+    /// database, made if missing); every node behind one name needs the same file
+    #[arg(long, env = "BEHALF_TOKEN_KEY")]
+    pub token_key: Option<std::path::PathBuf>,
+    /// The address clients reach this server at, e.g. https://portal.example.com: the issuer of
+    /// tokens and the base of the API's metadata (default: http:// and the bound address)
+    #[arg(long, env = "BEHALF_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+/// An http(s) URL with a host and nothing after the path.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|_| format!("'{text}' is not a URL such as https://portal.example.com"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || url.query().is_some() {
+        return Err(format!("'{text}' must be an http:// or https:// address with a host and no query"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 fn parse_trusted_proxies(text: &str) -> Result<crate::config::TrustedProxies, String> {
@@ -130,6 +148,25 @@ pub enum Command {
     /// Check or export the activity log
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The signing keys of Login as Client tokens
+    #[command(subcommand)]
+    Api(ApiCmd),
+}
+
+/// `behalf api …`
+#[derive(Debug, Subcommand)]
+pub enum ApiCmd {
+    /// Write a new token signing key file (mode 0600); never overwrites one
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+    /// Put a new signing key first in the file; the old one keeps verifying its tokens for 7
+    /// days. Restart every node with the new file
+    RotateKey {
+        #[arg(long, env = "BEHALF_TOKEN_KEY", value_name = "FILE")]
+        token_key: std::path::PathBuf,
+    },
 }
 
 /// `behalf settings …`
@@ -164,6 +201,16 @@ pub enum StaffCmd {
     /// ends their sessions; they set it up again at their next sign-in
     #[command(name = "reset-2fa")]
     Reset2fa { email: String },
+    /// Make an API key for a staff member and print it (alone) on standard output; it acts
+    /// with the staff member's role and is shown only this once
+    ApiKey {
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Last day the key works (YYYY-MM-DD, UTC); without it the key works until revoked
+        #[arg(long)]
+        expires: Option<String>,
+    },
 }
 
 /// `behalf audit …`
@@ -209,6 +256,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             connect_timeout: args.db_connect_timeout,
         },
         audit: args.audit.config(),
+        token_key: args.token_key.clone(),
+        public_url: args.public_url.clone(),
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,
@@ -231,6 +280,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Staff(cmd)) => staff(&prepare(&Config::for_url(&url)).await?, cmd).await,
         // Making a key needs no database.
         Some(Command::Audit(AuditCmd::Keygen(args))) => keygen(&args),
+        Some(Command::Api(ApiCmd::Keygen { out })) => {
+            let kid = crate::tokens::keygen(&out)?;
+            println!("wrote token signing key {kid} to {}", out.display());
+            Ok(())
+        }
+        Some(Command::Api(ApiCmd::RotateKey { token_key })) => {
+            let (kid, retired) = crate::tokens::rotate(&token_key, crate::domain::now())?;
+            println!("key {kid} now signs; {retired} verifies its tokens for 7 more days. Restart every node.");
+            Ok(())
+        }
         Some(Command::Audit(cmd)) => audit(&prepare(&Config::for_url(&url)).await?, cmd).await,
     }
 }
@@ -308,6 +367,22 @@ async fn staff(store: &Store, cmd: StaffCmd) -> anyhow::Result<()> {
             let s = find(email).await?;
             store.reset_two_factor(s.id, &StaffActing::cli()).await?;
             println!("two-factor of {} reset; their sessions ended", s.email);
+        }
+        StaffCmd::ApiKey { email, name, expires } => {
+            let s = find(email).await?;
+            if !s.active {
+                bail!("{} is disabled; a key of theirs would open nothing", s.email);
+            }
+            let key = crate::auth::api_keys::issue_api_key(
+                store,
+                s.id,
+                &name,
+                expires.as_deref().unwrap_or(""),
+                &StaffActing::cli(),
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+            println!("{key}");
         }
     }
     Ok(())

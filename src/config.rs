@@ -46,6 +46,13 @@ pub struct Config {
     pub limits: Limits,
     /// Signing of audit checkpoints; `None` without `--audit-key`.
     pub audit: Option<SignerConfig>,
+    /// The key file Login as Client tokens are signed with; `None` means `behalf-token.key`
+    /// beside the SQLite database (or in the working directory for PostgreSQL), made if missing.
+    pub token_key: Option<PathBuf>,
+    /// The address clients reach this server at (`https://portal.example.com`): the `iss` of
+    /// tokens and the base of the API's metadata. `None` means `http://` and the bound address.
+    /// Every node behind one name needs the same value and the same token key.
+    pub public_url: Option<String>,
 }
 
 /// Timeouts and caps on connections and the database.
@@ -99,20 +106,29 @@ impl Config {
             metrics_bind: None,
             limits: Limits::default(),
             audit: None,
+            token_key: None,
+            public_url: None,
         }
     }
 
     /// The files directory: the configured one, or `behalf-files` beside the database.
     pub fn files_dir(&self) -> std::path::PathBuf {
-        if let Some(dir) = &self.files_dir {
-            return dir.clone();
-        }
+        self.files_dir.clone().unwrap_or_else(|| self.beside_database("behalf-files"))
+    }
+
+    /// The token signing key file: the configured one, or `behalf-token.key` beside the database.
+    pub fn token_key(&self) -> std::path::PathBuf {
+        self.token_key.clone().unwrap_or_else(|| self.beside_database("behalf-token.key"))
+    }
+
+    /// `name` in the SQLite database's folder, or in the working directory.
+    fn beside_database(&self, name: &str) -> std::path::PathBuf {
         let sqlite = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"));
         let beside = sqlite
             .map(|p| p.split('?').next().unwrap_or(""))
             .and_then(|p| std::path::Path::new(p).parent())
             .filter(|p| !p.as_os_str().is_empty());
-        beside.map(|p| p.join("behalf-files")).unwrap_or_else(|| std::path::PathBuf::from("behalf-files"))
+        beside.map(|p| p.join(name)).unwrap_or_else(|| std::path::PathBuf::from(name))
     }
 }
 
@@ -260,5 +276,6 @@ mod tests {
         let mut c = Config::for_url("sqlite://x.db");
         c.files_dir = Some("/srv/files".into());
         assert_eq!(c.files_dir(), PathBuf::from("/srv/files"));
+        assert_eq!(Config::for_url("sqlite:///var/lib/b.db").token_key(), PathBuf::from("/var/lib/behalf-token.key"));
     }
 }

@@ -55,6 +55,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0007_audit_checkpoints"),
     migration!("0008_staff_two_factor"),
     migration!("0009_outbox_retry"),
+    migration!("0010_api"),
 ];
 
 /// sqlx warns on every acquire that waited over a threshold: under load that is one log line per

@@ -18,4 +18,5 @@ pub mod page;
 pub mod router;
 pub mod state;
 pub mod store;
+pub mod tokens;
 pub mod web;

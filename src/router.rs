@@ -3,7 +3,7 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::login::{self, ClientSide, StaffSide};
-use crate::web::{admin, ops, portal};
+use crate::web::{admin, api, ops, portal};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -28,6 +28,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login/2fa/cancel", post(admin::two_factor_sign_in::cancel))
         .route("/admin/2fa/setup", get(admin::two_factor::setup_page).post(admin::two_factor::setup))
         .route("/admin", get(admin::dashboard::dashboard))
+        .route("/admin/account/api-keys", get(admin::api_keys::list).post(admin::api_keys::create))
+        .route("/admin/account/api-keys/{id}/revoke", post(admin::api_keys::revoke))
         .route("/admin/clients", get(admin::clients::clients))
         .route("/admin/clients/{id}", get(admin::clients::client))
         .route("/admin/clients/{id}/impersonate", post(admin::impersonations::impersonate))
@@ -118,6 +120,26 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/tasks/{id}/comments", post(admin::tasks::comment))
         .route("/admin/tasks/{id}/done", post(admin::tasks::mark_done))
         .route("/admin/tasks/{id}/reopen", post(admin::tasks::reopen))
+        // API: Login as Client by token exchange, and the client's side with such a token
+        .route("/oauth/token", post(api::oauth::token))
+        .route("/oauth/revoke", post(api::oauth::revoke))
+        .route("/oauth/introspect", post(api::oauth::introspect))
+        .route("/.well-known/jwks.json", get(api::oauth::jwks))
+        .route("/.well-known/oauth-authorization-server", get(api::oauth::metadata))
+        .route("/api/v1/me", get(api::portal::me))
+        .route("/api/v1/services", get(api::portal::services))
+        .route("/api/v1/invoices", get(api::portal::invoices))
+        .route("/api/v1/invoices/{id}", get(api::portal::invoice))
+        .route("/api/v1/tickets", get(api::portal::tickets).post(api::portal::create_ticket))
+        .route("/api/v1/tickets/{id}", get(api::portal::ticket))
+        .route("/api/v1/tickets/{id}/replies", post(api::portal::reply))
+        .route("/api/v1/orders", get(api::portal::orders))
+        .route("/api/v1/subscriptions", get(api::portal::subscriptions))
+        .route("/api/v1/files", get(api::portal::files))
+        .route("/api/v1/files/{id}/download", get(api::portal::download))
+        .route("/api/v1/tasks", get(api::portal::tasks))
+        .route("/api/v1/tasks/{id}", get(api::portal::task))
+        .route("/api/v1/tasks/{id}/comments", post(api::portal::comment))
         // Operations
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics_on_main_port))

@@ -2,9 +2,11 @@
 
 use super::{clear_cookie, hash_token, read_cookie, CLIENT_COOKIE, STAFF_COOKIE};
 use crate::domain::acting::{Acting, Actor, ImpersonationInfo, StaffActing, StoreInfo};
+use crate::domain::api::Channel;
 use crate::domain::impersonation::{check_live, live_mode, should_touch, EndReason, LiveLimits, LiveState, Mode};
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::{Grants, Permission};
+use crate::domain::session::SessionKind;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::people::Staff;
@@ -247,100 +249,140 @@ pub fn ended_path(client_id: i64, reason: EndReason) -> String {
     format!("/admin/clients/{client_id}?ended={}", reason.as_str())
 }
 
+/// Why a portal session (a cookie's or an API token's) opens nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// No such session, or it expired, or the client's own session of a disabled client.
+    NoSession,
+    /// Its Login as Client session has ended, now or earlier, for this reason.
+    Ended { client_id: i64, reason: EndReason },
+    /// A Login as Client session whose staff member is gone.
+    Invalid,
+}
+
+/// What opening a portal session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// A request made with the session: it counts as activity (the idle timer restarts), and a
+    /// session found past its limits is ended and recorded.
+    Use,
+    /// A look at the session from outside (token introspection): nothing is written.
+    Inspect,
+}
+
+/// Opens the portal session with this token hash: builds `Acting` once, checking that a Login as
+/// Client session behind it is live (deadline, idle limit, the staff member still active and
+/// permitted) and, for a use, ending it, recorded, when it is not. Cookies and API tokens both
+/// come here, so every rule holds for both.
+pub async fn open_portal(
+    state: &AppState,
+    token_hash: &str,
+    kind: SessionKind,
+    info: ClientInfo,
+    opening: Opening,
+) -> Result<Result<PortalAuth, Closed>, AppError> {
+    let using = opening == Opening::Use;
+    let now = crate::domain::now();
+    let Some(row) = state.store.portal_session(token_hash, kind, now).await? else {
+        return Ok(Err(Closed::NoSession));
+    };
+    let limits = LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref());
+    let impersonation = match row.impersonation_id {
+        None => {
+            if !row.client_active {
+                return Ok(Err(Closed::NoSession));
+            }
+            None
+        }
+        Some(imp_id) => {
+            if let Some(ended) = row.end_reason.as_deref().and_then(EndReason::parse) {
+                if using {
+                    state.store.delete_session(row.session_id).await?;
+                }
+                return Ok(Err(Closed::Ended { client_id: row.client_id, reason: ended }));
+            }
+            let idle = limits.idle_timeout;
+            let live = LiveState {
+                started_at: row.started_at.unwrap_or(0),
+                ends_by: row.ends_by.unwrap_or(0),
+                last_seen_at: row.last_seen_at.unwrap_or(0),
+                staff_active: row.staff_active,
+                staff_may_impersonate: row.staff_may_impersonate,
+            };
+            if let Err(reason) = check_live(&live, limits, now) {
+                if using {
+                    let by = StaffActing::system_at(&info.ip, &info.user_agent);
+                    state.store.end_impersonation(imp_id, reason, &by).await?;
+                    state.store.delete_session(row.session_id).await?;
+                }
+                return Ok(Err(Closed::Ended { client_id: row.client_id, reason }));
+            }
+            if using && should_touch(live.last_seen_at, idle, now) {
+                state.store.touch_impersonation(imp_id, now).await?;
+            }
+            Some(ImpersonationInfo {
+                id: imp_id,
+                mode: live_mode(
+                    row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
+                    row.staff_may_write,
+                ),
+                ends_by: limits.deadline(live.started_at, live.ends_by),
+                reason: row.reason.clone().unwrap_or_default(),
+                store_name: row.store_name.clone(),
+                several_stores: row.store_count > 1,
+                channel: Channel::parse(row.channel.as_deref().unwrap_or("")),
+            })
+        }
+    };
+    let live_support = match (&impersonation, row.live_support_name) {
+        (None, Some(name)) => match (row.live_support_started_at, row.live_support_ends_by, row.live_support_seen_at) {
+            (Some(started), Some(ends_by), Some(seen)) => limits.is_live(started, ends_by, seen, now).then_some(name),
+            _ => None,
+        },
+        _ => None,
+    };
+    let actor = match (&impersonation, row.staff_id, row.staff_name) {
+        (Some(_), Some(id), Some(name)) => Actor::Staff { id, name },
+        (Some(_), _, _) => return Ok(Err(Closed::Invalid)),
+        (None, _, _) => Actor::Client,
+    };
+    Ok(Ok(PortalAuth {
+        session_id: row.session_id,
+        csrf_token: row.csrf_token,
+        acting: Acting {
+            client_id: row.client_id,
+            client_name: row.client_name,
+            client_email: row.client_email,
+            actor,
+            impersonation,
+            ip: info.ip.clone(),
+            modules: Modules::from_hidden(&row.hidden_modules),
+            store: match (row.store_id, row.store_name, row.store_color, row.store_currency) {
+                (Some(id), Some(name), Some(color), Some(currency)) => Some(StoreInfo { id, name, color, currency }),
+                _ => None,
+            },
+        },
+        info,
+        live_support,
+    }))
+}
+
 impl FromRequestParts<AppState> for PortalAuth {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let secure = state.config.secure_cookies;
-        let to_login =
-            || AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] };
         let token = cookie(&parts.headers, CLIENT_COOKIE).ok_or_else(|| AppError::redirect("/login"))?;
-        let now = crate::domain::now();
-        let Some(row) = state.store.portal_session(&hash_token(&token), now).await? else {
-            return Err(to_login());
-        };
         let info = ClientInfo::from_parts(parts);
-        let limits = LiveLimits::from_stored(row.max_duration.as_deref(), row.idle_timeout.as_deref());
-        let impersonation = match row.impersonation_id {
-            None => {
-                if !row.client_active {
-                    return Err(to_login());
-                }
-                None
+        match open_portal(state, &hash_token(&token), SessionKind::Client, info, Opening::Use).await? {
+            Ok(auth) => Ok(auth),
+            Err(Closed::NoSession) => {
+                Err(AppError::Redirect { to: "/login".into(), cookies: vec![clear_cookie(CLIENT_COOKIE, secure)] })
             }
-            Some(imp_id) => {
-                if let Some(ended) = row.end_reason.as_deref().and_then(EndReason::parse) {
-                    state.store.delete_session(row.session_id).await?;
-                    return Err(ended_redirect(row.client_id, ended, secure));
-                }
-                let idle = limits.idle_timeout;
-                let live = LiveState {
-                    started_at: row.started_at.unwrap_or(0),
-                    ends_by: row.ends_by.unwrap_or(0),
-                    last_seen_at: row.last_seen_at.unwrap_or(0),
-                    staff_active: row.staff_active,
-                    staff_may_impersonate: row.staff_may_impersonate,
-                };
-                if let Err(reason) = check_live(&live, limits, now) {
-                    let by = StaffActing::system_at(&info.ip, &info.user_agent);
-                    state.store.end_impersonation(imp_id, reason, &by).await?;
-                    state.store.delete_session(row.session_id).await?;
-                    return Err(ended_redirect(row.client_id, reason, secure));
-                }
-                if should_touch(live.last_seen_at, idle, now) {
-                    state.store.touch_impersonation(imp_id, now).await?;
-                }
-                Some(ImpersonationInfo {
-                    id: imp_id,
-                    mode: live_mode(
-                        row.mode.as_deref().and_then(Mode::parse).unwrap_or(Mode::ReadOnly),
-                        row.staff_may_write,
-                    ),
-                    ends_by: limits.deadline(live.started_at, live.ends_by),
-                    reason: row.reason.clone().unwrap_or_default(),
-                    store_name: row.store_name.clone(),
-                    several_stores: row.store_count > 1,
-                })
+            Err(Closed::Ended { client_id, reason }) => Err(ended_redirect(client_id, reason, secure)),
+            Err(Closed::Invalid) => {
+                Err(AppError::Status(StatusCode::FORBIDDEN, "This session is no longer valid.".into()))
             }
-        };
-        let live_support = match (&impersonation, row.live_support_name) {
-            (None, Some(name)) => {
-                match (row.live_support_started_at, row.live_support_ends_by, row.live_support_seen_at) {
-                    (Some(started), Some(ends_by), Some(seen)) => {
-                        limits.is_live(started, ends_by, seen, now).then_some(name)
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        let actor = match (&impersonation, row.staff_id, row.staff_name) {
-            (Some(_), Some(id), Some(name)) => Actor::Staff { id, name },
-            (Some(_), _, _) => {
-                return Err(AppError::Status(StatusCode::FORBIDDEN, "This session is no longer valid.".into()))
-            }
-            (None, _, _) => Actor::Client,
-        };
-        Ok(PortalAuth {
-            session_id: row.session_id,
-            csrf_token: row.csrf_token,
-            acting: Acting {
-                client_id: row.client_id,
-                client_name: row.client_name,
-                client_email: row.client_email,
-                actor,
-                impersonation,
-                ip: info.ip.clone(),
-                modules: Modules::from_hidden(&row.hidden_modules),
-                store: match (row.store_id, row.store_name, row.store_color, row.store_currency) {
-                    (Some(id), Some(name), Some(color), Some(currency)) => {
-                        Some(StoreInfo { id, name, color, currency })
-                    }
-                    _ => None,
-                },
-            },
-            info,
-            live_support,
-        })
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Passwords, session tokens, cookies, CSRF and the request guards for staff and portal sessions.
 
+pub mod api_keys;
 pub mod guards;
+pub mod login_as_client;
 pub mod password;
 pub mod peer;
 pub mod two_factor;

@@ -1,6 +1,7 @@
 //! `Acting`: who is using the portal for which client, built once per portal request; and
 //! `StaffActing`: who makes a staff-side write, from where.
 
+use super::api::Channel;
 use super::mode::Mode;
 use super::modules::{Module, Modules};
 
@@ -22,6 +23,8 @@ pub struct ImpersonationInfo {
     pub reason: String,
     pub store_name: Option<String>,
     pub several_stores: bool,
+    /// The button, or a token from the API: writes say which.
+    pub channel: Channel,
 }
 
 /// The store (brand, storefront) a portal request is in: the one chosen when Login as Client
@@ -179,6 +182,7 @@ mod tests {
                 reason: String::new(),
                 store_name: None,
                 several_stores: false,
+                channel: Channel::Page,
             }),
             ip: String::new(),
             modules: Modules::all(),

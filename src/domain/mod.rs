@@ -2,6 +2,7 @@
 
 pub mod acting;
 pub mod activity;
+pub mod api;
 pub mod checkpoint;
 pub mod conflict;
 pub mod duration;

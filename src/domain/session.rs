@@ -11,6 +11,9 @@ pub enum SessionKind {
     StaffPending,
     /// A portal session: the client's own, or one of Login as Client.
     Client,
+    /// A Login as Client session started through the API: its token hash is that of the
+    /// token's `jti`, so a cookie can never open it, nor an API token a cookie's session.
+    Api,
 }
 
 impl SessionKind {
@@ -20,6 +23,7 @@ impl SessionKind {
             SessionKind::Staff => "staff",
             SessionKind::StaffPending => "staff_2fa",
             SessionKind::Client => "client",
+            SessionKind::Api => "api",
         }
     }
 }
@@ -40,5 +44,6 @@ mod tests {
         assert_eq!(SessionKind::Staff.as_str(), "staff");
         assert_eq!(SessionKind::StaffPending.as_str(), "staff_2fa");
         assert_eq!(SessionKind::Client.as_str(), "client");
+        assert_eq!(SessionKind::Api.as_str(), "api");
     }
 }

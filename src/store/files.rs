@@ -10,7 +10,7 @@ use crate::domain::files::{demo_key, Direction, DEMO_FILES};
 use sha2::{Digest, Sha256};
 
 /// A shared file with the names needed to say who shared it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct FileRow {
     pub id: i64,
     pub client_id: i64,
@@ -19,6 +19,8 @@ pub struct FileRow {
     pub content_type: String,
     pub size_bytes: i64,
     pub sha256: String,
+    /// Where the bytes are on disk: never shown.
+    #[serde(skip)]
     pub storage_key: String,
     /// The staff member who shared a `to_client` file from the admin side.
     pub uploaded_by_name: Option<String>,

@@ -8,6 +8,7 @@ use super::{Page, Store, StoreError, StoreResult, Tx};
 use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::{Acting, StaffActing};
 use crate::domain::activity::ActivityGroup;
+use crate::domain::api::Channel;
 use crate::domain::conflict::Conflict;
 use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision};
 use crate::domain::session::{SessionKind, Whose};
@@ -31,6 +32,8 @@ pub struct Impersonation {
     pub ended_at: Option<i64>,
     pub end_reason: Option<String>,
     pub actions: i64,
+    /// `page` or `api`: how it was started (see [`Channel`]).
+    pub channel: String,
 }
 from_row!(Impersonation {
     id,
@@ -49,6 +52,7 @@ from_row!(Impersonation {
     ended_at,
     end_reason,
     actions,
+    channel,
 });
 
 /// Everything a start writes, decided beforehand by the policy.
@@ -68,6 +72,8 @@ pub struct NewImpersonation<'a> {
     /// The e-mail telling the client, per `impersonation.notify_client`; with it the start also
     /// shows on the client's portal. `None` tells the client nothing.
     pub notice: Option<ClientNotice>,
+    /// The button or the token exchange; an API start's session opens only the API.
+    pub channel: Channel,
 }
 
 /// Filters for the impersonation log.
@@ -84,7 +90,8 @@ pub struct ImpersonationFilter {
 
 const IMPERSONATION_SQL: &str = "SELECT i.id, i.staff_id, sf.name AS staff_name, i.client_id, c.name AS client_name, st.name AS store_name,
         i.reason, i.mode, i.ip, i.user_agent, i.started_at, i.last_seen_at, i.ends_by, i.ended_at, i.end_reason,
-        (SELECT COUNT(*) FROM activity a WHERE a.impersonation_id = i.id AND a.action_group <> 'login_as_client') AS actions
+        (SELECT COUNT(*) FROM activity a WHERE a.impersonation_id = i.id AND a.action_group <> 'login_as_client') AS actions,
+        i.channel
      FROM impersonations i JOIN staff sf ON sf.id = i.staff_id JOIN clients c ON c.id = i.client_id
      LEFT JOIN stores st ON st.id = i.store_id";
 
@@ -159,10 +166,14 @@ impl Store {
             };
             let d = n.decision;
             // The row outlives the deadline by a day so the request after it can record `expired`.
+            let kind = match n.channel {
+                Channel::Page => SessionKind::Client,
+                Channel::Api => SessionKind::Api,
+            };
             insert_session(
                 &mut tx,
                 n.token_hash,
-                SessionKind::Client,
+                kind,
                 Some(n.staff_id),
                 Some(n.client_id),
                 Some(id),
@@ -179,7 +190,7 @@ impl Store {
                 NewActivity {
                     impersonation_id: Some(id),
                     detail: format!(
-                        "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}",
+                        "staff {} (#{}) logged in as {} (#{}); reason: {}; mode: {}; store: {}; user agent: {}{}",
                         n.staff_name,
                         n.staff_id,
                         n.client_name,
@@ -187,7 +198,11 @@ impl Store {
                         d.shown_reason(),
                         d.mode.as_str(),
                         n.store_name.unwrap_or("-"),
-                        n.by.user_agent
+                        n.by.user_agent,
+                        match n.channel {
+                            Channel::Page => "",
+                            Channel::Api => "; channel: api",
+                        }
                     ),
                     ..NewActivity::by_staff(
                         n.by,
@@ -387,8 +402,8 @@ async fn insert_impersonation(
     let d = n.decision;
     let on_conflict = if yield_to_live { " ON CONFLICT (staff_id) WHERE ended_at IS NULL DO NOTHING" } else { "" };
     let row = query(format!(
-        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10){on_conflict} RETURNING id"
+        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client, channel)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11){on_conflict} RETURNING id"
     ))
     .bind(n.staff_id)
     .bind(n.client_id)
@@ -400,6 +415,7 @@ async fn insert_impersonation(
     .bind(now)
     .bind(d.ends_by)
     .bind(n.notice.is_some() as i64)
+    .bind(n.channel.as_str())
     .fetch_optional(&mut **tx)
     .await
     .map_err(|e| match e {

@@ -1,6 +1,7 @@
 //! All SQL lives here, one file per aggregate; the same text runs on SQLite and PostgreSQL.
 
 pub mod activity;
+pub mod api_keys;
 pub mod billing;
 pub mod checkpoints;
 pub mod demo;

@@ -50,6 +50,8 @@ pub struct PortalSessionRow {
     pub live_support_started_at: Option<i64>,
     pub live_support_ends_by: Option<i64>,
     pub live_support_seen_at: Option<i64>,
+    /// How the impersonation was started (`page`, `api`); `None` without one.
+    pub channel: Option<String>,
 }
 from_row!(PortalSessionRow {
     session_id,
@@ -83,6 +85,7 @@ from_row!(PortalSessionRow {
     live_support_started_at,
     live_support_ends_by,
     live_support_seen_at,
+    channel,
 });
 
 const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id AS client_id, c.name AS client_name, c.email AS client_email,
@@ -96,7 +99,7 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
         (SELECT value FROM settings WHERE key = 'impersonation.idle_timeout') AS idle_timeout,
         (SELECT value FROM settings WHERE key = 'impersonation.max_duration') AS max_duration,
         lf.name AS live_support_name, li.started_at AS live_support_started_at,
-        li.ends_by AS live_support_ends_by, li.last_seen_at AS live_support_seen_at
+        li.ends_by AS live_support_ends_by, li.last_seen_at AS live_support_seen_at, i.channel
      FROM sessions s JOIN clients c ON c.id = s.client_id
      LEFT JOIN impersonations i ON i.id = s.impersonation_id
      -- For the client's own session: the newest open, unexpired Login as Client session of this
@@ -107,16 +110,23 @@ const PORTAL_SESSION_SQL: &str = "SELECT s.id AS session_id, s.csrf_token, c.id 
      LEFT JOIN stores st ON st.id = COALESCE(i.store_id, s.store_id,
         (SELECT MIN(cs.store_id) FROM client_stores cs WHERE cs.client_id = c.id))
      LEFT JOIN staff sf ON sf.id = i.staff_id
-     WHERE s.token_hash = $1 AND s.kind = 'client' AND s.expires_at > $2";
+     WHERE s.token_hash = $1 AND s.kind = $5 AND s.expires_at > $2";
 
 impl Store {
-    /// Reads a portal session, with its impersonation and the staff member's current standing.
-    pub async fn portal_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<PortalSessionRow>> {
+    /// Reads a portal session (a cookie's, `SessionKind::Client`, or an API token's,
+    /// `SessionKind::Api`), with its impersonation and the staff member's current standing.
+    pub async fn portal_session(
+        &self,
+        token_hash: &str,
+        kind: SessionKind,
+        now: i64,
+    ) -> StoreResult<Option<PortalSessionRow>> {
         Ok(query_as(PORTAL_SESSION_SQL)
             .bind(token_hash)
             .bind(now)
             .bind(Permission::ClientsImpersonate.as_str())
             .bind(Permission::ClientsImpersonateWrite.as_str())
+            .bind(kind.as_str())
             .fetch_optional(&self.db)
             .await?)
     }

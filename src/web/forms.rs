@@ -52,6 +52,22 @@ pub(crate) fn checked_body<'a>(body: &'a str, max: usize, what: &str) -> Result<
     Ok(trimmed)
 }
 
+/// A new ticket's subject and message, trimmed, or what the person must correct (the portal's
+/// form and the API check it the same way).
+pub(crate) fn checked_ticket<'a>(subject: &'a str, body: &'a str) -> Result<(&'a str, &'a str), String> {
+    use crate::store::portal::{MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
+    let (subject, body) = (subject.trim(), body.trim());
+    if subject.is_empty() || body.is_empty() {
+        Err("Give the ticket a subject and a message.".to_string())
+    } else if subject.chars().count() > MAX_SUBJECT_CHARS || body.chars().count() > MAX_BODY_CHARS {
+        Err(format!(
+            "The subject may have at most {MAX_SUBJECT_CHARS} characters and the message at most {MAX_BODY_CHARS}."
+        ))
+    } else {
+        Ok((subject, body))
+    }
+}
+
 /// A form with one text: a ticket reply or a task comment (portal or admin).
 #[derive(Debug, Deserialize)]
 pub struct BodyForm {

@@ -47,6 +47,7 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                         @if g.has(Permission::StaffManage) { a href="/admin/roles" { "Roles" } }
                     }
                     a href="/admin/2fa/setup" { "Two-factor" }
+                    a href="/admin/account/api-keys" { "API keys" }
                     form.inline method="post" action="/admin/logout" {
                         span.who { (auth.staff.name) " (" (auth.staff.role_name) ")" }
                         (csrf(&auth.csrf_token))

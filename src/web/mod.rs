@@ -1,6 +1,7 @@
 //! HTTP handlers: thin functions that extract, call the store or domain, and render.
 
 pub mod admin;
+pub mod api;
 pub mod attribution;
 pub mod export;
 pub mod extract;

@@ -97,6 +97,7 @@ impl TestApp {
         let mut config = Config::for_url(&db_url);
         let files_dir = dir.path().join("behalf-files");
         config.files_dir = Some(files_dir.clone());
+        config.token_key = Some(dir.path().join("token.key"));
         config.demo = true;
         config.demo_generated_clients = 3;
         adjust(&mut config);

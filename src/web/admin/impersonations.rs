@@ -4,15 +4,17 @@
 use super::clients::client_record;
 use super::impersonation_views::{table, StartForm};
 use crate::auth::guards::{cookie, StaffAuth};
+use crate::auth::login_as_client::{self, Start, StartError};
 use crate::auth::FreshSession;
 use crate::auth::{hash_token, CLIENT_COOKIE};
+use crate::domain::api::Channel;
 use crate::domain::format_time;
-use crate::domain::impersonation::{decide_start, start_notice, Consent, EndReason, Refusal, StartAsk, TargetClient};
+use crate::domain::impersonation::{EndReason, Refusal, StartAsk};
 use crate::domain::lists::noun;
 use crate::domain::permissions::Permission;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::impersonations::{ImpersonationFilter, NewImpersonation};
+use crate::store::impersonations::ImpersonationFilter;
 use crate::web::export::csv_row;
 use crate::web::extract::{optional_id, page_number, Id, Query};
 use crate::web::forms::{CsrfOnly, Post};
@@ -203,56 +205,40 @@ pub async fn impersonate(
     if let Some(ask) = super::step_up::step_up(&state, &auth, &settings, id, &f).await? {
         return Ok(ask);
     }
-    let stores = state.store.client_stores(id).await?;
-    let store_ids: Vec<i64> = stores.iter().map(|s| s.id).collect();
     let store = match f.store.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(s.parse::<i64>().map_err(|_| {
             AppError::Status(StatusCode::UNPROCESSABLE_ENTITY, Refusal::StoreRequired.message().into())
         })?),
     };
-    let target = TargetClient {
-        active: client.active,
-        consent: Consent::from_stored(&client.consent, client.consent_until),
-        stores: &store_ids,
-    };
-    let ask = StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store };
-    let decided = decide_start(&auth.grants, &settings, &target, &ask, crate::domain::now());
-    if let Err(r) = &decided {
-        metrics::counter!("behalf_impersonation_refusals_total", "reason" => r.code()).increment(1);
-    }
-    let decision = match decided {
-        Ok(d) => d,
-        Err(r) if r.status() == 422 => {
+    let fresh = FreshSession::new();
+    let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
+    let started = login_as_client::start(
+        &state.store,
+        &settings,
+        Start {
+            staff: &auth.staff,
+            grants: &auth.grants,
+            by: &auth.acting,
+            client: &client,
+            ask: StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store },
+            channel: Channel::Page,
+            session: &fresh,
+            replaces_token_hash: old.as_deref(),
+        },
+    )
+    .await;
+    match started {
+        Ok(_) => {}
+        Err(StartError::Refused(r)) if r.status() == 422 => {
             return Err(AppError::Page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 client_record(&state, &auth, id, None, Some(r.message()), Some(&f)).await?,
             ));
         }
-        Err(r) => return Err(AppError::forbidden(r.message())),
-    };
-    let fresh = FreshSession::new();
-    let old = cookie(&headers, CLIENT_COOKIE).map(|t| hash_token(&t));
-    let store_name = stores.iter().find(|s| Some(s.id) == decision.store).map(|s| s.name.as_str());
-    state
-        .store
-        .start_impersonation(&NewImpersonation {
-            staff_id: auth.staff.id,
-            staff_name: &auth.staff.name,
-            client_id: id,
-            client_name: &client.name,
-            decision: &decision,
-            store_name,
-            by: &auth.acting,
-            token_hash: &fresh.token_hash,
-            csrf_token: &fresh.csrf_token,
-            replaces_token_hash: old.as_deref(),
-            notice: settings
-                .notify_client
-                .then(|| start_notice(&client.name, &client.email, &auth.staff.name, &decision, crate::domain::now())),
-        })
-        .await?;
-    metrics::counter!("behalf_impersonation_starts_total").increment(1);
+        Err(StartError::Refused(r)) => return Err(AppError::forbidden(r.message())),
+        Err(StartError::Store(e)) => return Err(e.into()),
+    }
     Ok(see_other(&next, &[fresh.cookie(CLIENT_COOKIE, state.config.secure_cookies)]))
 }
 

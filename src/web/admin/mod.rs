@@ -3,6 +3,7 @@
 //! log, staff and roles, settings, stores, two-factor and the mail outbox.
 
 pub mod activity;
+pub mod api_keys;
 pub mod billing;
 pub mod client_header;
 pub mod clients;

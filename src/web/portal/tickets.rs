@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::portal::{Reply, MAX_BODY_CHARS, MAX_SUBJECT_CHARS};
 use crate::web::extract::{page_number, Id, Query};
-use crate::web::forms::{checked_body, BodyForm, Post, StatusQuery};
+use crate::web::forms::{checked_body, checked_ticket, BodyForm, Post, StatusQuery};
 use crate::web::layout::{alert, filtered, pager, portal_page, status_links};
 use crate::web::portal::controls::controls;
 use axum::extract::State;
@@ -84,23 +84,19 @@ pub async fn create_ticket(
 ) -> AppResult<Response> {
     auth.require_module(Module::Tickets)?;
     authorize(&auth, WriteKind::Ordinary)?;
-    let subject = f.subject.trim();
-    let body = f.body.trim();
-    let problem = if subject.is_empty() || body.is_empty() {
-        Some("Give the ticket a subject and a message.".to_string())
-    } else if subject.chars().count() > MAX_SUBJECT_CHARS || body.chars().count() > MAX_BODY_CHARS {
-        Some(format!(
-            "The subject may have at most {MAX_SUBJECT_CHARS} characters and the message at most {MAX_BODY_CHARS}."
-        ))
-    } else {
-        None
+    let (subject, body) = match checked_ticket(&f.subject, &f.body) {
+        Ok(v) => v,
+        Err(msg) => {
+            return Err(AppError::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                portal_page(
+                    &auth,
+                    "Open a ticket",
+                    html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) },
+                ),
+            ));
+        }
     };
-    if let Some(msg) = problem {
-        return Err(AppError::Page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            portal_page(&auth, "Open a ticket", html! { (alert(&msg)) (new_ticket_form(&auth, &f.subject, &f.body)) }),
-        ));
-    }
     let id = state.store.create_ticket(&auth.acting, subject, body).await?;
     Ok(axum::response::Redirect::to(&format!("/tickets/{id}")).into_response())
 }

@@ -1,0 +1,370 @@
+//! The JSON API (`/api/v1`) and its OAuth endpoints: answers as `application/problem+json`
+//! (RFC 9457) with a stable `type` per refusal, the two bearer guards (a Login as Client token for
+//! the client's side, a staff API key for the staff side), JSON bodies and cursors that refuse
+//! bad input with a 4xx.
+
+pub mod oauth;
+pub mod portal;
+
+use crate::auth::api_keys::{bearer, key_holder, KeyHolder};
+use crate::auth::guards::{open_portal, ClientInfo, Closed, Opening, PortalAuth};
+use crate::auth::hash_token;
+use crate::domain::acting::WriteRefusal;
+use crate::domain::session::SessionKind;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::web::extract::{contains_nul, Id, Query};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The prefix of every problem `type`; the rest is a stable slug such as `consent-required`.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:behalf:problem:";
+
+/// An API refusal or failure (RFC 9457).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// The stable part of `type`.
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+}
+
+impl Problem {
+    /// A problem of this status and kind.
+    pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem { status, slug, title, detail: detail.into() }
+    }
+
+    /// 401: no usable credentials.
+    pub fn unauthorized(slug: &'static str, detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, slug, "Not signed in", detail)
+    }
+
+    /// 400: the request itself is wrong.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
+    }
+
+    /// 422: a field's value is refused.
+    pub fn invalid_field(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "A field is not acceptable", detail)
+    }
+
+    /// 404.
+    pub fn not_found() -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "That record does not exist.")
+    }
+
+    /// 403 for a write this Login as Client session may not make.
+    pub fn write_refused(r: WriteRefusal) -> Self {
+        let slug = match r {
+            WriteRefusal::ReadOnly => "read-only",
+            WriteRefusal::Sensitive => "sensitive-action",
+        };
+        Problem::new(StatusCode::FORBIDDEN, slug, "Not allowed in this session", r.message())
+    }
+
+    /// The full `type` URI.
+    pub fn type_uri(&self) -> String {
+        format!("{PROBLEM_TYPE_PREFIX}{}", self.slug)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "type": self.type_uri(),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut r = (self.status, body.to_string()).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"behalf\""));
+        }
+        r
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Self {
+        let generic = |status: StatusCode, detail: String| {
+            let (slug, title) = match status.as_u16() {
+                400 => ("bad-request", "Bad request"),
+                401 => ("unauthorized", "Not signed in"),
+                403 => ("forbidden", "Forbidden"),
+                404 => ("not-found", "Not found"),
+                409 => ("conflict", "Conflict"),
+                413 => ("too-large", "Request too large"),
+                415 => ("unsupported-media-type", "Unsupported media type"),
+                422 => ("invalid-field", "A field is not acceptable"),
+                503 => ("unavailable", "Briefly unavailable"),
+                _ => ("internal", "Internal error"),
+            };
+            Problem::new(status, slug, title, detail)
+        };
+        match e {
+            AppError::Status(status, msg) => generic(status, msg),
+            AppError::Page(status, _) => generic(status, "The request was refused.".into()),
+            AppError::Unavailable => generic(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is briefly unavailable. Try again in a moment.".into(),
+            ),
+            AppError::Redirect { .. } => generic(StatusCode::UNAUTHORIZED, "Sign in first.".into()),
+            internal @ AppError::Internal(_) => {
+                // Logged once, as every page's internal error is; the caller sees no detail.
+                let _ = internal.into_response();
+                generic(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side. It has been logged.".into(),
+                )
+            }
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+/// Result of an API handler.
+pub type ApiResult<T> = Result<T, Problem>;
+
+/// A client-side API request: a Login as Client token whose session is live right now. The
+/// token's signature, expiry, audience and issuer are checked, then the session behind its
+/// `jti` is opened exactly as a portal cookie is (`open_portal`), so every rule that ends a page
+/// session ends the token on the very next request, on every node.
+pub struct ApiClient(pub PortalAuth);
+
+impl FromRequestParts<AppState> for ApiClient {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            Problem::unauthorized("token-required", "Send a Login as Client token as `Authorization: Bearer TOKEN`.")
+        })?;
+        let claims = state
+            .tokens
+            .verify(token, crate::domain::now())
+            .map_err(|e| Problem::unauthorized("invalid-token", e.to_string()))?;
+        let info = ClientInfo::from_parts(parts);
+        match open_portal(state, &hash_token(&claims.jti), SessionKind::Api, info, Opening::Use).await? {
+            Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Ok(ApiClient(auth)),
+            Ok(_) | Err(Closed::NoSession) | Err(Closed::Invalid) => {
+                Err(Problem::unauthorized("session-ended", "The Login as Client session of this token has ended."))
+            }
+            Err(Closed::Ended { reason, .. }) => Err(Problem::unauthorized(
+                "session-ended",
+                format!(
+                    "The Login as Client session of this token has ended ({}): {}",
+                    reason.as_str(),
+                    reason.message()
+                ),
+            )),
+        }
+    }
+}
+
+/// A staff-side API request: a live API key of an active staff member, with their permissions as
+/// they are now.
+pub struct ApiStaff(pub KeyHolder);
+
+impl FromRequestParts<AppState> for ApiStaff {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let key = bearer(&parts.headers).ok_or_else(|| {
+            Problem::unauthorized("key-required", "Send a staff API key as `Authorization: Bearer KEY`.")
+        })?;
+        let holder = key_holder(&state.store, key, ClientInfo::from_parts(parts)).await?.ok_or_else(|| {
+            Problem::unauthorized(
+                "invalid-key",
+                "The API key is unknown, expired or revoked, or its owner is disabled.",
+            )
+        })?;
+        two_factor_ready(&holder)?;
+        Ok(ApiStaff(holder))
+    }
+}
+
+/// A key of a staff member whom `security.staff_2fa` requires to have two-factor, and who has
+/// not set it up, opens nothing, as their pages open nothing but the setup.
+pub fn two_factor_ready(holder: &KeyHolder) -> Result<(), Problem> {
+    if holder.two_factor_required && !holder.two_factor {
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "two-factor-required",
+            "Two-factor required",
+            "Your account must set up two-factor on /admin/2fa/setup before its API keys work.",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl ApiStaff {
+    /// 403 unless the key's owner holds the permission now.
+    pub fn require(&self, p: crate::domain::permissions::Permission) -> ApiResult<()> {
+        if self.0.has(p) {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "permission-required",
+                "Permission required",
+                format!("You do not have the {} permission needed here.", p.as_str()),
+            ))
+        }
+    }
+}
+
+/// A JSON body: `application/json`, within the body limit, free of NUL, and of the expected
+/// shape (unknown fields, wrong types and missing fields answer 400 naming the field).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send the body as application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request too large", "The body is over 1 MiB.")
+            } else {
+                Problem::bad_request("The body could not be read.")
+            }
+        })?;
+        if bytes.contains(&0) || std::str::from_utf8(&bytes).is_ok_and(|t| t.contains("\\u0000")) {
+            return Err(Problem::invalid_field("The body contains a NUL character, which no field accepts."));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| Problem::bad_request(format!("The JSON body is not acceptable: {e}.")))
+    }
+}
+
+/// The numeric `{id}` of an API route; anything but a positive integer answers 400.
+pub struct ApiId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiId {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        Id::from_request_parts(parts, state).await.map(|Id(id)| ApiId(id)).map_err(Problem::from)
+    }
+}
+
+/// A query string parsed into `T`; bad values answer 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        if contains_nul(parts.uri.query().unwrap_or("").as_bytes()) {
+            return Err(Problem::bad_request("The address contains a NUL character."));
+        }
+        Query::from_request_parts(parts, state).await.map(|Query(q)| ApiQuery(q)).map_err(Problem::from)
+    }
+}
+
+/// The paging parameters of a list: an opaque `cursor` from the previous answer's `next_cursor`,
+/// and `limit` (1 to 100, 20 by default). Lists keep one order (newest first, ties by id).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<String>,
+    pub status: Option<String>,
+}
+
+/// Where a list resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl ListQuery {
+    /// Reads the cursor and limit; a cursor this server did not make answers 400.
+    pub fn cursor(&self) -> ApiResult<Cursor> {
+        let per_page = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => 20,
+            Some(l) => l
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| Problem::bad_request("limit must be a number from 1 to 100."))?,
+        };
+        let page = match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => 1,
+            Some(c) => decode_cursor(c).ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?,
+        };
+        Ok(Cursor { page, per_page })
+    }
+}
+
+fn decode_cursor(c: &str) -> Option<i64> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
+    text.strip_prefix("p1:")?.parse::<i64>().ok().filter(|p| (2..=1_000_000).contains(p))
+}
+
+/// A page of a list with the cursor of the next one (`null` on the last page).
+#[derive(Debug, Serialize)]
+pub struct Listed<T: Serialize> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: Serialize> Listed<T> {
+    /// The answer for one page the store read.
+    pub fn of(page: crate::store::Page<T>) -> Self {
+        let next = (page.page < page.pages()).then(|| URL_SAFE_NO_PAD.encode(format!("p1:{}", page.page + 1)));
+        Listed { items: page.items, next_cursor: next }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let page = crate::store::Page { items: vec![1, 2], page: 1, per_page: 2, total: 5 };
+        let next = Listed::of(page).next_cursor.unwrap();
+        assert_eq!(decode_cursor(&next), Some(2));
+        assert_eq!(decode_cursor("garbage"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("p1:-3")), None);
+        let last = crate::store::Page { items: vec![5], page: 3, per_page: 2, total: 5 };
+        assert!(Listed::of(last).next_cursor.is_none());
+        let q = ListQuery { cursor: None, limit: Some("500".into()), status: None };
+        assert!(q.cursor().is_err());
+    }
+
+    #[test]
+    fn problems_carry_a_stable_type() {
+        let p: Problem = AppError::not_found().into();
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
+        assert_eq!(p.type_uri(), "urn:behalf:problem:not-found");
+        assert_eq!(Problem::write_refused(WriteRefusal::ReadOnly).slug, "read-only");
+    }
+}

@@ -1,0 +1,308 @@
+//! Login as Client by token exchange (RFC 8693) at `POST /oauth/token`, revocation (RFC 7009),
+//! introspection (RFC 7662), the public keys (JWKS) and the server's metadata (RFC 8414).
+
+use super::{two_factor_ready, ApiStaff};
+use crate::auth::api_keys::key_holder;
+use crate::auth::guards::{open_portal, ClientInfo, Closed, Opening};
+use crate::auth::login_as_client::{self, Start, StartError};
+use crate::auth::{hash_token, FreshSession};
+use crate::domain::api::{
+    ActorClaim, Channel, OAuthError, Scope, TokenClaims, AUDIENCE, GRANT_TOKEN_EXCHANGE, ISSUED_TOKEN_TYPE,
+    TOKEN_TYPE_API_KEY, TOKEN_TYPE_CLIENT_ID,
+};
+use crate::domain::impersonation::{EndReason, StartAsk};
+use crate::domain::permissions::Permission;
+use crate::domain::session::SessionKind;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::web::extract::form_bytes;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+/// An OAuth refusal as RFC 6749 §5.2 writes it.
+pub struct OAuthRefusal(pub OAuthError);
+
+impl IntoResponse for OAuthRefusal {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = json!({ "error": self.0.error, "error_description": self.0.description });
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<OAuthError> for OAuthRefusal {
+    fn from(e: OAuthError) -> Self {
+        OAuthRefusal(e)
+    }
+}
+
+/// Failures below the policy (the database) keep their page statuses (503, 500) as JSON.
+impl From<StoreError> for OAuthRefusal {
+    fn from(e: StoreError) -> Self {
+        let status = match AppError::from(e) {
+            AppError::Unavailable => 503,
+            internal @ AppError::Internal(_) => {
+                let _ = internal.into_response();
+                500
+            }
+            AppError::Status(s, _) => s.as_u16(),
+            _ => 500,
+        };
+        let error = if status == 503 { "temporarily_unavailable" } else { "server_error" };
+        OAuthRefusal(OAuthError { error, status, description: "The server could not answer; try again.".into() })
+    }
+}
+
+/// A form-encoded OAuth request body; anything else is `invalid_request`.
+pub struct OAuthForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OAuthForm<T> {
+    type Rejection = OAuthRefusal;
+    async fn from_request(req: Request, state: &S) -> Result<Self, OAuthRefusal> {
+        let bytes = form_bytes(req, state).await.map_err(|e| match e {
+            AppError::Status(s, msg) => {
+                OAuthRefusal(OAuthError { error: "invalid_request", status: s.as_u16(), description: msg })
+            }
+            _ => OAuthRefusal(OAuthError::invalid_request("The form could not be read.")),
+        })?;
+        serde_urlencoded::from_bytes(&bytes)
+            .map(OAuthForm)
+            .map_err(|e| OAuthRefusal(OAuthError::invalid_request(format!("The form is malformed: {e}."))))
+    }
+}
+
+/// `POST /oauth/token`, form-encoded.
+#[derive(Debug, Deserialize)]
+pub struct TokenRequest {
+    grant_type: Option<String>,
+    actor_token: Option<String>,
+    actor_token_type: Option<String>,
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+    scope: Option<String>,
+    #[serde(default)]
+    reason: String,
+    store: Option<String>,
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request(format!("The {name} parameter is missing.")))
+}
+
+/// `POST /oauth/token`: a staff API key (the actor) exchanged for a token that acts as one
+/// client (the subject), by the same policy and the same start as the Login as Client button.
+pub async fn token(
+    State(state): State<AppState>,
+    info: ClientInfo,
+    OAuthForm(f): OAuthForm<TokenRequest>,
+) -> Result<Response, OAuthRefusal> {
+    if required(&f.grant_type, "grant_type")? != GRANT_TOKEN_EXCHANGE {
+        return Err(OAuthError {
+            error: "unsupported_grant_type",
+            status: 400,
+            description: format!("Only the token exchange grant ({GRANT_TOKEN_EXCHANGE}) is supported."),
+        }
+        .into());
+    }
+    if required(&f.actor_token_type, "actor_token_type")? != TOKEN_TYPE_API_KEY {
+        return Err(OAuthError::invalid_request(format!("actor_token_type must be {TOKEN_TYPE_API_KEY}.")).into());
+    }
+    if required(&f.subject_token_type, "subject_token_type")? != TOKEN_TYPE_CLIENT_ID {
+        return Err(OAuthError::invalid_request(format!("subject_token_type must be {TOKEN_TYPE_CLIENT_ID}.")).into());
+    }
+    let key = required(&f.actor_token, "actor_token")?;
+    let client_id = required(&f.subject_token, "subject_token")?
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| OAuthError::invalid_request("subject_token must be a client id (a positive number)."))?;
+    let scope = Scope::parse(f.scope.as_deref()).ok_or_else(|| OAuthError {
+        error: "invalid_scope",
+        status: 400,
+        description: "scope must be portal:read or portal:write.".into(),
+    })?;
+    let store = match f.store.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<i64>().map_err(|_| OAuthError::invalid_request("store must be a store id."))?),
+    };
+    let holder = key_holder(&state.store, key, info)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("The actor token is not a live API key of an active staff member."))?;
+    two_factor_ready(&holder).map_err(|p| OAuthError::access_denied(p.detail))?;
+    let client = match state.store.client(client_id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => {
+            return Err(OAuthError::invalid_request(format!("There is no client with id {client_id}.")).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let settings = state.store.settings().await?;
+    let session = FreshSession::new();
+    let started = login_as_client::start(
+        &state.store,
+        &settings,
+        Start {
+            staff: &holder.staff,
+            grants: &holder.grants,
+            by: &holder.acting,
+            client: &client,
+            ask: StartAsk { mode: Some(scope.mode().as_str()), reason: &f.reason, store },
+            channel: Channel::Api,
+            session: &session,
+            replaces_token_hash: None,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        StartError::Refused(r) => OAuthRefusal(OAuthError::from_refusal(&r)),
+        StartError::Store(e) => e.into(),
+    })?;
+    let now = crate::domain::now();
+    let claims = TokenClaims {
+        iss: state.tokens.issuer.clone(),
+        aud: AUDIENCE.into(),
+        sub: client.id.to_string(),
+        act: ActorClaim { sub: TokenClaims::staff_subject(holder.staff.id), email: holder.staff.email.clone() },
+        imp: started.impersonation_id,
+        scope: Scope::of_mode(started.decision.mode).as_str().into(),
+        iat: now,
+        exp: started.decision.ends_by,
+        // The session row keeps only this value's SHA-256, as for a cookie's token.
+        jti: session.token,
+    };
+    let access_token = state.tokens.sign(&claims).map_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "signing a token failed");
+        OAuthRefusal(OAuthError {
+            error: "server_error",
+            status: 500,
+            description: "The token could not be signed.".into(),
+        })
+    })?;
+    Ok(Json(json!({
+        "access_token": access_token,
+        "issued_token_type": ISSUED_TOKEN_TYPE,
+        "token_type": "Bearer",
+        "expires_in": (claims.exp - now).max(0),
+        "scope": claims.scope,
+    }))
+    .into_response())
+}
+
+/// `POST /oauth/revoke` and `POST /oauth/introspect`: the token asked about.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    token: Option<String>,
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+/// `POST /oauth/revoke` (RFC 7009): ends the Login as Client session of the token, recorded as
+/// the staff member's return. Holding the token is the right to end it; an unknown, expired or
+/// already ended token answers 200 as well, as the RFC asks.
+pub async fn revoke(
+    State(state): State<AppState>,
+    info: ClientInfo,
+    OAuthForm(f): OAuthForm<TokenForm>,
+) -> Result<Response, OAuthRefusal> {
+    let token = required(&f.token, "token")?;
+    if let Ok(claims) = state.tokens.verify(token, crate::domain::now()) {
+        let row = state.store.portal_session(&hash_token(&claims.jti), SessionKind::Api, crate::domain::now()).await?;
+        if let Some((imp, staff_id)) = row.and_then(|r| r.impersonation_id.zip(r.staff_id)) {
+            if imp == claims.imp {
+                let by = crate::domain::acting::StaffActing::staff(staff_id, &info.ip, &info.user_agent);
+                state.store.end_impersonation(imp, EndReason::Returned, &by).await?;
+            }
+        }
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /oauth/introspect` (RFC 7662), with a staff API key: whether the token's session is live
+/// now, and whose it is. Staff see their own tokens; `impersonation.log.view` sees every one.
+/// Introspecting is not activity: it restarts no idle timer and ends nothing.
+pub async fn introspect(
+    State(state): State<AppState>,
+    ApiStaff(holder): ApiStaff,
+    info: ClientInfo,
+    OAuthForm(f): OAuthForm<TokenForm>,
+) -> Result<Response, OAuthRefusal> {
+    let token = required(&f.token, "token")?;
+    let inactive = || Json(json!({ "active": false })).into_response();
+    let Ok(claims) = state.tokens.verify(token, crate::domain::now()) else { return Ok(inactive()) };
+    let own = claims.act.sub == TokenClaims::staff_subject(holder.staff.id);
+    if !own && !holder.has(Permission::ImpersonationLogView) {
+        return Ok(inactive());
+    }
+    let opened = open_portal(&state, &hash_token(&claims.jti), SessionKind::Api, info, Opening::Inspect)
+        .await
+        .map_err(|e| match e {
+            AppError::Unavailable => OAuthRefusal(OAuthError {
+                error: "temporarily_unavailable",
+                status: 503,
+                description: "The server could not answer; try again.".into(),
+            }),
+            _ => OAuthRefusal(OAuthError {
+                error: "server_error",
+                status: 500,
+                description: "The server could not answer.".into(),
+            }),
+        })?;
+    match opened {
+        Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Ok(Json(json!({
+            "active": true,
+            "sub": claims.sub,
+            "act": claims.act,
+            "imp": claims.imp,
+            "scope": claims.scope,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "iss": claims.iss,
+            "aud": claims.aud,
+            "token_type": "Bearer",
+        }))
+        .into_response()),
+        Ok(_) | Err(Closed::NoSession | Closed::Invalid | Closed::Ended { .. }) => Ok(inactive()),
+    }
+}
+
+/// `GET /.well-known/jwks.json`: the public keys tokens are signed with, the retired ones
+/// included until their last token expires.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    public_json(state.tokens.jwks())
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn metadata(State(state): State<AppState>) -> Response {
+    let base = &state.tokens.issuer;
+    public_json(json!({
+        "issuer": base,
+        "token_endpoint": format!("{base}/oauth/token"),
+        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "introspection_endpoint": format!("{base}/oauth/introspect"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": [GRANT_TOKEN_EXCHANGE],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint_auth_methods_supported": ["bearer"],
+        "scopes_supported": [Scope::PortalRead.as_str(), Scope::PortalWrite.as_str()],
+        "response_types_supported": [],
+        "service_documentation": format!("{base}/api/docs"),
+    }))
+}
+
+/// Public, cacheable JSON (keys and metadata change only with a restart).
+fn public_json(v: serde_json::Value) -> Response {
+    let mut r = Json(v).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}
