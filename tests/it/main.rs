@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives Behalf over HTTP as a browser would.
 
 mod activity_addresses;
+mod api;
 mod architecture;
 mod bad_input;
 mod browser;

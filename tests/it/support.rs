@@ -1102,6 +1102,20 @@ impl Records {
         self.exec("DELETE FROM audit_checkpoints").await;
     }
 
+    // --- API -----------------------------------------------------------------------------------
+
+    /// The stored hashes of every staff API key.
+    pub async fn api_key_hashes(&self) -> Vec<String> {
+        let rows = self.fetch("SELECT key_hash FROM api_keys ORDER BY id", &[]).await;
+        rows.iter().map(|r| r.get("key_hash")).collect()
+    }
+
+    /// How a Login as Client session was started: `page` or `api`.
+    pub async fn impersonation_channel(&self, id: i64) -> String {
+        let rows = self.fetch("SELECT channel FROM impersonations WHERE id = $1", &[Arg::Int(id)]).await;
+        rows.first().map(|r| r.get("channel")).expect("the impersonation exists")
+    }
+
     // --- Settings -----------------------------------------------------------------------------
 
     /// The value stored for a setting (none while it has its default and was never saved).
