@@ -4,6 +4,7 @@ use super::{Page, StoreResult, Tx};
 use crate::db::query::{query, Row};
 use crate::domain::acting::{Acting, Actor, StaffActing};
 use crate::domain::activity::ActivityGroup;
+use crate::domain::api::Channel;
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
@@ -101,6 +102,8 @@ pub struct ActivityRow {
     pub target: String,
     pub detail: String,
     pub ip: String,
+    /// How the Login as Client session behind the entry was started, if there was one.
+    pub channel: Channel,
 }
 
 /// The hash encoding new entries are written with (see [`entry_hash`]).
@@ -307,8 +310,9 @@ pub struct ActivityFilter {
 }
 
 const COLUMNS: &str = "SELECT a.id, a.at, a.subject_client_id, c.name AS subject_name, a.actor_kind, a.actor_staff_id, s.name AS staff_name,
-        a.impersonation_id, a.action_group, a.action, a.target, a.detail, a.ip";
-const NAMES: &str = "LEFT JOIN clients c ON c.id = a.subject_client_id LEFT JOIN staff s ON s.id = a.actor_staff_id";
+        a.impersonation_id, a.action_group, a.action, a.target, a.detail, a.ip, im.channel";
+const NAMES: &str = "LEFT JOIN clients c ON c.id = a.subject_client_id LEFT JOIN staff s ON s.id = a.actor_staff_id
+    LEFT JOIN impersonations im ON im.id = a.impersonation_id";
 
 fn map_row(r: &Row) -> StoreResult<ActivityRow> {
     Ok(ActivityRow {
@@ -325,6 +329,7 @@ fn map_row(r: &Row) -> StoreResult<ActivityRow> {
         target: r.get(10)?,
         detail: r.get(11)?,
         ip: r.get(12)?,
+        channel: Channel::parse(r.get::<Option<String>>(13)?.as_deref().unwrap_or("")),
     })
 }
 

@@ -168,6 +168,11 @@ async fn token_exchange_starts_login_as_client_and_the_token_acts_as_the_client(
     let stored = app.ticket_replies().await.into_iter().find(|r| r.body == "Replied through the API").unwrap();
     assert_eq!(stored.actor_staff_id, Some(alice), "the write names the staff member");
     assert_eq!(stored.impersonation_id, Some(imp.id));
+    let mut sam = app.staff("superadmin@example.com").await;
+    let log = sam.get("/admin/activity?group=tickets").await;
+    assert!(log.body.contains("Jane Smith (by Alice Admin via the API)"), "the write is shown as made via the API");
+    let sessions = sam.get("/admin/impersonations").await;
+    assert!(sessions.body.contains("full · API"), "the log marks the session as the API's");
     // Sensitive actions are not in the API at all, and a browser cookie is never set.
     for path in ["/api/v1/account/password", "/api/v1/account/consent", "/api/v1/payment-methods"] {
         let (status, _, _) = call(&app, token, reqwest::Method::POST, path, Some(serde_json::json!({}))).await;

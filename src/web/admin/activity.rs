@@ -2,6 +2,7 @@
 
 use crate::auth::guards::StaffAuth;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::api::Channel;
 use crate::domain::format_time;
 use crate::domain::permissions::Permission;
 use crate::error::{AppError, AppResult};
@@ -83,7 +84,7 @@ pub async fn activity(
                             td.action { (r.action) }
                             td { (r.target) }
                             td.detail { (r.detail) }
-                            td { @if let Some(i) = r.impersonation_id { "Login as Client #" (i) } }
+                            td { @if let Some(i) = r.impersonation_id { "Login as Client #" (i) @if r.channel == Channel::Api { " (API)" } } }
                             td { (r.ip) }
                         }
                     }
@@ -99,7 +100,7 @@ pub fn describe_actor(r: &ActivityRow) -> String {
     let staff = r.actor_staff_name.clone().unwrap_or_else(|| format!("staff #{}", r.actor_staff_id.unwrap_or(0)));
     match (r.actor_kind.as_str(), &r.subject_name, r.impersonation_id) {
         ("staff", Some(client), Some(_)) if r.group != ActivityGroup::LoginAsClient.as_str() => {
-            format!("{client} (by {staff} via Login as Client)")
+            format!("{client} (by {staff} via {})", r.channel.via())
         }
         ("staff", _, _) => format!("{staff} (staff)"),
         ("client", Some(client), _) => client.clone(),

@@ -95,7 +95,7 @@ pub fn table(auth: &StaffAuth, items: &[Impersonation]) -> Markup {
                         td { a href=(format!("/admin/clients/{}", i.client_id)) { (i.client_name) } }
                         td { (i.store_name.as_deref().unwrap_or("")) }
                         td.reason { (i.reason) }
-                        td { (i.mode) }
+                        td { (i.mode) @if i.channel == "api" { " · API" } }
                         td { (i.ip) }
                         td { (format_time(i.started_at)) }
                         td { (format_time(i.last_seen_at)) }
