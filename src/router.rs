@@ -140,6 +140,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks", get(api::portal::tasks))
         .route("/api/v1/tasks/{id}", get(api::portal::task))
         .route("/api/v1/tasks/{id}/comments", post(api::portal::comment))
+        // API: the staff side, with a staff API key
+        .route("/api/v1/admin/clients", get(api::staff::clients))
+        .route("/api/v1/admin/clients/{id}", get(api::staff::client))
+        .route("/api/v1/admin/impersonations", get(api::staff::impersonations))
+        .route("/api/v1/admin/impersonations/{id}/end", post(api::staff::end_impersonation))
+        .route("/api/v1/admin/activity", get(api::staff::activity))
         // Operations
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics_on_main_port))

@@ -113,7 +113,8 @@ impl Scope {
 }
 
 /// How a Login as Client session was started; stored as `impersonations.channel`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// The Login as Client button on the admin side.
     Page,

@@ -51,6 +51,8 @@ pub enum Conflict {
     EmailInUse,
     /// Two Login as Client starts for one staff member at the same moment.
     ImpersonationStarting,
+    /// Ending a Login as Client session that has ended already.
+    ImpersonationEnded,
     /// Adding a role whose name is taken.
     RoleExists { name: String },
     /// Adding a staff member whose e-mail address is taken.
@@ -91,6 +93,7 @@ impl fmt::Display for Conflict {
             Conflict::InvoiceNothingToPay { number } => write!(f, "Invoice {number} has nothing to pay."),
             Conflict::EmailInUse => f.write_str("That e-mail address is already in use."),
             Conflict::ImpersonationStarting => f.write_str("another Login as Client session is starting; try again"),
+            Conflict::ImpersonationEnded => f.write_str("That Login as Client session has already ended."),
             Conflict::RoleExists { name } => write!(f, "a role named {name} already exists"),
             Conflict::StaffExists { email } => write!(f, "a staff member with e-mail {email} already exists"),
         }

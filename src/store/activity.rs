@@ -87,7 +87,7 @@ impl From<&StaffActing> for ActivityActor {
 }
 
 /// A stored entry with the names needed to display it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ActivityRow {
     pub id: i64,
     pub at: i64,
@@ -439,6 +439,22 @@ impl super::Store {
         let rows = cond.bind(query(&sql)).bind(per_page).bind(offset).fetch_all(&self.db).await?;
         let items = rows.iter().map(map_row).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page { items, page, per_page, total })
+    }
+
+    /// Up to `limit` entries matching the filter with an id below `before` (all, without it),
+    /// newest first: keyset paging for the API, as cheap deep in the log as at its head.
+    pub async fn activity_before(
+        &self,
+        f: &ActivityFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ActivityRow>> {
+        let mut cond = f.conditions();
+        cond.cmp("a.id", "<", before.map(Arg::Int));
+        let (filter, l) = (cond.sql(), cond.next());
+        let sql = format!("{COLUMNS} FROM activity a {NAMES}{filter} ORDER BY a.id DESC LIMIT ${l}");
+        let rows = cond.bind(query(&sql)).bind(limit).fetch_all(&self.db).await?;
+        rows.iter().map(map_row).collect()
     }
 
     /// The id of the newest entry (0 when the log is empty).

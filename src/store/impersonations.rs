@@ -14,7 +14,7 @@ use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision}
 use crate::domain::session::{SessionKind, Whose};
 
 /// An impersonation record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Impersonation {
     pub id: i64,
     pub staff_id: i64,
@@ -223,6 +223,22 @@ impl Store {
         let ended = end_impersonation_tx(&mut tx, id, reason, by.into(), &by.ip).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    /// Another staff member ends a live session (from the log, or the API): `NotFound` for an
+    /// unknown one, `Conflict::ImpersonationEnded` for one that has ended.
+    pub async fn end_impersonation_by_staff(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if !end_impersonation_tx(&mut tx, id, EndReason::EndedByStaff, by.into(), &by.ip).await? {
+            let exists = query("SELECT id FROM impersonations WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            return Err(if exists.is_some() {
+                StoreError::Conflict(Conflict::ImpersonationEnded)
+            } else {
+                StoreError::NotFound
+            });
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The client's "End support access": ends every live impersonation of the account.

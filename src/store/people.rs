@@ -71,7 +71,7 @@ from_row!(Client {
 });
 
 /// A row of the admin client list.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ClientListRow {
     pub id: i64,
     pub email: String,

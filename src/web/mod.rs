@@ -5,6 +5,7 @@ pub mod api;
 pub mod attribution;
 pub mod export;
 pub mod extract;
+pub mod filters;
 pub mod forms;
 pub mod layout;
 pub mod login;

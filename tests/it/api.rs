@@ -460,3 +460,68 @@ async fn hidden_modules_answer_404_through_the_api_too() {
     assert!(!me["modules"].as_array().unwrap().iter().any(|m| m == "invoices"));
     assert_eq!(get(&app, &token, "/api/v1/services").await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_staff_side_answers_to_the_permissions_of_its_pages() {
+    let app = TestApp::spawn().await;
+    let support = api_key(&app, "support@example.com").await;
+    let admin = api_key(&app, "admin@example.com").await;
+    let (status, found) = get(&app, &support, "/api/v1/admin/clients?q=jane").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["items"][0]["email"], "jane@example.com");
+    let (status, jane) = get(&app, &support, &format!("/api/v1/admin/clients/{JANE}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(jane["consent"], "allowed");
+    assert!(jane.get("password_hash").is_none() && !jane.to_string().contains("argon2"), "{jane}");
+    assert_eq!(get(&app, &support, "/api/v1/admin/clients/999999").await.0, StatusCode::NOT_FOUND);
+    for path in ["/api/v1/admin/impersonations", "/api/v1/admin/activity"] {
+        let (status, body) = get(&app, &support, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(body["type"], "urn:behalf:problem:permission-required");
+    }
+    // A live API session shows in the log with its channel, and staff end it through the API.
+    let (_, body) = exchange(&app, &admin, JANE, "portal:read", &[]).await;
+    let t = body["access_token"].as_str().unwrap().to_string();
+    let imp = claims(&t)["imp"].as_i64().unwrap();
+    let (status, live) = get(&app, &admin, &format!("/api/v1/admin/impersonations?state=live&client={JANE}")).await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(live["items"][0]["id"], imp);
+    assert_eq!(live["items"][0]["channel"], "api");
+    assert_eq!(get(&app, &admin, "/api/v1/admin/impersonations?state=sideways").await.0, StatusCode::BAD_REQUEST);
+    let (status, _, _) =
+        call(&app, &support, reqwest::Method::POST, &format!("/api/v1/admin/impersonations/{imp}/end"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "support may not end sessions");
+    let (status, _, ended) =
+        call(&app, &admin, reqwest::Method::POST, &format!("/api/v1/admin/impersonations/{imp}/end"), None).await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(get(&app, &t, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+    let (status, _, again) =
+        call(&app, &admin, reqwest::Method::POST, &format!("/api/v1/admin/impersonations/{imp}/end"), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(app.last_end_reason().await.as_deref(), Some("ended_by_staff"));
+
+    // The activity log pages by cursor, newest first, without overlap, even as entries are added.
+    for _ in 0..4 {
+        exchange(&app, &admin, JANE, "portal:read", &[]).await;
+    }
+    let (status, first) = get(&app, &admin, "/api/v1/admin/activity?limit=5").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let ids = |v: &Value| v["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let page1 = ids(&first);
+    assert_eq!(page1.len(), 5);
+    assert!(page1.windows(2).all(|w| w[0] > w[1]));
+    exchange(&app, &admin, JANE, "portal:read", &[]).await; // new entries meanwhile
+    let next = first["next_cursor"].as_str().unwrap();
+    let (_, second) = get(&app, &admin, &format!("/api/v1/admin/activity?limit=5&cursor={next}")).await;
+    let page2 = ids(&second);
+    assert_eq!(page2.len(), 5);
+    assert!(page2[0] < *page1.last().unwrap(), "{page1:?} then {page2:?}");
+    let (_, group) = get(&app, &admin, "/api/v1/admin/activity?group=login_as_client").await;
+    assert!(group["items"].as_array().unwrap().iter().all(|r| r["group"] == "login_as_client"));
+    assert_eq!(get(&app, &admin, "/api/v1/admin/activity?cursor=nope").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&app, &admin, "/api/v1/admin/activity?actor=robot").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&app, &"bhk_nope".to_string(), "/api/v1/admin/activity").await.0, StatusCode::UNAUTHORIZED);
+    // A Login as Client token is not a staff key, and a staff key is not a token.
+    assert_eq!(get(&app, &t, "/api/v1/admin/clients").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&app, &admin, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+}

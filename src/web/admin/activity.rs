@@ -5,15 +5,15 @@ use crate::domain::activity::ActivityGroup;
 use crate::domain::api::Channel;
 use crate::domain::format_time;
 use crate::domain::permissions::Permission;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store::activity::{ActivityFilter, ActivityRow};
+use crate::store::activity::ActivityRow;
 use crate::store::Page;
-use crate::web::extract::{optional_id, page_number, Query};
+use crate::web::extract::{page_number, Query};
+use crate::web::filters::ActivityQuery;
 use crate::web::layout::{admin_page, pager};
 use axum::extract::State;
 use maud::{html, Markup};
-use serde::Deserialize;
 
 fn enc(v: Option<&str>) -> String {
     url::form_urlencoded::byte_serialize(v.unwrap_or("").as_bytes()).collect()
@@ -27,22 +27,11 @@ pub async fn activity(
 ) -> AppResult<Markup> {
     auth.require(Permission::ImpersonationLogView)?;
     let staff = state.store.list_staff().await?;
-    // `Some(None)`: a group the log does not know, under which nothing is filed.
-    let group = q.group.as_deref().filter(|g| !g.trim().is_empty()).map(ActivityGroup::parse);
-    let mut f =
-        ActivityFilter { group: group.flatten(), client: optional_id(&q.client, "client")?, ..Default::default() };
-    match q.actor.as_deref().map(str::trim) {
-        None | Some("") => {}
-        Some(a) => match a.split_once(':') {
-            Some(("staff", id)) => f.actor_staff = optional_id(&Some(id.to_string()), "actor")?,
-            Some(("client", id)) => f.actor_client = optional_id(&Some(id.to_string()), "actor")?,
-            _ => return Err(AppError::bad_request("The actor filter must look like staff:ID or client:ID.")),
-        },
-    }
+    let filter = q.filter()?;
     let page_no = page_number(&q.page)?;
-    let page = match group {
-        Some(None) => Page { items: Vec::new(), page: page_no, per_page: 50, total: 0 },
-        _ => state.store.list_activity(&f, page_no, 50).await?,
+    let page = match filter {
+        None => Page { items: Vec::new(), page: page_no, per_page: 50, total: 0 },
+        Some(f) => state.store.list_activity(&f, page_no, 50).await?,
     };
     let base = format!(
         "/admin/activity?group={}&actor={}&client={}",
@@ -106,13 +95,4 @@ pub fn describe_actor(r: &ActivityRow) -> String {
         ("client", Some(client), _) => client.clone(),
         _ => "System".into(),
     }
-}
-
-/// Query of the activity log.
-#[derive(Debug, Deserialize)]
-pub struct ActivityQuery {
-    group: Option<String>,
-    actor: Option<String>,
-    client: Option<String>,
-    page: Option<String>,
 }

@@ -9,87 +9,20 @@ use crate::auth::FreshSession;
 use crate::auth::{hash_token, CLIENT_COOKIE};
 use crate::domain::api::Channel;
 use crate::domain::format_time;
-use crate::domain::impersonation::{EndReason, Refusal, StartAsk};
+use crate::domain::impersonation::{Refusal, StartAsk};
 use crate::domain::lists::noun;
 use crate::domain::permissions::Permission;
 use crate::error::{see_other, AppError, AppResult};
 use crate::state::AppState;
-use crate::store::impersonations::ImpersonationFilter;
 use crate::web::export::csv_row;
-use crate::web::extract::{optional_id, page_number, Id, Query};
+use crate::web::extract::{page_number, Id, Query};
+use crate::web::filters::LogQuery;
 use crate::web::forms::{CsrfOnly, Post};
 use crate::web::layout::{admin_page, pager};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
-use serde::Deserialize;
-
-/// Filters of the log and its export (SPEC §4).
-#[derive(Debug, Deserialize, Default)]
-pub struct LogQuery {
-    staff: Option<String>,
-    client: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    state: Option<String>,
-    page: Option<String>,
-}
-
-fn parse_date(value: &Option<String>, name: &str) -> AppResult<Option<i64>> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => {
-            let fmt = time::macros::format_description!("[year]-[month]-[day]");
-            time::Date::parse(v, &fmt)
-                .map(|d| Some(d.midnight().assume_utc().unix_timestamp()))
-                .map_err(|_| AppError::bad_request(format!("The {name} date must look like 2026-11-23.")))
-        }
-    }
-}
-
-impl LogQuery {
-    fn filter(&self) -> AppResult<ImpersonationFilter> {
-        let live = match self.state.as_deref() {
-            None | Some("") => None,
-            Some("live") => Some(true),
-            Some("ended") => Some(false),
-            Some(_) => return Err(AppError::bad_request("The state filter must be live or ended.")),
-        };
-        // Staff know clients by name or e-mail; a number is still read as the client's id.
-        let client = self.client.as_deref().map(str::trim).filter(|c| !c.is_empty());
-        let (client_id, client_text) = match client {
-            Some(c) if c.bytes().all(|b| b.is_ascii_digit()) => (optional_id(&self.client, "client")?, None),
-            Some(c) if c.chars().count() > 200 => {
-                return Err(AppError::bad_request("The client filter is longer than 200 characters."))
-            }
-            Some(c) => (None, Some(c.to_string())),
-            None => (None, None),
-        };
-        Ok(ImpersonationFilter {
-            staff: optional_id(&self.staff, "staff")?,
-            client: client_id,
-            client_text,
-            from: parse_date(&self.from, "from")?,
-            // `to` is inclusive: everything started before the next midnight.
-            to: parse_date(&self.to, "to")?.map(|t| t + 86400),
-            live,
-        })
-    }
-
-    fn query_string(&self) -> String {
-        let pairs = [
-            ("staff", &self.staff),
-            ("client", &self.client),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("state", &self.state),
-        ];
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs.iter().filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (*k, v))))
-            .finish()
-    }
-}
 
 /// `GET /admin/impersonations`.
 pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Query<LogQuery>) -> AppResult<Markup> {
@@ -183,11 +116,7 @@ pub async fn end(
     Post { auth, form: _ }: Post<StaffAuth, CsrfOnly>,
 ) -> AppResult<Response> {
     auth.require(Permission::ImpersonationSessionsEnd)?;
-    let imp = state.store.impersonation(id).await?;
-    if imp.ended_at.is_some() {
-        return Err(AppError::Status(StatusCode::CONFLICT, "That Login as Client session has already ended.".into()));
-    }
-    state.store.end_impersonation(id, EndReason::EndedByStaff, &auth.acting).await?;
+    state.store.end_impersonation_by_staff(id, &auth.acting).await?;
     Ok(Redirect::to("/admin/impersonations").into_response())
 }
 

@@ -5,6 +5,7 @@
 
 pub mod oauth;
 pub mod portal;
+pub mod staff;
 
 use crate::auth::api_keys::{bearer, key_holder, KeyHolder};
 use crate::auth::guards::{open_portal, ClientInfo, Closed, Opening, PortalAuth};
