@@ -520,7 +520,7 @@ async fn the_staff_side_answers_to_the_permissions_of_its_pages() {
     assert!(group["items"].as_array().unwrap().iter().all(|r| r["group"] == "login_as_client"));
     assert_eq!(get(&app, &admin, "/api/v1/admin/activity?cursor=nope").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(get(&app, &admin, "/api/v1/admin/activity?actor=robot").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(get(&app, &"bhk_nope".to_string(), "/api/v1/admin/activity").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&app, "bhk_nope", "/api/v1/admin/activity").await.0, StatusCode::UNAUTHORIZED);
     // A Login as Client token is not a staff key, and a staff key is not a token.
     assert_eq!(get(&app, &t, "/api/v1/admin/clients").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(get(&app, &admin, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
