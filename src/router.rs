@@ -140,6 +140,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tasks", get(api::portal::tasks))
         .route("/api/v1/tasks/{id}", get(api::portal::task))
         .route("/api/v1/tasks/{id}/comments", post(api::portal::comment))
+        .route("/api/v1/openapi.json", get(api::docs::openapi_json))
+        // `/api/docs`, `/api/docs/` and its files: the Swagger UI page, from inside the binary.
+        .merge(api::docs::swagger_ui())
         // API: the staff side, with a staff API key
         .route("/api/v1/admin/clients", get(api::staff::clients))
         .route("/api/v1/admin/clients/{id}", get(api::staff::client))

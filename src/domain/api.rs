@@ -113,7 +113,7 @@ impl Scope {
 }
 
 /// How a Login as Client session was started; stored as `impersonations.channel`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// The Login as Client button on the admin side.
@@ -150,7 +150,7 @@ impl Channel {
 }
 
 /// The staff member inside a Login as Client token (RFC 8693 §4.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActorClaim {
     /// `staff:ID`.
     pub sub: String,

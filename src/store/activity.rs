@@ -87,7 +87,7 @@ impl From<&StaffActing> for ActivityActor {
 }
 
 /// A stored entry with the names needed to display it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ActivityRow {
     pub id: i64,
     pub at: i64,

@@ -10,7 +10,7 @@ use crate::domain::files::{demo_key, Direction, DEMO_FILES};
 use sha2::{Digest, Sha256};
 
 /// A shared file with the names needed to say who shared it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FileRow {
     pub id: i64,
     pub client_id: i64,

@@ -14,7 +14,7 @@ use crate::domain::impersonation::{ClientNotice, EndReason, Mode, StartDecision}
 use crate::domain::session::{SessionKind, Whose};
 
 /// An impersonation record.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Impersonation {
     pub id: i64,
     pub staff_id: i64,

@@ -71,7 +71,7 @@ from_row!(Client {
 });
 
 /// A row of the admin client list.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ClientListRow {
     pub id: i64,
     pub email: String,

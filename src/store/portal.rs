@@ -11,7 +11,7 @@ use crate::domain::impersonation::Consent;
 use crate::domain::lists::{InvoiceStatus, TicketStatus};
 
 /// A service (hosting plan, domain…).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Service {
     pub id: i64,
     pub client_id: i64,
@@ -25,7 +25,7 @@ pub struct Service {
 from_row!(Service { id, client_id, name, product, status, price_cents, billing_cycle, next_due_at });
 
 /// An invoice header.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Invoice {
     pub id: i64,
     pub client_id: i64,
@@ -39,7 +39,7 @@ pub struct Invoice {
 from_row!(Invoice { id, client_id, number, status, currency, total_cents, issued_at, due_at });
 
 /// One invoice line.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct InvoiceLine {
     pub description: String,
     pub quantity: i64,
@@ -49,7 +49,7 @@ pub struct InvoiceLine {
 from_row!(InvoiceLine { description, quantity, unit_cents, amount_cents });
 
 /// An order.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: i64,
     pub client_id: i64,
@@ -62,7 +62,7 @@ pub struct Order {
 from_row!(Order { id, client_id, number, status, currency, total_cents, created_at });
 
 /// A ticket header.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Ticket {
     pub id: i64,
     pub client_id: i64,
@@ -74,7 +74,7 @@ pub struct Ticket {
 from_row!(Ticket { id, client_id, subject, status, created_at, updated_at });
 
 /// A ticket reply with the names needed to say who wrote it and who acted.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Reply {
     pub id: i64,
     pub author_kind: String,

@@ -9,7 +9,7 @@ use crate::domain::activity::ActivityGroup;
 use crate::domain::conflict::Conflict;
 
 /// A subscription with the name of the staff member who cancelled it through Login as Client.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub id: i64,
     pub client_id: i64,

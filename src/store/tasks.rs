@@ -14,7 +14,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_TASK_BODY_CHARS: usize = 5000;
 
 /// A task with the name of whoever completed it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Task {
     pub id: i64,
     pub client_id: i64,

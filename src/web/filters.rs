@@ -9,16 +9,25 @@ use crate::web::extract::optional_id;
 use serde::Deserialize;
 
 /// Filters of the log and its export (SPEC §4).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
+    /// A staff member's id.
     pub staff: Option<String>,
+    /// A client's id, or part of their name or e-mail address.
     pub client: Option<String>,
+    /// Started on or after this day (`2026-11-23`).
     pub from: Option<String>,
+    /// Started on or before this day.
     pub to: Option<String>,
+    /// `live` or `ended`.
     pub state: Option<String>,
+    /// The pages' page number; the API pages by `cursor`.
+    #[param(ignore)]
     pub page: Option<String>,
-    /// The API's paging (`web::api::ListQuery`); pages use `page`.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Rows per page, 1 to 100 (20).
     pub limit: Option<String>,
 }
 
@@ -80,14 +89,21 @@ impl LogQuery {
 }
 
 /// Query of the activity log (SPEC §4).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityQuery {
+    /// An action group: `login_as_client`, `tickets`, `account`, `security`, …
     pub group: Option<String>,
+    /// `staff:ID` or `client:ID`.
     pub actor: Option<String>,
+    /// The client the entry is about.
     pub client: Option<String>,
+    /// The pages' page number; the API pages by `cursor`.
+    #[param(ignore)]
     pub page: Option<String>,
-    /// The API's paging; pages use `page`.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Entries per page, 1 to 100 (20).
     pub limit: Option<String>,
 }
 

@@ -211,7 +211,7 @@ fn reaches(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>, from: &[String]
 }
 
 /// Every `.route("PATH", get(..).post(..))` of `src/router.rs`, as (method, path).
-fn route_table() -> Vec<(String, String)> {
+pub(crate) fn route_table() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(src_dir().join("router.rs")).unwrap();
     let mut routes = Vec::new();
     let mut rest = text.as_str();

@@ -17,6 +17,7 @@ mod lists;
 mod login_as_client;
 mod mail;
 mod nodes;
+mod openapi;
 mod payments;
 mod production;
 mod shop;

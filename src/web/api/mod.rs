@@ -3,6 +3,7 @@
 //! the client's side, a staff API key for the staff side), JSON bodies and cursors that refuse
 //! bad input with a 4xx.
 
+pub mod docs;
 pub mod oauth;
 pub mod portal;
 pub mod staff;
@@ -80,15 +81,24 @@ impl Problem {
     }
 }
 
+/// A problem as sent (RFC 9457).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProblemBody {
+    /// `urn:behalf:problem:` and a stable slug: `read-only`, `invalid-token`, `session-ended`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    /// What a person reads.
+    pub detail: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "type": self.type_uri(),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        let mut r = (self.status, body.to_string()).into_response();
+        let body =
+            ProblemBody { kind: self.type_uri(), title: self.title, status: self.status.as_u16(), detail: self.detail };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut r = (self.status, text).into_response();
         let h = r.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
@@ -290,11 +300,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// The paging parameters of a list: an opaque `cursor` from the previous answer's `next_cursor`,
 /// and `limit` (1 to 100, 20 by default). Lists keep one order (newest first, ties by id).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Rows per page, 1 to 100 (20).
     pub limit: Option<String>,
+    /// Invoices: `unpaid`, `paid`, `cancelled`; tickets: `open`, `closed`.
     pub status: Option<String>,
 }
 
@@ -330,7 +344,7 @@ fn decode_cursor(c: &str) -> Option<i64> {
 }
 
 /// A page of a list with the cursor of the next one (`null` on the last page).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Listed<T: Serialize> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

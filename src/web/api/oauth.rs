@@ -1,6 +1,7 @@
 //! Login as Client by token exchange (RFC 8693) at `POST /oauth/token`, revocation (RFC 7009),
 //! introspection (RFC 7662), the public keys (JWKS) and the server's metadata (RFC 8414).
 
+use super::ProblemBody;
 use super::{two_factor_ready, ApiStaff};
 use crate::auth::api_keys::key_holder;
 use crate::auth::guards::{open_portal, ClientInfo, Closed, Opening};
@@ -22,17 +23,26 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 /// An OAuth refusal as RFC 6749 §5.2 writes it.
 pub struct OAuthRefusal(pub OAuthError);
 
+/// An OAuth error as sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_grant`, `invalid_scope`, `access_denied`, `unsupported_grant_type`, …
+    pub error: &'static str,
+    /// What a person reads.
+    pub error_description: String,
+}
+
 impl IntoResponse for OAuthRefusal {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
-        let body = json!({ "error": self.0.error, "error_description": self.0.description });
-        (status, Json(body)).into_response()
+        (status, Json(OAuthErrorBody { error: self.0.error, error_description: self.0.description })).into_response()
     }
 }
 
@@ -78,17 +88,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OAuthForm<T> {
 }
 
 /// `POST /oauth/token`, form-encoded.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
+    /// `urn:ietf:params:oauth:grant-type:token-exchange`
     grant_type: Option<String>,
+    /// A staff API key (`bhk_…`).
     actor_token: Option<String>,
+    /// `urn:behalf:token-type:api-key`
     actor_token_type: Option<String>,
+    /// The client's id.
     subject_token: Option<String>,
+    /// `urn:behalf:token-type:client-id`
     subject_token_type: Option<String>,
+    /// `portal:read` (the default) or `portal:write`.
     scope: Option<String>,
+    /// Why, when `impersonation.require_reason` is on (10 to 500 characters).
     #[serde(default)]
     reason: String,
+    /// A store id, when `impersonation.store_selection` is `manual` and the client is in several.
     store: Option<String>,
+}
+
+/// A token that acts as the client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// An EdDSA JWT.
+    pub access_token: String,
+    /// `urn:ietf:params:oauth:token-type:access_token`
+    pub issued_token_type: &'static str,
+    /// `Bearer`
+    pub token_type: &'static str,
+    /// Seconds until it expires, at the session's maximum duration.
+    pub expires_in: i64,
+    pub scope: String,
 }
 
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthError> {
@@ -101,6 +133,13 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, OAuthE
 
 /// `POST /oauth/token`: a staff API key (the actor) exchanged for a token that acts as one
 /// client (the subject), by the same policy and the same start as the Login as Client button.
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, description = "`invalid_request` (a reason or store to give, an unknown client), `invalid_grant` (not a live key), `invalid_scope`, `unsupported_grant_type`", body = OAuthErrorBody),
+        (status = 403, description = "`access_denied`: the policy refuses (permission, feature off, disabled client, consent, full mode, two-factor owed)", body = OAuthErrorBody),
+    ))]
 pub async fn token(
     State(state): State<AppState>,
     info: ClientInfo,
@@ -188,20 +227,22 @@ pub async fn token(
             description: "The token could not be signed.".into(),
         })
     })?;
-    Ok(Json(json!({
-        "access_token": access_token,
-        "issued_token_type": ISSUED_TOKEN_TYPE,
-        "token_type": "Bearer",
-        "expires_in": (claims.exp - now).max(0),
-        "scope": claims.scope,
-    }))
+    Ok(Json(TokenResponse {
+        access_token,
+        issued_token_type: ISSUED_TOKEN_TYPE,
+        token_type: "Bearer",
+        expires_in: (claims.exp - now).max(0),
+        scope: claims.scope,
+    })
     .into_response())
 }
 
 /// `POST /oauth/revoke` and `POST /oauth/introspect`: the token asked about.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// A Login as Client token.
     token: Option<String>,
+    /// Ignored: the only kind is an access token.
     #[allow(dead_code)]
     token_type_hint: Option<String>,
 }
@@ -209,6 +250,9 @@ pub struct TokenForm {
 /// `POST /oauth/revoke` (RFC 7009): ends the Login as Client session of the token, recorded as
 /// the staff member's return. Holding the token is the right to end it; an unknown, expired or
 /// already ended token answers 200 as well, as the RFC asks.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Ended, or nothing to end"), (status = 400, description = "No token given", body = OAuthErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     info: ClientInfo,
@@ -227,9 +271,41 @@ pub async fn revoke(
     Ok(StatusCode::OK.into_response())
 }
 
+/// What introspection answers: only `active: false` for a token that is not live or not the
+/// caller's to see.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<ActorClaim>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+}
+
 /// `POST /oauth/introspect` (RFC 7662), with a staff API key: whether the token's session is live
 /// now, and whose it is. Staff see their own tokens; `impersonation.log.view` sees every one.
 /// Introspecting is not activity: it restarts no idle timer and ends nothing.
+#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth", security(("api_key" = [])),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = Introspection),
+        (status = 400, description = "No token given", body = OAuthErrorBody),
+        (status = 401, description = "No live staff API key", body = ProblemBody, content_type = "application/problem+json"),
+    ))]
 pub async fn introspect(
     State(state): State<AppState>,
     ApiStaff(holder): ApiStaff,
@@ -237,7 +313,7 @@ pub async fn introspect(
     OAuthForm(f): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthRefusal> {
     let token = required(&f.token, "token")?;
-    let inactive = || Json(json!({ "active": false })).into_response();
+    let inactive = || Json(Introspection::default()).into_response();
     let Ok(claims) = state.tokens.verify(token, crate::domain::now()) else { return Ok(inactive()) };
     let own = claims.act.sub == TokenClaims::staff_subject(holder.staff.id);
     if !own && !holder.has(Permission::ImpersonationLogView) {
@@ -258,18 +334,18 @@ pub async fn introspect(
             }),
         })?;
     match opened {
-        Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Ok(Json(json!({
-            "active": true,
-            "sub": claims.sub,
-            "act": claims.act,
-            "imp": claims.imp,
-            "scope": claims.scope,
-            "exp": claims.exp,
-            "iat": claims.iat,
-            "iss": claims.iss,
-            "aud": claims.aud,
-            "token_type": "Bearer",
-        }))
+        Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Ok(Json(Introspection {
+            active: true,
+            sub: Some(claims.sub),
+            act: Some(claims.act),
+            imp: Some(claims.imp),
+            scope: Some(claims.scope),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            iss: Some(claims.iss),
+            aud: Some(claims.aud),
+            token_type: Some("Bearer"),
+        })
         .into_response()),
         Ok(_) | Err(Closed::NoSession | Closed::Invalid | Closed::Ended { .. }) => Ok(inactive()),
     }
@@ -277,11 +353,13 @@ pub async fn introspect(
 
 /// `GET /.well-known/jwks.json`: the public keys tokens are signed with, the retired ones
 /// included until their last token expires.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth", responses((status = 200, description = "A JWK set of Ed25519 keys (`kty` OKP)", body = Object)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     public_json(state.tokens.jwks())
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth", responses((status = 200, description = "The authorization server's metadata", body = Object)))]
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let base = &state.tokens.issuer;
     public_json(json!({

@@ -2,8 +2,10 @@
 //! as Client log with its filters and ending a live session, and the activity log paged by
 //! cursor. Each answers to the permission its page needs.
 
+use super::ProblemBody;
 use super::{ApiId, ApiQuery, ApiResult, ApiStaff, ListQuery, Listed, Problem};
 use crate::domain::impersonation::Consent;
+use crate::domain::impersonation::EndReason;
 use crate::domain::modules::{Module, Modules};
 use crate::domain::permissions::Permission;
 use crate::state::AppState;
@@ -16,18 +18,23 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 /// `GET /api/v1/admin/clients?q=&cursor=&limit=`: by name or e-mail, in name order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ClientSearch {
+    /// Part of the name or e-mail address.
     q: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Rows per page, 1 to 100 (20).
     limit: Option<String>,
 }
 
 /// `GET /api/v1/admin/clients` (`clients.view`).
+#[utoipa::path(get, path = "/api/v1/admin/clients", tag = "staff", security(("api_key" = [])), params(ClientSearch), responses((status = 200, body = Listed<ClientListRow>), (status = 401, description = "No live staff API key", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "The key's owner lacks the permission (`permission-required`), or owes two-factor", body = ProblemBody, content_type = "application/problem+json"), (status = 400, description = "A malformed filter, id or cursor", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn clients(
     State(state): State<AppState>,
     api: ApiStaff,
@@ -42,31 +49,68 @@ pub async fn clients(
     Ok(Json(Listed::of(state.store.search_clients(text, c.page, c.per_page).await?)))
 }
 
+/// A client record as staff see it (never the password).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientRecord {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub company: String,
+    pub phone: String,
+    pub active: bool,
+    /// `unset`, `allowed` or `refused`.
+    pub consent: &'static str,
+    /// When an allowance ends (Unix seconds); `null` until revoked.
+    pub consent_until: Option<i64>,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    /// The portal modules the client sees.
+    pub modules: Vec<&'static str>,
+    pub stores: Vec<StoreRef>,
+}
+
+/// A store by id and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A session another staff member ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndedSession {
+    pub id: i64,
+    pub ended: bool,
+    pub end_reason: &'static str,
+}
+
 /// `GET /api/v1/admin/clients/{id}` (`clients.view`): the record's facts, never the password.
-pub async fn client(State(state): State<AppState>, api: ApiStaff, ApiId(id): ApiId) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/v1/admin/clients/{id}", tag = "staff", security(("api_key" = [])), params(("id" = i64, Path, description = "The record's id")), responses((status = 200, body = ClientRecord), (status = 401, description = "No live staff API key", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "The key's owner lacks the permission (`permission-required`), or owes two-factor", body = ProblemBody, content_type = "application/problem+json"), (status = 400, description = "A malformed filter, id or cursor", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "Not found", body = ProblemBody, content_type = "application/problem+json")))]
+pub async fn client(State(state): State<AppState>, api: ApiStaff, ApiId(id): ApiId) -> ApiResult<Json<ClientRecord>> {
     api.require(Permission::ClientsView)?;
     let c = state.store.client(id).await?;
     let stores = state.store.client_stores(id).await?;
     let modules = Modules::from_hidden(&c.hidden_modules);
     let consent = Consent::from_stored(&c.consent, c.consent_until);
-    Ok(Json(json!({
-        "id": c.id,
-        "email": c.email,
-        "name": c.name,
-        "company": c.company,
-        "phone": c.phone,
-        "active": c.active,
-        "consent": consent.as_str(),
-        "consent_until": consent.until(),
-        "created_at": c.created_at,
-        "last_login_at": c.last_login_at,
-        "modules": Module::ALL.iter().filter(|m| modules.shows(**m)).map(|m| m.key()).collect::<Vec<_>>(),
-        "stores": stores.iter().map(|s| json!({ "id": s.id, "name": s.name })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ClientRecord {
+        id: c.id,
+        email: c.email,
+        name: c.name,
+        company: c.company,
+        phone: c.phone,
+        active: c.active,
+        consent: consent.as_str(),
+        consent_until: consent.until(),
+        created_at: c.created_at,
+        last_login_at: c.last_login_at,
+        modules: Module::ALL.iter().filter(|m| modules.shows(**m)).map(|m| m.key()).collect(),
+        stores: stores.into_iter().map(|s| StoreRef { id: s.id, name: s.name }).collect(),
+    }))
 }
 
 /// `GET /api/v1/admin/impersonations?staff=&client=&from=&to=&state=&cursor=&limit=`
 /// (`impersonation.log.view`): the Login as Client log, newest first, with the page's filters.
+#[utoipa::path(get, path = "/api/v1/admin/impersonations", tag = "staff", security(("api_key" = [])), params(LogQuery), responses((status = 200, body = Listed<Impersonation>), (status = 401, description = "No live staff API key", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "The key's owner lacks the permission (`permission-required`), or owes two-factor", body = ProblemBody, content_type = "application/problem+json"), (status = 400, description = "A malformed filter, id or cursor", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn impersonations(
     State(state): State<AppState>,
     api: ApiStaff,
@@ -83,18 +127,19 @@ pub async fn impersonations(
 
 /// `POST /api/v1/admin/impersonations/{id}/end` (`impersonation.sessions.end`): 409 when it has
 /// ended already.
+#[utoipa::path(post, path = "/api/v1/admin/impersonations/{id}/end", tag = "staff", security(("api_key" = [])), params(("id" = i64, Path, description = "The record's id")), responses((status = 200, body = EndedSession), (status = 401, description = "No live staff API key", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "The key's owner lacks the permission (`permission-required`), or owes two-factor", body = ProblemBody, content_type = "application/problem+json"), (status = 400, description = "A malformed filter, id or cursor", body = ProblemBody, content_type = "application/problem+json"), (status = 404, description = "Not found", body = ProblemBody, content_type = "application/problem+json"), (status = 409, description = "It has ended already", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn end_impersonation(
     State(state): State<AppState>,
     api: ApiStaff,
     ApiId(id): ApiId,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EndedSession>> {
     api.require(Permission::ImpersonationSessionsEnd)?;
     state.store.end_impersonation_by_staff(id, &api.0.acting).await?;
-    Ok(Json(json!({ "id": id, "ended": true, "end_reason": "ended_by_staff" })))
+    Ok(Json(EndedSession { id, ended: true, end_reason: EndReason::EndedByStaff.as_str() }))
 }
 
 /// A page of the activity log with the cursor of the next (older) one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityPage {
     pub items: Vec<ActivityRow>,
     pub next_cursor: Option<String>,
@@ -103,6 +148,7 @@ pub struct ActivityPage {
 /// `GET /api/v1/admin/activity?group=&actor=&client=&cursor=&limit=` (`impersonation.log.view`):
 /// newest first; the cursor names the last entry seen, so entries added meanwhile never shift a
 /// page.
+#[utoipa::path(get, path = "/api/v1/admin/activity", tag = "staff", security(("api_key" = [])), params(ActivityQuery), responses((status = 200, body = ActivityPage), (status = 401, description = "No live staff API key", body = ProblemBody, content_type = "application/problem+json"), (status = 403, description = "The key's owner lacks the permission (`permission-required`), or owes two-factor", body = ProblemBody, content_type = "application/problem+json"), (status = 400, description = "A malformed filter, id or cursor", body = ProblemBody, content_type = "application/problem+json")))]
 pub async fn activity(
     State(state): State<AppState>,
     api: ApiStaff,
