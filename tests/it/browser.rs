@@ -1215,3 +1215,39 @@ async fn read_only_controls_are_disabled_and_jane_sees_live_support(screen: Scre
     web.finish().await;
 }
 at_both_widths!(read_only_controls_are_disabled_and_jane_sees_live_support);
+
+/// `/api/docs` renders every operation from the binary's own copy of Swagger UI under the site's
+/// strict CSP (no CDN: nothing but this server is reached).
+async fn the_api_docs_page_shows_every_operation(screen: Screen) {
+    let app = TestApp::spawn().await;
+    let web = Web::start(&app, screen).await;
+    web.open(&format!("{}/api/docs", web.a)).await;
+    web.c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(".opblock-summary-path"))
+        .await
+        .unwrap_or_else(|e| panic!("Swagger UI rendered no operation ({e})"));
+    assert_eq!(web.path().await, "/api/docs/");
+    assert!(web.text(".info .title").await.starts_with("Behalf API"), "{}", web.text(".info .title").await);
+    let paths = web.texts(".opblock-summary-path").await;
+    let doc: Value = serde_json::from_str(&behalf::web::api::docs::openapi_text()).unwrap();
+    let operations: usize = doc["paths"].as_object().unwrap().values().map(|ops| ops.as_object().unwrap().len()).sum();
+    assert_eq!(paths.len(), operations, "every operation is listed: {paths:?}");
+    assert!(paths.iter().any(|p| p == "/oauth/token") && paths.iter().any(|p| p == "/api/v1/tickets/{id}/replies"));
+    // Everything the page loaded came from this server.
+    let origins = web
+        .c
+        .execute("return performance.getEntriesByType('resource').map(e => new URL(e.name).origin);", vec![])
+        .await
+        .unwrap();
+    for o in origins.as_array().unwrap() {
+        assert_eq!(o.as_str(), Some(web.a.as_str()), "a resource from elsewhere: {o}");
+    }
+    // Opening an operation shows its parameters and answers, on the same page.
+    web.find(".opblock-summary-path").await.click().await.unwrap();
+    web.c.wait().at_most(WAIT).for_element(Locator::Css(".opblock-body")).await.expect("the operation opens");
+    web.screenshot("api-docs.png").await;
+    web.finish().await;
+}
+at_both_widths!(the_api_docs_page_shows_every_operation);
