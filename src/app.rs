@@ -98,6 +98,7 @@ impl Server {
         } else if self.config.smtp_url.is_none() {
             tracing::info!("no SMTP server configured (--smtp-url): e-mail stays queued in the outbox");
         }
+        crate::webhooks::spawn(self.store.clone(), self.config.webhooks.clone());
         if let (Some(signer), Some(audit)) = (self.signer.clone(), &self.config.audit) {
             crate::audit::spawn(self.store.clone(), signer, audit);
         }

@@ -93,6 +93,12 @@ pub struct ServeArgs {
     /// tokens and the base of the API's metadata (default: http:// and the bound address)
     #[arg(long, env = "BEHALF_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
+    /// A webhook receiver that has not answered in this time fails the attempt (e.g. 10s)
+    #[arg(long, env = "BEHALF_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub webhook_timeout: std::time::Duration,
+    /// Seconds before a failed webhook delivery is tried again; doubled each time, at most an hour
+    #[arg(long, env = "BEHALF_WEBHOOK_RETRY_BASE", default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub webhook_retry_base: i64,
 }
 
 /// An http(s) URL with a host and nothing after the path.
@@ -258,6 +264,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         audit: args.audit.config(),
         token_key: args.token_key.clone(),
         public_url: args.public_url.clone(),
+        webhooks: crate::config::WebhookConfig {
+            timeout: args.webhook_timeout,
+            retry_base_seconds: args.webhook_retry_base,
+        },
     };
     match cli.command {
         None => serve(base(cli.serve.demo, &cli.serve)).await,

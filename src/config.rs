@@ -53,6 +53,23 @@ pub struct Config {
     /// tokens and the base of the API's metadata. `None` means `http://` and the bound address.
     /// Every node behind one name needs the same value and the same token key.
     pub public_url: Option<String>,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery: how long a receiver may take, and the first retry's delay.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// A receiver that has not answered in this time fails the attempt.
+    pub timeout: std::time::Duration,
+    /// Seconds before the first retry; each further one waits twice as long, at most an hour.
+    pub retry_base_seconds: i64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { timeout: std::time::Duration::from_secs(10), retry_base_seconds: 5 }
+    }
 }
 
 /// Timeouts and caps on connections and the database.
@@ -108,6 +125,7 @@ impl Config {
             audit: None,
             token_key: None,
             public_url: None,
+            webhooks: WebhookConfig::default(),
         }
     }
 

@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0008_staff_two_factor"),
     migration!("0009_outbox_retry"),
     migration!("0010_api"),
+    migration!("0011_webhooks"),
 ];
 
 /// sqlx warns on every acquire that waited over a threshold: under load that is one log line per

@@ -20,3 +20,4 @@ pub mod state;
 pub mod store;
 pub mod tokens;
 pub mod web;
+pub mod webhooks;

@@ -56,10 +56,27 @@ pub async fn start(store: &Store, settings: &Settings, s: Start<'_>) -> Result<S
         stores: &store_ids,
     };
     let now = crate::domain::now();
-    let decision = decide_start(s.grants, settings, &target, &s.ask, now).map_err(|r| {
-        metrics::counter!("behalf_impersonation_refusals_total", "reason" => r.code()).increment(1);
-        StartError::Refused(r)
-    })?;
+    let decision = match decide_start(s.grants, settings, &target, &s.ask, now) {
+        Ok(d) => d,
+        Err(r) => {
+            metrics::counter!("behalf_impersonation_refusals_total", "reason" => r.code()).increment(1);
+            let event = serde_json::json!({
+                "staff": { "id": s.staff.id, "name": s.staff.name, "email": s.staff.email },
+                "client": { "id": client.id, "name": client.name, "email": client.email },
+                "reason": s.ask.reason.trim(),
+                "mode": s.ask.mode,
+                "channel": s.channel.as_str(),
+                "ip": s.by.ip,
+                "refusal": r.code(),
+                "message": r.message(),
+            });
+            // The refusal stands whatever happens to its notification.
+            if let Err(e) = store.enqueue_refusal(event).await {
+                tracing::warn!(error = %e, "could not enqueue the impersonation.refused webhook");
+            }
+            return Err(StartError::Refused(r));
+        }
+    };
     let store_name = stores.iter().find(|st| Some(st.id) == decision.store).map(|st| st.name.as_str());
     let impersonation_id = store
         .start_impersonation(&NewImpersonation {

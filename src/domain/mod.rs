@@ -20,6 +20,7 @@ pub mod settings;
 pub mod shop;
 pub mod token;
 pub mod two_factor;
+pub mod webhooks;
 
 /// Compares secrets (tokens, codes) without leaking where they differ.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {

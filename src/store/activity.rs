@@ -5,6 +5,8 @@ use crate::db::query::{query, Row};
 use crate::domain::acting::{Acting, Actor, StaffActing};
 use crate::domain::activity::ActivityGroup;
 use crate::domain::api::Channel;
+use crate::domain::webhooks::EventType;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
@@ -297,7 +299,61 @@ async fn insert_entry(tx: &mut Tx, id: i64, at: i64, e: &NewActivity, prev: &str
     .bind(HASH_VERSION)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    // An entry that reports a security event has its webhook deliveries in its own transaction.
+    enqueue_for_entry(tx, id, e).await
+}
+
+fn actor_json(actor: ActivityActor) -> Value {
+    match actor {
+        ActivityActor::Staff(id) => json!({ "kind": "staff", "id": id }),
+        ActivityActor::Client(id) => json!({ "kind": "client", "id": id }),
+        ActivityActor::System => json!({ "kind": "system" }),
+    }
+}
+
+/// Called by [`append`] for each entry: an entry whose action raises an event enqueues
+/// it, in the entry's transaction. A Login as Client event names the staff member, the client,
+/// the reason, the mode, the channel and the address (and how it ended).
+async fn enqueue_for_entry(tx: &mut Tx, entry_id: i64, e: &NewActivity) -> StoreResult<()> {
+    let Some(event) = EventType::of_activity(e.group.as_str(), e.action) else { return Ok(()) };
+    let mut data = json!({
+        "activity_id": entry_id,
+        "action": e.action,
+        "actor": actor_json(e.actor),
+        "client_id": e.subject_client_id,
+        "target": e.target,
+        "detail": e.detail,
+        "ip": e.ip,
+    });
+    if let (Some(imp), EventType::ImpersonationStarted | EventType::ImpersonationEnded) = (e.impersonation_id, event) {
+        let row = query(
+            "SELECT i.id, i.staff_id, sf.name, sf.email, i.client_id, c.name, c.email, i.reason, i.mode, i.channel,
+                    i.ip, i.user_agent, i.started_at, i.ends_by, i.ended_at, i.end_reason, st.name
+             FROM impersonations i JOIN staff sf ON sf.id = i.staff_id JOIN clients c ON c.id = i.client_id
+             LEFT JOIN stores st ON st.id = i.store_id WHERE i.id = $1",
+        )
+        .bind(imp)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = row {
+            data["impersonation"] = json!({
+                "id": r.get::<i64>(0)?,
+                "staff": { "id": r.get::<i64>(1)?, "name": r.get::<String>(2)?, "email": r.get::<String>(3)? },
+                "client": { "id": r.get::<i64>(4)?, "name": r.get::<String>(5)?, "email": r.get::<String>(6)? },
+                "reason": r.get::<String>(7)?,
+                "mode": r.get::<String>(8)?,
+                "channel": r.get::<String>(9)?,
+                "ip": r.get::<String>(10)?,
+                "user_agent": r.get::<String>(11)?,
+                "started_at": r.get::<i64>(12)?,
+                "ends_by": r.get::<i64>(13)?,
+                "ended_at": r.get::<Option<i64>>(14)?,
+                "end_reason": r.get::<Option<String>>(15)?,
+                "store": r.get::<Option<String>>(16)?,
+            });
+        }
+    }
+    super::webhooks::enqueue(tx, event, data, None).await
 }
 
 /// Filters for the activity page.

@@ -17,6 +17,7 @@ pub mod stores;
 pub mod subscriptions;
 pub mod tasks;
 pub mod two_factor;
+pub mod webhooks;
 
 use crate::db::query::{query, query_as, FromRow};
 use crate::db::Db;

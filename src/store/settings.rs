@@ -1,11 +1,14 @@
-//! Settings rows: read live on each use, written with an activity entry.
+//! Settings rows, read live on each use, and the webhook endpoints; both written with an activity
+//! entry.
 
 use super::activity::NewActivity;
-use super::{Store, StoreResult};
+use super::webhooks::{enqueue, NewEndpoint};
+use super::{Store, StoreError, StoreResult};
 use crate::db::query::query;
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
 use crate::domain::settings::Settings;
+use crate::domain::webhooks::EventType;
 
 impl Store {
     /// Every stored setting as key/value pairs.
@@ -37,6 +40,70 @@ impl Store {
             .await?;
             let entry = NewActivity::by_staff(by, None, ActivityGroup::Settings, "Setting changed", key.to_string());
             Ok((tx, (), entry.with_detail(format!("{} -> {}", old.as_deref().unwrap_or("(default)"), value))))
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Registers an endpoint, recorded.
+    pub async fn add_webhook(&self, n: &NewEndpoint<'_>, by: &StaffActing) -> StoreResult<i64> {
+        self.record(|mut tx| async move {
+            let id: i64 = query(
+                "INSERT INTO webhook_endpoints (url, secret, events, description, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(n.url)
+            .bind(n.secret)
+            .bind(n.events)
+            .bind(n.description)
+            .bind(crate::domain::now())
+            .fetch_scalar(&mut *tx)
+            .await?;
+            let entry =
+                NewActivity::by_staff(by, None, ActivityGroup::Settings, "Webhook endpoint added", format!("webhook #{id}"))
+                    .with_detail(format!("{}; events: {}", n.url, n.events));
+            Ok((tx, id, entry))
+        })
+        .await
+    }
+
+    /// Removes an endpoint: nothing more is sent to it; its delivery log stays.
+    pub async fn delete_webhook(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
+        self.change(
+            query("UPDATE webhook_endpoints SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+                .bind(crate::domain::now())
+                .bind(id),
+            NewActivity::by_staff(
+                by,
+                None,
+                ActivityGroup::Settings,
+                "Webhook endpoint removed",
+                format!("webhook #{id}"),
+            ),
+        )
+        .await
+    }
+
+    /// **Send test event**: one `webhook.test` delivery to this endpoint, recorded.
+    pub async fn send_test_webhook(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
+        self.record(|mut tx| async move {
+            let live = query("SELECT id FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if live.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let data = serde_json::json!({ "message": "A test event from Behalf's webhook settings.", "staff_id": by.staff_id });
+            enqueue(&mut tx, EventType::Test, data, Some(id)).await?;
+            let entry = NewActivity::by_staff(
+                by,
+                None,
+                ActivityGroup::Settings,
+                "Webhook test event sent",
+                format!("webhook #{id}"),
+            );
+            Ok((tx, (), entry))
         })
         .await
     }

@@ -43,6 +43,7 @@ pub fn admin_page(auth: &StaffAuth, title: &str, body: Markup) -> Markup {
                         @if g.has(Permission::ImpersonationLogView) { a href="/admin/activity" { "Activity" } }
                         @if g.has(Permission::SettingsManage) { a href="/admin/settings" { "Settings" } }
                         @if g.has(Permission::SettingsManage) { a href="/admin/outbox" { "Mail outbox" } }
+                        @if g.has(Permission::SettingsManage) { a href="/admin/webhooks" { "Webhooks" } }
                         @if g.has(Permission::StaffManage) { a href="/admin/staff" { "Staff" } }
                         @if g.has(Permission::StaffManage) { a href="/admin/roles" { "Roles" } }
                     }

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     // What runs beside the store: mail delivery, audit signing; the state handlers share; the
     // document shell errors render into.
-    &["mailer", "audit", "state", "page"],
+    &["mailer", "audit", "webhooks", "state", "page"],
     // Errors as HTTP answers.
     &["error"],
     // Sessions, cookies, CSRF and the guards.

@@ -27,3 +27,4 @@ mod subscriptions;
 mod support;
 mod tasks;
 mod two_factor;
+mod webhooks;

@@ -23,3 +23,4 @@ pub mod tasks;
 pub mod tickets;
 pub mod two_factor;
 pub mod two_factor_sign_in;
+pub mod webhooks;
