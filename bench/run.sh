@@ -16,6 +16,8 @@
 #   cart-impersonated       GET /cart while admin is logged in as jane
 #   add-to-cart             POST /cart/items (add one) and /cart/items/1 (set to one), alternating, as jane in full mode
 #   download-10mb           GET /files/{id}/download of a 10 MB file, jane's own session
+#   api-invoices            GET /api/v1/invoices with a Login as Client token (admin as jane, full)
+#   exchange-revoke         API Login as Client cycles: POST /oauth/token -> POST /oauth/revoke
 #
 # Environment:
 #   CONNECTIONS  wrk connections per scenario                   (default 32)
@@ -23,7 +25,7 @@
 #   THREADS      wrk threads for the non-cycle scenarios         (default 2)
 #   PORT         loopback port for the server                   (default 18080)
 #   DOWNLOAD_CONNECTIONS  wrk connections for download-10mb       (default 8)
-#   SCENARIOS    space-separated subset of the scenarios above   (default: all seven)
+#   SCENARIOS    space-separated subset of the scenarios above   (default: all nine)
 #   BEHALF_BIN   server binary                       (default target/release/behalf)
 #   CEILING_BIN  ceiling server binary      (default target/release/examples/ceiling)
 #   CEILING_PORT loopback port for the ceiling server           (default PORT + 1)
@@ -45,7 +47,7 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
 DOWNLOAD_CONNECTIONS=${DOWNLOAD_CONNECTIONS:-8}
-SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply cart-impersonated add-to-cart download-10mb"}
+SCENARIOS=${SCENARIOS:-"dashboard-own dashboard-impersonated start-return ticket-reply cart-impersonated add-to-cart download-10mb api-invoices exchange-revoke"}
 BIN=${BEHALF_BIN:-"$ROOT/target/release/behalf"}
 CEILING_BIN=${CEILING_BIN:-"$ROOT/target/release/examples/ceiling"}
 DATABASE=${DATABASE:-sqlite}
@@ -61,7 +63,7 @@ BUILD=0
 [[ "$DATABASE" == sqlite ]] || DATABASE_PREFIX="DATABASE=$DATABASE "
 COMMAND_LINE="${DATABASE_PREFIX:-}CONNECTIONS=$CONNECTIONS DURATION=$DURATION THREADS=$THREADS PORT=$PORT SCENARIOS=\"$SCENARIOS\" bench/run.sh${*:+ $*}"
 
-usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "==> $*"; }
 
@@ -101,7 +103,7 @@ WRK_TIMEOUT=$(( DUR_SECS + 30 ))   # hard bound around each wrk run
 
 for s in $SCENARIOS; do
     case "$s" in
-        dashboard-own|dashboard-impersonated|start-return|ticket-reply|cart-impersonated|add-to-cart|download-10mb) ;;
+        dashboard-own|dashboard-impersonated|start-return|ticket-reply|cart-impersonated|add-to-cart|download-10mb|api-invoices|exchange-revoke) ;;
         *) die "unknown scenario '$s'" ;;
     esac
 done
@@ -207,7 +209,8 @@ ADMIN=$(login staff admin@example.com behalf-demo)
 ADMIN_CSRF=$(staff_csrf "$ADMIN")
 
 STAFF_FILE="$WORK/staff.txt"
-if [[ " $SCENARIOS " == *" start-return "* ]]; then
+KEYS_FILE="$WORK/keys.txt"
+if [[ " $SCENARIOS " == *" start-return "* || " $SCENARIOS " == *" exchange-revoke "* ]]; then
     log "creating and logging in $CONNECTIONS bench staff accounts (one per start-return connection)"
     : >"$STAFF_FILE"
     for i in $(seq -f '%02g' 1 "$CONNECTIONS"); do
@@ -219,7 +222,21 @@ if [[ " $SCENARIOS " == *" start-return "* ]]; then
         c=$(login staff "bench$i@example.com" "bench-password-$i")
         echo "$c $(staff_csrf "$c")" >>"$STAFF_FILE"
     done
+    : >"$KEYS_FILE"
+    for i in $(seq -f '%02g' 1 "$CONNECTIONS"); do
+        "$BIN" --database-url "$DB_URL" staff api-key "bench$i@example.com" --name bench >>"$KEYS_FILE" \
+            || die "could not make an API key for bench$i@example.com"
+    done
 fi
+# api_token: a Login as Client token for jane from a fresh key of admin's (full mode)
+api_token() {
+    local key; key=$("$BIN" --database-url "$DB_URL" staff api-key admin@example.com --name bench) || die "no API key"
+    curl -sS --max-time 10 "$BASE/oauth/token" \
+        --data-urlencode "grant_type=urn:ietf:params:oauth:grant-type:token-exchange" \
+        --data-urlencode "actor_token=$key" --data-urlencode "actor_token_type=urn:behalf:token-type:api-key" \
+        --data-urlencode "subject_token=1" --data-urlencode "subject_token_type=urn:behalf:token-type:client-id" \
+        --data-urlencode "scope=portal:write" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
 
 RSS_SETUP_KB=$(rss_line | awk '{print $1}')
 
@@ -280,7 +297,7 @@ run_wrk() {
     bad=$(field unexpected); sock=$(field sock_errors)
     (( bad == 0 )) || note+="; $bad unexpected"
     (( sock == 0 )) || note+="; $sock socket errors"
-    [[ "$name" != start-return ]] || note="$(field cycles_per_s) cycles/s ($(field cycles) cycles); $note"
+    [[ "$name" != start-return && "$name" != exchange-revoke ]] || note="$(field cycles_per_s) cycles/s ($(field cycles) cycles); $note"
     note+="; background load before the run $bg cores"
     NOTE[$name]=$note
 }
@@ -348,6 +365,16 @@ for s in $SCENARIOS; do
             run_wrk "$s" -t "$THREADS" -c "$DOWNLOAD_CONNECTIONS" "${COMMON[@]}" \
                 -H "Cookie: behalf_client=$JANE" -s "$BENCH/dashboard.lua" "$BASE/files/$FILE_ID/download"
             NOTE[$s]="${NOTE[$s]}; $(awk -v r="${RPS[$s]}" 'BEGIN{printf "%.0f MB/s", r*10}') of file data"
+            ;;
+        api-invoices)
+            TOKEN=$(api_token); [[ -n "$TOKEN" ]] || die "the token exchange gave no token"
+            [[ "$(http_code -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/invoices")" == 200 ]] || die "/api/v1/invoices does not answer 200 with the token"
+            run_wrk "$s" -t "$THREADS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -H "Authorization: Bearer $TOKEN" -s "$BENCH/dashboard.lua" "$BASE/api/v1/invoices"
+            ;;
+        exchange-revoke)
+            run_wrk "$s" -t "$CONNECTIONS" -c "$CONNECTIONS" "${COMMON[@]}" \
+                -s "$BENCH/exchange_revoke.lua" "$BASE/" -- "$KEYS_FILE" 1
             ;;
     esac
     sleep 1   # let the server settle; also gives the sampler an "idle" reading between scenarios

@@ -25,8 +25,12 @@ impl Node {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).unwrap();
+        // Nodes behind one name share the token key file and the public URL.
+        let key = dir.join("token.key");
+        let key = key.to_str().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_behalf"))
             .args(["--database-url", url, "serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--token-key", key, "--public-url", "http://portal.behalf.test"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(out)
@@ -683,4 +687,95 @@ async fn two_nodes_claiming_the_outbox_never_take_the_same_message() {
     a.mail_failed(from_a[1], "relay refused", behalf::domain::now() + 60).await.unwrap();
     a.mail_failed(from_a[0], "relay refused", behalf::domain::now()).await.unwrap();
     assert_eq!(a.claim_mail(10, 60).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(), vec![from_a[0]]);
+}
+
+/// `POST /oauth/token` on `node` with Alice's key for Jane.
+async fn api_token(node: &Node, key: &str) -> String {
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        ("actor_token", key),
+        ("actor_token_type", "urn:behalf:token-type:api-key"),
+        ("subject_token", "1"),
+        ("subject_token_type", "urn:behalf:token-type:client-id"),
+        ("scope", "portal:write"),
+    ];
+    let r = reqwest::Client::new().post(format!("{}/oauth/token", node.base)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<serde_json::Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+}
+
+async fn api_me(node: &Node, token: &str) -> StatusCode {
+    reqwest::Client::new().get(format!("{}/api/v1/me", node.base)).bearer_auth(token).send().await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL on 127.0.0.1:5432 (or BEHALF_TEST_POSTGRES_URL): .ci/run starts it"]
+async fn an_api_token_from_one_node_works_on_the_other_and_every_end_stops_it_on_both() {
+    let _gate = pg_read_gate().await;
+    let c = Cluster::start().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_behalf"))
+        .args(["--database-url", &c.url, "staff", "api-key", "admin@example.com", "--name", "nodes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    // Issued by A, used on B; revoked on B, refused on A at once.
+    let t = api_token(&c.a, &key).await;
+    assert_eq!(api_me(&c.b, &t).await, StatusCode::OK);
+    let r =
+        reqwest::Client::new().post(format!("{}/oauth/revoke", c.b.base)).form(&[("token", &t)]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(api_me(&c.a, &t).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(api_me(&c.b, &t).await, StatusCode::UNAUTHORIZED);
+
+    // The client's End support access on A stops a token on B.
+    let t = api_token(&c.a, &key).await;
+    assert_eq!(api_me(&c.b, &t).await, StatusCode::OK);
+    let jane = Person::new();
+    let mut on_a = jane.at(&c.a);
+    on_a.login_client("jane@example.com").await;
+    on_a.post_from("/account", "/account/end-support-access", &[]).await;
+    assert_eq!(api_me(&c.b, &t).await, StatusCode::UNAUTHORIZED);
+
+    // Another staff member ends it on B: A refuses it.
+    let t = api_token(&c.b, &key).await;
+    let imp = c.db.live_impersonation().await.expect("the API session").id;
+    let sam = Person::new();
+    let mut sam_b = sam.at(&c.b);
+    sam_b.login_staff("superadmin@example.com").await;
+    sam_b.post_from("/admin/impersonations", &format!("/admin/impersonations/{imp}/end"), &[]).await;
+    assert_eq!(api_me(&c.a, &t).await, StatusCode::UNAUTHORIZED);
+
+    // Alice's permission is taken away: the token stops on both, and so does the key's exchange.
+    let t = api_token(&c.a, &key).await;
+    c.db.revoke_permission("admin", "clients.impersonate").await;
+    assert_eq!(api_me(&c.b, &t).await, StatusCode::UNAUTHORIZED);
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+        ("actor_token", key.as_str()),
+        ("actor_token_type", "urn:behalf:token-type:api-key"),
+        ("subject_token", "1"),
+        ("subject_token_type", "urn:behalf:token-type:client-id"),
+    ];
+    let r = reqwest::Client::new().post(format!("{}/oauth/token", c.a.base)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    c.db.grant_permission("admin", "clients.impersonate").await;
+
+    // Disabled on one node's command line: refused on both.
+    let t = api_token(&c.b, &key).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_behalf"))
+        .args(["--database-url", &c.url, "staff", "disable", "admin@example.com"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(api_me(&c.a, &t).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(api_me(&c.b, &t).await, StatusCode::UNAUTHORIZED);
+    // Both nodes name the same issuer and serve the same key.
+    let jwks = |n: &Node| {
+        let url = format!("{}/.well-known/jwks.json", n.base);
+        async move { reqwest::get(url).await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    assert_eq!(jwks(&c.a).await, jwks(&c.b).await);
+    c.audit_verify().await;
 }
