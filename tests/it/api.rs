@@ -171,6 +171,9 @@ async fn token_exchange_starts_login_as_client_and_the_token_acts_as_the_client(
     let mut sam = app.staff("superadmin@example.com").await;
     let log = sam.get("/admin/activity?group=tickets").await;
     assert!(log.body.contains("Jane Smith (by Alice Admin via the API)"), "the write is shown as made via the API");
+    let mut jane = app.client("jane@example.com").await;
+    let access = jane.get("/account/access").await;
+    assert!(access.text_of("access").unwrap().contains("Alice Admin (through a support tool)"), "Jane sees it");
     let sessions = sam.get("/admin/impersonations").await;
     assert!(sessions.body.contains("full · API"), "the log marks the session as the API's");
     // Sensitive actions are not in the API at all, and a browser cookie is never set.
@@ -524,4 +527,31 @@ async fn the_staff_side_answers_to_the_permissions_of_its_pages() {
     // A Login as Client token is not a staff key, and a staff key is not a token.
     assert_eq!(get(&app, &t, "/api/v1/admin/clients").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(get(&app, &admin, "/api/v1/me").await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn making_a_key_in_a_stale_session_asks_for_the_password_first() {
+    let app = TestApp::spawn().await;
+    let mut alice = app.staff("admin@example.com").await;
+    app.set("impersonation.reauth_within", "1s").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let ask = alice.post_from("/admin/account/api-keys", "/admin/account/api-keys", &[("name", "Help desk")]).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.has("step-up-form") && !ask.has("new-api-key"), "{}", ask.body);
+    assert!(app.api_key_hashes().await.is_empty());
+    let token = ask.csrf().unwrap();
+    let wrong = alice
+        .post_raw("/admin/account/api-keys", &[("csrf_token", &token), ("name", "Help desk"), ("reauth", "not-it")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(app.api_key_hashes().await.is_empty());
+    let right = alice
+        .post_raw(
+            "/admin/account/api-keys",
+            &[("csrf_token", &token), ("name", "Help desk"), ("reauth", "behalf-demo")],
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+    assert!(right.text_of("new-api-key").unwrap().starts_with("bhk_"));
+    assert_eq!(app.api_key_hashes().await.len(), 1);
 }

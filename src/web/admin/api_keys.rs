@@ -1,6 +1,7 @@
 //! `/admin/account/api-keys`: a staff member's own API keys. A new key is shown once, on the
 //! page that made it; the list shows each key's name, start, expiry and last use, and Revoke.
 
+use super::step_up::Guarded;
 use crate::auth::api_keys::{issue_api_key, IssueError};
 use crate::auth::guards::StaffAuth;
 use crate::domain::format_time;
@@ -22,6 +23,8 @@ pub struct NewKeyForm {
     name: String,
     #[serde(default)]
     expires: String,
+    /// The step-up's answer, when the session's last check is old.
+    reauth: Option<String>,
 }
 
 /// Query of the page: `?revoked=1` after a revocation.
@@ -36,11 +39,24 @@ pub async fn list(State(state): State<AppState>, auth: StaffAuth, Query(q): Quer
     page(&state, &auth, None, notice, None, &NewKeyForm::default()).await
 }
 
-/// `POST /admin/account/api-keys`: makes a key and shows it once.
+/// `POST /admin/account/api-keys`: makes a key and shows it once. A key can start Login as
+/// Client, so making one asks for the same fresh check as the button does.
 pub async fn create(
     State(state): State<AppState>,
     Post { auth, form: f }: Post<StaffAuth, NewKeyForm>,
 ) -> AppResult<Response> {
+    let settings = state.store.settings().await?;
+    let guarded = Guarded {
+        action: "/admin/account/api-keys".into(),
+        fields: vec![("name", f.name.as_str()), ("expires", f.expires.as_str())],
+        doing: "make an API key",
+        button: "Confirm and make the key",
+        answer: f.reauth.as_deref(),
+        what: "making an API key".into(),
+    };
+    if let Some(ask) = super::step_up::step_up(&state, &auth, &settings, &guarded).await? {
+        return Ok(ask);
+    }
     match issue_api_key(&state.store, auth.staff.id, &f.name, &f.expires, &auth.acting).await {
         Ok(key) => Ok(page(&state, &auth, Some(&key), None, None, &NewKeyForm::default()).await?.into_response()),
         Err(IssueError::Invalid(msg)) => {

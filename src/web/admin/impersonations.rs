@@ -3,6 +3,7 @@
 
 use super::clients::client_record;
 use super::impersonation_views::{table, StartForm};
+use super::step_up::Guarded;
 use crate::auth::guards::{cookie, StaffAuth};
 use crate::auth::login_as_client::{self, Start, StartError};
 use crate::auth::FreshSession;
@@ -131,7 +132,7 @@ pub async fn impersonate(
     let next = safe_next(f.next.as_deref());
     let client = state.store.client(id).await?;
     let settings = state.store.settings().await?;
-    if let Some(ask) = super::step_up::step_up(&state, &auth, &settings, id, &f).await? {
+    if let Some(ask) = super::step_up::step_up(&state, &auth, &settings, &Guarded::start(id, &f)).await? {
         return Ok(ask);
     }
     let store = match f.store.as_deref().map(str::trim) {

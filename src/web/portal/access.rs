@@ -76,7 +76,7 @@ pub async fn access(State(state): State<AppState>, auth: PortalAuth, Query(q): Q
             p { "Every time a member of staff used Login as Client on your account, it is listed here with what they did." }
             table #access tabindex="0" { thead { tr { th { "Who" } th { "When" } th { "How long" } th { "Why" } th { "Mode" } th { "What was done" } } }
                 tbody { @for i in &page.items { tr {
-                    td { (i.staff_name) }
+                    td { (i.staff_name) @if i.channel == "api" { span.muted { " (through a support tool)" } } }
                     td { (format_time(i.started_at)) }
                     td { @if let Some(e) = i.ended_at { (crate::domain::duration::describe_remaining(e - i.started_at)) } @else { "still open" } }
                     td { (reason_text(&i.reason)) }
