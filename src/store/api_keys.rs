@@ -129,32 +129,13 @@ impl Store {
         .bind(now)
         .fetch_all(&self.db)
         .await?;
-        let Some(first) = rows.first() else { return Ok(None) };
-        let mut names = Vec::new();
-        for r in &rows {
-            if let Some(p) = r.get::<Option<String>>("permission")? {
-                names.push(p);
-            }
-        }
-        let staff_2fa: Option<String> = first.get("staff_2fa")?;
-        let staff_2fa = crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
-            "security.staff_2fa",
-            staff_2fa.as_deref(),
-        ));
-        let grants = Grants::from_stored(names.iter().map(String::as_str));
+        let Some((staff, grants, staff_2fa)) = super::people::staff_standing(&rows)? else { return Ok(None) };
+        let first = &rows[0];
         Ok(Some(KeyOwner {
             two_factor_required: staff_2fa.applies_to(&grants),
             two_factor: first.get("two_factor")?,
             key_id: first.get("key_id")?,
-            staff: Staff {
-                id: first.get("staff_id")?,
-                email: first.get("email")?,
-                name: first.get("name")?,
-                password_hash: first.get("password_hash")?,
-                role_id: first.get("role_id")?,
-                role_name: first.get("role_name")?,
-                active: first.get("active")?,
-            },
+            staff,
             grants,
             last_used_at: first.get("last_used_at")?,
             last_used_ip: first.get("last_used_ip")?,

@@ -103,6 +103,37 @@ const STAFF_COLUMNS: &str =
     "SELECT s.id, s.email, s.name, s.password_hash, s.role_id, r.name AS role_name, s.active FROM staff s JOIN roles r ON r.id = s.role_id";
 const CLIENT_COLUMNS: &str = "SELECT id, email, name, company, phone, password_hash, active, consent, consent_until, created_at, last_login_at, hidden_modules FROM clients";
 
+/// A staff member, their role's permissions and the `security.staff_2fa` policy, from the rows of
+/// one staff member joined to each permission of their role (columns `staff_id`, `email`, `name`,
+/// `password_hash`, `role_id`, `role_name`, `active`, `permission`, `staff_2fa`); `None` for no rows.
+/// Staff sessions and API keys read their holder's standing this way.
+pub(crate) fn staff_standing(
+    rows: &[crate::db::query::Row],
+) -> StoreResult<Option<(Staff, Grants, crate::domain::two_factor::StaffTwoFactor)>> {
+    let Some(first) = rows.first() else { return Ok(None) };
+    let staff = Staff {
+        id: first.get("staff_id")?,
+        email: first.get("email")?,
+        name: first.get("name")?,
+        password_hash: first.get("password_hash")?,
+        role_id: first.get("role_id")?,
+        role_name: first.get("role_name")?,
+        active: first.get("active")?,
+    };
+    let mut names = Vec::new();
+    for r in rows {
+        if let Some(p) = r.get::<Option<String>>("permission")? {
+            names.push(p);
+        }
+    }
+    let staff_2fa: Option<String> = first.get("staff_2fa")?;
+    let policy = crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
+        "security.staff_2fa",
+        staff_2fa.as_deref(),
+    ));
+    Ok(Some((staff, Grants::from_stored(names.iter().map(String::as_str)), policy)))
+}
+
 /// Counts one failed sign-in (password or code) of `account` from `ip` against the limit.
 pub(crate) async fn insert_login_failure(tx: &mut Tx, account: &str, ip: &str) -> StoreResult<()> {
     query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
@@ -139,36 +170,16 @@ impl Store {
         .bind(now)
         .fetch_all(&self.db)
         .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let staff = Staff {
-            id: first.get("staff_id")?,
-            email: first.get("email")?,
-            name: first.get("name")?,
-            password_hash: first.get("password_hash")?,
-            role_id: first.get("role_id")?,
-            role_name: first.get("role_name")?,
-            active: first.get("active")?,
-        };
-        let mut names = Vec::new();
-        for r in &rows {
-            if let Some(p) = r.get::<Option<String>>("permission")? {
-                names.push(p);
-            }
-        }
-        let staff_2fa: Option<String> = first.get("staff_2fa")?;
+        let Some((staff, grants, staff_2fa)) = staff_standing(&rows)? else { return Ok(None) };
+        let first = &rows[0];
         Ok(Some(StaffSessionRow {
             session_id: first.get("session_id")?,
             csrf_token: first.get("csrf_token")?,
             staff,
-            grants: Grants::from_stored(names.iter().map(String::as_str)),
+            grants,
             verified_at: first.get("verified_at")?,
             two_factor: first.get("two_factor")?,
-            staff_2fa: crate::domain::two_factor::StaffTwoFactor::parse(&crate::domain::settings::value_or_default(
-                "security.staff_2fa",
-                staff_2fa.as_deref(),
-            )),
+            staff_2fa,
         }))
     }
 
