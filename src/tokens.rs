@@ -79,7 +79,15 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     /// `iss` of every token, and the issuer of the metadata document.
     pub issuer: String,
+    /// Tokens whose signature verified, by the SHA-256 of the token, with the key that signed
+    /// them: checking an Ed25519 signature was a fifth of an API request's time, and a token is
+    /// used many times. Only the signature check is remembered: every request still opens the
+    /// token's session in the database, so an ended session stops it at once.
+    verified: std::sync::Mutex<std::collections::HashMap<[u8; 32], (TokenClaims, String)>>,
 }
+
+/// Verified tokens remembered at most; the memory is emptied when full.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,7 +126,7 @@ impl TokenKeys {
         }
         let der = first.signing.to_pkcs8_der().map_err(|e| anyhow!("cannot encode the key: {e}"))?;
         let encoding = EncodingKey::from_ed_der(der.as_bytes());
-        Ok(TokenKeys { keys, encoding, issuer: issuer.trim_end_matches('/').to_string() })
+        Ok(TokenKeys { keys, encoding, issuer: issuer.trim_end_matches('/').to_string(), verified: Default::default() })
     }
 
     /// Reads the key file at `path`, making it (mode 0600) with one new key when it is missing.
@@ -148,6 +156,30 @@ impl TokenKeys {
     /// Checks a token's signature (by the key its `kid` names, if that key is still served), its
     /// expiry, audience and issuer, and answers its claims.
     pub fn verify(&self, token: &str, now: i64) -> Result<TokenClaims, TokenRejected> {
+        use sha2::{Digest, Sha256};
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let remembered = self.verified.lock().ok().and_then(|m| m.get(&digest).cloned());
+        if let Some((claims, kid)) = remembered {
+            if claims.exp <= now {
+                return Err(TokenRejected::Expired);
+            }
+            if self.served().any(|k| k.kid == kid) {
+                return Ok(claims);
+            }
+        }
+        let (claims, kid) = self.check_signature(token, now)?;
+        if let Ok(mut m) = self.verified.lock() {
+            if m.len() >= VERIFIED_CAPACITY {
+                m.clear();
+            }
+            m.insert(digest, (claims.clone(), kid));
+        }
+        Ok(claims)
+    }
+
+    /// [`TokenKeys::verify`] without the memory of verified tokens; answers the claims and the
+    /// signing key's id.
+    fn check_signature(&self, token: &str, now: i64) -> Result<(TokenClaims, String), TokenRejected> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejected::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenRejected::Malformed);
@@ -172,7 +204,7 @@ impl TokenKeys {
         if data.claims.exp <= now {
             return Err(TokenRejected::Expired);
         }
-        Ok(data.claims)
+        Ok((data.claims, kid))
     }
 
     /// The keys still served: the signing key and retired ones until their time.
@@ -285,8 +317,9 @@ mod tests {
         let now = crate::domain::now();
         let token = k.sign(&claims(now + 60, "http://portal.example")).unwrap();
         assert_eq!(k.verify(&token, now).unwrap().imp, 7);
+        assert_eq!(k.verify(&token, now).unwrap().imp, 7, "remembered");
         assert_eq!(keys().verify(&token, now), Err(TokenRejected::UnknownKey));
-        assert_eq!(k.verify(&token, now + 61), Err(TokenRejected::Expired));
+        assert_eq!(k.verify(&token, now + 61), Err(TokenRejected::Expired), "remembered, then expired");
         let other_issuer = k.sign(&claims(now + 60, "http://evil.example")).unwrap();
         assert_eq!(k.verify(&other_issuer, now), Err(TokenRejected::WrongAudience));
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();

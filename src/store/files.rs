@@ -66,18 +66,23 @@ const FILE_COLS: &str =
         u.name AS uploaded_by_name, x.name AS actor_staff_name, f.impersonation_id, f.created_at
     FROM files f LEFT JOIN staff u ON u.id = f.uploaded_by_staff_id LEFT JOIN staff x ON x.id = f.actor_staff_id";
 
-const FILES: ClientTable = ClientTable {
-    select: FILE_COLS,
-    table: "files",
-    client_col: "f.client_id",
-    id_col: "f.id",
-    order: "f.created_at DESC, f.id DESC",
-};
+const FILES: ClientTable =
+    ClientTable { select: FILE_COLS, table: "files", client_col: "f.client_id", id_col: "f.id", sort: "f.created_at" };
 
 impl Store {
     /// A client's files, both directions, newest first, paged.
     pub async fn files(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<FileRow>> {
         self.client_page(&FILES, client_id, page, per_page).await
+    }
+
+    /// [`Store::files`] after a cursor's position (the API).
+    pub async fn files_after(
+        &self,
+        client_id: i64,
+        after: Option<super::Position>,
+        limit: i64,
+    ) -> StoreResult<Vec<FileRow>> {
+        self.client_slice_where(&FILES, None, client_id, after, limit).await
     }
 
     /// One file; `client_id` scopes it (None for staff). Another client's file is `NotFound`.
@@ -233,4 +238,10 @@ pub(crate) async fn seed_demo_files(
         insert(tx, client_id, d.direction, &f, by, now - 86400 * (10 - 3 * n as i64)).await?;
     }
     Ok(())
+}
+
+impl super::Positioned for FileRow {
+    fn position(&self) -> super::Position {
+        super::Position { at: self.created_at, id: self.id }
+    }
 }

@@ -150,14 +150,42 @@ impl Store {
             .bind(client_id)
             .fetch_scalar(&self.db)
             .await?;
-        let items =
-            query_as(format!("{} WHERE {} = $1{and} ORDER BY {} LIMIT $2 OFFSET $3", t.select, t.client_col, t.order))
-                .bind(client_id)
-                .bind(per_page)
-                .bind(offset)
-                .fetch_all(&self.db)
-                .await?;
+        let items = query_as(format!(
+            "{} WHERE {} = $1{and} ORDER BY {} DESC, {} DESC LIMIT $2 OFFSET $3",
+            t.select, t.client_col, t.sort, t.id_col
+        ))
+        .bind(client_id)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(&self.db)
+        .await?;
         Ok(Page { items, page, per_page, total })
+    }
+
+    /// Up to `limit` rows of a client-owned table that come after `after` in its order (from the
+    /// first without it), meeting `condition` too: keyset paging for the API's cursors, which
+    /// neither counts nor skips rows, and never shifts when rows are added meanwhile.
+    pub(crate) async fn client_slice_where<T>(
+        &self,
+        t: &ClientTable,
+        condition: Option<&'static str>,
+        client_id: i64,
+        after: Option<Position>,
+        limit: i64,
+    ) -> StoreResult<Vec<T>>
+    where
+        T: FromRow,
+    {
+        let and = condition.map(|c| format!(" AND {c}")).unwrap_or_default();
+        let (s, id) = (t.sort, t.id_col);
+        let from = if after.is_some() { format!(" AND ({s} < $3 OR ({s} = $3 AND {id} < $4))") } else { String::new() };
+        let sql = format!("{} WHERE {} = $1{and}{from} ORDER BY {s} DESC, {id} DESC LIMIT $2", t.select, t.client_col);
+        let q = query_as(sql).bind(client_id).bind(limit);
+        let q = match after {
+            Some(p) => q.bind(p.at).bind(p.id),
+            None => q,
+        };
+        Ok(q.fetch_all(&self.db).await?)
     }
 
     /// One row of a client-owned table by id; `client_id` scopes it (`None` for staff, who may
@@ -238,9 +266,9 @@ pub(crate) struct ClientTable {
     pub client_col: &'static str,
     /// The id column as `select` names it (`id`, `f.id`).
     pub id_col: &'static str,
-    /// The ORDER BY list: the row's date, newest first, then `id DESC` so rows of one date keep
-    /// one order from page to page.
-    pub order: &'static str,
+    /// The row's date column as `select` names it (`issued_at`, `f.created_at`): lists run
+    /// newest first by it, then by `id DESC`, so rows of one date keep one order from page to page.
+    pub sort: &'static str,
 }
 
 /// `NotFound` unless the client exists (staff-side writes about one client).
@@ -268,6 +296,19 @@ pub(crate) async fn id_by_key(
         .await?
         .map(|r| r.get(0))
         .transpose()?)
+}
+
+/// A row's place in its list's order: its date (the table's `sort` column) and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub at: i64,
+    pub id: i64,
+}
+
+/// A row that has a place in its list's order, so a cursor can resume after it.
+pub trait Positioned {
+    /// Where this row is in its list.
+    fn position(&self) -> Position;
 }
 
 /// A page of rows with the total count, for paginated lists.

@@ -1,7 +1,7 @@
 //! The client's own data: services, invoices, orders and tickets; every read is scoped by client.
 
 use super::activity::NewActivity;
-use super::{changed, ClientTable, Page, Store, StoreError, StoreResult};
+use super::{changed, ClientTable, Page, Position, Positioned, Store, StoreError, StoreResult};
 use crate::db::query::query_as;
 use crate::db::query::{from_row, query};
 use crate::domain::acting::{Acting, StaffActing};
@@ -133,27 +133,47 @@ const INVOICE_COLS: &str =
     "SELECT id, client_id, number, status, currency, total_cents, issued_at, due_at FROM invoices";
 const ORDER_COLS: &str = "SELECT id, client_id, number, status, currency, total_cents, created_at FROM orders";
 const TICKET_COLS: &str = "SELECT id, client_id, subject, status, created_at, updated_at FROM tickets";
-const INVOICES: ClientTable = ClientTable {
-    select: INVOICE_COLS,
-    table: "invoices",
-    client_col: "client_id",
-    id_col: "id",
-    order: "issued_at DESC, id DESC",
-};
-const ORDERS: ClientTable = ClientTable {
-    select: ORDER_COLS,
-    table: "orders",
-    client_col: "client_id",
-    id_col: "id",
-    order: "created_at DESC, id DESC",
-};
-const TICKETS: ClientTable = ClientTable {
-    select: TICKET_COLS,
-    table: "tickets",
-    client_col: "client_id",
-    id_col: "id",
-    order: "updated_at DESC, id DESC",
-};
+/// Which invoices a status filter keeps.
+fn invoice_condition(status: Option<InvoiceStatus>) -> Option<&'static str> {
+    status.map(|s| match s {
+        InvoiceStatus::Unpaid => "status = 'unpaid'",
+        InvoiceStatus::Paid => "status = 'paid'",
+        InvoiceStatus::Cancelled => "status = 'cancelled'",
+    })
+}
+
+/// Which tickets a status filter keeps (`Open`: every ticket not closed, as the dashboard counts).
+fn ticket_condition(status: Option<TicketStatus>) -> Option<&'static str> {
+    status.map(|s| match s {
+        TicketStatus::Open => "status <> 'closed'",
+        TicketStatus::Closed => "status = 'closed'",
+    })
+}
+
+impl Positioned for Invoice {
+    fn position(&self) -> Position {
+        Position { at: self.issued_at, id: self.id }
+    }
+}
+
+impl Positioned for Order {
+    fn position(&self) -> Position {
+        Position { at: self.created_at, id: self.id }
+    }
+}
+
+impl Positioned for Ticket {
+    fn position(&self) -> Position {
+        Position { at: self.updated_at, id: self.id }
+    }
+}
+
+const INVOICES: ClientTable =
+    ClientTable { select: INVOICE_COLS, table: "invoices", client_col: "client_id", id_col: "id", sort: "issued_at" };
+const ORDERS: ClientTable =
+    ClientTable { select: ORDER_COLS, table: "orders", client_col: "client_id", id_col: "id", sort: "created_at" };
+const TICKETS: ClientTable =
+    ClientTable { select: TICKET_COLS, table: "tickets", client_col: "client_id", id_col: "id", sort: "updated_at" };
 
 impl Store {
     /// Dashboard figures for one client.
@@ -190,12 +210,18 @@ impl Store {
         page: i64,
         per_page: i64,
     ) -> StoreResult<Page<Invoice>> {
-        let condition = status.map(|s| match s {
-            InvoiceStatus::Unpaid => "status = 'unpaid'",
-            InvoiceStatus::Paid => "status = 'paid'",
-            InvoiceStatus::Cancelled => "status = 'cancelled'",
-        });
-        self.client_page_where(&INVOICES, condition, client_id, page, per_page).await
+        self.client_page_where(&INVOICES, invoice_condition(status), client_id, page, per_page).await
+    }
+
+    /// [`Store::invoices`] after a cursor's position (the API).
+    pub async fn invoices_after(
+        &self,
+        client_id: i64,
+        status: Option<InvoiceStatus>,
+        after: Option<Position>,
+        limit: i64,
+    ) -> StoreResult<Vec<Invoice>> {
+        self.client_slice_where(&INVOICES, invoice_condition(status), client_id, after, limit).await
     }
 
     /// One invoice with its lines; `client_id` scopes it (None for staff, who may see any).
@@ -222,6 +248,11 @@ impl Store {
         self.client_page(&ORDERS, client_id, page, per_page).await
     }
 
+    /// [`Store::orders`] after a cursor's position (the API).
+    pub async fn orders_after(&self, client_id: i64, after: Option<Position>, limit: i64) -> StoreResult<Vec<Order>> {
+        self.client_slice_where(&ORDERS, None, client_id, after, limit).await
+    }
+
     /// One order (staff view).
     pub async fn order(&self, id: i64) -> StoreResult<Order> {
         query_as(format!("{ORDER_COLS} WHERE id = $1"))
@@ -240,11 +271,18 @@ impl Store {
         page: i64,
         per_page: i64,
     ) -> StoreResult<Page<Ticket>> {
-        let condition = status.map(|s| match s {
-            TicketStatus::Open => "status <> 'closed'",
-            TicketStatus::Closed => "status = 'closed'",
-        });
-        self.client_page_where(&TICKETS, condition, client_id, page, per_page).await
+        self.client_page_where(&TICKETS, ticket_condition(status), client_id, page, per_page).await
+    }
+
+    /// [`Store::tickets`] after a cursor's position (the API).
+    pub async fn tickets_after(
+        &self,
+        client_id: i64,
+        status: Option<TicketStatus>,
+        after: Option<Position>,
+        limit: i64,
+    ) -> StoreResult<Vec<Ticket>> {
+        self.client_slice_where(&TICKETS, ticket_condition(status), client_id, after, limit).await
     }
 
     /// One ticket with its replies; `client_id` scopes it (None for staff).

@@ -73,13 +73,23 @@ const SUBSCRIPTIONS: ClientTable = ClientTable {
     table: "subscriptions",
     client_col: "s.client_id",
     id_col: "s.id",
-    order: "s.started_at DESC, s.id DESC",
+    sort: "s.started_at",
 };
 
 impl Store {
     /// A client's subscriptions, newest first, paged.
     pub async fn subscriptions(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Subscription>> {
         self.client_page(&SUBSCRIPTIONS, client_id, page, per_page).await
+    }
+
+    /// [`Store::subscriptions`] after a cursor's position (the API).
+    pub async fn subscriptions_after(
+        &self,
+        client_id: i64,
+        after: Option<super::Position>,
+        limit: i64,
+    ) -> StoreResult<Vec<Subscription>> {
+        self.client_slice_where(&SUBSCRIPTIONS, None, client_id, after, limit).await
     }
 
     /// One subscription; `client_id` scopes it (None for staff).
@@ -212,4 +222,10 @@ pub(crate) async fn seed_demo_subscriptions(tx: &mut Tx, client_id: i64, now: i6
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+impl super::Positioned for Subscription {
+    fn position(&self) -> super::Position {
+        super::Position { at: self.started_at, id: self.id }
+    }
 }

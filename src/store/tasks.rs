@@ -63,18 +63,23 @@ const TASK_COLS: &str = "SELECT t.id, t.client_id, t.title, t.description, t.sta
         t.created_at, t.completed_at, t.completed_by_kind, x.name AS completed_by_staff_name, t.completed_impersonation_id
      FROM tasks t LEFT JOIN staff x ON x.id = t.completed_by_staff_id";
 
-const TASKS: ClientTable = ClientTable {
-    select: TASK_COLS,
-    table: "tasks",
-    client_col: "t.client_id",
-    id_col: "t.id",
-    order: "t.created_at DESC, t.id DESC",
-};
+const TASKS: ClientTable =
+    ClientTable { select: TASK_COLS, table: "tasks", client_col: "t.client_id", id_col: "t.id", sort: "t.created_at" };
 
 impl Store {
     /// A client's tasks, newest first, paged (the count and the page both use the client index).
     pub async fn tasks(&self, client_id: i64, page: i64, per_page: i64) -> StoreResult<Page<Task>> {
         self.client_page(&TASKS, client_id, page, per_page).await
+    }
+
+    /// [`Store::tasks`] after a cursor's position (the API).
+    pub async fn tasks_after(
+        &self,
+        client_id: i64,
+        after: Option<super::Position>,
+        limit: i64,
+    ) -> StoreResult<Vec<Task>> {
+        self.client_slice_where(&TASKS, None, client_id, after, limit).await
     }
 
     /// One task with its comments; `client_id` scopes it (None for staff).
@@ -295,4 +300,10 @@ pub(crate) async fn seed_demo_tasks(tx: &mut Tx, client_id: i64, staff_id: i64, 
         }
     }
     Ok(())
+}
+
+impl super::Positioned for Task {
+    fn position(&self) -> super::Position {
+        super::Position { at: self.created_at, id: self.id }
+    }
 }

@@ -148,6 +148,29 @@ async fn token_exchange_starts_login_as_client_and_the_token_acts_as_the_client(
     let next = invoices["next_cursor"].as_str().expect("Jane has more than two invoices");
     let (_, second) = get(&app, token, &format!("/api/v1/invoices?limit=2&cursor={next}")).await;
     assert_ne!(second["items"][0]["id"], invoices["items"][0]["id"]);
+    // Walking every page by cursor gives each invoice once, newest issued first, ties by id.
+    let mut seen: Vec<(i64, i64)> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = get(&app, token, &format!("/api/v1/invoices?limit=7&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["issued_at"].as_i64().unwrap(), i["id"].as_i64().unwrap())),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    let mut want: Vec<(i64, i64)> = seen.clone();
+    want.sort_by(|a, b| b.cmp(a));
+    want.dedup();
+    assert_eq!(seen, want, "in order, none twice");
+    assert_eq!(seen.len(), app.invoices_of(JANE).await.len(), "and none left out");
     let ticket = app.first_ticket_of(JANE).await;
     let (status, t) = get(&app, token, &format!("/api/v1/tickets/{ticket}")).await;
     assert_eq!(status, StatusCode::OK);

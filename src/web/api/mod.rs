@@ -15,7 +15,7 @@ use crate::domain::acting::WriteRefusal;
 use crate::domain::session::SessionKind;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{Position, Positioned, StoreError};
 use crate::web::extract::{contains_nul, Id, Query};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -338,6 +338,26 @@ impl ListQuery {
     }
 }
 
+impl ListQuery {
+    /// Reads a keyset cursor (a position in the list) and the limit, for the client's lists.
+    pub fn after(&self) -> ApiResult<(Option<Position>, i64)> {
+        let limit = ListQuery { cursor: None, limit: self.limit.clone(), status: None }.cursor()?.per_page;
+        let after = match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => {
+                Some(decode_position(c).ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?)
+            }
+        };
+        Ok((after, limit))
+    }
+}
+
+fn decode_position(c: &str) -> Option<Position> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
+    let (at, id) = text.strip_prefix("k1:")?.split_once(':')?;
+    Some(Position { at: at.parse().ok()?, id: id.parse::<i64>().ok().filter(|id| *id > 0)? })
+}
+
 fn decode_cursor(c: &str) -> Option<i64> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
     text.strip_prefix("p1:")?.parse::<i64>().ok().filter(|p| (2..=1_000_000).contains(p))
@@ -348,6 +368,20 @@ fn decode_cursor(c: &str) -> Option<i64> {
 pub struct Listed<T: Serialize> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl<T: Serialize + Positioned> Listed<T> {
+    /// The answer for rows the store read after a cursor, asked for one more than `limit`: that
+    /// one's presence says a next page exists.
+    pub fn of_slice(mut items: Vec<T>, limit: i64) -> Self {
+        let more = items.len() as i64 > limit;
+        items.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| items.last().map(|r| r.position()))
+            .flatten()
+            .map(|p| URL_SAFE_NO_PAD.encode(format!("k1:{}:{}", p.at, p.id)));
+        Listed { items, next_cursor }
+    }
 }
 
 impl<T: Serialize> Listed<T> {
@@ -373,6 +407,10 @@ mod tests {
         assert!(Listed::of(last).next_cursor.is_none());
         let q = ListQuery { cursor: None, limit: Some("500".into()), status: None };
         assert!(q.cursor().is_err());
+        let p = Position { at: 1_700_000_000, id: 42 };
+        assert_eq!(decode_position(&URL_SAFE_NO_PAD.encode("k1:1700000000:42")), Some(p));
+        assert_eq!(decode_position(&URL_SAFE_NO_PAD.encode("k1:x:42")), None);
+        assert_eq!(decode_position("garbage"), None);
     }
 
     #[test]

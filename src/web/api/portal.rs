@@ -142,6 +142,14 @@ pub async fn services(State(state): State<AppState>, api: ApiClient) -> ApiResul
     Ok(Json(ServiceList { items: state.store.services(api.client_id()).await? }))
 }
 
+/// Lists without a status filter refuse one rather than ignore it.
+fn no_status(q: &ListQuery) -> ApiResult<()> {
+    match q.status.as_deref() {
+        None | Some("") => Ok(()),
+        Some(_) => Err(Problem::bad_request("This list has no status filter.")),
+    }
+}
+
 fn status_filter<S: StatusFilter>(q: &ListQuery) -> ApiResult<Option<S>> {
     S::from_query(q.status.as_deref()).map_err(Problem::bad_request)
 }
@@ -154,9 +162,9 @@ pub async fn invoices(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Listed<Invoice>>> {
     api.module(Module::Invoices)?;
-    let c = q.cursor()?;
+    let (after, limit) = q.after()?;
     let status = status_filter::<InvoiceStatus>(&q)?;
-    Ok(Json(Listed::of(state.store.invoices(api.client_id(), status, c.page, c.per_page).await?)))
+    Ok(Json(Listed::of_slice(state.store.invoices_after(api.client_id(), status, after, limit + 1).await?, limit)))
 }
 
 /// `GET /api/v1/invoices/{id}`, with its lines.
@@ -179,9 +187,9 @@ pub async fn tickets(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Listed<Ticket>>> {
     api.module(Module::Tickets)?;
-    let c = q.cursor()?;
+    let (after, limit) = q.after()?;
     let status = status_filter::<TicketStatus>(&q)?;
-    Ok(Json(Listed::of(state.store.tickets(api.client_id(), status, c.page, c.per_page).await?)))
+    Ok(Json(Listed::of_slice(state.store.tickets_after(api.client_id(), status, after, limit + 1).await?, limit)))
 }
 
 /// `GET /api/v1/tickets/{id}`, with its replies oldest first.
@@ -246,8 +254,9 @@ pub async fn orders(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Listed<Order>>> {
     api.module(Module::Orders)?;
-    let c = q.cursor()?;
-    Ok(Json(Listed::of(state.store.orders(api.client_id(), c.page, c.per_page).await?)))
+    let (after, limit) = q.after()?;
+    no_status(&q)?;
+    Ok(Json(Listed::of_slice(state.store.orders_after(api.client_id(), after, limit + 1).await?, limit)))
 }
 
 /// `GET /api/v1/subscriptions`, newest first.
@@ -258,8 +267,9 @@ pub async fn subscriptions(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Listed<Subscription>>> {
     api.module(Module::Subscriptions)?;
-    let c = q.cursor()?;
-    Ok(Json(Listed::of(state.store.subscriptions(api.client_id(), c.page, c.per_page).await?)))
+    let (after, limit) = q.after()?;
+    no_status(&q)?;
+    Ok(Json(Listed::of_slice(state.store.subscriptions_after(api.client_id(), after, limit + 1).await?, limit)))
 }
 
 /// `GET /api/v1/files`, newest first: what the client shared and what staff shared with them.
@@ -270,8 +280,9 @@ pub async fn files(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Listed<FileRow>>> {
     api.module(Module::Files)?;
-    let c = q.cursor()?;
-    Ok(Json(Listed::of(state.store.files(api.client_id(), c.page, c.per_page).await?)))
+    let (after, limit) = q.after()?;
+    no_status(&q)?;
+    Ok(Json(Listed::of_slice(state.store.files_after(api.client_id(), after, limit + 1).await?, limit)))
 }
 
 /// `GET /api/v1/files/{id}/download`: the bytes, streamed from disk.
@@ -290,8 +301,9 @@ pub async fn tasks(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Listed<Task>>> {
     api.module(Module::Tasks)?;
-    let c = q.cursor()?;
-    Ok(Json(Listed::of(state.store.tasks(api.client_id(), c.page, c.per_page).await?)))
+    let (after, limit) = q.after()?;
+    no_status(&q)?;
+    Ok(Json(Listed::of_slice(state.store.tasks_after(api.client_id(), after, limit + 1).await?, limit)))
 }
 
 /// `GET /api/v1/tasks/{id}`, with its conversation oldest first.
