@@ -57,6 +57,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0009_outbox_retry"),
     migration!("0010_api"),
     migration!("0011_webhooks"),
+    migration!("0012_list_order_indexes"),
 ];
 
 /// sqlx warns on every acquire that waited over a threshold: under load that is one log line per
