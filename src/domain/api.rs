@@ -187,32 +187,47 @@ pub struct OAuthError {
     pub error: &'static str,
     pub status: u16,
     pub description: String,
+    /// For a Login as Client refusal, its stable name (`no_consent`, `reason_required`, …), the
+    /// same the metrics and the `impersonation.refused` webhook use.
+    pub refusal: Option<&'static str>,
 }
 
 impl OAuthError {
     /// A request that is malformed or misses a parameter.
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        OAuthError { error: "invalid_request", status: 400, description: description.into() }
+        OAuthError { error: "invalid_request", status: 400, description: description.into(), refusal: None }
     }
 
     /// An actor token that is not a live API key.
     pub fn invalid_grant(description: impl Into<String>) -> Self {
-        OAuthError { error: "invalid_grant", status: 400, description: description.into() }
+        OAuthError { error: "invalid_grant", status: 400, description: description.into(), refusal: None }
     }
 
     /// The policy refuses.
     pub fn access_denied(description: impl Into<String>) -> Self {
-        OAuthError { error: "access_denied", status: 403, description: description.into() }
+        OAuthError { error: "access_denied", status: 403, description: description.into(), refusal: None }
     }
 
     /// A Login as Client refusal, as the token endpoint answers it: the start form's missing
     /// input (a reason, a store) is a bad request, a policy refusal is `access_denied`.
     pub fn from_refusal(r: &Refusal) -> Self {
-        match r {
-            Refusal::UnknownMode => OAuthError { error: "invalid_scope", status: 400, description: r.message().into() },
+        let e = match r {
+            Refusal::UnknownMode => OAuthError::invalid_request(r.message()).with_error("invalid_scope"),
             _ if r.status() == 422 => OAuthError::invalid_request(r.message()),
             _ => OAuthError::access_denied(r.message()),
-        }
+        };
+        OAuthError { refusal: Some(r.code()), ..e }
+    }
+
+    /// The same error under another `error` code, with the status it has.
+    pub fn with_error(self, error: &'static str) -> Self {
+        OAuthError { error, ..self }
+    }
+
+    /// An error of any code and status, for the rarer cases (`unsupported_grant_type`,
+    /// `server_error`, `temporarily_unavailable`).
+    pub fn other(error: &'static str, status: u16, description: impl Into<String>) -> Self {
+        OAuthError { error, status, description: description.into(), refusal: None }
     }
 }
 
@@ -266,6 +281,8 @@ mod tests {
         assert_eq!(OAuthError::from_refusal(&Refusal::ReasonRequired).error, "invalid_request");
         assert_eq!(OAuthError::from_refusal(&Refusal::StoreRequired).status, 400);
         assert_eq!(OAuthError::from_refusal(&Refusal::FullModeNotAllowed).status, 403);
+        assert_eq!(OAuthError::from_refusal(&Refusal::ReasonRequired).refusal, Some("reason_required"));
+        assert_eq!(OAuthError::from_refusal(&Refusal::UnknownMode).error, "invalid_scope");
     }
 
     #[test]

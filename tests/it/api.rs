@@ -228,9 +228,11 @@ async fn refusals_are_oauth_errors_and_create_nothing() {
     let (s, b) = exchange(&app, &admin, RITA, "portal:read", &[]).await;
     expect(s, &b, StatusCode::FORBIDDEN, "access_denied");
     assert!(b["error_description"].as_str().unwrap().contains("not allowed support staff"));
+    assert_eq!(b["refusal"], "no_consent", "a stable name for the refusal");
     app.set("impersonation.require_reason", "true").await;
     let (s, b) = exchange(&app, &admin, JANE, "portal:read", &[]).await;
     expect(s, &b, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(b["refusal"], "reason_required");
     let (s, b) = exchange(&app, &admin, 999_999, "portal:read", &[("reason", "a long enough reason")]).await;
     expect(s, &b, StatusCode::BAD_REQUEST, "invalid_request");
     let (s, b) = exchange(&app, "bhk_0000", JANE, "portal:read", &[("reason", "a long enough reason")]).await;

@@ -37,12 +37,19 @@ pub struct OAuthErrorBody {
     pub error: &'static str,
     /// What a person reads.
     pub error_description: String,
+    /// For a Login as Client refusal, its stable name: `feature_off`, `no_permission`,
+    /// `client_disabled`, `no_consent`, `full_mode_not_allowed`, `reason_required`,
+    /// `reason_too_long`, `store_required`, `unknown_mode`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<&'static str>,
 }
 
 impl IntoResponse for OAuthRefusal {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
-        (status, Json(OAuthErrorBody { error: self.0.error, error_description: self.0.description })).into_response()
+        let body =
+            OAuthErrorBody { error: self.0.error, error_description: self.0.description, refusal: self.0.refusal };
+        (status, Json(body)).into_response()
     }
 }
 
@@ -65,7 +72,7 @@ impl From<StoreError> for OAuthRefusal {
             _ => 500,
         };
         let error = if status == 503 { "temporarily_unavailable" } else { "server_error" };
-        OAuthRefusal(OAuthError { error, status, description: "The server could not answer; try again.".into() })
+        OAuthRefusal(OAuthError::other(error, status, "The server could not answer; try again."))
     }
 }
 
@@ -76,9 +83,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OAuthForm<T> {
     type Rejection = OAuthRefusal;
     async fn from_request(req: Request, state: &S) -> Result<Self, OAuthRefusal> {
         let bytes = form_bytes(req, state).await.map_err(|e| match e {
-            AppError::Status(s, msg) => {
-                OAuthRefusal(OAuthError { error: "invalid_request", status: s.as_u16(), description: msg })
-            }
+            AppError::Status(s, msg) => OAuthRefusal(OAuthError::other("invalid_request", s.as_u16(), msg)),
             _ => OAuthRefusal(OAuthError::invalid_request("The form could not be read.")),
         })?;
         serde_urlencoded::from_bytes(&bytes)
@@ -146,11 +151,11 @@ pub async fn token(
     OAuthForm(f): OAuthForm<TokenRequest>,
 ) -> Result<Response, OAuthRefusal> {
     if required(&f.grant_type, "grant_type")? != GRANT_TOKEN_EXCHANGE {
-        return Err(OAuthError {
-            error: "unsupported_grant_type",
-            status: 400,
-            description: format!("Only the token exchange grant ({GRANT_TOKEN_EXCHANGE}) is supported."),
-        }
+        return Err(OAuthError::other(
+            "unsupported_grant_type",
+            400,
+            format!("Only the token exchange grant ({GRANT_TOKEN_EXCHANGE}) is supported."),
+        )
         .into());
     }
     if required(&f.actor_token_type, "actor_token_type")? != TOKEN_TYPE_API_KEY {
@@ -165,11 +170,8 @@ pub async fn token(
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| OAuthError::invalid_request("subject_token must be a client id (a positive number)."))?;
-    let scope = Scope::parse(f.scope.as_deref()).ok_or_else(|| OAuthError {
-        error: "invalid_scope",
-        status: 400,
-        description: "scope must be portal:read or portal:write.".into(),
-    })?;
+    let scope = Scope::parse(f.scope.as_deref())
+        .ok_or_else(|| OAuthError::other("invalid_scope", 400, "scope must be portal:read or portal:write."))?;
     let store = match f.store.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(s) => Some(s.parse::<i64>().map_err(|_| OAuthError::invalid_request("store must be a store id."))?),
@@ -221,11 +223,7 @@ pub async fn token(
     };
     let access_token = state.tokens.sign(&claims).map_err(|e| {
         tracing::error!(error = format!("{e:#}"), "signing a token failed");
-        OAuthRefusal(OAuthError {
-            error: "server_error",
-            status: 500,
-            description: "The token could not be signed.".into(),
-        })
+        OAuthRefusal(OAuthError::other("server_error", 500, "The token could not be signed."))
     })?;
     Ok(Json(TokenResponse {
         access_token,
@@ -322,16 +320,12 @@ pub async fn introspect(
     let opened = open_portal(&state, &hash_token(&claims.jti), SessionKind::Api, info, Opening::Inspect)
         .await
         .map_err(|e| match e {
-            AppError::Unavailable => OAuthRefusal(OAuthError {
-                error: "temporarily_unavailable",
-                status: 503,
-                description: "The server could not answer; try again.".into(),
-            }),
-            _ => OAuthRefusal(OAuthError {
-                error: "server_error",
-                status: 500,
-                description: "The server could not answer.".into(),
-            }),
+            AppError::Unavailable => OAuthRefusal(OAuthError::other(
+                "temporarily_unavailable",
+                503,
+                "The server could not answer; try again.",
+            )),
+            _ => OAuthRefusal(OAuthError::other("server_error", 500, "The server could not answer.")),
         })?;
     match opened {
         Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Ok(Json(Introspection {
