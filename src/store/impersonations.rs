@@ -375,23 +375,8 @@ impl Store {
         page: i64,
         per_page: i64,
     ) -> StoreResult<Page<Impersonation>> {
-        use super::activity::{Arg, Conditions};
         let (page, offset) = super::page_offset(page, per_page);
-        // Only the filters present become terms, so each combination can use its index.
-        let mut cond = Conditions::default();
-        cond.eq("i.staff_id", f.staff.map(Arg::Int));
-        cond.eq("i.client_id", f.client.map(Arg::Int));
-        cond.with(
-            "i.client_id IN (SELECT id FROM clients WHERE LOWER(name) LIKE $? ESCAPE '\\' OR LOWER(email) LIKE $? ESCAPE '\\')",
-            f.client_text.as_deref().map(|t| Arg::Text(like_pattern(t))),
-        );
-        cond.cmp("i.started_at", ">=", f.from.map(Arg::Int));
-        cond.cmp("i.started_at", "<", f.to.map(Arg::Int));
-        match f.live {
-            Some(true) => cond.term("i.ended_at IS NULL"),
-            Some(false) => cond.term("i.ended_at IS NOT NULL"),
-            None => {}
-        }
+        let cond = log_conditions(f);
         let filter = cond.sql();
         let total: i64 =
             cond.bind(query(format!("SELECT COUNT(*) FROM impersonations i{filter}"))).fetch_scalar(&self.db).await?;
@@ -405,6 +390,46 @@ impl Store {
             .await?;
         Ok(Page { items, page, per_page, total })
     }
+
+    /// Up to `limit` records of the log, filtered, with an id below `before` (from the newest
+    /// without it): keyset paging for the API, unshifted by sessions started meanwhile.
+    pub async fn impersonations_before(
+        &self,
+        f: &ImpersonationFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<Impersonation>> {
+        let mut cond = log_conditions(f);
+        cond.cmp("i.id", "<", before.map(super::activity::Arg::Int));
+        let (filter, l) = (cond.sql(), cond.next());
+        Ok(cond
+            .bind(query(format!("{IMPERSONATION_SQL}{filter} ORDER BY i.id DESC LIMIT ${l}")))
+            .typed()
+            .bind(limit)
+            .fetch_all(&self.db)
+            .await?)
+    }
+}
+
+/// The log's filters as SQL terms; only the filters present become terms, so each combination
+/// can use its index.
+fn log_conditions(f: &ImpersonationFilter) -> super::activity::Conditions {
+    use super::activity::{Arg, Conditions};
+    let mut cond = Conditions::default();
+    cond.eq("i.staff_id", f.staff.map(Arg::Int));
+    cond.eq("i.client_id", f.client.map(Arg::Int));
+    cond.with(
+        "i.client_id IN (SELECT id FROM clients WHERE LOWER(name) LIKE $? ESCAPE '\\' OR LOWER(email) LIKE $? ESCAPE '\\')",
+        f.client_text.as_deref().map(|t| Arg::Text(like_pattern(t))),
+    );
+    cond.cmp("i.started_at", ">=", f.from.map(Arg::Int));
+    cond.cmp("i.started_at", "<", f.to.map(Arg::Int));
+    match f.live {
+        Some(true) => cond.term("i.ended_at IS NULL"),
+        Some(false) => cond.term("i.ended_at IS NOT NULL"),
+        None => {}
+    }
+    cond
 }
 
 /// Inserts the impersonation record; with `yield_to_live`, returns `None` instead of inserting

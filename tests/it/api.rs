@@ -544,6 +544,20 @@ async fn the_staff_side_answers_to_the_permissions_of_its_pages() {
     let page2 = ids(&second);
     assert_eq!(page2.len(), 5);
     assert!(page2[0] < *page1.last().unwrap(), "{page1:?} then {page2:?}");
+    // The Login as Client log pages by cursor too: every session once, newest first.
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = get(&app, &admin, &format!("/api/v1/admin/impersonations?limit=2&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        ids.extend(page["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(ids.len() as i64, app.impersonation_count().await, "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     let (_, group) = get(&app, &admin, "/api/v1/admin/activity?group=login_as_client").await;
     assert!(group["items"].as_array().unwrap().iter().all(|r| r["group"] == "login_as_client"));
     assert_eq!(get(&app, &admin, "/api/v1/admin/activity?cursor=nope").await.0, StatusCode::BAD_REQUEST);

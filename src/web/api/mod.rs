@@ -352,6 +352,30 @@ impl ListQuery {
     }
 }
 
+/// An id cursor of a log listed newest first (`kind` names the log): reads the id to continue
+/// below; a cursor this server did not make answers 400.
+pub fn id_cursor(value: Option<&str>, kind: &str) -> ApiResult<Option<i64>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(c) => URL_SAFE_NO_PAD
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| t.strip_prefix(kind).and_then(|r| r.strip_prefix(':')).and_then(|id| id.parse::<i64>().ok()))
+            .filter(|id| *id > 0)
+            .map(Some)
+            .ok_or_else(|| Problem::bad_request("The cursor is not one this API gave.")),
+    }
+}
+
+/// Up to `limit` of `items` (read as `limit + 1`) and the cursor after the last, if more remain.
+pub fn id_page<T>(mut items: Vec<T>, limit: i64, kind: &str, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next = more.then(|| items.last().map(|r| URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id(r))))).flatten();
+    (items, next)
+}
+
 fn decode_position(c: &str) -> Option<Position> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
     let (at, id) = text.strip_prefix("k1:")?.split_once(':')?;

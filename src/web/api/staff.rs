@@ -3,7 +3,7 @@
 //! cursor. Each answers to the permission its page needs.
 
 use super::ProblemBody;
-use super::{ApiId, ApiQuery, ApiResult, ApiStaff, ListQuery, Listed, Problem};
+use super::{id_cursor, id_page, ApiId, ApiQuery, ApiResult, ApiStaff, ListQuery, Listed, Problem};
 use crate::domain::impersonation::Consent;
 use crate::domain::impersonation::EndReason;
 use crate::domain::modules::{Module, Modules};
@@ -15,8 +15,6 @@ use crate::store::people::ClientListRow;
 use crate::web::filters::{ActivityQuery, LogQuery};
 use axum::extract::State;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -121,8 +119,11 @@ pub async fn impersonations(
         return Err(Problem::bad_request("Page with cursor, not page."));
     }
     let filter = q.filter()?;
-    let c = ListQuery { cursor: q.cursor.clone(), limit: q.limit.clone(), status: None }.cursor()?;
-    Ok(Json(Listed::of(state.store.list_impersonations(&filter, c.page, c.per_page).await?)))
+    let limit = ListQuery { cursor: None, limit: q.limit.clone(), status: None }.cursor()?.per_page;
+    let before = id_cursor(q.cursor.as_deref(), "i1")?;
+    let rows = state.store.impersonations_before(&filter, before, limit + 1).await?;
+    let (items, next_cursor) = id_page(rows, limit, "i1", |i| i.id);
+    Ok(Json(Listed { items, next_cursor }))
 }
 
 /// `POST /api/v1/admin/impersonations/{id}/end` (`impersonation.sessions.end`): 409 when it has
@@ -159,23 +160,9 @@ pub async fn activity(
         return Err(Problem::bad_request("Page with cursor, not page."));
     }
     let limit = ListQuery { cursor: None, limit: q.limit.clone(), status: None }.cursor()?.per_page;
-    let before = match q.cursor.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(c) => Some(
-            URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| t.strip_prefix("a1:").and_then(|id| id.parse::<i64>().ok()))
-                .filter(|id| *id > 0)
-                .ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?,
-        ),
-    };
+    let before = id_cursor(q.cursor.as_deref(), "a1")?;
     let Some(filter) = q.filter()? else { return Ok(Json(ActivityPage { items: Vec::new(), next_cursor: None })) };
-    // One more than asked tells whether an older page exists.
-    let mut items = state.store.activity_before(&filter, before, limit + 1).await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next_cursor = more.then(|| items.last().map(|r| URL_SAFE_NO_PAD.encode(format!("a1:{}", r.id)))).flatten();
+    let rows = state.store.activity_before(&filter, before, limit + 1).await?;
+    let (items, next_cursor) = id_page(rows, limit, "a1", |r| r.id);
     Ok(Json(ActivityPage { items, next_cursor }))
 }
