@@ -134,6 +134,11 @@ pub(crate) fn staff_standing(
     Ok(Some((staff, Grants::from_stored(names.iter().map(String::as_str)), policy)))
 }
 
+/// The `LIKE` pattern of a client search: the text anywhere, any case, its wildcards dropped.
+fn client_pattern(q: &str) -> String {
+    format!("%{}%", q.trim().to_lowercase().replace(['%', '_', '\\'], ""))
+}
+
 /// Counts one failed sign-in (password or code) of `account` from `ip` against the limit.
 pub(crate) async fn insert_login_failure(tx: &mut Tx, account: &str, ip: &str) -> StoreResult<()> {
     query("INSERT INTO login_failures (account, ip, at) VALUES ($1, $2, $3)")
@@ -442,7 +447,7 @@ impl Store {
     /// Searches clients by name or e-mail, one page at a time.
     pub async fn search_clients(&self, q: &str, page: i64, per_page: i64) -> StoreResult<Page<ClientListRow>> {
         let (page, offset) = super::page_offset(page, per_page);
-        let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_', '\\'], ""));
+        let pattern = client_pattern(q);
         let filter = "WHERE LOWER(name) LIKE $1 OR email LIKE $1";
         let total: i64 =
             query(format!("SELECT COUNT(*) FROM clients {filter}")).bind(&pattern).fetch_scalar(&self.db).await?;
@@ -455,6 +460,31 @@ impl Store {
         .fetch_all(&self.db)
         .await?;
         Ok(Page { items, page, per_page, total })
+    }
+
+    /// [`Store::search_clients`] after a client (by name, then id), up to `limit`: keyset paging
+    /// for the API.
+    pub async fn search_clients_after(
+        &self,
+        q: &str,
+        after: Option<(&str, i64)>,
+        limit: i64,
+    ) -> StoreResult<Vec<ClientListRow>> {
+        let cols = "SELECT id, email, name, company, active, consent, consent_until FROM clients";
+        let filter = "(LOWER(name) LIKE $1 OR email LIKE $1)";
+        let q = match after {
+            None => query_as(format!("{cols} WHERE {filter} ORDER BY name, id LIMIT $2"))
+                .bind(client_pattern(q))
+                .bind(limit),
+            Some((name, id)) => query_as(format!(
+                "{cols} WHERE {filter} AND (name > $3 OR (name = $3 AND id > $4)) ORDER BY name, id LIMIT $2"
+            ))
+            .bind(client_pattern(q))
+            .bind(limit)
+            .bind(name)
+            .bind(id),
+        };
+        Ok(q.fetch_all(&self.db).await?)
     }
 
     /// Counts for the admin dashboard: clients, live impersonations, open tickets, unpaid invoices.

@@ -502,6 +502,20 @@ async fn the_staff_side_answers_to_the_permissions_of_its_pages() {
     assert_eq!(jane["consent"], "allowed");
     assert!(jane.get("password_hash").is_none() && !jane.to_string().contains("argon2"), "{jane}");
     assert_eq!(get(&app, &support, "/api/v1/admin/clients/999999").await.0, StatusCode::NOT_FOUND);
+    // Every client once, in name order, page by page.
+    let mut names = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = get(&app, &support, &format!("/api/v1/admin/clients?limit=3&cursor={cursor}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        names.extend(page["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), app.clients().await.len(), "{names:?}");
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
     for path in ["/api/v1/admin/impersonations", "/api/v1/admin/activity"] {
         let (status, body) = get(&app, &support, path).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");

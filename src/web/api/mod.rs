@@ -312,36 +312,22 @@ pub struct ListQuery {
     pub status: Option<String>,
 }
 
-/// Where a list resumes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub page: i64,
-    pub per_page: i64,
-}
-
-impl ListQuery {
-    /// Reads the cursor and limit; a cursor this server did not make answers 400.
-    pub fn cursor(&self) -> ApiResult<Cursor> {
-        let per_page = match self.limit.as_deref().map(str::trim) {
-            None | Some("") => 20,
-            Some(l) => l
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| Problem::bad_request("limit must be a number from 1 to 100."))?,
-        };
-        let page = match self.cursor.as_deref().map(str::trim) {
-            None | Some("") => 1,
-            Some(c) => decode_cursor(c).ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?,
-        };
-        Ok(Cursor { page, per_page })
+/// Reads a list's `limit`: 1 to 100, 20 when not given.
+pub fn limit(value: Option<&str>) -> ApiResult<i64> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(20),
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| Problem::bad_request("limit must be a number from 1 to 100.")),
     }
 }
 
 impl ListQuery {
     /// Reads a keyset cursor (a position in the list) and the limit, for the client's lists.
     pub fn after(&self) -> ApiResult<(Option<Position>, i64)> {
-        let limit = ListQuery { cursor: None, limit: self.limit.clone(), status: None }.cursor()?.per_page;
+        let limit = limit(self.limit.as_deref())?;
         let after = match self.cursor.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(c) => {
@@ -368,23 +354,24 @@ pub fn id_cursor(value: Option<&str>, kind: &str) -> ApiResult<Option<i64>> {
     }
 }
 
-/// Up to `limit` of `items` (read as `limit + 1`) and the cursor after the last, if more remain.
-pub fn id_page<T>(mut items: Vec<T>, limit: i64, kind: &str, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+/// Up to `limit` of `items`, which were read as `limit + 1` (that one's presence says a next page
+/// exists), and the cursor after the last: `cursor` of it, base64url.
+pub fn next_page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
-    let next = more.then(|| items.last().map(|r| URL_SAFE_NO_PAD.encode(format!("{kind}:{}", id(r))))).flatten();
+    let next = more.then(|| items.last().map(|r| URL_SAFE_NO_PAD.encode(cursor(r)))).flatten();
     (items, next)
+}
+
+/// [`next_page`] for a log listed newest first by id, with [`id_cursor`]s of `kind`.
+pub fn id_page<T>(items: Vec<T>, limit: i64, kind: &str, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    next_page(items, limit, |r| format!("{kind}:{}", id(r)))
 }
 
 fn decode_position(c: &str) -> Option<Position> {
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
     let (at, id) = text.strip_prefix("k1:")?.split_once(':')?;
     Some(Position { at: at.parse().ok()?, id: id.parse::<i64>().ok().filter(|id| *id > 0)? })
-}
-
-fn decode_cursor(c: &str) -> Option<i64> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
-    text.strip_prefix("p1:")?.parse::<i64>().ok().filter(|p| (2..=1_000_000).contains(p))
 }
 
 /// A page of a list with the cursor of the next one (`null` on the last page).
@@ -395,24 +382,13 @@ pub struct Listed<T: Serialize> {
 }
 
 impl<T: Serialize + Positioned> Listed<T> {
-    /// The answer for rows the store read after a cursor, asked for one more than `limit`: that
-    /// one's presence says a next page exists.
-    pub fn of_slice(mut items: Vec<T>, limit: i64) -> Self {
-        let more = items.len() as i64 > limit;
-        items.truncate(limit as usize);
-        let next_cursor = more
-            .then(|| items.last().map(|r| r.position()))
-            .flatten()
-            .map(|p| URL_SAFE_NO_PAD.encode(format!("k1:{}:{}", p.at, p.id)));
+    /// The answer for rows the store read after a cursor, asked for one more than `limit`.
+    pub fn of_slice(items: Vec<T>, limit: i64) -> Self {
+        let (items, next_cursor) = next_page(items, limit, |r| {
+            let p = r.position();
+            format!("k1:{}:{}", p.at, p.id)
+        });
         Listed { items, next_cursor }
-    }
-}
-
-impl<T: Serialize> Listed<T> {
-    /// The answer for one page the store read.
-    pub fn of(page: crate::store::Page<T>) -> Self {
-        let next = (page.page < page.pages()).then(|| URL_SAFE_NO_PAD.encode(format!("p1:{}", page.page + 1)));
-        Listed { items: page.items, next_cursor: next }
     }
 }
 
@@ -422,15 +398,15 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {
-        let page = crate::store::Page { items: vec![1, 2], page: 1, per_page: 2, total: 5 };
-        let next = Listed::of(page).next_cursor.unwrap();
-        assert_eq!(decode_cursor(&next), Some(2));
-        assert_eq!(decode_cursor("garbage"), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("p1:-3")), None);
-        let last = crate::store::Page { items: vec![5], page: 3, per_page: 2, total: 5 };
-        assert!(Listed::of(last).next_cursor.is_none());
-        let q = ListQuery { cursor: None, limit: Some("500".into()), status: None };
-        assert!(q.cursor().is_err());
+        assert_eq!(id_cursor(Some(&URL_SAFE_NO_PAD.encode("a1:7")), "a1").unwrap(), Some(7));
+        assert!(id_cursor(Some(&URL_SAFE_NO_PAD.encode("i1:7")), "a1").is_err(), "another log's cursor");
+        assert!(id_cursor(Some("garbage"), "a1").is_err());
+        assert!(id_cursor(Some(&URL_SAFE_NO_PAD.encode("a1:-3")), "a1").is_err());
+        let (items, next) = id_page(vec![9, 8, 7], 2, "a1", |i| *i);
+        assert_eq!((items, id_cursor(next.as_deref(), "a1").unwrap()), (vec![9, 8], Some(8)));
+        assert_eq!(id_page(vec![9], 2, "a1", |i| *i).1, None);
+        assert!(limit(Some("500")).is_err() && limit(Some("0")).is_err());
+        assert_eq!(limit(None).unwrap(), 20);
         let p = Position { at: 1_700_000_000, id: 42 };
         assert_eq!(decode_position(&URL_SAFE_NO_PAD.encode("k1:1700000000:42")), Some(p));
         assert_eq!(decode_position(&URL_SAFE_NO_PAD.encode("k1:x:42")), None);

@@ -3,7 +3,7 @@
 //! cursor. Each answers to the permission its page needs.
 
 use super::ProblemBody;
-use super::{id_cursor, id_page, ApiId, ApiQuery, ApiResult, ApiStaff, ListQuery, Listed, Problem};
+use super::{id_cursor, id_page, limit, next_page, ApiId, ApiQuery, ApiResult, ApiStaff, Listed, Problem};
 use crate::domain::impersonation::Consent;
 use crate::domain::impersonation::EndReason;
 use crate::domain::modules::{Module, Modules};
@@ -15,6 +15,8 @@ use crate::store::people::ClientListRow;
 use crate::web::filters::{ActivityQuery, LogQuery};
 use axum::extract::State;
 use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -43,8 +45,24 @@ pub async fn clients(
     if text.chars().count() > 200 {
         return Err(Problem::bad_request("q may have at most 200 characters."));
     }
-    let c = ListQuery { cursor: q.cursor, limit: q.limit, status: None }.cursor()?;
-    Ok(Json(Listed::of(state.store.search_clients(text, c.page, c.per_page).await?)))
+    let limit = limit(q.limit.as_deref())?;
+    let after = match q.cursor.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => {
+            Some(decode_client_cursor(c).ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?)
+        }
+    };
+    let rows =
+        state.store.search_clients_after(text, after.as_ref().map(|(n, id)| (n.as_str(), *id)), limit + 1).await?;
+    let (items, next_cursor) = next_page(rows, limit, |c| format!("c1:{}:{}", c.id, c.name));
+    Ok(Json(Listed { items, next_cursor }))
+}
+
+/// The client a search resumes after: `c1:ID:NAME`.
+fn decode_client_cursor(c: &str) -> Option<(String, i64)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
+    let (id, name) = text.strip_prefix("c1:")?.split_once(':')?;
+    Some((name.to_string(), id.parse::<i64>().ok().filter(|id| *id > 0)?))
 }
 
 /// A client record as staff see it (never the password).
@@ -119,7 +137,7 @@ pub async fn impersonations(
         return Err(Problem::bad_request("Page with cursor, not page."));
     }
     let filter = q.filter()?;
-    let limit = ListQuery { cursor: None, limit: q.limit.clone(), status: None }.cursor()?.per_page;
+    let limit = limit(q.limit.as_deref())?;
     let before = id_cursor(q.cursor.as_deref(), "i1")?;
     let rows = state.store.impersonations_before(&filter, before, limit + 1).await?;
     let (items, next_cursor) = id_page(rows, limit, "i1", |i| i.id);
@@ -159,7 +177,7 @@ pub async fn activity(
     if q.page.is_some() {
         return Err(Problem::bad_request("Page with cursor, not page."));
     }
-    let limit = ListQuery { cursor: None, limit: q.limit.clone(), status: None }.cursor()?.per_page;
+    let limit = limit(q.limit.as_deref())?;
     let before = id_cursor(q.cursor.as_deref(), "a1")?;
     let Some(filter) = q.filter()? else { return Ok(Json(ActivityPage { items: Vec::new(), next_cursor: None })) };
     let rows = state.store.activity_before(&filter, before, limit + 1).await?;
