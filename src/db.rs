@@ -58,6 +58,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!("0010_api"),
     migration!("0011_webhooks"),
     migration!("0012_list_order_indexes"),
+    migration!("0013_impersonation_api_key"),
 ];
 
 /// sqlx warns on every acquire that waited over a threshold: under load that is one log line per

@@ -57,6 +57,8 @@ pub struct KeyHolder {
     /// Whether the owner has two-factor, and whether `security.staff_2fa` requires it of them.
     pub two_factor: bool,
     pub two_factor_required: bool,
+    /// When the key stops working, if ever.
+    pub expires_at: Option<i64>,
 }
 
 impl KeyHolder {
@@ -76,7 +78,7 @@ pub async fn key_holder(store: &Store, key: &str, info: ClientInfo) -> Result<Op
     let now = crate::domain::now();
     let Some(owner) = store.api_key_owner(&hash_token(key), now).await? else { return Ok(None) };
     store.touch_api_key(&owner, &info.ip, now).await?;
-    let KeyOwner { key_id, staff, grants, two_factor, two_factor_required, .. } = owner;
+    let KeyOwner { key_id, staff, grants, two_factor, two_factor_required, expires_at, .. } = owner;
     Ok(Some(KeyHolder {
         acting: StaffActing::staff(staff.id, &info.ip, &info.user_agent),
         key_id,
@@ -85,5 +87,6 @@ pub async fn key_holder(store: &Store, key: &str, info: ClientInfo) -> Result<Op
         info,
         two_factor,
         two_factor_required,
+        expires_at,
     }))
 }

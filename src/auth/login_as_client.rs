@@ -22,6 +22,8 @@ pub struct Start<'a> {
     pub client: &'a Client,
     pub ask: StartAsk<'a>,
     pub channel: Channel,
+    /// The API key of a token exchange (`None` for the button).
+    pub api_key_id: Option<i64>,
     /// The new session's secrets: a cookie's token, or an API token's `jti`.
     pub session: &'a FreshSession,
     /// The portal session this browser had, which the start ends.
@@ -94,6 +96,7 @@ pub async fn start(store: &Store, settings: &Settings, s: Start<'_>) -> Result<S
                 .notify_client
                 .then(|| start_notice(&client.name, &client.email, &s.staff.name, &decision, now)),
             channel: s.channel,
+            api_key_id: s.api_key_id,
         })
         .await?;
     metrics::counter!("behalf_impersonation_starts_total").increment(1);

@@ -2,11 +2,13 @@
 //! current standing) behind an API request. Only each key's SHA-256 is stored.
 
 use super::activity::NewActivity;
+use super::impersonations::end_impersonation_tx;
 use super::people::Staff;
-use super::{Store, StoreError, StoreResult};
+use super::{changed, Store, StoreError, StoreResult};
 use crate::db::query::{from_row, query, query_as};
 use crate::domain::acting::StaffActing;
 use crate::domain::activity::ActivityGroup;
+use crate::domain::impersonation::EndReason;
 use crate::domain::permissions::Grants;
 
 /// One key as its owner's list shows it (never the key itself).
@@ -42,6 +44,8 @@ pub struct KeyOwner {
     pub two_factor: bool,
     /// Whether `security.staff_2fa` requires two-factor of the owner.
     pub two_factor_required: bool,
+    /// When the key stops working, if ever: no token made with it outlives it.
+    pub expires_at: Option<i64>,
 }
 
 /// A key to store.
@@ -98,17 +102,37 @@ impl Store {
         .await?)
     }
 
-    /// Revokes one of the staff member's own keys; `NotFound` when it is not theirs or was
+    /// Revokes one of the staff member's own keys, and ends the Login as Client sessions it
+    /// started (as `revoked`), in one transaction; `NotFound` when it is not theirs or was
     /// already revoked.
     pub async fn revoke_api_key(&self, staff_id: i64, key_id: i64, by: &StaffActing) -> StoreResult<()> {
-        self.change(
-            query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL")
-                .bind(crate::domain::now())
+        self.record(|mut tx| async move {
+            let done =
+                query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL")
+                    .bind(crate::domain::now())
+                    .bind(key_id)
+                    .bind(staff_id)
+                    .execute(&mut *tx)
+                    .await?;
+            changed(done)?;
+            let live = query("SELECT id FROM impersonations WHERE api_key_id = $1 AND ended_at IS NULL")
                 .bind(key_id)
-                .bind(staff_id),
-            NewActivity::by_staff(by, None, ActivityGroup::Security, "API key revoked", format!("staff #{staff_id}"))
-                .with_detail(format!("key #{key_id}")),
-        )
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in live {
+                let id: i64 = row.get(0)?;
+                end_impersonation_tx(&mut tx, id, EndReason::Revoked, by.into(), &by.ip).await?;
+            }
+            let entry = NewActivity::by_staff(
+                by,
+                None,
+                ActivityGroup::Security,
+                "API key revoked",
+                format!("staff #{staff_id}"),
+            )
+            .with_detail(format!("key #{key_id}"));
+            Ok((tx, (), entry))
+        })
         .await
     }
 
@@ -116,7 +140,7 @@ impl Store {
     /// so revoking it, disabling its owner or changing the owner's role applies at once.
     pub async fn api_key_owner(&self, key_hash: &str, now: i64) -> StoreResult<Option<KeyOwner>> {
         let rows = query(
-            "SELECT k.id AS key_id, k.last_used_at, k.last_used_ip, st.id AS staff_id, st.email, st.name,
+            "SELECT k.id AS key_id, k.last_used_at, k.last_used_ip, k.expires_at, st.id AS staff_id, st.email, st.name,
                     st.password_hash, st.role_id, r.name AS role_name, st.active, rp.permission,
                     CAST(CASE WHEN st.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) AS two_factor,
                     (SELECT value FROM settings WHERE key = 'security.staff_2fa') AS staff_2fa
@@ -135,6 +159,7 @@ impl Store {
             two_factor_required: staff_2fa.applies_to(&grants),
             two_factor: first.get("two_factor")?,
             key_id: first.get("key_id")?,
+            expires_at: first.get("expires_at")?,
             staff,
             grants,
             last_used_at: first.get("last_used_at")?,

@@ -74,6 +74,8 @@ pub struct NewImpersonation<'a> {
     pub notice: Option<ClientNotice>,
     /// The button or the token exchange; an API start's session opens only the API.
     pub channel: Channel,
+    /// The API key of a token exchange: revoking it ends the session.
+    pub api_key_id: Option<i64>,
 }
 
 /// Filters for the impersonation log.
@@ -443,8 +445,8 @@ async fn insert_impersonation(
     let d = n.decision;
     let on_conflict = if yield_to_live { " ON CONFLICT (staff_id) WHERE ended_at IS NULL DO NOTHING" } else { "" };
     let row = query(format!(
-        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client, channel)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11){on_conflict} RETURNING id"
+        "INSERT INTO impersonations (staff_id, client_id, store_id, reason, mode, ip, user_agent, started_at, last_seen_at, ends_by, notify_client, channel, api_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12){on_conflict} RETURNING id"
     ))
     .bind(n.staff_id)
     .bind(n.client_id)
@@ -457,6 +459,7 @@ async fn insert_impersonation(
     .bind(d.ends_by)
     .bind(n.notice.is_some() as i64)
     .bind(n.channel.as_str())
+    .bind(n.api_key_id)
     .fetch_optional(&mut **tx)
     .await
     .map_err(|e| match e {

@@ -45,6 +45,12 @@ impl Store {
     }
 }
 
+/// A URL's scheme and host, for the record: the rest of a webhook URL may hold a secret (some
+/// services put one in the path), and the activity log is read by more people than the settings.
+fn url_origin(url: &str) -> String {
+    url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_else(|_| "(unreadable)".into())
+}
+
 impl Store {
     /// Registers an endpoint, recorded.
     pub async fn add_webhook(&self, n: &NewEndpoint<'_>, by: &StaffActing) -> StoreResult<i64> {
@@ -61,7 +67,7 @@ impl Store {
             .await?;
             let entry =
                 NewActivity::by_staff(by, None, ActivityGroup::Settings, "Webhook endpoint added", format!("webhook #{id}"))
-                    .with_detail(format!("{}; events: {}", n.url, n.events));
+                    .with_detail(format!("{}; events: {}", url_origin(n.url), n.events));
             Ok((tx, id, entry))
         })
         .await

@@ -222,6 +222,9 @@ async fn refusals_are_oauth_errors_and_create_nothing() {
     expect(s, &b, StatusCode::FORBIDDEN, "access_denied");
     let (s, b) = exchange(&app, &support, JANE, "portal:read", &[]).await;
     expect(s, &b, StatusCode::FORBIDDEN, "access_denied");
+    let (s, b) = exchange(&app, &support, 999_999, "portal:read", &[]).await;
+    expect(s, &b, StatusCode::FORBIDDEN, "access_denied");
+    assert_eq!(b["refusal"], "no_permission", "no word on whether client 999999 exists");
     let (s, b) = exchange(&app, &admin, IVAN, "portal:read", &[]).await;
     expect(s, &b, StatusCode::FORBIDDEN, "access_denied");
     app.set("impersonation.consent", "opt_out").await;
@@ -324,7 +327,10 @@ async fn a_revoked_key_or_a_disabled_owner_exchanges_nothing() {
     let mut alice = app.staff("admin@example.com").await;
     let page = alice.post_from("/admin/account/api-keys", "/admin/account/api-keys", &[("name", "ci")]).await;
     let key = page.text_of("new-api-key").unwrap();
-    assert_eq!(exchange(&app, &key, JANE, "portal:read", &[]).await.0, StatusCode::OK);
+    let (status, made) = exchange(&app, &key, JANE, "portal:read", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = made["access_token"].as_str().unwrap().to_string();
+    assert_eq!(get(&app, &token, "/api/v1/me").await.0, StatusCode::OK);
     let listed = alice.get("/admin/account/api-keys").await;
     let form = listed.body.split("/admin/account/api-keys/").nth(1).unwrap();
     let id: String = form.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -333,6 +339,10 @@ async fn a_revoked_key_or_a_disabled_owner_exchanges_nothing() {
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let (status, body) = exchange(&app, &key, JANE, "portal:read", &[]).await;
     assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    // Revoking the key also ended the session its token acts in.
+    let (status, body) = get(&app, &token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(app.last_end_reason().await.as_deref(), Some("revoked"));
     // Another staff member cannot revoke Alice's key from their page.
     let key2 = api_key(&app, "admin@example.com").await;
     let mut max = app.staff("manager@example.com").await;

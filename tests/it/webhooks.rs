@@ -253,6 +253,8 @@ async fn send_test_event_and_the_page_needs_settings_manage() {
     assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY, "at least one event");
     let removed = sam.post_from("/admin/webhooks", &format!("/admin/webhooks/{id}/delete"), &[]).await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    let added = app.newest_activity("Webhook endpoint added").await.unwrap();
+    assert!(!added.detail.contains("/hook"), "only the URL's origin is recorded: {}", added.detail);
     assert_eq!(
         sam.post_from("/admin/webhooks", &format!("/admin/webhooks/{id}/test"), &[]).await.status,
         StatusCode::NOT_FOUND

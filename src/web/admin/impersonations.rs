@@ -153,6 +153,7 @@ pub async fn impersonate(
             client: &client,
             ask: StartAsk { mode: f.mode.as_deref(), reason: &f.reason, store },
             channel: Channel::Page,
+            api_key_id: None,
             session: &fresh,
             replaces_token_hash: old.as_deref(),
         },

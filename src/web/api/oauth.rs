@@ -11,7 +11,7 @@ use crate::domain::api::{
     ActorClaim, Channel, OAuthError, Scope, TokenClaims, AUDIENCE, GRANT_TOKEN_EXCHANGE, ISSUED_TOKEN_TYPE,
     TOKEN_TYPE_API_KEY, TOKEN_TYPE_CLIENT_ID,
 };
-use crate::domain::impersonation::{EndReason, StartAsk};
+use crate::domain::impersonation::{EndReason, Refusal, StartAsk};
 use crate::domain::permissions::Permission;
 use crate::domain::session::SessionKind;
 use crate::error::AppError;
@@ -180,6 +180,10 @@ pub async fn token(
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("The actor token is not a live API key of an active staff member."))?;
     two_factor_ready(&holder).map_err(|p| OAuthError::access_denied(p.detail))?;
+    // The permission first, as for the button: without it, nothing about clients is told.
+    if !holder.has(Permission::ClientsImpersonate) {
+        return Err(OAuthError::from_refusal(&Refusal::NoPermission).into());
+    }
     let client = match state.store.client(client_id).await {
         Ok(c) => c,
         Err(StoreError::NotFound) => {
@@ -199,6 +203,7 @@ pub async fn token(
             client: &client,
             ask: StartAsk { mode: Some(scope.mode().as_str()), reason: &f.reason, store },
             channel: Channel::Api,
+            api_key_id: Some(holder.key_id),
             session: &session,
             replaces_token_hash: None,
         },
@@ -217,7 +222,8 @@ pub async fn token(
         imp: started.impersonation_id,
         scope: Scope::of_mode(started.decision.mode).as_str().into(),
         iat: now,
-        exp: started.decision.ends_by,
+        // Never after the session's maximum duration, nor after the key that made it expires.
+        exp: holder.expires_at.map_or(started.decision.ends_by, |k| k.min(started.decision.ends_by)),
         // The session row keeps only this value's SHA-256, as for a cookie's token.
         jti: session.token,
     };
