@@ -130,9 +130,10 @@ impl TokenKeys {
     }
 
     /// Reads the key file at `path`, making it (mode 0600) with one new key when it is missing.
+    /// Nodes that start together on one missing file all end up with the one key the first made:
+    /// the file appears whole or not at all.
     pub fn load_or_create(path: &Path, issuer: &str) -> anyhow::Result<TokenKeys> {
-        if !path.exists() {
-            write_new(path, &[Key::new()])?;
+        if !path.exists() && create_whole(path, &[Key::new()])? {
             tracing::info!(path = %path.display(), "made a new token signing key");
         }
         let text = std::fs::read_to_string(path)
@@ -244,6 +245,22 @@ fn write_new(path: &Path, keys: &[Key]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes the key file at `path` unless it exists, so that no reader ever sees it half written:
+/// the keys go to a file of this process's own beside it, which is then hard-linked into place
+/// (a link never replaces an existing file). Answers whether this call made it.
+fn create_whole(path: &Path, keys: &[Key]) -> anyhow::Result<bool> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("token.key");
+    let tmp = path.with_file_name(format!(".{name}.{}.{}.new", std::process::id(), crate::domain::token::new_token()));
+    write_new(&tmp, keys)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(anyhow!("cannot create the token key file {}: {e}", path.display())),
+    }
+}
+
 fn file_text(keys: &[Key]) -> String {
     let mut text = String::from(
         "# Behalf token signing keys (behalf api rotate-key). The first signs; a key with `until`\n\
@@ -327,6 +344,24 @@ mod tests {
         parts[1] = URL_SAFE_NO_PAD.encode(forged);
         assert_eq!(k.verify(&parts.join("."), now), Err(TokenRejected::BadSignature));
         assert_eq!(k.verify("not a token", now), Err(TokenRejected::Malformed));
+    }
+
+    #[test]
+    fn nodes_starting_together_share_the_first_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token.key");
+        let kids: Vec<String> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || TokenKeys::load_or_create(&path, "i").unwrap().signing_kid().to_string())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert!(kids.iter().all(|k| k == &kids[0]), "{kids:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("token.key")], "no temporary file is left behind");
     }
 
     #[test]
