@@ -81,7 +81,7 @@ impl StaffAuth {
         if self.grants.has(perm) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!("You do not have the {} permission needed here.", perm.as_str())))
+            Err(AppError::forbidden(perm.missing()))
         }
     }
 }

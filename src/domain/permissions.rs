@@ -35,6 +35,11 @@ impl Permission {
         Permission::StaffManage,
     ];
 
+    /// What a staff member without it reads when a page or an API route refuses them.
+    pub fn missing(self) -> String {
+        format!("You do not have the {} permission needed here.", self.as_str())
+    }
+
     /// The stored and submitted name, such as `clients.impersonate.write`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -316,6 +316,10 @@ fn actor_json(actor: ActivityActor) -> Value {
 /// the reason, the mode, the channel and the address (and how it ended).
 async fn enqueue_for_entry(tx: &mut Tx, entry_id: i64, e: &NewActivity) -> StoreResult<()> {
     let Some(event) = EventType::of_activity(e.group.as_str(), e.action) else { return Ok(()) };
+    let endpoints = super::webhooks::endpoints_wanting(&mut **tx, event, None).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
     let mut data = json!({
         "activity_id": entry_id,
         "action": e.action,
@@ -353,7 +357,7 @@ async fn enqueue_for_entry(tx: &mut Tx, entry_id: i64, e: &NewActivity) -> Store
             });
         }
     }
-    super::webhooks::enqueue(tx, event, data, None).await
+    super::webhooks::enqueue(tx, event, &endpoints, data).await
 }
 
 /// Filters for the activity page.

@@ -2,7 +2,7 @@
 //! entry.
 
 use super::activity::NewActivity;
-use super::webhooks::{enqueue, NewEndpoint};
+use super::webhooks::{endpoints_wanting, enqueue, NewEndpoint};
 use super::{Store, StoreError, StoreResult};
 use crate::db::query::query;
 use crate::domain::acting::StaffActing;
@@ -93,15 +93,12 @@ impl Store {
     /// **Send test event**: one `webhook.test` delivery to this endpoint, recorded.
     pub async fn send_test_webhook(&self, id: i64, by: &StaffActing) -> StoreResult<()> {
         self.record(|mut tx| async move {
-            let live = query("SELECT id FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if live.is_none() {
+            let endpoints = endpoints_wanting(&mut *tx, EventType::Test, Some(id)).await?;
+            if endpoints.is_empty() {
                 return Err(StoreError::NotFound);
             }
             let data = serde_json::json!({ "message": "A test event from Behalf's webhook settings.", "staff_id": by.staff_id });
-            enqueue(&mut tx, EventType::Test, data, Some(id)).await?;
+            enqueue(&mut tx, EventType::Test, &endpoints, data).await?;
             let entry = NewActivity::by_staff(
                 by,
                 None,

@@ -78,26 +78,37 @@ fn payload(event: EventType, data: Value) -> String {
     json!({ "type": event.as_str(), "timestamp": timestamp, "data": data }).to_string()
 }
 
-/// Writes one delivery of `event` for every endpoint that wants it (every endpoint for the test
-/// event, or only `only`).
-pub(crate) async fn enqueue(tx: &mut Tx, event: EventType, data: Value, only: Option<i64>) -> StoreResult<()> {
-    let endpoints =
-        query("SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL AND ($1 IS NULL OR id = $1)")
-            .bind(only)
-            .fetch_all(&mut **tx)
-            .await?;
+/// The live endpoints that want `event` (all of them for the test event), or only `only`. Asked
+/// first, so an event nobody wants costs one small read and nothing more.
+pub(crate) async fn endpoints_wanting(
+    on: impl Into<crate::db::query::On<'_>>,
+    event: EventType,
+    only: Option<i64>,
+) -> StoreResult<Vec<i64>> {
+    let rows = query("SELECT id, events FROM webhook_endpoints WHERE deleted_at IS NULL AND ($1 IS NULL OR id = $1)")
+        .bind(only)
+        .fetch_all(on)
+        .await?;
+    let mut ids = Vec::new();
+    for r in rows {
+        let (id, events): (i64, String) = (r.get(0)?, r.get(1)?);
+        if event == EventType::Test || events.split(',').any(|t| t == event.as_str()) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Writes one delivery of `event` to each of `endpoints`.
+pub(crate) async fn enqueue(tx: &mut Tx, event: EventType, endpoints: &[i64], data: Value) -> StoreResult<()> {
     let now = crate::domain::now();
     let body = payload(event, data);
-    for e in endpoints {
-        let (id, events): (i64, String) = (e.get(0)?, e.get(1)?);
-        if event != EventType::Test && !events.split(',').any(|t| t == event.as_str()) {
-            continue;
-        }
+    for id in endpoints {
         query(
             "INSERT INTO webhook_deliveries (endpoint_id, message_id, event_type, payload, created_at, next_attempt_at)
              VALUES ($1, $2, $3, $4, $5, $5)",
         )
-        .bind(id)
+        .bind(*id)
         .bind(format!("msg_{}", crate::domain::token::new_token()))
         .bind(event.as_str())
         .bind(&body)
@@ -110,10 +121,15 @@ pub(crate) async fn enqueue(tx: &mut Tx, event: EventType, data: Value, only: Op
 
 impl Store {
     /// `impersonation.refused`: a refused Login as Client start, told to the endpoints that want
-    /// it. Only deliveries are written; the refusal changes nothing else.
+    /// it. Only deliveries are written, and with no endpoint wanting it nothing is: the refusal
+    /// changes nothing else, and takes no write lock.
     pub async fn enqueue_refusal(&self, data: Value) -> StoreResult<()> {
+        let endpoints = endpoints_wanting(&self.db, EventType::ImpersonationRefused, None).await?;
+        if endpoints.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.begin().await?;
-        enqueue(&mut tx, EventType::ImpersonationRefused, data, None).await?;
+        enqueue(&mut tx, EventType::ImpersonationRefused, &endpoints, data).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -16,7 +16,7 @@ use crate::domain::session::SessionKind;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::{Position, Positioned, StoreError};
-use crate::web::extract::{contains_nul, Id, Query};
+use crate::web::extract::{Id, Query};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -59,11 +59,6 @@ impl Problem {
     /// 422: a field's value is refused.
     pub fn invalid_field(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "A field is not acceptable", detail)
-    }
-
-    /// 404.
-    pub fn not_found() -> Self {
-        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "That record does not exist.")
     }
 
     /// 403 for a write this Login as Client session may not make.
@@ -230,12 +225,7 @@ impl ApiStaff {
         if self.0.has(p) {
             Ok(())
         } else {
-            Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "permission-required",
-                "Permission required",
-                format!("You do not have the {} permission needed here.", p.as_str()),
-            ))
+            Err(Problem::new(StatusCode::FORBIDDEN, "permission-required", "Permission required", p.missing()))
         }
     }
 }
@@ -285,15 +275,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
     }
 }
 
-/// A query string parsed into `T`; bad values answer 400.
+/// A query string parsed into `T`; bad values answer 400. (A NUL in it was refused by the
+/// router already, for every route.)
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Problem;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        if contains_nul(parts.uri.query().unwrap_or("").as_bytes()) {
-            return Err(Problem::bad_request("The address contains a NUL character."));
-        }
         Query::from_request_parts(parts, state).await.map(|Query(q)| ApiQuery(q)).map_err(Problem::from)
     }
 }
@@ -327,51 +315,61 @@ pub fn limit(value: Option<&str>) -> ApiResult<i64> {
 impl ListQuery {
     /// Reads a keyset cursor (a position in the list) and the limit, for the client's lists.
     pub fn after(&self) -> ApiResult<(Option<Position>, i64)> {
-        let limit = limit(self.limit.as_deref())?;
-        let after = match self.cursor.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(c) => {
-                Some(decode_position(c).ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?)
-            }
-        };
-        Ok((after, limit))
+        Ok((read_position(self.cursor.as_deref())?, limit(self.limit.as_deref())?))
     }
 }
 
-/// An id cursor of a log listed newest first (`kind` names the log): reads the id to continue
-/// below; a cursor this server did not make answers 400.
-pub fn id_cursor(value: Option<&str>, kind: &str) -> ApiResult<Option<i64>> {
+/// Reads a cursor this API gave for a list of `kind` (`k1`, `a1`, `i1`, `c1`): the base64url of
+/// `KIND:REST`, `REST` read by `parse`. `None` without one; 400 for one this server did not make
+/// or made for another list.
+pub fn read_cursor<T>(value: Option<&str>, kind: &str, parse: impl FnOnce(&str) -> Option<T>) -> ApiResult<Option<T>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(c) => URL_SAFE_NO_PAD
             .decode(c)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| t.strip_prefix(kind).and_then(|r| r.strip_prefix(':')).and_then(|id| id.parse::<i64>().ok()))
-            .filter(|id| *id > 0)
+            .and_then(|t| t.strip_prefix(kind).and_then(|r| r.strip_prefix(':')).and_then(parse))
             .map(Some)
             .ok_or_else(|| Problem::bad_request("The cursor is not one this API gave.")),
     }
 }
 
+/// A positive id, as cursors carry them.
+fn positive_id(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// An id cursor of a log listed newest first (`kind` names the log): the id to continue below.
+pub fn id_cursor(value: Option<&str>, kind: &str) -> ApiResult<Option<i64>> {
+    read_cursor(value, kind, positive_id)
+}
+
 /// Up to `limit` of `items`, which were read as `limit + 1` (that one's presence says a next page
-/// exists), and the cursor after the last: `cursor` of it, base64url.
-pub fn next_page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+/// exists), and the cursor of `kind` after the last, whose `REST` is `rest` of it.
+pub fn next_page<T>(
+    mut items: Vec<T>,
+    limit: i64,
+    kind: &str,
+    rest: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
-    let next = more.then(|| items.last().map(|r| URL_SAFE_NO_PAD.encode(cursor(r)))).flatten();
+    let next = more.then(|| items.last().map(|r| URL_SAFE_NO_PAD.encode(format!("{kind}:{}", rest(r))))).flatten();
     (items, next)
 }
 
 /// [`next_page`] for a log listed newest first by id, with [`id_cursor`]s of `kind`.
 pub fn id_page<T>(items: Vec<T>, limit: i64, kind: &str, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
-    next_page(items, limit, |r| format!("{kind}:{}", id(r)))
+    next_page(items, limit, kind, |r| id(r).to_string())
 }
 
-fn decode_position(c: &str) -> Option<Position> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
-    let (at, id) = text.strip_prefix("k1:")?.split_once(':')?;
-    Some(Position { at: at.parse().ok()?, id: id.parse::<i64>().ok().filter(|id| *id > 0)? })
+/// A client list's position cursor: `k1:DATE:ID`.
+fn read_position(value: Option<&str>) -> ApiResult<Option<Position>> {
+    read_cursor(value, "k1", |rest| {
+        let (at, id) = rest.split_once(':')?;
+        Some(Position { at: at.parse().ok()?, id: positive_id(id)? })
+    })
 }
 
 /// A page of a list with the cursor of the next one (`null` on the last page).
@@ -384,9 +382,9 @@ pub struct Listed<T: Serialize> {
 impl<T: Serialize + Positioned> Listed<T> {
     /// The answer for rows the store read after a cursor, asked for one more than `limit`.
     pub fn of_slice(items: Vec<T>, limit: i64) -> Self {
-        let (items, next_cursor) = next_page(items, limit, |r| {
+        let (items, next_cursor) = next_page(items, limit, "k1", |r| {
             let p = r.position();
-            format!("k1:{}:{}", p.at, p.id)
+            format!("{}:{}", p.at, p.id)
         });
         Listed { items, next_cursor }
     }
@@ -408,9 +406,9 @@ mod tests {
         assert!(limit(Some("500")).is_err() && limit(Some("0")).is_err());
         assert_eq!(limit(None).unwrap(), 20);
         let p = Position { at: 1_700_000_000, id: 42 };
-        assert_eq!(decode_position(&URL_SAFE_NO_PAD.encode("k1:1700000000:42")), Some(p));
-        assert_eq!(decode_position(&URL_SAFE_NO_PAD.encode("k1:x:42")), None);
-        assert_eq!(decode_position("garbage"), None);
+        assert_eq!(read_position(Some(&URL_SAFE_NO_PAD.encode("k1:1700000000:42"))).unwrap(), Some(p));
+        assert!(read_position(Some(&URL_SAFE_NO_PAD.encode("k1:x:42"))).is_err());
+        assert!(read_position(Some("garbage")).is_err());
     }
 
     #[test]

@@ -59,20 +59,26 @@ impl From<OAuthError> for OAuthRefusal {
     }
 }
 
-/// Failures below the policy (the database) keep their page statuses (503, 500) as JSON.
-impl From<StoreError> for OAuthRefusal {
-    fn from(e: StoreError) -> Self {
-        let status = match AppError::from(e) {
+/// Failures below the policy (the database) keep their page statuses (503, 500) as JSON; an
+/// internal one is logged as a page's is.
+impl From<AppError> for OAuthRefusal {
+    fn from(e: AppError) -> Self {
+        let status = match e {
             AppError::Unavailable => 503,
-            internal @ AppError::Internal(_) => {
+            AppError::Status(s, _) => s.as_u16(),
+            internal => {
                 let _ = internal.into_response();
                 500
             }
-            AppError::Status(s, _) => s.as_u16(),
-            _ => 500,
         };
         let error = if status == 503 { "temporarily_unavailable" } else { "server_error" };
         OAuthRefusal(OAuthError::other(error, status, "The server could not answer; try again."))
+    }
+}
+
+impl From<StoreError> for OAuthRefusal {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
     }
 }
 
@@ -263,13 +269,9 @@ pub async fn revoke(
     OAuthForm(f): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthRefusal> {
     let token = required(&f.token, "token")?;
-    if let Ok(claims) = state.tokens.verify(token, crate::domain::now()) {
-        let row = state.store.portal_session(&hash_token(&claims.jti), SessionKind::Api, crate::domain::now()).await?;
-        if let Some((imp, staff_id)) = row.and_then(|r| r.impersonation_id.zip(r.staff_id)) {
-            if imp == claims.imp {
-                let by = crate::domain::acting::StaffActing::staff(staff_id, &info.ip, &info.user_agent);
-                state.store.end_impersonation(imp, EndReason::Returned, &by).await?;
-            }
+    if let Some((auth, _)) = live_session(&state, token, info).await? {
+        if let (Some(imp), Some(by)) = (auth.acting.impersonation_id(), auth.staff_acting()) {
+            state.store.end_impersonation(imp, EndReason::Returned, &by).await?;
         }
     }
     Ok(StatusCode::OK.into_response())
@@ -318,37 +320,40 @@ pub async fn introspect(
 ) -> Result<Response, OAuthRefusal> {
     let token = required(&f.token, "token")?;
     let inactive = || Json(Introspection::default()).into_response();
-    let Ok(claims) = state.tokens.verify(token, crate::domain::now()) else { return Ok(inactive()) };
+    let Some((_, claims)) = live_session(&state, token, info).await? else { return Ok(inactive()) };
     let own = claims.act.sub == TokenClaims::staff_subject(holder.staff.id);
     if !own && !holder.has(Permission::ImpersonationLogView) {
         return Ok(inactive());
     }
-    let opened = open_portal(&state, &hash_token(&claims.jti), SessionKind::Api, info, Opening::Inspect)
-        .await
-        .map_err(|e| match e {
-            AppError::Unavailable => OAuthRefusal(OAuthError::other(
-                "temporarily_unavailable",
-                503,
-                "The server could not answer; try again.",
-            )),
-            _ => OAuthRefusal(OAuthError::other("server_error", 500, "The server could not answer.")),
-        })?;
-    match opened {
-        Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Ok(Json(Introspection {
-            active: true,
-            sub: Some(claims.sub),
-            act: Some(claims.act),
-            imp: Some(claims.imp),
-            scope: Some(claims.scope),
-            exp: Some(claims.exp),
-            iat: Some(claims.iat),
-            iss: Some(claims.iss),
-            aud: Some(claims.aud),
-            token_type: Some("Bearer"),
-        })
-        .into_response()),
-        Ok(_) | Err(Closed::NoSession | Closed::Invalid | Closed::Ended { .. }) => Ok(inactive()),
-    }
+    Ok(Json(Introspection {
+        active: true,
+        sub: Some(claims.sub),
+        act: Some(claims.act),
+        imp: Some(claims.imp),
+        scope: Some(claims.scope),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        iss: Some(claims.iss),
+        aud: Some(claims.aud),
+        token_type: Some("Bearer"),
+    })
+    .into_response())
+}
+
+/// The live Login as Client session a token acts in, looked at from outside (revocation,
+/// introspection: nothing is written, no idle timer restarts), with the token's claims; `None`
+/// for a token that does not verify or whose session is not live.
+async fn live_session(
+    state: &AppState,
+    token: &str,
+    info: ClientInfo,
+) -> Result<Option<(crate::auth::guards::PortalAuth, TokenClaims)>, AppError> {
+    let Ok(claims) = state.tokens.verify(token, crate::domain::now()) else { return Ok(None) };
+    let opened = open_portal(state, &hash_token(&claims.jti), SessionKind::Api, info, Opening::Inspect).await?;
+    Ok(match opened {
+        Ok(auth) if auth.acting.impersonation_id() == Some(claims.imp) => Some((auth, claims)),
+        Ok(_) | Err(Closed::NoSession | Closed::Invalid | Closed::Ended { .. }) => None,
+    })
 }
 
 /// `GET /.well-known/jwks.json`: the public keys tokens are signed with, the retired ones

@@ -27,11 +27,7 @@ use utoipa::ToSchema;
 impl ApiClient {
     /// 404 when staff hid this module from the client, as the page answers.
     fn module(&self, m: Module) -> ApiResult<()> {
-        if self.0.acting.shows(m) {
-            Ok(())
-        } else {
-            Err(Problem::not_found())
-        }
+        Ok(self.0.require_module(m)?)
     }
 
     /// 403 unless this session may make a write of this kind.

@@ -3,7 +3,7 @@
 //! cursor. Each answers to the permission its page needs.
 
 use super::ProblemBody;
-use super::{id_cursor, id_page, limit, next_page, ApiId, ApiQuery, ApiResult, ApiStaff, Listed, Problem};
+use super::{id_cursor, id_page, limit, next_page, read_cursor, ApiId, ApiQuery, ApiResult, ApiStaff, Listed, Problem};
 use crate::domain::impersonation::Consent;
 use crate::domain::impersonation::EndReason;
 use crate::domain::modules::{Module, Modules};
@@ -15,8 +15,6 @@ use crate::store::people::ClientListRow;
 use crate::web::filters::{ActivityQuery, LogQuery};
 use axum::extract::State;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -46,23 +44,15 @@ pub async fn clients(
         return Err(Problem::bad_request("q may have at most 200 characters."));
     }
     let limit = limit(q.limit.as_deref())?;
-    let after = match q.cursor.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(c) => {
-            Some(decode_client_cursor(c).ok_or_else(|| Problem::bad_request("The cursor is not one this API gave."))?)
-        }
-    };
+    // `c1:ID:NAME`: the client the search resumes after.
+    let after = read_cursor(q.cursor.as_deref(), "c1", |rest| {
+        let (id, name) = rest.split_once(':')?;
+        Some((name.to_string(), super::positive_id(id)?))
+    })?;
     let rows =
         state.store.search_clients_after(text, after.as_ref().map(|(n, id)| (n.as_str(), *id)), limit + 1).await?;
-    let (items, next_cursor) = next_page(rows, limit, |c| format!("c1:{}:{}", c.id, c.name));
+    let (items, next_cursor) = next_page(rows, limit, "c1", |c| format!("{}:{}", c.id, c.name));
     Ok(Json(Listed { items, next_cursor }))
-}
-
-/// The client a search resumes after: `c1:ID:NAME`.
-fn decode_client_cursor(c: &str) -> Option<(String, i64)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
-    let (id, name) = text.strip_prefix("c1:")?.split_once(':')?;
-    Some((name.to_string(), id.parse::<i64>().ok().filter(|id| *id > 0)?))
 }
 
 /// A client record as staff see it (never the password).
